@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Bulwark's entry point on a fresh machine.
+#   ./run.sh start [bulwark start flags]   install Node 24 + dependencies, build, start gateway + demo API
+#   ./run.sh test                          install, build, start Redis/PostgreSQL if needed, run the test suite
+#   ./run.sh bench | simulate | eval ...   the same setup, then the npm script of that name
+set -euo pipefail
+cd "$(dirname "$0")"
+. scripts/toolchain.sh
+cmd="${1:-start}"; shift || true
+
+install() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  npm run --silent build
+}
+
+case "$cmd" in
+  start)
+    install
+    exec node dist/src/cli.js start "$@"
+    ;;
+  test)
+    install
+    bash scripts/services.sh
+    exec npm test
+    ;;
+  bench|simulate|eval)
+    install
+    exec npm run --silent "$cmd" -- "$@"
+    ;;
+  *)
+    echo "usage: ./run.sh start|test|bench|simulate|eval [args]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+
+/**
+ * The `bulwark` command line. Each subcommand lives in `src/cli/<name>.ts` and exports
+ * `register(program: Command): void`; add it to the list below.
+ */
+const program = new Command();
+program.name('bulwark').description('Bulwark: API abuse detection and mitigation gateway').version('0.1.0');
+
+const modules: { register(p: Command): void }[] = [];
+for (const m of modules) m.register(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,170 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { duration } from './duration.ts';
+import { detectionSchema } from '../engine/schema.ts';
+import { behaviorSchema } from '../behavior/schema.ts';
+import { controlPlaneSchema } from '../controlplane/schema.ts';
+
+/** An IP address or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
+export const cidr = z.string().refine(
+  (s) => {
+    const slash = s.indexOf('/');
+    const ip = slash === -1 ? s : s.slice(0, slash);
+    const v = isIP(ip);
+    if (v === 0) return false;
+    if (slash === -1) return true;
+    const bits = s.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(bits)) return false;
+    return Number(bits) <= (v === 4 ? 32 : 128);
+  },
+  { message: 'expected an IP address or CIDR such as 10.0.0.0/8 or 2001:db8::/32' },
+);
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an id of a-z, 0-9, ".", "_", "-" (max 64)');
+
+/**
+ * What a rate limit counts by: `ip` (client key, IPv6 aggregated), `api_key`, `user`, `fingerprint`, or
+ * `header:<name>` (any request header, lower-cased).
+ */
+export const rateLimitKey = z.union([
+  z.enum(['ip', 'api_key', 'user', 'fingerprint']),
+  z.string().regex(/^header:[a-z0-9-]{1,64}$/, 'expected ip, api_key, user, fingerprint or header:<name>'),
+]);
+
+/**
+ * One rate-limit rule. `limit` requests per `window`; `algorithm` is GCRA (default: exact, O(1) state) or a
+ * sliding window (two fixed windows, weighted). `burst` (GCRA only) is how many requests may arrive at once;
+ * defaults to `limit`.
+ */
+export const rateLimitRuleSchema = z.object({
+  id: slug,
+  /** Route patterns: `*` matches one path segment, `**` any number; `:name` one segment. Method list optional. */
+  match: z
+    .object({
+      path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('/**'),
+      methods: z.array(z.string().regex(/^[A-Z]{1,16}$/, 'expected an upper-case HTTP method')).optional(),
+    })
+    .prefault({}),
+  key: rateLimitKey.default('ip'),
+  limit: z.int('expected positive integer').positive('expected positive integer'),
+  window: duration.default(60_000),
+  algorithm: z.enum(['gcra', 'sliding-window']).default('gcra'),
+  burst: z.int().positive().optional(),
+  /** What to do past the limit: answer 429 (throttle), or ban the key for `banDuration` after `banAfter` 429s. */
+  action: z.enum(['throttle', 'ban']).default('throttle'),
+  banAfter: z.int().positive().default(1),
+  banDuration: duration.optional(),
+  monitor: z.boolean().default(false),
+});
+
+/**
+ * Default rate limits: 100 requests/min per client IP (the common default of API gateways Bulwark replaces)
+ * and 10 requests/min per IP on login routes.
+ */
+export const DEFAULT_RATE_LIMITS: z.input<typeof rateLimitRuleSchema>[] = [
+  { id: 'default-ip', match: { path: '/**' }, key: 'ip', limit: 100, window: '1m' },
+  {
+    id: 'login-ip',
+    match: { path: ['/login', '/api/login', '/auth/**', '/api/auth/**', '/**/login', '/**/signin'], methods: ['POST'] },
+    key: 'ip',
+    limit: 10,
+    window: '1m',
+  },
+];
+
+const listSchema = z
+  .object({
+    ips: z.array(cidr).default([]),
+    apiKeys: z.array(z.string().min(1).max(512)).default([]),
+  })
+  .prefault({});
+
+/**
+ * The whole policy file (YAML). Every field has a documented default, so an empty file — or no file —
+ * is a valid policy. Unknown top-level keys are rejected to catch typos.
+ */
+export const policySchema = z
+  .object({
+    version: z.literal(1).default(1),
+    /** `monitor`: every action is recorded as "would …" and the request passes (dry run). */
+    mode: z.enum(['enforce', 'monitor']).default('enforce'),
+    /** Upstream base URLs (round-robin). Empty: the bundled demo API is started. Env `BULWARK_UPSTREAM`. */
+    upstreams: z.array(z.url()).default([]),
+    /** Peers whose X-Forwarded-For / Forwarded headers are believed (right-most untrusted hop is the client). */
+    trustedProxies: z.array(cidr).default([]),
+    clientIp: z
+      .object({
+        /** IPv6 clients are aggregated to this prefix length for limits and bans (/64 = one subscriber). */
+        ipv6PrefixLength: z.int().min(16).max(128).default(64),
+      })
+      .prefault({}),
+    body: z
+      .object({
+        /** Request body bytes the pipeline may inspect (default 64 KiB). */
+        inspectLimitBytes: z.int().positive().max(16 * 1024 * 1024).default(64 * 1024),
+        /** Bodies larger than the limit: `inspect-prefix` inspects the first bytes and streams the rest; `reject` answers 413. */
+        oversize: z.enum(['inspect-prefix', 'reject']).default('inspect-prefix'),
+      })
+      .prefault({}),
+    identity: z
+      .object({
+        /** Headers carrying an API key (first present wins). */
+        apiKeyHeaders: z.array(z.string().regex(/^[a-z0-9-]{1,64}$/)).default(['x-api-key']),
+        /** Take the user from the `sub` claim of a Bearer JWT (signature not verified: used for grouping only). */
+        jwtSubject: z.boolean().default(true),
+        /** Header carrying an authenticated user id set by an upstream auth layer. */
+        userHeader: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+      })
+      .prefault({}),
+    proxy: z
+      .object({
+        /** Time to wait for upstream response headers before answering 504. */
+        headersTimeout: duration.default(30_000),
+        /** Idle time on a streaming body before the exchange is aborted. */
+        bodyTimeout: duration.default(60_000),
+        /** Keep-alive connections per upstream. */
+        connections: z.int().positive().max(4096).default(128),
+      })
+      .prefault({}),
+    rateLimits: z.array(rateLimitRuleSchema).default(() => DEFAULT_RATE_LIMITS.map((r) => rateLimitRuleSchema.parse(r))),
+    decisions: z
+      .object({
+        /** Ban length when a rule asks for a ban without a duration. */
+        defaultBanDuration: duration.default(15 * 60_000),
+        /** Each repeat offence multiplies the duration by this (CrowdSec-style escalation), capped by `maxBanDuration`. */
+        escalationMultiplier: z.number().min(1).max(100).default(2),
+        maxBanDuration: duration.default(7 * 86_400_000),
+        /** Offences are counted over this window; after it the count starts over. */
+        offenceWindow: duration.default(86_400_000),
+      })
+      .prefault({}),
+    lists: z.object({ allow: listSchema, deny: listSchema }).prefault({}),
+    events: z
+      .object({
+        /** Share of allowed requests recorded as events (0–1). Non-allow decisions are always recorded. */
+        sampleAllowed: z.number().min(0).max(1).default(0),
+        retention: duration.default(30 * 86_400_000),
+        /** Events waiting for the store; past this they are dropped and counted (traffic is never blocked). */
+        queueLimit: z.int().positive().default(50_000),
+        batchSize: z.int().positive().max(10_000).default(500),
+        flushInterval: duration.default(250),
+      })
+      .prefault({}),
+    /** Bound on per-client state entries (rate limits, behaviour windows), per store. */
+    state: z
+      .object({
+        maxKeys: z.int().positive().default(200_000),
+      })
+      .prefault({}),
+    detection: detectionSchema.prefault({}),
+    behavior: behaviorSchema.prefault({}),
+    controlPlane: controlPlaneSchema.prefault({}),
+  })
+  .strict();
+
+/** A validated policy with all defaults applied. Durations are in milliseconds. */
+export type Policy = z.output<typeof policySchema>;
+/** A single validated rate-limit rule. */
+export type RateLimitRule = z.output<typeof rateLimitRuleSchema>;
+/** Policy as written in YAML (before defaults). */
+export type PolicyInput = z.input<typeof policySchema>;

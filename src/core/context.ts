@@ -1,0 +1,132 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Decision, ResponseInfo, Signal, Verdict } from './types.ts';
+
+/** The first bytes of a request body that the pipeline inspects. */
+export interface BodyPrefix {
+  /** Up to `body.inspectLimitBytes` bytes of the body (raw, not decoded). */
+  bytes: Buffer;
+  /** True when the body is longer than `bytes` (only the prefix is inspected). */
+  truncated: boolean;
+  /** Declared Content-Length in bytes, or undefined for chunked bodies. */
+  declaredLength?: number;
+}
+
+/** Geo and network facts about the client, filled by the GeoIP stage when a database is configured. */
+export interface ClientGeo {
+  /** ISO 3166-1 alpha-2 country code, upper case. */
+  country?: string;
+  asn?: number;
+  asnOrg?: string;
+  /** True when the ASN belongs to a hosting / cloud provider. */
+  hosting?: boolean;
+  lat?: number;
+  lon?: number;
+}
+
+/**
+ * Everything the pipeline knows about one request. Built once by the data plane (or the middleware / ingest
+ * front ends) and passed through every stage; detectors read it and add signals.
+ *
+ * Field values come from the wire: `target`, `path` and `rawQuery` are the raw request-target and its parts,
+ * still percent-encoded. Detectors must treat every string here as hostile.
+ */
+export class RequestContext {
+  /** Request id (also sent upstream as `X-Request-Id` when absent). */
+  readonly id: string;
+  /** Start time, ms since epoch. */
+  readonly startedAt: number;
+  /** Start time from `performance.now()`, ms, for latency measurement. */
+  readonly startedHr: number;
+  /** Client IP after trusted-proxy resolution, canonical text (IPv4 dotted quad or compressed IPv6). */
+  readonly clientIp: string;
+  /** Key used for per-IP limits and bans: the IPv4 address, or the IPv6 prefix in CIDR form (default /64). */
+  readonly clientKey: string;
+  /** IP of the TCP peer (a proxy when behind one). */
+  readonly peerIp: string;
+  readonly method: string;
+  /** Raw request-target as received (origin-form, or absolute-form for proxies). */
+  readonly target: string;
+  /** Raw path part of the request-target (before `?`), still percent-encoded. */
+  readonly path: string;
+  /** Raw query string without the `?` (empty when absent), still percent-encoded. */
+  readonly rawQuery: string;
+  /** Node's parsed headers (lower-cased names; duplicates joined as Node does). */
+  readonly headers: IncomingHttpHeaders;
+  /** Raw header name/value list in wire order (`[name0, value0, name1, value1, …]`). */
+  readonly rawHeaders: readonly string[];
+  /** HTTP version, e.g. `1.1`. */
+  readonly httpVersion: string;
+
+  /** Templated route from API discovery, e.g. `/api/users/{id}`; undefined until a discovery stage sets it. */
+  route?: string;
+  /** API key extracted by the configured identity extractors. */
+  apiKey?: string;
+  /** User identity (e.g. JWT `sub`, login username) extracted by the configured identity extractors. */
+  user?: string;
+  /** Client fingerprint (hash of User-Agent, header names and order, Accept headers). */
+  fingerprint?: string;
+  geo?: ClientGeo;
+  /** True when the client or API key is on the allow list: detection is skipped, counting is not. */
+  allowListed = false;
+  /** Request body prefix, once read (only when some detector needs the body). */
+  body?: BodyPrefix;
+  /** Signals emitted so far, in pipeline order. */
+  readonly signals: Signal[] = [];
+  /** Decision that matched this client before detection (ban/throttle), if any. */
+  matchedDecision?: Decision;
+  verdict?: Verdict;
+  response?: ResponseInfo;
+  /** Set by a detector that needs the upstream response body prefix in the response phase (bytes). */
+  wantResponseBody = 0;
+  /** Per-request scratch space for detectors (e.g. the transformation cache); keys are detector-owned. */
+  readonly scratch = new Map<string, unknown>();
+
+  /**
+   * @param init - the request facts; `startedAt`/`startedHr` default to now.
+   */
+  constructor(init: {
+    id: string;
+    clientIp: string;
+    clientKey: string;
+    peerIp: string;
+    method: string;
+    target: string;
+    headers: IncomingHttpHeaders;
+    rawHeaders?: readonly string[];
+    httpVersion?: string;
+    startedAt?: number;
+    startedHr?: number;
+  }) {
+    this.id = init.id;
+    this.clientIp = init.clientIp;
+    this.clientKey = init.clientKey;
+    this.peerIp = init.peerIp;
+    this.method = init.method;
+    this.target = init.target;
+    const q = init.target.indexOf('?');
+    this.path = q === -1 ? init.target : init.target.slice(0, q);
+    this.rawQuery = q === -1 ? '' : init.target.slice(q + 1);
+    this.headers = init.headers;
+    this.rawHeaders = init.rawHeaders ?? [];
+    this.httpVersion = init.httpVersion ?? '1.1';
+    this.startedAt = init.startedAt ?? Date.now();
+    this.startedHr = init.startedHr ?? performance.now();
+  }
+
+  /** Appends one signal or a list of signals. */
+  add(result: Signal | readonly Signal[] | void | undefined): void {
+    if (result === undefined) return;
+    if (Array.isArray(result)) {
+      for (const s of result as readonly Signal[]) this.signals.push(s);
+    } else {
+      this.signals.push(result as Signal);
+    }
+  }
+
+  /** A single header value as a string (first value of a list; `''` when absent). */
+  header(name: string): string {
+    const v = this.headers[name];
+    if (v === undefined) return '';
+    return Array.isArray(v) ? (v[0] ?? '') : v;
+  }
+}

@@ -1,0 +1,90 @@
+import type { Location, Severity } from '../core/types.ts';
+import type { RequestContext } from '../core/context.ts';
+
+/** Attack categories of the payload engine (the corpus categories plus engine-specific ones). */
+export type AttackCategory =
+  | 'sqli' | 'xss' | 'traversal' | 'rfi' | 'cmdi' | 'ssrf' | 'nosqli' | 'prototype-pollution' | 'ssti'
+  | 'log4shell' | 'xxe' | 'scanner' | 'protocol' | 'ldapi' | 'ssi' | 'other';
+
+/** Paranoia level 1–4 (OWASP CRS): a rule runs when its level ≤ the configured level. */
+export type ParanoiaLevel = 1 | 2 | 3 | 4;
+
+/**
+ * Names of the registered transformations (Coraza / ModSecurity names where one exists). Each is a pure
+ * `(string) => string` in `src/engine/transforms.ts`; chains are applied left to right and cached per part.
+ * - `urlDecodeUni`: percent-decoding including `%uXXXX`, lenient on bad escapes.
+ * - `urlDecodeRepeat`: `urlDecodeUni` until stable (max 4 rounds), defeats double encoding.
+ * - `htmlEntityDecode`: named, decimal and hex entities, with or without `;`.
+ * - `jsDecode`: `\xHH`, `\uHHHH`, `\u{…}`, octal and single-char escapes.
+ * - `lowercase`, `compressWhitespace` (all Unicode spaces and control whitespace to one space),
+ *   `removeWhitespace`, `removeNulls`, `replaceComments` (SQL/C comments → one space), `removeCommentsChar`,
+ *   `normalizePath` (resolve `.`/`..`, collapse `/`), `normalizePathWin` (also `\` → `/`), `cmdLine`
+ *   (remove `\ " ' ^`, collapse spaces before `/` and `(`, lowercase), `base64Decode`, `utf8ToUnicode`
+ *   (decode overlong UTF-8 sequences), `unicodeNormalize` (NFKC, folds full-width forms), `trim`.
+ */
+export type TransformName =
+  | 'none' | 'urlDecodeUni' | 'urlDecodeRepeat' | 'htmlEntityDecode' | 'jsDecode' | 'cssDecode' | 'lowercase'
+  | 'compressWhitespace' | 'removeWhitespace' | 'removeNulls' | 'replaceComments' | 'removeCommentsChar'
+  | 'normalizePath' | 'normalizePathWin' | 'cmdLine' | 'base64Decode' | 'utf8ToUnicode' | 'unicodeNormalize' | 'trim';
+
+/** One inspectable value of a request with its location. `value` is as decoded by the parser (see targets). */
+export interface Part {
+  loc: Location;
+  value: string;
+}
+
+/**
+ * Per-request view that rules use: the extracted parts and a transformation cache, so that no part is decoded
+ * twice for the same chain.
+ */
+export interface InspectionScope {
+  readonly ctx: RequestContext;
+  readonly parts: readonly Part[];
+  /** The part's value after the chain (cached per part and chain). */
+  transformed(part: Part, chain: readonly TransformName[]): string;
+  /** Remaining inspection budget in ms; rules may skip optional work when it is exhausted. */
+  budgetLeftMs(): number;
+}
+
+/** A rule's finding: a short matched fragment or explanation (truncated to 128 chars by the engine). */
+export type RuleHit = string | null;
+
+/**
+ * A payload rule: runs on every part whose location kind is in `targets`, on the value after `transforms`.
+ * `match` must run in time linear in the input (no backtracking regexes on request data) and never throw.
+ * Rule ids are numeric strings grouped by category, following the CRS convention of ranges per attack
+ * (e.g. `942xxx` SQL injection, `941xxx` XSS, `930xxx` LFI, `931xxx` RFI, `932xxx` RCE, `934xxx` Node/SSRF …).
+ */
+export interface PartRule {
+  kind: 'part';
+  id: string;
+  /** Short name, e.g. `sqli-libinjection-style-tokens`. */
+  name: string;
+  category: AttackCategory;
+  severity: Severity;
+  paranoia: ParanoiaLevel;
+  /** OWASP / CWE tags, e.g. `['OWASP_CRS/ATTACK-SQLI', 'CWE-89']`. */
+  tags: readonly string[];
+  targets: readonly Location['kind'][];
+  /** Transformation chains to try, each on its own: the rule matches if any chain's output matches. */
+  transforms: readonly (readonly TransformName[])[];
+  match(input: string, part: Part, scope: InspectionScope): RuleHit;
+}
+
+/**
+ * A request rule: sees the whole request at once (protocol anomalies, scanner User-Agents, header counts).
+ * Returns one entry per finding (empty when clean). Must never throw.
+ */
+export interface RequestRule {
+  kind: 'request';
+  id: string;
+  name: string;
+  category: AttackCategory;
+  severity: Severity;
+  paranoia: ParanoiaLevel;
+  tags: readonly string[];
+  check(scope: InspectionScope): readonly { hit: string; loc?: Location; value?: string }[];
+}
+
+/** Any engine rule. */
+export type PayloadRule = PartRule | RequestRule;
