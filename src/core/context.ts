@@ -78,6 +78,11 @@ export class RequestContext {
   response?: ResponseInfo;
   /** Set by a detector that needs the upstream response body prefix in the response phase (bytes). */
   wantResponseBody = 0;
+  /**
+   * Headers the gateway adds to the response it sends (forwarded or its own), e.g. `RateLimit` and
+   * `RateLimit-Policy` from the rate limiter. Name/value pairs; names lower-case.
+   */
+  readonly responseHeaders: [string, string][] = [];
   /** Per-request scratch space for detectors (e.g. the transformation cache); keys are detector-owned. */
   readonly scratch = new Map<string, unknown>();
 
