@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { incidentsSchema } from './incidents/schema.ts';
+import { alertsSchema } from './alerts/schema.ts';
 
 /**
  * `controlPlane:` section of the policy: management API, alerts and dashboard settings (issue 5).
@@ -7,6 +9,10 @@ import { z } from 'zod';
 export const controlPlaneSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /** Incident correlation (owned by src/controlplane/incidents). */
+    incidents: incidentsSchema.prefault({}),
+    /** Alert delivery defaults (owned by src/controlplane/alerts). */
+    alerts: alertsSchema.prefault({}),
   })
   .loose();
 
