@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { abuseShape } from './detectors/schema.ts';
 
 /**
  * `behavior:` section of the policy: behavioural abuse detectors, API discovery and risk (issue 4).
@@ -7,6 +8,8 @@ import { z } from 'zod';
 export const behaviorSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /** Abuse detectors (brute force, stuffing, enumeration, scanner, honeypot, flows, fingerprint, bots): see src/behavior/detectors/schema.ts. */
+    ...abuseShape,
   })
   .loose();
 

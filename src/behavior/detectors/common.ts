@@ -1,0 +1,326 @@
+import { createHash } from 'node:crypto';
+import type { RequestContext } from '../../core/context.ts';
+import type { Action, DecisionScope, Signal } from '../../core/types.ts';
+
+/**
+ * Helpers shared by the behavioural abuse detectors: path normalisation, route patterns, the fallback route
+ * templater, identities, login usernames, fingerprints and a signal builder. Every function here reads hostile
+ * request data with hand-written linear scanners (no regular expressions on request data) and bounded lengths.
+ */
+
+/** Longest path (characters) the helpers look at; longer paths are truncated first (bounded work). */
+export const MAX_PATH_CHARS = 4096;
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/**
+ * Normalises a raw request path for matching: one round of percent-decoding of ASCII bytes, lower case,
+ * `\` as `/`, empty and `.` segments dropped, `..` resolved (never above the root). Linear in the length;
+ * truncated to {@link MAX_PATH_CHARS}. Non-ASCII escapes stay encoded (they never form a path separator).
+ * @returns segments of the normalised path (`/a//b/./c/../d` → `['a', 'b', 'd']`).
+ */
+export function pathSegments(rawPath: string): string[] {
+  const s = rawPath.length > MAX_PATH_CHARS ? rawPath.slice(0, MAX_PATH_CHARS) : rawPath;
+  const out: string[] = [];
+  let cur = '';
+  const flush = (): void => {
+    if (cur === '' || cur === '.') {
+      /* skip */
+    } else if (cur === '..') {
+      out.pop();
+    } else {
+      out.push(cur);
+    }
+    cur = '';
+  };
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c === 37 && i + 2 < s.length) {
+      const h = hexVal(s.charCodeAt(i + 1));
+      const l = hexVal(s.charCodeAt(i + 2));
+      if (h >= 0 && l >= 0 && h < 8) {
+        c = h * 16 + l;
+        i += 2;
+      }
+    }
+    if (c === 47 || c === 92) {
+      flush();
+      continue;
+    }
+    if (c >= 65 && c <= 90) c += 32;
+    cur += String.fromCharCode(c);
+  }
+  flush();
+  return out;
+}
+
+/**
+ * A compiled path pattern: `*` (or `:name`) matches one segment, `**` any number of segments (zero included),
+ * other segments match literally (case-insensitive, after {@link pathSegments} normalisation). An optional
+ * method prefix (`POST /api/transaction`) restricts the method.
+ */
+export interface PathPattern {
+  /** The pattern text as written. */
+  readonly source: string;
+  /** Upper-case method, or undefined for any. */
+  readonly method?: string;
+  readonly segments: readonly string[];
+}
+
+/**
+ * Compiles `"[METHOD ]/path/pattern"`.
+ * @throws {Error} when the pattern does not start with `/` (callers turn it into a ConfigError via the schema).
+ */
+export function compilePattern(source: string): PathPattern {
+  const t = source.trim();
+  const sp = t.indexOf(' ');
+  let method: string | undefined;
+  let path = t;
+  if (sp > 0) {
+    method = t.slice(0, sp).toUpperCase();
+    path = t.slice(sp + 1).trim();
+  }
+  if (!path.startsWith('/')) throw new Error(`path pattern must start with "/": ${source}`);
+  const segments = path
+    .split('/')
+    .filter((x) => x !== '')
+    .map((x) => (x.startsWith(':') || (x.startsWith('{') && x.endsWith('}')) ? '*' : x.toLowerCase()));
+  return { source, method, segments };
+}
+
+/**
+ * Matches normalised segments against a pattern. Classic wildcard matching with backtracking to the last
+ * `**` only: O(pattern × path) segments in the worst case, both bounded (path ≤ 4096 chars).
+ */
+export function matchSegments(p: readonly string[], s: readonly string[]): boolean {
+  let pi = 0;
+  let si = 0;
+  let starP = -1;
+  let starS = 0;
+  while (si < s.length) {
+    if (pi < p.length && p[pi] === '**') {
+      starP = pi++;
+      starS = si;
+    } else if (pi < p.length && (p[pi] === '*' || p[pi] === s[si])) {
+      pi++;
+      si++;
+    } else if (starP !== -1) {
+      pi = starP + 1;
+      si = ++starS;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.length && p[pi] === '**') pi++;
+  return pi === p.length;
+}
+
+/** True when the request (method + normalised path segments) matches one of the patterns. */
+export function matchesAny(patterns: readonly PathPattern[], method: string, segs: readonly string[]): PathPattern | undefined {
+  for (const p of patterns) {
+    if (p.method !== undefined && p.method !== method) continue;
+    if (matchSegments(p.segments, segs)) return p;
+  }
+  return undefined;
+}
+
+/** Normalised path segments of the request, computed once per request (cached in `ctx.scratch`). */
+export function segmentsOf(ctx: RequestContext): string[] {
+  const k = 'behavior.segs';
+  let v = ctx.scratch.get(k) as string[] | undefined;
+  if (v === undefined) {
+    v = pathSegments(ctx.path);
+    ctx.scratch.set(k, v);
+  }
+  return v;
+}
+
+/** True for an id-like path segment: all digits, a UUID, or ≥ 16 hex digits (hashes, object ids). */
+export function isIdSegment(seg: string): boolean {
+  if (seg.length === 0 || seg.length > 128) return false;
+  let digits = 0;
+  let hex = 0;
+  let dashes = 0;
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c >= 97 && c <= 102) hex++;
+    else if (c === 45) dashes++;
+    else return false;
+  }
+  if (dashes === 0 && hex === 0) return true;
+  if (dashes === 4 && seg.length === 36) return true;
+  return dashes === 0 && seg.length >= 16;
+}
+
+/**
+ * Route template and id for enumeration: `ctx.route` from API discovery when set (the id is then the last
+ * path segment that is id-like), else a tiny fallback that replaces id-like segments by `{id}`.
+ * @returns `{ route, id }` (id: the last id-like segment), or undefined when the path has no id segment.
+ */
+export function templatedRoute(ctx: RequestContext): { route: string; id: string } | undefined {
+  const segs = segmentsOf(ctx);
+  let id: string | undefined;
+  let fallback = '';
+  for (const s of segs) {
+    if (isIdSegment(s)) {
+      id = s;
+      fallback += '/{id}';
+    } else {
+      fallback += '/' + s;
+    }
+  }
+  if (id === undefined) return undefined;
+  const route = ctx.route !== undefined && ctx.route.includes('{') ? ctx.route : fallback;
+  return { route: `${ctx.method} ${route}`, id };
+}
+
+/** How a detector keys a client: `user`, `api_key` or `ip` (the client key, IPv6 aggregated). */
+export type IdentityKind = 'user' | 'api_key' | 'ip';
+
+/**
+ * The identity a per-client counter is keyed by, preferring the strongest known one: with `by: 'user'`
+ * the user, else the API key, else the client key; `by: 'api_key'` starts at the API key; `by: 'ip'` is the
+ * client key. Keying by identity before IP keeps many users behind one NAT apart.
+ * @returns the key (prefixed by its scope, API keys hashed so they never sit in memory dumps in clear) and the
+ *   decision scope/value to ban it with.
+ */
+export function identityOf(ctx: RequestContext, by: IdentityKind): { key: string; scope: DecisionScope; value: string } {
+  if (by === 'user' && ctx.user) return { key: 'u:' + ctx.user, scope: 'user', value: ctx.user };
+  if ((by === 'user' || by === 'api_key') && ctx.apiKey) return { key: 'k:' + shortHash(ctx.apiKey), scope: 'api_key', value: ctx.apiKey };
+  return { key: 'i:' + ctx.clientKey, scope: 'ip', value: ctx.clientKey };
+}
+
+/** First 16 hex digits of SHA-256, for keys that must not be kept in clear (API keys). */
+export function shortHash(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 16);
+}
+
+/**
+ * Client fingerprint: `ctx.fingerprint` from the data plane when set, else the same recipe computed here
+ * (SHA-256 of User-Agent, the header names in wire order and the Accept, Accept-Language and Accept-Encoding
+ * values), cached in `ctx.scratch`. Bounded: at most 64 header names and 512 chars per value are hashed.
+ */
+export function fingerprintOf(ctx: RequestContext): string {
+  if (ctx.fingerprint) return ctx.fingerprint;
+  const k = 'behavior.fp';
+  const c = ctx.scratch.get(k) as string | undefined;
+  if (c !== undefined) return c;
+  const h = createHash('sha256');
+  h.update(ctx.header('user-agent').slice(0, 512));
+  const raw = ctx.rawHeaders;
+  if (raw.length > 0) {
+    for (let i = 0; i < raw.length && i < 128; i += 2) h.update('\n' + raw[i]!.toLowerCase().slice(0, 64));
+  } else {
+    for (const n of Object.keys(ctx.headers).slice(0, 64)) h.update('\n' + n);
+  }
+  for (const n of ['accept', 'accept-language', 'accept-encoding']) h.update('\n' + ctx.header(n).slice(0, 512));
+  const fp = h.digest('hex').slice(0, 32);
+  ctx.scratch.set(k, fp);
+  return fp;
+}
+
+/**
+ * Extracts the login username from the request body prefix (JSON object or `application/x-www-form-urlencoded`),
+ * trying `fields` in order; falls back to `ctx.user`. Lower-cased, trimmed, at most 256 chars. Cached in
+ * `ctx.scratch` (both the brute-force and the stuffing detector need it). Never throws.
+ */
+export function loginUsername(ctx: RequestContext, fields: readonly string[]): string | undefined {
+  const k = 'behavior.login.user';
+  if (ctx.scratch.has(k)) return ctx.scratch.get(k) as string | undefined;
+  let user: string | undefined;
+  const b = ctx.body;
+  if (b && b.bytes.length > 0 && b.bytes.length <= 64 * 1024) {
+    const text = b.bytes.toString('utf8');
+    const ct = ctx.header('content-type').toLowerCase();
+    try {
+      if (ct.includes('json') || text.trimStart().startsWith('{')) {
+        const obj: unknown = JSON.parse(text);
+        if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
+          for (const f of fields) {
+            const v = (obj as Record<string, unknown>)[f];
+            if (typeof v === 'string' && v.trim() !== '') {
+              user = v;
+              break;
+            }
+          }
+        }
+      } else {
+        const params = new URLSearchParams(text);
+        for (const f of fields) {
+          const v = params.get(f);
+          if (v !== null && v.trim() !== '') {
+            user = v;
+            break;
+          }
+        }
+      }
+    } catch {
+      /* truncated or malformed body: no username */
+    }
+  }
+  if (user === undefined && ctx.user) user = ctx.user;
+  if (user !== undefined) user = user.trim().toLowerCase().slice(0, 256);
+  ctx.scratch.set(k, user);
+  return user;
+}
+
+/**
+ * True when a previous detector classified the client as a known good crawler (set by the bots detector
+ * helper {@link markGoodBot}); enumeration and scanner detectors skip such clients' sweeps.
+ */
+export function isGoodBot(ctx: RequestContext): boolean {
+  return ctx.scratch.get('behavior.goodbot') === true;
+}
+
+/** Marks the request as coming from a known good crawler (see {@link isGoodBot}). */
+export function markGoodBot(ctx: RequestContext, good: boolean): void {
+  ctx.scratch.set('behavior.goodbot', good);
+}
+
+/**
+ * Builds a behavioural signal. Behavioural signals carry explicit actions and risk, never anomaly points
+ * (score 0): a behaviour is judged by its own thresholds, not summed with payload rules.
+ */
+export function signal(init: {
+  ruleId: string;
+  detector: string;
+  category: string;
+  action: Action;
+  risk: number;
+  monitor: boolean;
+  message: string;
+  detail: Record<string, string | number | boolean>;
+  ban?: { scope: DecisionScope; value: string; durationMs: number };
+  severity?: Signal['severity'];
+  tags?: readonly string[];
+}): Signal {
+  const s: Signal = {
+    ruleId: init.ruleId,
+    detector: init.detector,
+    category: init.category,
+    score: 0,
+    action: init.action,
+    risk: init.risk,
+    message: init.message,
+    evidence: { location: { kind: 'client' }, detail: init.detail },
+  };
+  if (init.monitor) s.monitor = true;
+  if (init.severity) s.severity = init.severity;
+  if (init.tags) s.tags = init.tags;
+  if (init.action === 'ban' && init.ban) s.ban = init.ban;
+  return s;
+}
+
+/** Formats a duration in ms for messages (`600000` → `10m`). */
+export function fmtMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

@@ -1,0 +1,256 @@
+import { LruMap } from '../core/lru.ts';
+
+/**
+ * Windowed counters for behavioural detectors: fixed memory per key, an LRU of keys.
+ *
+ * - {@link BucketCounter}: a sliding window approximated by a ring of fixed buckets (e.g. 10 buckets of 1 min
+ *   for a 10-minute window). The count is exact at bucket granularity; the error is at most one bucket's worth
+ *   of events at the trailing edge (events up to `bucketMs` older than the window may still be counted), the
+ *   usual trade-off of bucketed sliding windows (cf. the sliding-window rate limiter in Cloudflare's and
+ *   Kong's docs). Long windows use coarse buckets (6 h in 24 buckets of 15 min) at the same cost.
+ * - {@link DistinctWindow}: distinct values seen within a window, bounded to `cap` values (saturating: counts
+ *   above `cap` read as `cap`). Values are stored as 32-bit FNV-1a hashes, so memory is ~`cap` × 40 bytes at
+ *   most, whatever the values' length. Collisions can only under-count (conservative for detection).
+ * - {@link Ewma}: exponentially weighted moving average updated once per closed bucket, for surge and
+ *   ratio-spike detection (NIST/SEMATECH e-Handbook 6.3.2.4, EWMA control charts).
+ * - {@link KeyedState}: an {@link LruMap} from key to per-key state, so a million rotating client keys only
+ *   evict older entries (bounded memory, see `npm run bench`).
+ *
+ * All times are milliseconds (usually `ctx.startedAt`), so tests drive the clock explicitly.
+ */
+
+/** 32-bit FNV-1a hash of a string (UTF-16 code units), as an unsigned integer. Linear in the length. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Sliding-window event counter made of `buckets` buckets of `bucketMs` each (window = buckets × bucketMs).
+ * Memory: one `Uint32Array(buckets)` plus two numbers (~ 4 × buckets + 60 bytes).
+ */
+export class BucketCounter {
+  /** Bucket length, ms. */
+  readonly bucketMs: number;
+  private readonly counts: Uint32Array;
+  /** Absolute index (time / bucketMs) of the newest bucket written. */
+  private head = -1;
+
+  /**
+   * @param windowMs - window length, ms (> 0).
+   * @param buckets - number of buckets (1–1440); the window is rounded up to a multiple of the bucket length.
+   * @throws {RangeError} on non-positive sizes.
+   */
+  constructor(windowMs: number, buckets: number) {
+    if (!(windowMs > 0) || !Number.isInteger(buckets) || buckets < 1 || buckets > 1440) {
+      throw new RangeError(`BucketCounter needs windowMs > 0 and 1..1440 buckets, got ${windowMs}, ${buckets}`);
+    }
+    this.bucketMs = Math.max(1, Math.ceil(windowMs / buckets));
+    this.counts = new Uint32Array(buckets);
+  }
+
+  private advance(now: number): number {
+    const idx = Math.floor(now / this.bucketMs);
+    const n = this.counts.length;
+    if (this.head === -1) {
+      this.head = idx;
+    } else if (idx > this.head) {
+      const gap = idx - this.head;
+      if (gap >= n) this.counts.fill(0);
+      else for (let i = 1; i <= gap; i++) this.counts[(this.head + i) % n] = 0;
+      this.head = idx;
+    }
+    return idx;
+  }
+
+  /** Adds `k` events at time `now` (ms); events older than the window are ignored. */
+  add(now: number, k = 1): void {
+    const idx = this.advance(now);
+    if (idx <= this.head - this.counts.length) return;
+    const slot = idx % this.counts.length;
+    this.counts[slot] = Math.min(0xffffffff, this.counts[slot]! + k);
+  }
+
+  /** Events in the window ending at `now` (ms). */
+  total(now: number): number {
+    this.advance(now);
+    let s = 0;
+    for (let i = 0; i < this.counts.length; i++) s += this.counts[i]!;
+    return s;
+  }
+}
+
+/**
+ * Distinct values within a sliding window, bounded to `cap` values. Entries are kept in last-seen order
+ * (Map insertion order, re-inserted on touch), so expired entries are pruned from the front in O(expired).
+ */
+export class DistinctWindow {
+  /** Window length, ms. */
+  readonly windowMs: number;
+  /** Maximum distinct values remembered; counts saturate at this value. */
+  readonly cap: number;
+  private readonly seen = new Map<number, number>();
+
+  /**
+   * @param windowMs - window length, ms.
+   * @param cap - bound on remembered values (1–65536).
+   * @throws {RangeError} on invalid sizes.
+   */
+  constructor(windowMs: number, cap: number) {
+    if (!(windowMs > 0) || !Number.isInteger(cap) || cap < 1 || cap > 65536) {
+      throw new RangeError(`DistinctWindow needs windowMs > 0 and cap 1..65536, got ${windowMs}, ${cap}`);
+    }
+    this.windowMs = windowMs;
+    this.cap = cap;
+  }
+
+  private prune(now: number): void {
+    const limit = now - this.windowMs;
+    for (const [k, t] of this.seen) {
+      if (t > limit) break;
+      this.seen.delete(k);
+    }
+  }
+
+  /**
+   * Records `value` at `now` (ms).
+   * @returns true when the value was not already in the window (a new distinct value).
+   */
+  add(value: string, now: number): boolean {
+    const h = fnv1a(value);
+    this.prune(now);
+    const had = this.seen.delete(h);
+    this.seen.set(h, now);
+    if (this.seen.size > this.cap) {
+      const oldest = this.seen.keys().next();
+      if (!oldest.done) this.seen.delete(oldest.value);
+    }
+    return !had;
+  }
+
+  /** Distinct values seen in the window ending at `now` (saturates at `cap`). */
+  count(now: number): number {
+    this.prune(now);
+    return this.seen.size;
+  }
+
+  /** True when `value` was seen within the window ending at `now`. */
+  has(value: string, now: number): boolean {
+    this.prune(now);
+    return this.seen.has(fnv1a(value));
+  }
+}
+
+/**
+ * Exponentially weighted moving average of a per-bucket quantity, updated when a bucket closes:
+ * `avg ← α·x + (1−α)·avg`. Empty buckets between updates count as 0, so a quiet period lowers the baseline.
+ * α = 2/(N+1) for an N-bucket span (the usual EWMA span convention).
+ */
+export class Ewma {
+  /** Bucket length, ms. */
+  readonly bucketMs: number;
+  /** Smoothing factor in (0, 1]. */
+  readonly alpha: number;
+  /** Current average per bucket (NaN until the first bucket closes). */
+  value = Number.NaN;
+  /** Buckets closed so far (saturates), to require a warm-up before alerting. */
+  samples = 0;
+  private bucket = -1;
+  private current = 0;
+
+  /**
+   * @param bucketMs - bucket length, ms.
+   * @param spanBuckets - EWMA span N in buckets (α = 2/(N+1)).
+   */
+  constructor(bucketMs: number, spanBuckets: number) {
+    this.bucketMs = Math.max(1, bucketMs);
+    this.alpha = 2 / (Math.max(1, spanBuckets) + 1);
+  }
+
+  private roll(now: number): void {
+    const idx = Math.floor(now / this.bucketMs);
+    if (this.bucket === -1) {
+      this.bucket = idx;
+      return;
+    }
+    if (idx <= this.bucket) return;
+    let gap = idx - this.bucket;
+    this.push(this.current);
+    this.current = 0;
+    gap--;
+    // Quiet buckets decay the average; cap the loop (after ~50 spans the average is ~0 anyway).
+    const quiet = Math.min(gap, 1000);
+    for (let i = 0; i < quiet; i++) this.push(0);
+    this.bucket = idx;
+  }
+
+  private push(x: number): void {
+    this.value = Number.isNaN(this.value) ? x : this.alpha * x + (1 - this.alpha) * this.value;
+    if (this.samples < 1e9) this.samples++;
+  }
+
+  /** Adds `k` to the current bucket at time `now` (ms). */
+  add(now: number, k = 1): void {
+    this.roll(now);
+    this.current += k;
+  }
+
+  /** Quantity accumulated in the current (open) bucket at `now`. */
+  currentValue(now: number): number {
+    this.roll(now);
+    return this.current;
+  }
+}
+
+/**
+ * Per-key state in an LRU bounded to `maxKeys` entries; `get(key, now)` creates missing state with `init`.
+ * Memory is `maxKeys` × (state size + ~100 bytes of map entry and key string).
+ */
+export class KeyedState<T> {
+  private readonly lru: LruMap<string, T>;
+  private readonly init: () => T;
+
+  /**
+   * @param maxKeys - bound on tracked keys (positive integer).
+   * @param init - creates the state of a new key.
+   * @throws {RangeError} when `maxKeys` is not a positive integer.
+   */
+  constructor(maxKeys: number, init: () => T) {
+    this.lru = new LruMap<string, T>(maxKeys);
+    this.init = init;
+  }
+
+  /** The state of `key`, created when missing; marks it most recently used. */
+  get(key: string): T {
+    let s = this.lru.get(key);
+    if (s === undefined) {
+      s = this.init();
+      this.lru.set(key, s);
+    }
+    return s;
+  }
+
+  /** The state of `key` if tracked (does not create it or touch recency). */
+  peek(key: string): T | undefined {
+    return this.lru.peek(key);
+  }
+
+  /** Forgets `key` (e.g. after a ban was issued, so the next offence starts from zero). */
+  delete(key: string): void {
+    this.lru.delete(key);
+  }
+
+  /** Tracked keys. */
+  get size(): number {
+    return this.lru.size;
+  }
+
+  /** Keys evicted because of the bound. */
+  get evictions(): number {
+    return this.lru.evictions;
+  }
+}
