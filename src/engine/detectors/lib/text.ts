@@ -1,0 +1,175 @@
+/**
+ * Small linear-time text helpers shared by the attack detectors (traversal, cmdi, ssrf, …). Every function
+ * here walks its input a bounded number of times (no backtracking, no regular expressions on request data),
+ * so a 64 KiB hostile value costs O(n).
+ */
+
+/** True for ASCII letters, digits and `_`. */
+export function isWordChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+}
+
+/** True for ASCII letters. */
+export function isAlpha(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+}
+
+/** True for ASCII digits. */
+export function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** True for space, tab, CR, LF, VT, FF and NBSP. */
+export function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+}
+
+/** ASCII-only lower-casing (cheaper than `toLowerCase` and locale-independent). */
+export function lowerAscii(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return s.toLowerCase();
+  }
+  return s;
+}
+
+/**
+ * Finds the first needle of `needles` that occurs in `hay` where the character before it is not a word
+ * character (a left word boundary). Returns the needle or null. Cost O(|hay| · |needles|) via `indexOf`,
+ * linear in the input for a fixed list.
+ */
+export function findWordStart(hay: string, needles: readonly string[]): string | null {
+  for (const n of needles) {
+    let from = 0;
+    for (;;) {
+      const i = hay.indexOf(n, from);
+      if (i === -1) break;
+      if (i === 0 || !isWordChar(hay.charCodeAt(i - 1))) return n;
+      from = i + 1;
+    }
+  }
+  return null;
+}
+
+/** Finds the first needle of `needles` anywhere in `hay` (plain substring); returns it or null. */
+export function findAny(hay: string, needles: readonly string[]): string | null {
+  for (const n of needles) if (hay.indexOf(n) !== -1) return n;
+  return null;
+}
+
+/**
+ * Overlong / look-alike characters folded by {@link canonPath}: Unicode slashes, backslashes and dots that
+ * some servers (IIS "best fit" mapping, Java, Windows) turn into `/`, `\` or `.` (OWASP CRS 930100 evasions).
+ */
+const LOOKALIKE: ReadonlyMap<number, string> = new Map([
+  [0x2215, '/'], [0x2044, '/'], [0xff0f, '/'], [0x29f8, '/'], [0x2571, '/'], [0xefc8, '/'], [0xf025, '/'],
+  [0x2216, '\\'], [0xff3c, '\\'], [0xfe68, '\\'], [0x29f9, '\\'], [0x2572, '\\'],
+  [0xff0e, '.'], [0x2024, '.'], [0xfe52, '.'], [0x3002, '.'],
+]);
+
+/** Hex digit value with the lenient IIS reading (`g`…`z` continue past `f`: `%c0%qf` → 0xAF), or -1. */
+function lenientHex(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x7a) return l - 0x61 + 10;
+  return -1;
+}
+
+/** Strict hex digit value or -1. */
+export function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * Canonical form of an (already URL-decoded) value for path inspection (OWASP CRS 930100 evasions,
+ * CAPEC-64 "Using Slashes and URL Encoding Combined"). In one linear pass it:
+ * - decodes percent forms that survive standard decoding: IIS lenient hex (`%c0%qf`, `%bg`), split
+ *   encodings (`%2%f` from `%%32%%66`), and literal `0x2e`/`0x2f`/`0x5c` byte notation;
+ * - folds overlong UTF-8 (2–6 byte forms such as `\xC0\xAF`, `\xE0\x80\xAE`, `\xF8\x80\x80\x80\xAF`, whether
+ *   they arrive as Latin-1 byte characters or were left encoded) to the ASCII they encode;
+ * - folds Unicode look-alike slashes and dots (`%u2215`, `%uff0e`), maps `\` to `/`, drops C0 controls
+ *   (NUL, `%01` padding) and lower-cases ASCII.
+ */
+export function canonPath(s: string): string {
+  const n = s.length;
+  // Pass 1: leftover percent forms → code units.
+  const u: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25 && i + 2 < n + 0) {
+      const a = s.charCodeAt(i + 1);
+      const b = s.charCodeAt(i + 2);
+      if (hexVal(a) !== -1 && b === 0x25 && i + 3 < n && hexVal(s.charCodeAt(i + 3)) !== -1) {
+        u.push(hexVal(a) * 16 + hexVal(s.charCodeAt(i + 3)));
+        i += 3;
+        continue;
+      }
+      const ha = lenientHex(a);
+      const hb = lenientHex(b);
+      if (ha !== -1 && hb !== -1) {
+        u.push((ha * 16 + hb) & 0xff);
+        i += 2;
+        continue;
+      }
+    } else if (c === 0x30 && i + 3 < n && (s.charCodeAt(i + 1) | 0x20) === 0x78) {
+      const h = hexVal(s.charCodeAt(i + 2)) * 16 + hexVal(s.charCodeAt(i + 3));
+      if (h === 0x2e || h === 0x2f || h === 0x5c) {
+        u.push(h);
+        i += 3;
+        continue;
+      }
+    }
+    u.push(c);
+  }
+  // Pass 2: overlong UTF-8, look-alikes, separators, controls, case.
+  let out = '';
+  const m = u.length;
+  for (let i = 0; i < m; i++) {
+    let c = u[i];
+    if (c >= 0xc0 && c <= 0xfd && c !== 0xc2 && c !== 0xc3) {
+      let len = c >= 0xfc ? 6 : c >= 0xf8 ? 5 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      let v = c & (len === 2 ? 0x1f : len === 3 ? 0x0f : len === 4 ? 0x07 : len === 5 ? 0x03 : 0x01);
+      let j = 1;
+      for (; j < len && i + j < m; j++) {
+        const d = u[i + j];
+        if (d < 0x80 || d > 0xbf) break;
+        v = (v << 6) | (d & 0x3f);
+      }
+      if (j === len && v < 0x80) {
+        c = v; // overlong encoding of ASCII
+        i += len - 1;
+      } else if (len === 2 && i + 1 < m) {
+        // IIS-style lenient 2-byte decoding that ignores the continuation-byte range check (`%c1%1c` → `\\`,
+        // `%c0%6e` → `.`, `%c0%2f` → `/`); only separator and dot results are folded.
+        const w = ((c & 0x01) << 6) | (u[i + 1] & 0x3f);
+        if (w === 0x2e || w === 0x2f || w === 0x5c) {
+          c = w;
+          i += 1;
+        }
+      }
+    }
+    if (c < 0x20 || c === 0x7f) continue;
+    if (c === 0x5c) { out += '/'; continue; }
+    if (c >= 0x41 && c <= 0x5a) { out += String.fromCharCode(c | 0x20); continue; }
+    if (c > 0x7f) {
+      const l = LOOKALIKE.get(c);
+      if (l !== undefined) { out += l === '\\' ? '/' : l; continue; }
+    }
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/** Truncates a finding to at most `max` characters (evidence stays small). */
+export function clip(s: string, max = 96): string {
+  return s.length <= max ? s : s.slice(0, max);
+}
+
+/** Returns a short excerpt of `s` around index `i` (for evidence). */
+export function around(s: string, i: number, len = 48): string {
+  const from = Math.max(0, i - 8);
+  return s.slice(from, Math.min(s.length, from + len));
+}

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rules, findDotDot } from './traversal.ts';
+import { canonPath } from './lib/text.ts';
+import { matchAll, timeAll, ruleMetaProblems } from './lib/testing.ts';
+
+test('rule metadata is well formed', () => {
+  assert.deepEqual(ruleMetaProblems(rules), []);
+});
+
+test('detects traversal in every encoding', () => {
+  const attacks = [
+    '../../../etc/passwd',
+    '..\\..\\..\\windows\\win.ini',
+    '%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+    '%252e%252e%252fsecret.txt',
+    '..%c0%af..%c0%afapp/config',
+    '..%u2216..%u2216data.txt',
+    '..%u2215..%u2215data.txt',
+    '....//....//some/file',
+    '%uff0e%uff0e/%uff0e%uff0e/x',
+    '..%c1%9c..%c1%9cfoo',
+    '..0x2f..0x2fsecret',
+    '..;/admin',
+    '/static/%2e%2e/%2e%2e/app.js',
+    '%e0%80%ae%e0%80%ae/x.txt',
+    '..%bg%qfsecret',
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
+});
+
+test('detects sensitive files, absolute paths, NUL truncation and wrappers', () => {
+  const attacks = [
+    '/etc/shadow',
+    '/proc/self/environ',
+    'c:\\windows\\win.ini',
+    'C:/boot.ini',
+    'D:\\inetpub\\wwwroot\\global.asa',
+    '/var/lib/mysql/mysql.sock',
+    '/opt/app/.env',
+    '/srv/logs/access.log',
+    'file:///etc/issue',
+    'php://filter/convert.base64-encode/resource=index.php',
+    'expect://id',
+    'zip://uploads/a.zip#shell.php',
+    'phar://uploads/x.phar/test',
+    'include.php%00.html',
+    '../config.inc.php%00',
+    'Li4vLi4vc2VjcmV0cy50eHQ=', // base64 of ../../secrets.txt
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
+  assert.ok(matchAll(rules, '/static/../../etc/hosts', 'path').length > 0);
+});
+
+test('does not flag benign values', () => {
+  const benign = [
+    'https://example.com/...',
+    'Loading... please wait',
+    'see section 1.2.3 for details',
+    'v1.0..v2.0 changelog',
+    '/api/v1/users/42',
+    'report-2024.pdf',
+    'images/photo.jpg',
+    'Etc. and so on',
+    'The file: report.txt is ready',
+    'https://cdn.example.com/assets/app.js',
+    'SGVsbG8gd29ybGQh', // base64 "Hello world!"
+    '/.well-known/openid-configuration',
+    '...',
+    'a..b/c',
+  ];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
+  assert.deepEqual(matchAll(rules, '/api/v1/files/42/content', 'path'), []);
+});
+
+test('canonPath folds encodings; findDotDot needs a boundary', () => {
+  assert.equal(canonPath('\u00c0\u00ae\u00c0\u00ae\u00c0\u00af'), '../');
+  assert.equal(canonPath('..%c1%1c'), '../');
+  assert.equal(canonPath('A\\B'), 'a/b');
+  assert.equal(findDotDot('word../x'), -1);
+  assert.equal(findDotDot('x=../y'), 2);
+});
+
+test('linear time on 64 KiB pathological input', () => {
+  const inputs = ['.'.repeat(65536), '../'.repeat(21845), '%c0'.repeat(21845), '/./'.repeat(21845), 'A'.repeat(65536), '%%32'.repeat(16384), 'etc/'.repeat(16384)];
+  for (const s of inputs) {
+    const ms = timeAll(rules, s);
+    assert.ok(ms < 1500, `took ${ms} ms`);
+  }
+});

@@ -1,0 +1,361 @@
+import type { Location } from '../../core/types.ts';
+import type { PartRule, TransformName } from '../types.ts';
+import { canonPath, clip, around, isWordChar, isAlpha } from './lib/text.ts';
+
+/**
+ * Path traversal / local file inclusion (OWASP CRS REQUEST-930-APPLICATION-ATTACK-LFI, CWE-22, CWE-98).
+ *
+ * Rule ids (CRS range 930xxx):
+ * - `930100` `../` / `..\` traversal in any encoding (percent, double percent, `%u`, overlong UTF-8
+ *   `%c0%af`, Unicode look-alike slashes `%u2215`, `0x2f` byte notation, `....//`), PL1, critical.
+ * - `930105` the same hidden in a base64-encoded parameter, PL1, critical.
+ * - `930110` sensitive OS file or system directory by absolute path (`/etc/passwd`, `/proc/self/environ`,
+ *   `c:\windows\win.ini`, `boot.ini`, …), a parameter that is a Windows drive-letter path or an absolute
+ *   path to a config/log/credential file type (CWE-36), PL1, critical.
+ * - `930120` NUL-byte truncation after a file-like value (`file.php%00.html`), PL1, critical.
+ * - `930130` stream wrappers that read local files (`file://`, `php://filter`, `expect://`, `zip://`,
+ *   `phar://`, `glob://`, `compress.zlib://`), PL1, critical.
+ *
+ * All matchers are single forward scans over {@link canonPath}'s output (linear time).
+ */
+
+const TAGS = ['OWASP_CRS/ATTACK-LFI', 'CWE-22', 'attack-lfi'] as const;
+
+/** Locations whose values are inspected for traversal (request-target, arguments, bodies, cookies, files). */
+export const TRAVERSAL_TARGETS: readonly Location['kind'][] = [
+  'path', 'query', 'query_name', 'form', 'json', 'cookie', 'multipart', 'filename', 'xml', 'body',
+];
+
+/**
+ * Decode chain: percent-decoding until stable (double encoding); overlong UTF-8, IIS `%u`/lenient hex and
+ * look-alikes are folded by {@link canonPath} inside the rules, which needs the raw bytes.
+ */
+const CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeRepeat']];
+
+/**
+ * Finds a traversal sequence in a canonical value (see {@link canonPath}): a run of two or more dots (Windows
+ * also accepts `?` wildcards in the run, `.?/`) that
+ * - starts at a path boundary (start, or a character that is not a letter, digit, `_` or `-`), so that prose
+ *   such as `wait.../` does not count, and is followed by `/` (or the bare `2f`/`5c` of a stripped `%`); or
+ * - follows a `/` and ends the value or is followed by `;` (Tomcat `..;/`), `%` (IIS `..%5c`) or `?`.
+ * Returns the index of the run or -1. Linear.
+ */
+export function findDotDot(s: string): number {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const c0 = s.charCodeAt(i);
+    if (c0 !== 0x2e && c0 !== 0x3f) { i++; continue; }
+    const start = i;
+    let dots = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c === 0x2e) dots++;
+      else if (c !== 0x3f) break;
+      i++;
+    }
+    if (i - start < 2 || dots === 0) continue;
+    const before = start === 0 ? -1 : s.charCodeAt(start - 1);
+    const boundary = before === -1 || !(isWordChar(before) || before === 0x2d || before > 0x7f);
+    if (!boundary) continue;
+    const after = i < n ? s.charCodeAt(i) : -1;
+    if (after === 0x2f) return start;
+    if (after === 0x3b && s.charCodeAt(i + 1) === 0x2f) return start; // Tomcat `..;/`
+    if (after === 0x32 && (s.charCodeAt(i + 1) === 0x66)) return start; // `..2f`
+    if (after === 0x35 && (s.charCodeAt(i + 1) === 0x63)) return start; // `..5c`
+    if (before === 0x2f && dots === 2 && i - start === 2 && (after === -1 || after === 0x3b || after === 0x25 || after === 0x3f)) return start;
+  }
+  return -1;
+}
+
+/**
+ * Sensitive file names and system paths (from OWASP CRS `lfi-os-files.data`, abridged and generalised to
+ * directory prefixes). Matched at a path boundary (start of value or after `/`), on the canonical form.
+ */
+const SENSITIVE: readonly string[] = [
+  'etc/passwd', 'etc/shadow', 'etc/group', 'etc/hosts', 'etc/issue', 'etc/motd', 'etc/master.passwd',
+  'etc/security/', 'etc/sudoers', 'etc/crontab', 'etc/fstab', 'etc/httpd/', 'etc/apache', 'etc/nginx/',
+  'etc/php', 'etc/mysql/', 'etc/ssh/', 'etc/resolv.conf', 'etc/profile', 'etc/inittab', 'etc/network',
+  'proc/self/', 'proc/version', 'proc/cmdline', 'proc/mounts', 'proc/net/', 'proc/sched_debug', 'proc/cpuinfo',
+  'proc/meminfo', 'proc/1/', 'var/log/', 'var/www/', 'var/lib/', 'var/mail/', 'var/spool/', 'var/run/',
+  'var/adm/', 'var/apache', 'var/cpanel', 'var/mysql', 'usr/local/', 'usr/lib/', 'usr/pkg/', 'usr/share/',
+  'usr/bin/', 'usr/sbin/', 'root/.', 'home/*/', '.ssh/id_', '.ssh/authorized_keys', '.bash_history',
+  '.htpasswd', '.htaccess', 'boot.ini', 'win.ini', 'system.ini', 'windows/system32', 'windows/repair',
+  'windows/panther', 'windows/debug', 'windows/iis', 'windows/temp', 'windows/system.', 'winnt/',
+  'system32/config', 'system32/drivers', 'system32/inetsrv', 'inetpub/', 'program files', 'programfiles/',
+  'documents and settings', 'xampp/', 'wamp/', 'sysprep', 'unattend', 'web.config', 'wp-config.php',
+  'ntuser.dat', 'applicationhost.config', 'php.ini', 'httpd.conf', 'my.cnf', 'my.ini', 'global.asa',
+];
+
+/** Top-level Unix directories that make a value starting with `/<dir>/` an absolute system path. */
+const UNIX_ROOTS: readonly string[] = [
+  'etc', 'proc', 'var', 'usr', 'root', 'sys', 'dev', 'boot', 'bin', 'sbin', 'lib', 'lib64', 'opt', 'srv',
+];
+
+/** Returns the sensitive fragment found at a path boundary in canonical `s`, or null. Linear per needle. */
+export function findSensitive(s: string): string | null {
+  for (const needle of SENSITIVE) {
+    if (needle.startsWith('home/*/')) continue; // handled below
+    let from = 0;
+    for (;;) {
+      const i = s.indexOf(needle, from);
+      if (i === -1) break;
+      const b = i === 0 ? 0x2f : s.charCodeAt(i - 1);
+      // Boundary: start, `/`, `:` (file:), `=`, space, quote; needles beginning with `.` or ending a
+      // segment (`boot.ini`) also accept a preceding `/` only.
+      if (b === 0x2f || b === 0x3a || b === 0x3d || b === 0x20 || b === 0x22 || b === 0x27 || b === 0x3b) {
+        const endIdx = i + needle.length;
+        const e = endIdx < s.length ? s.charCodeAt(endIdx) : -1;
+        // Whole-name needles must end at a segment boundary (`/etc/passwd` not `/etc/passwdx` matters little,
+        // but `win.ini` must not match `twin.ini`-like words: the boundary check above covers that).
+        if (needle.endsWith('/') || needle.endsWith('.') || needle.endsWith('_') || e === -1 || !isWordChar(e) || needle === 'etc/passwd' || needle === 'sysprep' || needle === 'unattend' || needle === 'program files') {
+          return needle;
+        }
+      }
+      from = i + 1;
+    }
+  }
+  return null;
+}
+
+/**
+ * True when the canonical value is an absolute Unix system path: it begins (after optional whitespace,
+ * quotes, `file:`/`//` prefixes or traversal) with `/<root>/x` where `<root>` is a system directory.
+ */
+export function startsWithSystemPath(s: string): string | null {
+  let i = 0;
+  const n = s.length;
+  while (i < n && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x22 || s.charCodeAt(i) === 0x27)) i++;
+  if (s.startsWith('file:', i)) i += 5;
+  if (i >= n || s.charCodeAt(i) !== 0x2f) return null;
+  while (i < n && (s.charCodeAt(i) === 0x2f || s.charCodeAt(i) === 0x2e)) i++;
+  for (const r of UNIX_ROOTS) {
+    if (s.startsWith(r, i) && s.charCodeAt(i + r.length) === 0x2f) {
+      const c = s.charCodeAt(i + r.length + 1);
+      if (isWordChar(c) || c === 0x2e || c === 0x2a) return '/' + r + '/';
+    }
+  }
+  return null;
+}
+
+/** True when `s` starts with a Windows drive-letter absolute path (`c:/…`, after canonicalisation). */
+export function startsWithDrive(s: string): boolean {
+  let i = 0;
+  while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x22 || s.charCodeAt(i) === 0x27)) i++;
+  if (s.startsWith('file:', i)) {
+    i += 5;
+    while (s.charCodeAt(i) === 0x2f) i++;
+  }
+  // `c:/x` but not a URL scheme such as `c://` (single-letter schemes do not exist, but be strict).
+  return isAlpha(s.charCodeAt(i)) && s.charCodeAt(i + 1) === 0x3a && s.charCodeAt(i + 2) === 0x2f && s.charCodeAt(i + 3) !== 0x2f;
+}
+
+/**
+ * File extensions and names of server configuration, logs, credentials and scripts (OWASP CRS
+ * `restricted-files.data` / `lfi-os-files.data`, generalised): an absolute path that ends in one of them is a
+ * file read attempt.
+ */
+const SENSITIVE_EXT: readonly string[] = [
+  '.log', '.conf', '.cnf', '.ini', '.inf', '.cfg', '.config', '.passwd', '.htpasswd', '.htaccess', '.php',
+  '.asp', '.aspx', '.jsp', '.bak', '.old', '.sql', '.db', '.sqlite', '.mdb', '.key', '.pem', '.dat', '.err',
+  '.evt', '.sam', '.history', '.rhosts', '.shosts', '.bashrc', '.profile', '.forward', '.logout', '.xauthority',
+  '.netrc', '.pgpass', '.env', '_log', '.properties', '.yml', '.yaml',
+];
+
+/**
+ * True when the canonical value as a whole is an absolute Unix path (`/a/b.log`) naming a sensitive file type,
+ * or a root-level dotfile (`/.bashrc`). CWE-36 absolute path traversal. Linear.
+ */
+export function absoluteSensitiveFile(s: string): string | null {
+  let i = 0;
+  while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x22 || s.charCodeAt(i) === 0x27)) i++;
+  if (s.charCodeAt(i) !== 0x2f || s.charCodeAt(i + 1) === 0x2f) return null;
+  // Must look like a bare path: no spaces in the first 2 segments, no URL query.
+  let end = s.length;
+  while (end > i && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x3b)) end--;
+  for (let k = i; k < end; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 0x3f || c === 0x23 || c === 0x3c || c === 0x3e || c === 0x22) return null;
+  }
+  const p = s.slice(i, end);
+  for (const ext of SENSITIVE_EXT) if (p.endsWith(ext)) return ext;
+  if (p.indexOf('/logs/') !== -1 || p.indexOf('/log/') !== -1) return '/logs/';
+  return null;
+}
+
+/** Per-part cache of the canonical form, keyed by the transformed input (several rules reuse it). */
+let lastIn = '';
+let lastOut = '';
+function canon(input: string): string {
+  if (input === lastIn) return lastOut;
+  lastIn = input;
+  lastOut = canonPath(input);
+  return lastOut;
+}
+
+/** `930100`: traversal sequences. */
+const dotdot: PartRule = {
+  kind: 'part',
+  id: '930100',
+  name: 'lfi-path-traversal',
+  category: 'traversal',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: TRAVERSAL_TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    if (input.length < 3) return null;
+    const s = canon(input);
+    const i = findDotDot(s);
+    if (i !== -1) return clip(around(s, i));
+    // `/./\/./././` chains: a value made of three or more `./` hops is path obfuscation.
+    let hops = 0;
+    for (let k = s.indexOf('/./'); k !== -1; k = s.indexOf('/./', k + 2)) if (++hops >= 3) return clip(s);
+    return null;
+  },
+};
+
+/**
+ * Decodes `s` as standard base64 when the whole value is base64 (length ≥ 8, multiple of 4, alphabet only)
+ * and the result is printable ASCII; else null. Linear.
+ */
+export function decodeBase64Printable(s: string): string | null {
+  const n = s.length;
+  if (n < 8 || n % 4 !== 0 || n > 16384) return null;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    const ok = isWordChar(c) ? c !== 0x5f : c === 0x2b || c === 0x2f || (c === 0x3d && i >= n - 2);
+    if (!ok) return null;
+  }
+  const out = Buffer.from(s, 'base64').toString('latin1');
+  for (let i = 0; i < out.length; i++) {
+    const c = out.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return null;
+  }
+  return out;
+}
+
+/** `930105`: traversal or sensitive path hidden in a base64-encoded parameter (`Li4vZXRjL3Bhc3N3ZA==`). */
+const base64Path: PartRule = {
+  kind: 'part',
+  id: '930105',
+  name: 'lfi-path-in-base64',
+  category: 'traversal',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: ['query', 'form', 'json', 'cookie', 'multipart'],
+  transforms: [['none']],
+  match(input) {
+    const d = decodeBase64Printable(input);
+    if (d === null) return null;
+    const s = canonPath(decodeURIComponentSafe(d));
+    if (findDotDot(s) !== -1) return clip('base64 ' + s);
+    const f = findSensitive(s);
+    return f === null ? null : clip('base64 ' + s);
+  },
+};
+
+/** `decodeURIComponent` that returns its input on malformed escapes instead of throwing. */
+function decodeURIComponentSafe(s: string): string {
+  if (s.indexOf('%') === -1) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** `930110`: sensitive OS files and absolute system paths. */
+const sensitive: PartRule = {
+  kind: 'part',
+  id: '930110',
+  name: 'lfi-sensitive-os-file',
+  category: 'traversal',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: TRAVERSAL_TARGETS,
+  transforms: CHAINS,
+  match(input, part) {
+    if (input.length < 6) return null;
+    const s = canon(input);
+    const f = findSensitive(s);
+    if (f !== null) return 'sensitive path ' + f;
+    if (part.loc.kind !== 'path') {
+      const r = startsWithSystemPath(s);
+      if (r !== null) return 'absolute system path ' + r;
+      if (startsWithDrive(s)) return clip('windows absolute path ' + s);
+      const e = absoluteSensitiveFile(s);
+      if (e !== null) return clip('absolute path to ' + e + ' file');
+    }
+    return null;
+  },
+};
+
+/** `930120`: NUL-byte truncation (`%00`) in a file-like value. */
+const nullByte: PartRule = {
+  kind: 'part',
+  id: '930120',
+  name: 'lfi-null-byte-truncation',
+  category: 'traversal',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...TAGS, 'CWE-158'],
+  targets: TRAVERSAL_TARGETS,
+  transforms: [['urlDecodeRepeat']],
+  match(input) {
+    const z = input.indexOf('\u0000');
+    if (z === -1) return null;
+    // File-like: a `.ext` or a `/` before the NUL, or an extension right after it (`%00.jpg`).
+    const before = input.slice(Math.max(0, z - 64), z);
+    const next = input.charCodeAt(z + 1);
+    if (before.includes('/') || before.includes('\\') || before.lastIndexOf('.') > before.length - 6 || next === 0x2e) {
+      return clip('NUL after ' + before.slice(-32));
+    }
+    return null;
+  },
+};
+
+/** Stream wrappers that read local files or run code (PHP manual "Supported Protocols and Wrappers"). */
+const WRAPPERS: readonly string[] = [
+  'file:', 'php://', 'expect://', 'zip://', 'phar://', 'glob://', 'compress.zlib://', 'compress.bzip2://',
+  'zlib:', 'ogg://', 'rar://', 'jar:file:', 'jar:http',
+];
+
+/** `930130`: local-file stream wrappers. */
+const wrappers: PartRule = {
+  kind: 'part',
+  id: '930130',
+  name: 'lfi-stream-wrapper',
+  category: 'traversal',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...TAGS, 'CWE-98'],
+  targets: TRAVERSAL_TARGETS,
+  transforms: [['urlDecodeRepeat', 'lowercase']],
+  match(input) {
+    for (const w of WRAPPERS) {
+      let from = 0;
+      for (;;) {
+        const i = input.indexOf(w, from);
+        if (i === -1) break;
+        const b = i === 0 ? -1 : input.charCodeAt(i - 1);
+        if (b === -1 || !isWordChar(b)) {
+          if (w === 'file:') {
+            // `file:` alone is common prose ("file: x"); require `file:/` or `file:\`.
+            const c = input.charCodeAt(i + 5);
+            if (c !== 0x2f && c !== 0x5c) { from = i + 1; continue; }
+          }
+          return clip(input.slice(i, i + 48));
+        }
+        from = i + 1;
+      }
+    }
+    return null;
+  },
+};
+
+/** The traversal / LFI rules (see the module comment for ids and levels). */
+export const rules: readonly PartRule[] = [dotdot, base64Path, sensitive, nullByte, wrappers];
