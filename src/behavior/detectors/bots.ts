@@ -1,0 +1,188 @@
+import { isbot } from 'isbot';
+import type { Detector } from '../../core/detector.ts';
+import type { RequestContext } from '../../core/context.ts';
+import type { DetectorResult, Signal } from '../../core/types.ts';
+import type { Policy } from '../../config/schema.ts';
+import { LruMap } from '../../core/lru.ts';
+import { compilePattern, markGoodBot, matchesAny, segmentsOf, signal } from './common.ts';
+
+/** Longest User-Agent examined (chars); longer values are truncated first so the isbot pattern runs on bounded input. */
+export const MAX_UA_CHARS = 512;
+
+/** Lower-cased User-Agent, truncated to {@link MAX_UA_CHARS}; cached in `ctx.scratch`. */
+export function userAgentOf(ctx: RequestContext): string {
+  const k = 'behavior.ua';
+  let ua = ctx.scratch.get(k) as string | undefined;
+  if (ua === undefined) {
+    ua = ctx.header('user-agent').slice(0, MAX_UA_CHARS).toLowerCase();
+    ctx.scratch.set(k, ua);
+  }
+  return ua;
+}
+
+/**
+ * The good-crawler name the request's User-Agent claims (`googlebot`, `bingbot`, … from `goodBots`), when the
+ * isbot library (https://github.com/omrilotan/isbot) also recognises it as a bot; undefined otherwise.
+ * By User-Agent only: anyone can claim it, so the bots detector's verification hook can reject claims.
+ */
+export function goodBotName(ctx: RequestContext, goodBots: readonly string[]): string | undefined {
+  const k = 'behavior.goodbotname';
+  if (ctx.scratch.has(k)) return ctx.scratch.get(k) as string | undefined;
+  const ua = userAgentOf(ctx);
+  let name: string | undefined;
+  for (const g of goodBots) {
+    if (ua.includes(g.toLowerCase())) {
+      name = g.toLowerCase();
+      break;
+    }
+  }
+  if (name !== undefined && !isbot(ua)) name = undefined;
+  ctx.scratch.set(k, name);
+  return name;
+}
+
+/** True when the User-Agent claims a known good crawler (see {@link goodBotName}). */
+export function claimsGoodBot(ctx: RequestContext, goodBots: readonly string[]): boolean {
+  return goodBotName(ctx, goodBots) !== undefined;
+}
+
+/**
+ * Optional verification of a claimed crawler, e.g. forward-confirmed reverse DNS as Google and Bing document
+ * ("Verifying Googlebot": the PTR of the IP ends in googlebot.com/google.com and resolves back to the IP).
+ * Return true (genuine), false (fake) or a promise of it. The detector caches results per (IP, crawler) and
+ * never waits on the request path: until the answer arrives the claim is treated as unverified but allowed.
+ */
+export type CrawlerVerifier = (claim: { ip: string; name: string; userAgent: string }) => boolean | Promise<boolean>;
+
+/** Substrings of headless-browser / browser-automation User-Agents. */
+const HEADLESS: readonly string[] = ['headlesschrome', 'phantomjs', 'puppeteer', 'playwright', 'selenium', 'webdriver', 'slimerjs', 'htmlunit'];
+/** Prefixes / substrings of HTTP-library User-Agents (what `curl -A` and SDK defaults send). */
+const LIBRARIES: readonly string[] = [
+  'curl/', 'wget/', 'python-requests', 'python-urllib', 'python-httpx', 'aiohttp', 'go-http-client', 'java/', 'apache-httpclient', 'libwww-perl',
+  'scrapy', 'axios/', 'node-fetch', 'undici', 'got (', 'postmanruntime', 'insomnia', 'ruby', 'guzzlehttp', 'httpie', 'powershell', 'winhttp',
+];
+
+/** Major version after `token` in the UA (e.g. `chrome/` → 120), or -1. Hand-written scan, no regex. */
+function versionAfter(ua: string, token: string): number {
+  const i = ua.indexOf(token);
+  if (i === -1) return -1;
+  let v = 0;
+  let j = i + token.length;
+  const end = Math.min(ua.length, j + 6);
+  if (j >= end || ua.charCodeAt(j) < 48 || ua.charCodeAt(j) > 57) return -1;
+  for (; j < end; j++) {
+    const c = ua.charCodeAt(j);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
+
+/**
+ * Bots and automation (OWASP OAT-011/OAT-004 automation signatures; risk signals, never bans by themselves):
+ *
+ * - good crawlers: a User-Agent naming a crawler in `goodBots` that isbot also recognises is marked good
+ *   (`ctx.scratch`), so the enumeration, scanner and fingerprint detectors let its sweeps through; with a
+ *   {@link CrawlerVerifier}, a rejected claim gets `behavior.bots.fake-crawler` (`fakeCrawlerAction`, default
+ *   block, risk 0.8).
+ * - `behavior.bots.headless` (log, risk `automationRisk` 0.3): headless browser / automation framework UA.
+ * - `behavior.bots.library` (on `browserOnlyRoutes` only, `browserOnlyAction`, risk `browserOnlyRisk` 0.5): an
+ *   HTTP library UA (curl, python-requests, Go-http-client …) or no UA at all, on routes only browsers use.
+ *   Elsewhere HTTP libraries are normal API clients and get no signal.
+ * - `behavior.bots.headers` (log, risk `automationRisk`): a UA claiming a desktop/mobile browser without the
+ *   headers every such browser sends: `Accept-Language`, and for Chrome/Edge ≥ 80 and Firefox ≥ 90 the
+ *   `Sec-Fetch-Mode` fetch-metadata header (W3C Fetch Metadata; shipped in Chrome 76, Firefox 90).
+ *
+ * State: only the verifier cache (LRU of 10,000 (IP, crawler) answers).
+ */
+export function createBotsDetector(policy: Policy, opts: { verify?: CrawlerVerifier } = {}): Detector | undefined {
+  const cfg = policy.behavior.bots;
+  if (!policy.behavior.enabled || !cfg.enabled) return undefined;
+  const browserOnly = cfg.browserOnlyRoutes.map(compilePattern);
+  const verified = new LruMap<string, boolean | 'pending'>(10_000);
+  const verify = opts.verify;
+  const base = { detector: 'bots', category: 'bot', monitor: cfg.monitor, tags: ['OWASP_OAT/OAT-011'] as const };
+
+  const checkClaim = (ctx: RequestContext, name: string): boolean | undefined => {
+    if (!verify) return true;
+    const key = ctx.clientIp + '\n' + name;
+    const v = verified.get(key);
+    if (v === true || v === false) return v;
+    if (v === 'pending') return undefined;
+    verified.set(key, 'pending');
+    try {
+      const r = verify({ ip: ctx.clientIp, name, userAgent: ctx.header('user-agent').slice(0, MAX_UA_CHARS) });
+      if (typeof r === 'boolean') {
+        verified.set(key, r);
+        return r;
+      }
+      r.then(
+        (ok) => verified.set(key, ok === true),
+        () => verified.delete(key),
+      );
+    } catch {
+      verified.delete(key);
+    }
+    return undefined;
+  };
+
+  return {
+    name: 'bots',
+    inspectRequest(ctx: RequestContext): DetectorResult {
+      const ua = userAgentOf(ctx);
+      const good = goodBotName(ctx, cfg.goodBots);
+      if (good !== undefined) {
+        const ok = checkClaim(ctx, good);
+        if (ok === false) {
+          markGoodBot(ctx, false);
+          return signal({
+            ...base,
+            ruleId: 'behavior.bots.fake-crawler',
+            action: cfg.fakeCrawlerAction,
+            risk: 0.8,
+            message: `User-Agent claims ${good} but verification failed`,
+            detail: { crawler: good, verified: false },
+          });
+        }
+        markGoodBot(ctx, cfg.allowGoodBots);
+        return undefined;
+      }
+      const out: Signal[] = [];
+      for (const h of HEADLESS) {
+        if (ua.includes(h)) {
+          out.push(signal({ ...base, ruleId: 'behavior.bots.headless', action: 'log', risk: cfg.automationRisk, message: `headless browser / automation User-Agent (${h})`, detail: { signature: h } }));
+          break;
+        }
+      }
+      if (browserOnly.length > 0 && matchesAny(browserOnly, ctx.method, segmentsOf(ctx))) {
+        let lib: string | undefined = ua === '' ? '(no User-Agent)' : undefined;
+        for (const l of LIBRARIES) {
+          if (lib !== undefined) break;
+          if (ua.includes(l)) lib = l;
+        }
+        if (lib !== undefined) {
+          out.push(signal({ ...base, ruleId: 'behavior.bots.library', action: cfg.browserOnlyAction, risk: cfg.browserOnlyRisk, message: `HTTP library ${lib} on a browser-only route`, detail: { signature: lib } }));
+        }
+      }
+      if (ua.startsWith('mozilla/') && !isbot(ua)) {
+        const chrome = Math.max(versionAfter(ua, 'chrome/'), versionAfter(ua, 'edg/'));
+        const firefox = versionAfter(ua, 'firefox/');
+        const isBrowser = chrome > 0 || firefox > 0 || ua.includes('safari/');
+        if (isBrowser) {
+          const missing: string[] = [];
+          if (ctx.header('accept-language') === '') missing.push('accept-language');
+          if ((chrome >= 80 || firefox >= 90) && ctx.header('sec-fetch-mode') === '') missing.push('sec-fetch-mode');
+          if (missing.length > 0) {
+            out.push(signal({ ...base, ruleId: 'behavior.bots.headers', action: 'log', risk: cfg.automationRisk, message: `browser User-Agent without ${missing.join(', ')}`, detail: { missing: missing.join(',') } }));
+          }
+        }
+      }
+      return out.length ? out : undefined;
+    },
+  };
+}
+
+/** Registry factory: the bots detector without a verification hook (UA-based good-crawler allowance). */
+export function botsDetector(policy: Policy): Detector | undefined {
+  return createBotsDetector(policy);
+}

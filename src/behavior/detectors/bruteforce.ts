@@ -1,0 +1,103 @@
+import type { Detector } from '../../core/detector.ts';
+import type { RequestContext } from '../../core/context.ts';
+import type { DetectorResult, ResponseInfo } from '../../core/types.ts';
+import type { Policy } from '../../config/schema.ts';
+import { BucketCounter, DistinctWindow, KeyedState } from '../window.ts';
+import { fmtMs, loginUsername, signal } from './common.ts';
+import { LoginRecognizer } from './login.ts';
+
+interface ClientState {
+  failures: BucketCounter;
+  /** Distinct usernames that logged in successfully from this client in the window (its visible user population). */
+  okUsers: DistinctWindow;
+}
+
+/**
+ * Failed authentication / brute force (OWASP Authentication Cheat Sheet, "Protect against automated attacks";
+ * OWASP OAT-007 Credential Cracking). Failures are read from the upstream response (status in
+ * `failureStatuses`, default 401/403, or the `failureBodyMarker` in the body sample).
+ *
+ * - `behavior.bruteforce.ip` (action ban, scope ip): more than `maxFailures` (5) failures in `window` (10 min)
+ *   from one client key → ban `banDuration` (30 min). The allowance is multiplied by the number of distinct
+ *   usernames that logged in successfully from that client in the same window: one carrier-NAT or office IP
+ *   with 40 real users is allowed 40 × 5 typos, while an attacker (no successes) or a user with one own account
+ *   gets 5. Credential stuffing across many usernames is caught by the stuffing detector's ratios.
+ * - `behavior.bruteforce.user` (action throttle): more than `perUsername.maxFailures` (10) failures in its
+ *   window on one username across all clients → further attempts on it are throttled (429, Retry-After
+ *   `throttleFor`), lock-out style, except from clients that logged in successfully as that username before,
+ *   so the real owner is not locked out by an attacker.
+ *
+ * State: LRU maps bounded by `state.maxKeys` (per client ~ 300 bytes: a 10-bucket counter and ≤ 64 usernames).
+ */
+export function bruteForceDetector(policy: Policy): Detector | undefined {
+  const cfg = policy.behavior.bruteForce;
+  if (!policy.behavior.enabled || !cfg.enabled) return undefined;
+  const login = new LoginRecognizer(cfg);
+  const maxKeys = policy.state.maxKeys;
+  const clients = new KeyedState<ClientState>(maxKeys, () => ({ failures: new BucketCounter(cfg.window, 10), okUsers: new DistinctWindow(cfg.window, 64) }));
+  const users = new KeyedState<BucketCounter>(maxKeys, () => new BucketCounter(cfg.perUsername.window, 10));
+  const goodPairs = new KeyedState<true>(maxKeys, () => true);
+
+  return {
+    name: 'bruteforce',
+    needsBody: true,
+    inspectRequest(ctx: RequestContext): DetectorResult {
+      login.isLogin(ctx);
+      return undefined;
+    },
+    inspectBody(ctx: RequestContext): DetectorResult {
+      if (!cfg.perUsername.enabled || !login.isLogin(ctx)) return undefined;
+      const user = loginUsername(ctx, cfg.usernameFields);
+      if (user === undefined) return undefined;
+      const c = users.peek(user);
+      if (c === undefined) return undefined;
+      const n = c.total(ctx.startedAt);
+      if (n <= cfg.perUsername.maxFailures || goodPairs.peek(ctx.clientKey + '\n' + user) !== undefined) return undefined;
+      return signal({
+        ruleId: 'behavior.bruteforce.user',
+        detector: 'bruteforce',
+        category: 'bruteforce',
+        action: 'throttle',
+        risk: 0.6,
+        monitor: cfg.monitor,
+        message: `${n} failed logins for one username in ${fmtMs(cfg.perUsername.window)} (max ${cfg.perUsername.maxFailures}); attempts throttled`,
+        detail: { failures: n, max: cfg.perUsername.maxFailures, windowMs: cfg.perUsername.window, retryAfterS: Math.ceil(cfg.perUsername.throttleFor / 1000) },
+        tags: ['OWASP_OAT/OAT-007'],
+      });
+    },
+    observeResponse(ctx: RequestContext, res: ResponseInfo): DetectorResult {
+      const outcome = login.outcome(ctx, res);
+      if (outcome === undefined) return undefined;
+      const now = ctx.startedAt + res.latencyMs;
+      const user = loginUsername(ctx, cfg.usernameFields);
+      if (outcome === 'success') {
+        if (user !== undefined) {
+          clients.get(ctx.clientKey).okUsers.add(user, now);
+          goodPairs.get(ctx.clientKey + '\n' + user);
+        }
+        return undefined;
+      }
+      if (user !== undefined && cfg.perUsername.enabled) users.get(user).add(now);
+      const st = clients.get(ctx.clientKey);
+      st.failures.add(now);
+      const n = st.failures.total(now);
+      const population = Math.max(1, st.okUsers.count(now));
+      const allowed = cfg.maxFailures * population;
+      if (n <= allowed) return undefined;
+      clients.delete(ctx.clientKey);
+      return signal({
+        ruleId: 'behavior.bruteforce.ip',
+        detector: 'bruteforce',
+        category: 'bruteforce',
+        action: 'ban',
+        risk: 0.9,
+        severity: 'critical',
+        monitor: cfg.monitor,
+        message: `${n} failed logins in ${fmtMs(cfg.window)} from one client (allowed ${allowed} = ${cfg.maxFailures} × ${population} users seen logging in)`,
+        detail: { failures: n, maxFailures: cfg.maxFailures, usersLoggedIn: population, windowMs: cfg.window, banDurationMs: cfg.banDuration },
+        ban: { scope: 'ip', value: ctx.clientKey, durationMs: cfg.banDuration },
+        tags: ['OWASP_OAT/OAT-007', 'CWE-307'],
+      });
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import type { Detector } from '../../core/detector.ts';
+import type { RequestContext } from '../../core/context.ts';
+import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
+import type { Policy } from '../../config/schema.ts';
+import { BucketCounter, DistinctWindow, KeyedState } from '../window.ts';
+import { fmtMs, identityOf, segmentsOf, signal, templatedRoute } from './common.ts';
+import { claimsGoodBot } from './bots.ts';
+
+interface RouteState {
+  ids: DistinctWindow;
+  /** Last numeric id and the current run of ±1 steps. */
+  lastId: number;
+  step: number;
+  run: number;
+  requests: BucketCounter;
+  notFound: BucketCounter;
+}
+
+/** Most query parameters looked at per request (bounded work on hostile query strings). */
+const MAX_QUERY_PARAMS = 64;
+
+/** Reads the first value of any of `names` from a raw query string (no decoding beyond what comparison needs). */
+function pageValue(rawQuery: string, names: ReadonlySet<string>): { name: string; value: string } | undefined {
+  if (rawQuery === '') return undefined;
+  let start = 0;
+  for (let n = 0; n < MAX_QUERY_PARAMS && start <= rawQuery.length; n++) {
+    let end = rawQuery.indexOf('&', start);
+    if (end === -1) end = rawQuery.length;
+    const eq = rawQuery.indexOf('=', start);
+    if (eq !== -1 && eq < end) {
+      const name = rawQuery.slice(start, Math.min(eq, start + 64)).toLowerCase();
+      if (names.has(name)) return { name, value: rawQuery.slice(eq + 1, Math.min(end, eq + 1 + 256)) };
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
+/**
+ * Enumeration and scraping (OWASP OAT-011 Scraping; OWASP API1:2023 object-level authorization probing).
+ * Counters are per identity (`by`: user → API key → IP, so users behind one NAT are kept apart when they are
+ * authenticated) and per templated route (`ctx.route` from API discovery, else ids templated here: digits,
+ * UUIDs, ≥ 16 hex digits → `{id}`), over `window` (5 min):
+ *
+ * - `behavior.enum.distinct`: ≥ `maxDistinctIds` (100) distinct ids on one route;
+ * - `behavior.enum.sequential`: a run of `sequentialRun` (20) consecutive numeric ids (+1 or −1 steps), a
+ *   walk no human browsing produces;
+ * - `behavior.enum.notfound`: ≥ `notFoundRatio` (50 %) 404 answers after ≥ `notFoundMinRequests` (20) on
+ *   templated routes (guessing ids);
+ * - `behavior.enum.pagination`: ≥ `maxDistinctPages` (50) distinct `page`/`offset`/`cursor`… values on one
+ *   path (pagination sweep).
+ *
+ * Each emits `action` (default ban of the identity's scope for `banDuration`, 1 h) and resets the counters.
+ * Known good crawlers (see the bots detector) are exempt when `behavior.bots.allowGoodBots` is on.
+ * State: an LRU of (identity, route) entries bounded by min(`state.maxKeys`, 50,000); each holds at most
+ * `maxDistinctIds` + `maxDistinctPages` id hashes (~ 40 bytes each).
+ */
+export function enumerationDetector(policy: Policy): Detector | undefined {
+  const cfg = policy.behavior.enumeration;
+  if (!policy.behavior.enabled || !cfg.enabled) return undefined;
+  const bots = policy.behavior.bots;
+  const maxKeys = Math.min(policy.state.maxKeys, 50_000);
+  const routes = new KeyedState<RouteState>(maxKeys, () => ({
+    ids: new DistinctWindow(cfg.window, Math.min(65536, cfg.maxDistinctIds)),
+    lastId: Number.NaN,
+    step: 0,
+    run: 0,
+    requests: new BucketCounter(cfg.window, 10),
+    notFound: new BucketCounter(cfg.window, 10),
+  }));
+  const pages = new KeyedState<DistinctWindow>(maxKeys, () => new DistinctWindow(cfg.window, Math.min(65536, cfg.maxDistinctPages)));
+  const pageNames = new Set(cfg.paginationParams.map((p) => p.toLowerCase()));
+
+  const exempt = (ctx: RequestContext): boolean => bots.enabled && bots.allowGoodBots && claimsGoodBot(ctx, bots.goodBots);
+  const emit = (ctx: RequestContext, rule: string, message: string, detail: Record<string, string | number | boolean>): Signal => {
+    const id = identityOf(ctx, cfg.by);
+    return signal({
+      ruleId: `behavior.enum.${rule}`,
+      detector: 'enumeration',
+      category: 'enumeration',
+      action: cfg.action,
+      risk: 0.8,
+      monitor: cfg.monitor,
+      message,
+      detail: { identity: id.scope, windowMs: cfg.window, ...detail },
+      ban: { scope: id.scope, value: id.value, durationMs: cfg.banDuration },
+      tags: ['OWASP_OAT/OAT-011', 'OWASP_API/API1:2023'],
+    });
+  };
+
+  return {
+    name: 'enumeration',
+    inspectRequest(ctx: RequestContext): DetectorResult {
+      if (exempt(ctx)) return undefined;
+      const now = ctx.startedAt;
+      const who = identityOf(ctx, cfg.by).key;
+      const out: Signal[] = [];
+      const t = templatedRoute(ctx);
+      if (t !== undefined) {
+        const key = who + '\n' + t.route;
+        const st = routes.get(key);
+        st.ids.add(t.id, now);
+        const distinct = st.ids.count(now);
+        const num = t.id.length <= 15 ? Number(t.id) : Number.NaN;
+        if (Number.isInteger(num)) {
+          const d = num - st.lastId;
+          if ((d === 1 || d === -1) && (st.run <= 1 || d === st.step)) {
+            st.run++;
+            st.step = d;
+          } else if (d !== 0) {
+            st.run = 1;
+            st.step = 0;
+          }
+          st.lastId = num;
+        }
+        if (distinct >= cfg.maxDistinctIds) {
+          routes.delete(key);
+          out.push(emit(ctx, 'distinct', `${distinct} distinct ids on ${t.route} in ${fmtMs(cfg.window)}`, { route: t.route, distinctIds: distinct, threshold: cfg.maxDistinctIds }));
+        } else if (st.run >= cfg.sequentialRun) {
+          const run = st.run;
+          routes.delete(key);
+          out.push(emit(ctx, 'sequential', `sequential id walk of ${run} on ${t.route}`, { route: t.route, run, threshold: cfg.sequentialRun }));
+        }
+      }
+      const pv = pageNames.size > 0 ? pageValue(ctx.rawQuery, pageNames) : undefined;
+      if (pv !== undefined) {
+        const path = t?.route ?? ctx.method + ' /' + segmentsOf(ctx).join('/');
+        const key = who + '\n' + path + '\n' + pv.name;
+        const w = pages.get(key);
+        w.add(pv.value, now);
+        const n = w.count(now);
+        if (n >= cfg.maxDistinctPages) {
+          pages.delete(key);
+          out.push(emit(ctx, 'pagination', `pagination sweep: ${n} distinct ${pv.name} values on ${path} in ${fmtMs(cfg.window)}`, { route: path, param: pv.name, distinctPages: n, threshold: cfg.maxDistinctPages }));
+        }
+      }
+      return out.length ? out : undefined;
+    },
+    observeResponse(ctx: RequestContext, res: ResponseInfo): DetectorResult {
+      if (res.byGateway || exempt(ctx)) return undefined;
+      const t = templatedRoute(ctx);
+      if (t === undefined) return undefined;
+      const now = ctx.startedAt + res.latencyMs;
+      const key = identityOf(ctx, cfg.by).key + '\n' + t.route;
+      const st = routes.peek(key);
+      if (st === undefined) return undefined;
+      st.requests.add(now);
+      if (res.status === 404) st.notFound.add(now);
+      const n = st.requests.total(now);
+      const nf = st.notFound.total(now);
+      if (n < cfg.notFoundMinRequests || nf / n < cfg.notFoundRatio) return undefined;
+      routes.delete(key);
+      return emit(ctx, 'notfound', `${nf} of ${n} requests on ${t.route} answered 404 in ${fmtMs(cfg.window)}`, { route: t.route, notFound: nf, requests: n, ratio: cfg.notFoundRatio });
+    },
+  };
+}

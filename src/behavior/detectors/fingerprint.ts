@@ -1,0 +1,118 @@
+import type { Detector } from '../../core/detector.ts';
+import type { RequestContext } from '../../core/context.ts';
+import type { DetectorResult, Signal } from '../../core/types.ts';
+import type { Policy } from '../../config/schema.ts';
+import { BucketCounter, DistinctWindow, Ewma, KeyedState } from '../window.ts';
+import { fingerprintOf, fmtMs, segmentsOf, signal, templatedRoute } from './common.ts';
+import { claimsGoodBot } from './bots.ts';
+
+interface FpState {
+  requests: BucketCounter;
+  clients: DistinctWindow;
+  /** Requests per window, EWMA (the fingerprint's own baseline). */
+  baseline: Ewma;
+}
+
+interface SurgeState {
+  ewma: Ewma;
+  /** Bucket index of the last surge signal (one signal per bucket). */
+  flagged: number;
+}
+
+/**
+ * Distributed floods and surges (OWASP OAT-015 Denial of Service; API4:2023 Unrestricted Resource Consumption).
+ *
+ * - `behavior.fingerprint.flood` (ban, scope fingerprint): one client fingerprint (`ctx.fingerprint` from the
+ *   data plane: hash of User-Agent, header names and order, Accept headers; computed the same way here when
+ *   unset) sends ≥ `minRequests` (600) requests in `window` (1 min) from ≥ `minClients` (20) distinct client keys,
+ *   and that is ≥ `surgeFactor` (4) × its own EWMA baseline per window (span 30 windows). A flood spread over
+ *   hundreds of IPs slips under every per-IP limit but shares its tool's fingerprint; the baseline condition
+ *   spares a popular browser fingerprint whose steady volume is high. The decision is on the fingerprint
+ *   scope, so every IP of the flood is stopped at once, and expires after `banDuration` (15 min).
+ * - `behavior.surge.global` / `behavior.surge.endpoint` (log, risk 0.3): the current `surge.bucket` (10 s) holds
+ *   ≥ `surge.minRequests` and ≥ `surge.factor` (5) × the EWMA of previous buckets (span 60), after a warm-up of
+ *   `surge.warmupBuckets`; once per bucket (an alert for operators and the risk model, not a block).
+ *
+ * Known good crawlers (many IPs by design) are not counted per fingerprint. State: fingerprints in an LRU of
+ * min(`state.maxKeys`, 50,000) (≤ `minClients` client hashes each), endpoints in an LRU of 10,000.
+ */
+export function fingerprintDetector(policy: Policy): Detector | undefined {
+  const cfg = policy.behavior.fingerprint;
+  if (!policy.behavior.enabled || !cfg.enabled) return undefined;
+  const bots = policy.behavior.bots;
+  const sc = cfg.surge;
+  const fps = new KeyedState<FpState>(Math.min(policy.state.maxKeys, 50_000), () => ({
+    requests: new BucketCounter(cfg.window, 6),
+    clients: new DistinctWindow(cfg.window, cfg.minClients),
+    baseline: new Ewma(cfg.window, cfg.spanWindows),
+  }));
+  const global: SurgeState = { ewma: new Ewma(sc.bucket, sc.spanBuckets), flagged: -1 };
+  const endpoints = new KeyedState<SurgeState>(10_000, () => ({ ewma: new Ewma(sc.bucket, sc.spanBuckets), flagged: -1 }));
+
+  const surge = (st: SurgeState, now: number, rule: string, scope: string): Signal | undefined => {
+    st.ewma.add(now);
+    const cur = st.ewma.currentValue(now);
+    const bucket = Math.floor(now / sc.bucket);
+    if (st.flagged === bucket || cur < sc.minRequests || st.ewma.samples < sc.warmupBuckets) return undefined;
+    const base = Number.isNaN(st.ewma.value) ? 0 : st.ewma.value;
+    if (cur < sc.factor * base) return undefined;
+    st.flagged = bucket;
+    return signal({
+      ruleId: `behavior.surge.${rule}`,
+      detector: 'fingerprint',
+      category: 'surge',
+      action: 'log',
+      risk: 0.3,
+      monitor: cfg.monitor,
+      message: `${scope}: ${cur} requests in the current ${fmtMs(sc.bucket)} bucket vs baseline ${base.toFixed(1)}`,
+      detail: { scope, requests: cur, baseline: Number(base.toFixed(2)), factor: sc.factor, bucketMs: sc.bucket },
+      tags: ['OWASP_OAT/OAT-015'],
+    });
+  };
+
+  return {
+    name: 'fingerprint',
+    inspectRequest(ctx: RequestContext): DetectorResult {
+      const now = ctx.startedAt;
+      const out: Signal[] = [];
+      if (sc.enabled) {
+        const g = surge(global, now, 'global', 'all endpoints');
+        if (g) out.push(g);
+        const t = templatedRoute(ctx);
+        const ep = t ? t.route : ctx.method + ' /' + segmentsOf(ctx).slice(0, 4).join('/');
+        const e = surge(endpoints.get(ep), now, 'endpoint', ep.slice(0, 256));
+        if (e) out.push(e);
+      }
+      if (!(bots.enabled && bots.allowGoodBots && claimsGoodBot(ctx, bots.goodBots))) {
+        const fp = fingerprintOf(ctx);
+        const st = fps.get(fp);
+        st.requests.add(now);
+        st.baseline.add(now);
+        st.clients.add(ctx.clientKey, now);
+        const n = st.requests.total(now);
+        if (n >= cfg.minRequests) {
+          const clients = st.clients.count(now);
+          const base = Number.isNaN(st.baseline.value) ? 0 : st.baseline.value;
+          if (clients >= cfg.minClients && n >= cfg.surgeFactor * base) {
+            fps.delete(fp);
+            out.push(
+              signal({
+                ruleId: 'behavior.fingerprint.flood',
+                detector: 'fingerprint',
+                category: 'flood',
+                action: 'ban',
+                risk: 0.9,
+                monitor: cfg.monitor,
+                message: `${n} requests from ${clients}+ clients sharing one fingerprint in ${fmtMs(cfg.window)} (baseline ${base.toFixed(1)})`,
+                detail: { requests: n, clients, minClients: cfg.minClients, minRequests: cfg.minRequests, baseline: Number(base.toFixed(2)), surgeFactor: cfg.surgeFactor, windowMs: cfg.window },
+                ban: { scope: 'fingerprint', value: fp, durationMs: cfg.banDuration },
+                tags: ['OWASP_OAT/OAT-015', 'OWASP_API/API4:2023'],
+              }),
+            );
+          }
+        }
+      }
+      return out.length ? out : undefined;
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import type { Detector } from '../../core/detector.ts';
+import type { RequestContext } from '../../core/context.ts';
+import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
+import type { Policy } from '../../config/schema.ts';
+import { BucketCounter, DistinctWindow, Ewma, KeyedState } from '../window.ts';
+import { fingerprintOf, fmtMs, loginUsername, signal } from './common.ts';
+import { LoginRecognizer } from './login.ts';
+
+interface ClientState {
+  attempts: BucketCounter;
+  failures: BucketCounter;
+  failedUsers: DistinctWindow;
+}
+interface SlowState {
+  attempts: BucketCounter;
+  failures: BucketCounter;
+}
+interface FpState {
+  clients: DistinctWindow;
+  attempts: BucketCounter;
+  failures: BucketCounter;
+}
+
+/**
+ * Credential stuffing (OWASP OAT-008; OWASP Credential Stuffing Prevention Cheat Sheet). Login attempts and
+ * failures are recognised as by the brute-force detector (`behavior.bruteforce` login settings).
+ *
+ * Why these keys: many real users can share one IP (carrier-grade NAT, RFC 6598; corporate egress). Counting
+ * raw attempts per IP would ban them all, so every rule needs *distinct usernames or clients* and a *failure
+ * ratio*: a shared IP of real users produces mostly successful logins for their own accounts, an attacker
+ * replaying a leaked list produces mostly failures for many different accounts.
+ *
+ * - `behavior.stuffing.client` (ban ip): ≥ `perClient.distinctUsernames` (8) distinct usernames failing from one
+ *   client in `perClient.window` (10 min) with a failure ratio ≥ 0.6. Halved (min 3) while a global spike is on.
+ * - `behavior.stuffing.user` (throttle): one username failing from ≥ `perUsername.distinctClients` (5) clients in
+ *   the window → attempts on it are throttled, except from clients that logged in as it successfully before.
+ * - `behavior.stuffing.fingerprint` (ban fingerprint): one fingerprint failing from ≥ 8 clients, ≥ 15 failures,
+ *   ratio ≥ 0.8 in 10 min: stuffing over rotating IPs with one tool is stopped on the fingerprint scope.
+ * - `behavior.stuffing.global` (log, risk 0.4): the current bucket's global failure ratio ≥ `minRatio` and ≥
+ *   `factor` × its EWMA baseline (span 30 buckets of 1 min), with ≥ `minAttempts` attempts.
+ * - `behavior.stuffing.slow` (ban ip): low-and-slow, ≥ 20 failures in 6 h (24 buckets of 15 min) with ratio ≥ 0.8.
+ *
+ * State: LRU maps bounded by `state.maxKeys`; per client ≤ 256 remembered usernames (hashes).
+ */
+export function credentialStuffingDetector(policy: Policy): Detector | undefined {
+  const cfg = policy.behavior.credentialStuffing;
+  if (!policy.behavior.enabled || !cfg.enabled) return undefined;
+  const login = new LoginRecognizer(policy.behavior.bruteForce);
+  const fields = policy.behavior.bruteForce.usernameFields;
+  const maxKeys = policy.state.maxKeys;
+  const pc = cfg.perClient;
+  const pu = cfg.perUsername;
+  const pf = cfg.perFingerprint;
+  const gr = cfg.globalRatio;
+  const ls = cfg.lowAndSlow;
+  const clients = new KeyedState<ClientState>(maxKeys, () => ({
+    attempts: new BucketCounter(pc.window, 10),
+    failures: new BucketCounter(pc.window, 10),
+    failedUsers: new DistinctWindow(pc.window, 256),
+  }));
+  const slow = new KeyedState<SlowState>(maxKeys, () => ({ attempts: new BucketCounter(ls.window, ls.buckets), failures: new BucketCounter(ls.window, ls.buckets) }));
+  const users = new KeyedState<DistinctWindow>(maxKeys, () => new DistinctWindow(pu.window, 64));
+  const fps = new KeyedState<FpState>(Math.min(maxKeys, 50_000), () => ({
+    clients: new DistinctWindow(pf.window, 256),
+    attempts: new BucketCounter(pf.window, 10),
+    failures: new BucketCounter(pf.window, 10),
+  }));
+  const goodPairs = new KeyedState<true>(maxKeys, () => true);
+  const gAttempts = new Ewma(gr.bucket, gr.spanBuckets);
+  const gFailures = new Ewma(gr.bucket, gr.spanBuckets);
+
+  /** Global failure-ratio spike in the current bucket vs the EWMA baseline. */
+  const spike = (now: number): { on: boolean; ratio: number; baseline: number; attempts: number } => {
+    const a = gAttempts.currentValue(now);
+    const f = gFailures.currentValue(now);
+    const ratio = a > 0 ? f / a : 0;
+    const baseline = gAttempts.value > 0 ? gFailures.value / gAttempts.value : 0;
+    return { on: a >= gr.minAttempts && ratio >= gr.minRatio && ratio >= gr.factor * baseline, ratio, baseline, attempts: a };
+  };
+
+  return {
+    name: 'stuffing',
+    needsBody: true,
+    inspectBody(ctx: RequestContext): DetectorResult {
+      if (!login.isLogin(ctx)) return undefined;
+      const user = loginUsername(ctx, fields);
+      if (user === undefined) return undefined;
+      const w = users.peek(user);
+      if (w === undefined) return undefined;
+      const n = w.count(ctx.startedAt);
+      if (n < pu.distinctClients || goodPairs.peek(ctx.clientKey + '\n' + user) !== undefined) return undefined;
+      return signal({
+        ruleId: 'behavior.stuffing.user',
+        detector: 'stuffing',
+        category: 'credential-stuffing',
+        action: 'throttle',
+        risk: 0.6,
+        monitor: cfg.monitor,
+        message: `one username failed from ${n} clients in ${fmtMs(pu.window)}; attempts throttled`,
+        detail: { clients: n, threshold: pu.distinctClients, windowMs: pu.window, retryAfterS: Math.ceil(pu.throttleFor / 1000) },
+        tags: ['OWASP_OAT/OAT-008'],
+      });
+    },
+    observeResponse(ctx: RequestContext, res: ResponseInfo): DetectorResult {
+      const outcome = login.outcome(ctx, res);
+      if (outcome === undefined) return undefined;
+      const now = ctx.startedAt + res.latencyMs;
+      const user = loginUsername(ctx, fields);
+      const fp = fingerprintOf(ctx);
+      const failed = outcome === 'failure';
+      const c = clients.get(ctx.clientKey);
+      const s = slow.get(ctx.clientKey);
+      const f = fps.get(fp);
+      c.attempts.add(now);
+      s.attempts.add(now);
+      f.attempts.add(now);
+      gAttempts.add(now);
+      if (!failed) {
+        if (user !== undefined) goodPairs.get(ctx.clientKey + '\n' + user);
+        return undefined;
+      }
+      gFailures.add(now);
+      c.failures.add(now);
+      s.failures.add(now);
+      f.failures.add(now);
+      f.clients.add(ctx.clientKey, now);
+      if (user !== undefined) {
+        c.failedUsers.add(user, now);
+        users.get(user).add(ctx.clientKey, now);
+      }
+      const out: Signal[] = [];
+      const g = spike(now);
+      const base = { detector: 'stuffing', category: 'credential-stuffing', monitor: cfg.monitor, tags: ['OWASP_OAT/OAT-008'] as const };
+      if (g.on) {
+        out.push(
+          signal({
+            ...base,
+            ruleId: 'behavior.stuffing.global',
+            action: 'log',
+            risk: 0.4,
+            message: `global login failure ratio ${g.ratio.toFixed(2)} vs baseline ${g.baseline.toFixed(2)}`,
+            detail: { ratio: Number(g.ratio.toFixed(3)), baseline: Number(g.baseline.toFixed(3)), attempts: g.attempts, factor: gr.factor, bucketMs: gr.bucket },
+          }),
+        );
+      }
+      // One client, many usernames.
+      const distinct = c.failedUsers.count(now);
+      const need = g.on ? Math.max(3, Math.ceil(pc.distinctUsernames / 2)) : pc.distinctUsernames;
+      const cRatio = c.failures.total(now) / Math.max(1, c.attempts.total(now));
+      if (distinct >= need && cRatio >= pc.minFailureRatio) {
+        clients.delete(ctx.clientKey);
+        out.push(
+          signal({
+            ...base,
+            ruleId: 'behavior.stuffing.client',
+            action: 'ban',
+            risk: 0.9,
+            message: `${distinct} distinct usernames failed from one client in ${fmtMs(pc.window)} (failure ratio ${cRatio.toFixed(2)})`,
+            detail: { distinctUsernames: distinct, threshold: need, failureRatio: Number(cRatio.toFixed(3)), minFailureRatio: pc.minFailureRatio, windowMs: pc.window, globalSpike: g.on },
+            ban: { scope: 'ip', value: ctx.clientKey, durationMs: pc.banDuration },
+          }),
+        );
+        return out;
+      }
+      // Many clients, one fingerprint (rotating IPs, one tool).
+      const fClients = f.clients.count(now);
+      const fFail = f.failures.total(now);
+      const fRatio = fFail / Math.max(1, f.attempts.total(now));
+      if (fClients >= pf.minClients && fFail >= pf.minFailures && fRatio >= pf.minFailureRatio) {
+        fps.delete(fp);
+        out.push(
+          signal({
+            ...base,
+            ruleId: 'behavior.stuffing.fingerprint',
+            action: 'ban',
+            risk: 0.9,
+            message: `${fFail} failed logins from ${fClients} clients sharing one fingerprint in ${fmtMs(pf.window)} (failure ratio ${fRatio.toFixed(2)})`,
+            detail: { clients: fClients, failures: fFail, failureRatio: Number(fRatio.toFixed(3)), minClients: pf.minClients, minFailures: pf.minFailures, windowMs: pf.window },
+            ban: { scope: 'fingerprint', value: fp, durationMs: pf.banDuration },
+          }),
+        );
+        return out;
+      }
+      // Low and slow.
+      const sFail = s.failures.total(now);
+      const sRatio = sFail / Math.max(1, s.attempts.total(now));
+      if (sFail >= ls.maxFailures && sRatio >= ls.minFailureRatio) {
+        slow.delete(ctx.clientKey);
+        out.push(
+          signal({
+            ...base,
+            ruleId: 'behavior.stuffing.slow',
+            action: 'ban',
+            risk: 0.8,
+            message: `${sFail} failed logins in ${fmtMs(ls.window)} from one client (low and slow, failure ratio ${sRatio.toFixed(2)})`,
+            detail: { failures: sFail, maxFailures: ls.maxFailures, failureRatio: Number(sRatio.toFixed(3)), windowMs: ls.window, bucketMs: Math.ceil(ls.window / ls.buckets) },
+            ban: { scope: 'ip', value: ctx.clientKey, durationMs: ls.banDuration },
+          }),
+        );
+      }
+      return out.length ? out : undefined;
+    },
+  };
+}
