@@ -1,6 +1,9 @@
 import type { Detector, DetectorFactory } from '../core/detector.ts';
 import type { Services } from '../core/services.ts';
 import type { Policy } from '../config/schema.ts';
+import { decisionsDetector } from './decisions.ts';
+import { listsDetector } from './lists.ts';
+import { rateLimitDetector } from './ratelimit.ts';
 
 /**
  * The ordered list of detector factories: the order requests flow through. Cheap checks that can end a
@@ -9,7 +12,7 @@ import type { Policy } from '../config/schema.ts';
  *
  * To add a detector: write `src/<module>/<name>.ts` exporting a {@link DetectorFactory}, and list it here.
  */
-export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [];
+export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [decisionsDetector, listsDetector, rateLimitDetector];
 
 /** Builds the detectors for a policy, in pipeline order. */
 export function buildDetectors(policy: Policy, services: Services): Detector[] {

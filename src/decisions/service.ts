@@ -1,0 +1,414 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../core/context.ts';
+import type { Decision, DecisionScope } from '../core/types.ts';
+import type { Policy } from '../config/schema.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { CidrList, parseIp } from './cidr.ts';
+import type { DecisionFilter, DecisionService, DecisionStore, NewDecision } from './types.ts';
+
+type Change = { op: 'put'; decision: Decision } | { op: 'delete'; id: string };
+
+/** Severity of a decision type for `match`: ban beats throttle/captcha. */
+const TYPE_RANK: Readonly<Record<string, number>> = { ban: 2, throttle: 1, captcha: 1 };
+
+/** Hash-indexed scopes (everything but `range`). */
+const HASH_SCOPES = ['ip', 'api_key', 'user', 'fingerprint'] as const;
+
+/**
+ * Escalated duration for a repeat offender (CrowdSec-style): `base × multiplier^(offence − 1)`, capped by `max`.
+ * @param baseMs - first-offence duration, ms.
+ * @param offence - 1 for a first offence.
+ */
+export function escalatedDuration(baseMs: number, offence: number, multiplier: number, maxMs: number): number {
+  const d = baseMs * Math.pow(multiplier, Math.max(0, offence - 1));
+  return Math.min(maxMs, Number.isFinite(d) ? d : maxMs);
+}
+
+/** Options of {@link createDecisionService}. */
+export interface DecisionServiceOptions {
+  store: DecisionStore;
+  /** Current policy (read on every add, so hot reloads apply to new decisions). */
+  policy: () => Policy;
+  metrics?: Metrics;
+  logger?: Logger;
+  /** Expiry sweep period, ms (default 5,000). Expired decisions are also ignored on read. */
+  sweepIntervalMs?: number;
+  /** First retry delay for failed store writes, ms (default 500, doubling up to 30 s). */
+  retryBaseMs?: number;
+  /** Bound on pending store writes (default 100,000); past it the oldest are dropped and logged. */
+  maxPendingWrites?: number;
+}
+
+type Pending = { op: 'put'; decision: Decision; after?: () => void } | { op: 'delete'; id: string };
+
+/**
+ * The in-memory decision index over a persistent {@link DecisionStore}.
+ *
+ * - `match` is synchronous: one Map lookup per hash scope (ip by `ctx.clientKey` and `ctx.clientIp`, api_key,
+ *   user, fingerprint) plus a scan of the `range` decisions (CIDR containment on the client IP).
+ * - Expiry: expired decisions are skipped on read and removed by a periodic sweep.
+ * - Escalation: `add` counts earlier decisions for the same (scope, value, source) within
+ *   `decisions.offenceWindow` (in memory, then corrected from the store in the background, which also
+ *   covers offences from before a restart or from other instances) and sets
+ *   `duration = base × escalationMultiplier^(offence−1)`, capped by `decisions.maxBanDuration`.
+ * - Persistence is write-behind: `add`/`remove` update the index at once and queue the store write; failed
+ *   writes are logged and retried with exponential backoff, never awaited on the request path.
+ */
+export class DecisionIndex implements DecisionService {
+  private readonly store: DecisionStore;
+  private readonly policy: () => Policy;
+  private readonly metrics?: Metrics;
+  private readonly logger?: Logger;
+  private readonly byId = new Map<string, Decision>();
+  private readonly byScope: Record<(typeof HASH_SCOPES)[number], Map<string, Decision[]>> = {
+    ip: new Map(),
+    api_key: new Map(),
+    user: new Map(),
+    fingerprint: new Map(),
+  };
+  private readonly ranges = new CidrList<Decision>();
+  /** Recent offence times per `scope\0value\0source` (bounded by the offence window, swept). */
+  private readonly offences = new Map<string, number[]>();
+  private readonly listeners = new Set<(c: Change) => void>();
+  private readonly pending: Pending[] = [];
+  private readonly maxPending: number;
+  private readonly retryBaseMs: number;
+  private retryDelay = 0;
+  private writing = false;
+  private closed = false;
+  private timer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private idle: (() => void)[] = [];
+
+  constructor(opts: DecisionServiceOptions) {
+    this.store = opts.store;
+    this.policy = opts.policy;
+    this.metrics = opts.metrics;
+    this.logger = opts.logger;
+    this.maxPending = opts.maxPendingWrites ?? 100_000;
+    this.retryBaseMs = opts.retryBaseMs ?? 500;
+    const every = opts.sweepIntervalMs ?? 5000;
+    if (every > 0) {
+      this.timer = setInterval(() => this.sweep(Date.now()), every);
+      this.timer.unref();
+    }
+  }
+
+  /** Loads active decisions from the store and subscribes to its changes. */
+  async start(now = Date.now()): Promise<void> {
+    const active = await this.store.loadActive(now);
+    for (const d of active) this.index(d);
+    this.store.onChange?.((c) => this.applyRemote(c));
+    this.gauge();
+  }
+
+  /** Number of decisions in the index (including expired ones not yet swept). */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  private gauge(): void {
+    this.metrics?.activeDecisions.set(this.byId.size);
+  }
+
+  private index(d: Decision): void {
+    const old = this.byId.get(d.id);
+    if (old) this.unindex(old);
+    this.byId.set(d.id, d);
+    if (d.scope === 'range') {
+      if (!this.ranges.add(d.value, d)) this.logger?.warn({ decisionId: d.id }, 'range decision with an invalid CIDR ignored');
+      return;
+    }
+    const m = this.byScope[d.scope];
+    const list = m.get(d.value);
+    if (list) list.push(d);
+    else m.set(d.value, [d]);
+  }
+
+  private unindex(d: Decision): void {
+    this.byId.delete(d.id);
+    if (d.scope === 'range') {
+      this.ranges.removeWhere((x) => x.id === d.id);
+      return;
+    }
+    const m = this.byScope[d.scope];
+    const list = m.get(d.value);
+    if (!list) return;
+    const i = list.findIndex((x) => x.id === d.id);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) m.delete(d.value);
+  }
+
+  private static better(a: Decision | undefined, b: Decision): boolean {
+    if (a === undefined) return true;
+    const ra = TYPE_RANK[a.type] ?? 0;
+    const rb = TYPE_RANK[b.type] ?? 0;
+    return rb > ra || (rb === ra && b.expiresAt > a.expiresAt);
+  }
+
+  private pick(best: Decision | undefined, list: Decision[] | undefined, now: number): Decision | undefined {
+    if (list === undefined) return best;
+    for (let i = 0; i < list.length; i++) {
+      const d = list[i]!;
+      if (d.expiresAt > now && DecisionIndex.better(best, d)) best = d;
+    }
+    return best;
+  }
+
+  /** See {@link DecisionService.match}. Never throws. */
+  match(ctx: RequestContext, now = Date.now()): Decision | undefined {
+    if (this.byId.size === 0) return undefined;
+    let best: Decision | undefined;
+    const ip = this.byScope.ip;
+    if (ip.size > 0) {
+      best = this.pick(best, ip.get(ctx.clientKey), now);
+      if (ctx.clientIp !== ctx.clientKey) best = this.pick(best, ip.get(ctx.clientIp), now);
+    }
+    if (ctx.apiKey !== undefined && this.byScope.api_key.size > 0) best = this.pick(best, this.byScope.api_key.get(ctx.apiKey), now);
+    if (ctx.user !== undefined && this.byScope.user.size > 0) best = this.pick(best, this.byScope.user.get(ctx.user), now);
+    if (ctx.fingerprint !== undefined && this.byScope.fingerprint.size > 0) best = this.pick(best, this.byScope.fingerprint.get(ctx.fingerprint), now);
+    if (this.ranges.size > 0) {
+      let bytes = ctx.scratch.get('ip.bytes') as Uint8Array | undefined;
+      if (bytes === undefined) {
+        bytes = parseIp(ctx.clientIp);
+        if (bytes) ctx.scratch.set('ip.bytes', bytes);
+      }
+      if (bytes) for (const d of this.ranges.matchAll(bytes)) if (d.expiresAt > now && DecisionIndex.better(best, d)) best = d;
+    }
+    return best;
+  }
+
+  private offenceKey(scope: DecisionScope, value: string, source: string): string {
+    return `${scope}\u0000${value}\u0000${source}`;
+  }
+
+  /** See {@link DecisionService.add}. Synchronous; persistence is queued. */
+  add(input: NewDecision, now = Date.now()): Decision {
+    const pol = this.policy().decisions;
+    const base = input.durationMs ?? pol.defaultBanDuration;
+    const escalate = input.escalate ?? input.origin === 'rule';
+    const key = this.offenceKey(input.scope, input.value, input.source);
+    const since = now - pol.offenceWindow;
+    let times = this.offences.get(key);
+    if (times) {
+      times = times.filter((t) => t >= since);
+      this.offences.set(key, times);
+    }
+    const offence = (times?.length ?? 0) + 1;
+    const dur = escalate ? escalatedDuration(base, offence, pol.escalationMultiplier, Math.max(base, pol.maxBanDuration)) : base;
+    const d: Decision = {
+      id: randomUUID(),
+      scope: input.scope,
+      value: input.value,
+      type: input.type,
+      origin: input.origin,
+      source: input.source,
+      reason: input.reason,
+      createdAt: now,
+      expiresAt: now + dur,
+      offence,
+    };
+    if (times) times.push(now);
+    else this.offences.set(key, [now]);
+    this.index(d);
+    this.gauge();
+    this.enqueue({ op: 'put', decision: d, after: escalate ? () => this.correctOffence(d, base, since) : undefined });
+    this.emit({ op: 'put', decision: d });
+    return d;
+  }
+
+  /**
+   * Background escalation check against the store (offences before a restart or on other instances):
+   * when the store knows more earlier offences than memory, the decision is lengthened and re-persisted.
+   * Runs after `d` itself was written, so the store's count includes `d`.
+   */
+  private correctOffence(d: Decision, base: number, since: number): void {
+    this.store.countOffences(d.scope, d.value, d.source, since).then(
+      (earlier) => {
+        const offence = Math.max(d.offence, earlier);
+        if (offence <= d.offence || this.byId.get(d.id) !== d) return;
+        const pol = this.policy().decisions;
+        d.offence = offence;
+        d.expiresAt = d.createdAt + escalatedDuration(base, offence, pol.escalationMultiplier, Math.max(base, pol.maxBanDuration));
+        this.enqueue({ op: 'put', decision: d });
+        this.emit({ op: 'put', decision: d });
+      },
+      (err: unknown) => this.logger?.warn({ err }, 'decision offence count failed; escalation uses in-memory count'),
+    );
+  }
+
+  /** See {@link DecisionService.remove}. Resolves once the index is updated (the store write is queued). */
+  async remove(id: string): Promise<boolean> {
+    const d = this.byId.get(id);
+    if (d) {
+      this.unindex(d);
+      this.gauge();
+    }
+    this.enqueue({ op: 'delete', id });
+    if (d) this.emit({ op: 'delete', id });
+    return d !== undefined;
+  }
+
+  /** Decisions in the index matching `filter` (active only unless `includeExpired`), newest first. */
+  list(filter: DecisionFilter = {}, now = Date.now()): Decision[] {
+    const out: Decision[] = [];
+    for (const d of this.byId.values()) {
+      if (!filter.includeExpired && d.expiresAt <= now) continue;
+      if (filter.scope !== undefined && d.scope !== filter.scope) continue;
+      if (filter.value !== undefined && d.value !== filter.value) continue;
+      if (filter.type !== undefined && d.type !== filter.type) continue;
+      if (filter.origin !== undefined && d.origin !== filter.origin) continue;
+      out.push(d);
+    }
+    return out.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  get(id: string): Decision | undefined {
+    return this.byId.get(id);
+  }
+
+  subscribe(listener: (change: Change) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(c: Change): void {
+    for (const l of this.listeners) {
+      try {
+        l(c);
+      } catch (err) {
+        this.logger?.warn({ err }, 'decision listener threw');
+      }
+    }
+  }
+
+  /** A change made by another instance (shared store): index it without writing it back. */
+  private applyRemote(c: Change): void {
+    if (c.op === 'put') {
+      this.index(c.decision);
+      const key = this.offenceKey(c.decision.scope, c.decision.value, c.decision.source);
+      const times = this.offences.get(key);
+      if (!times) this.offences.set(key, [c.decision.createdAt]);
+      else if (!times.includes(c.decision.createdAt)) times.push(c.decision.createdAt);
+    } else {
+      const d = this.byId.get(c.id);
+      if (!d) return;
+      this.unindex(d);
+    }
+    this.gauge();
+    this.emit(c);
+  }
+
+  /** Removes expired decisions from the index and stale offence history; returns how many decisions. */
+  sweep(now: number): number {
+    let n = 0;
+    for (const d of [...this.byId.values()]) {
+      if (d.expiresAt <= now) {
+        this.unindex(d);
+        n++;
+      }
+    }
+    let since: number;
+    try {
+      since = now - this.policy().decisions.offenceWindow;
+    } catch {
+      since = now - 86_400_000;
+    }
+    for (const [k, times] of this.offences) {
+      const keep = times.filter((t) => t >= since);
+      if (keep.length === 0) this.offences.delete(k);
+      else if (keep.length !== times.length) this.offences.set(k, keep);
+    }
+    if (n > 0) this.gauge();
+    return n;
+  }
+
+  /** Deletes decisions that expired before the offence window from the store (retention). */
+  async prune(now = Date.now()): Promise<number> {
+    return this.store.prune(now - this.policy().decisions.offenceWindow);
+  }
+
+  private enqueue(p: Pending): void {
+    if (this.closed) return;
+    this.pending.push(p);
+    if (this.pending.length > this.maxPending) {
+      const lost = this.pending.shift();
+      this.logger?.error({ op: lost?.op }, 'decision write queue full: oldest pending write dropped');
+    }
+    if (!this.writing && this.retryTimer === undefined) void this.drain();
+  }
+
+  /** Writes pending operations in order; on failure waits with exponential backoff and retries. */
+  private async drain(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.pending.length > 0) {
+        const p = this.pending[0]!;
+        try {
+          if (p.op === 'put') await this.store.put(p.decision);
+          else await this.store.delete(p.id);
+          this.pending.shift();
+          if (p.op === 'put' && p.after) p.after();
+          this.retryDelay = 0;
+        } catch (err) {
+          this.retryDelay = Math.min(30_000, this.retryDelay === 0 ? this.retryBaseMs : this.retryDelay * 2);
+          this.logger?.error({ err, op: p.op, retryInMs: this.retryDelay }, 'decision store write failed; will retry');
+          if (this.closed) return;
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            void this.drain();
+          }, this.retryDelay);
+          this.retryTimer.unref();
+          return;
+        }
+      }
+    } finally {
+      this.writing = false;
+      if (this.pending.length === 0) {
+        const w = this.idle;
+        this.idle = [];
+        for (const f of w) f();
+      }
+    }
+  }
+
+  /** Resolves when every queued write has reached the store (tests, shutdown). */
+  flush(): Promise<void> {
+    if (this.pending.length === 0 && !this.writing) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idle.push(resolve);
+      if (!this.writing && this.retryTimer === undefined) void this.drain();
+    });
+  }
+
+  /** Flushes pending writes (waiting at most `timeoutMs`, default 5 s), stops timers and closes the store. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.pending.length > 0) {
+      if (this.retryTimer) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
+        void this.drain();
+      }
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.flush(), new Promise<void>((r) => { t = setTimeout(r, timeoutMs); })]);
+      if (t) clearTimeout(t);
+    }
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.listeners.clear();
+    await this.store.close();
+  }
+}
+
+/**
+ * Creates the decision service and loads the active decisions from the store (restart persistence).
+ * @throws when the store cannot be read at start (the gateway should not start without its bans).
+ */
+export async function createDecisionService(opts: DecisionServiceOptions): Promise<DecisionIndex> {
+  const s = new DecisionIndex(opts);
+  await s.start();
+  return s;
+}

@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto';
+import type { RequestContext } from '../core/context.ts';
+import type { Detector, DetectorFactory } from '../core/detector.ts';
+import { LruMap } from '../core/lru.ts';
+import type { Services } from '../core/services.ts';
+import type { DecisionScope, Signal } from '../core/types.ts';
+import type { Policy, RateLimitRule } from '../config/schema.ts';
+import { maskApiKey } from '../events/record.ts';
+import type { RateLimitResult } from '../ratelimit/gcra.ts';
+import { RedisRateLimitStore } from '../ratelimit/redis-store.ts';
+import { normalizePath, RouteMatcher } from '../ratelimit/route-pattern.ts';
+import { MemoryRateLimitStore, type RateLimitParams, type RateLimitStore } from '../ratelimit/store.ts';
+
+/** A rule ready to evaluate. */
+interface CompiledRule {
+  rule: RateLimitRule;
+  matcher: RouteMatcher;
+  params: RateLimitParams;
+  /** `"id";q=limit;w=windowS` (RateLimit-Policy item). */
+  policyItem: string;
+  windowS: number;
+  /** The key value for a request, or undefined when the request has none (rule skipped). */
+  key: (ctx: RequestContext) => string | undefined;
+  /** The key as shown in evidence (secrets masked). */
+  display: (ctx: RequestContext, key: string) => string;
+  /** Decision scope/value for `action: ban`. */
+  banTarget: (ctx: RequestContext) => { scope: DecisionScope; value: string };
+}
+
+/** Shortens long or secret key values for state keys: SHA-256, base64url, 22 chars (132 bits). */
+function digest(v: string): string {
+  return createHash('sha256').update(v).digest('base64url').slice(0, 22);
+}
+
+function compile(rule: RateLimitRule): CompiledRule {
+  const windowS = Math.max(1, Math.round(rule.window / 1000));
+  const params: RateLimitParams = { ruleId: rule.id, algorithm: rule.algorithm, limit: rule.limit, windowMs: rule.window, burst: rule.burst };
+  const ipBan = (ctx: RequestContext): { scope: DecisionScope; value: string } => ({ scope: 'ip', value: ctx.clientKey });
+  let key: CompiledRule['key'];
+  let display: CompiledRule['display'] = (_ctx, k) => k;
+  let banTarget = ipBan;
+  switch (rule.key) {
+    case 'ip':
+      key = (ctx) => ctx.clientKey;
+      break;
+    case 'api_key':
+      // API keys never appear in state keys or evidence in clear.
+      key = (ctx) => (ctx.apiKey === undefined || ctx.apiKey === '' ? undefined : digest(ctx.apiKey));
+      display = (ctx) => maskApiKey(ctx.apiKey ?? '');
+      banTarget = (ctx) => (ctx.apiKey ? { scope: 'api_key', value: ctx.apiKey } : ipBan(ctx));
+      break;
+    case 'user':
+      key = (ctx) => (ctx.user === undefined || ctx.user === '' ? undefined : ctx.user.length > 64 ? digest(ctx.user) : ctx.user);
+      display = (ctx) => (ctx.user ?? '').slice(0, 64);
+      banTarget = (ctx) => (ctx.user ? { scope: 'user', value: ctx.user } : ipBan(ctx));
+      break;
+    case 'fingerprint':
+      key = (ctx) => (ctx.fingerprint === undefined || ctx.fingerprint === '' ? undefined : ctx.fingerprint.length > 64 ? digest(ctx.fingerprint) : ctx.fingerprint);
+      banTarget = (ctx) => (ctx.fingerprint ? { scope: 'fingerprint', value: ctx.fingerprint } : ipBan(ctx));
+      break;
+    default: {
+      // header:<name> — the value may be a credential (Authorization): hashed, and masked in evidence.
+      const name = rule.key.slice('header:'.length);
+      key = (ctx) => {
+        const v = ctx.header(name);
+        return v === '' ? undefined : digest(v);
+      };
+      display = (ctx) => maskApiKey(ctx.header(name));
+    }
+  }
+  return {
+    rule,
+    matcher: new RouteMatcher(rule.match.path, rule.match.methods),
+    params,
+    policyItem: `"${rule.id}";q=${rule.limit};w=${windowS}`,
+    windowS,
+    key,
+    display,
+    banTarget,
+  };
+}
+
+/** State shared by the detectors built for one {@link Services} (survives policy reloads). */
+interface Shared {
+  store: RateLimitStore;
+  /** Consecutive rejections per `rule\0key` for rules with `action: ban`: count and first rejection time. */
+  streaks: LruMap<string, { n: number; since: number }>;
+  refs: number;
+}
+
+const shared = new WeakMap<object, Shared>();
+
+function acquire(policy: Policy, services: Services): Shared {
+  let s = shared.get(services);
+  if (!s || s.refs <= 0) {
+    const store: RateLimitStore = services.redisUrl
+      ? new RedisRateLimitStore(services.redisUrl, { prefix: 'bulwark:' })
+      : new MemoryRateLimitStore(policy.state.maxKeys);
+    s = { store, streaks: new LruMap(Math.max(1000, Math.min(policy.state.maxKeys, 100_000))), refs: 0 };
+    shared.set(services, s);
+  }
+  s.refs++;
+  return s;
+}
+
+/**
+ * The request's normalized path segments, computed once per request (shared by all rules).
+ */
+function segmentsOf(ctx: RequestContext): string[] {
+  let segs = ctx.scratch.get('ratelimit.segments') as string[] | undefined;
+  if (segs === undefined) {
+    segs = normalizePath(ctx.path);
+    ctx.scratch.set('ratelimit.segments', segs);
+  }
+  return segs;
+}
+
+/**
+ * Rate limits (`rateLimits` in the policy): every rule whose route pattern and method match is evaluated
+ * (GCRA or sliding window, see `src/ratelimit/`), keyed by client IP (`ctx.clientKey`), API key, user,
+ * fingerprint or `header:<name>`; a rule whose key is absent from the request is skipped.
+ *
+ * - Over the limit → signal `ratelimit.<rule id>` with `action: 'throttle'` (429), or `'ban'` once the key
+ *   has been rejected `banAfter` times in a row within the rule's window (`ban.durationMs = banDuration`);
+ *   `monitor` comes from the rule; `evidence.detail = { limit, windowS, key, retryAfterS }` (the decide step
+ *   takes Retry-After from `retryAfterS`).
+ * - Every matched request gets `RateLimit-Policy` and `RateLimit` response headers
+ *   (draft-ietf-httpapi-ratelimit-headers-09, structured-field lists), one item per matching rule, the most
+ *   restrictive (fewest remaining) first: `RateLimit-Policy: "default-ip";q=100;w=60` and
+ *   `RateLimit: "default-ip";r=42;t=17`.
+ * - Allow-listed clients are counted (`runsOnAllowListed`) but never throttled.
+ * - State: in memory (bounded LRU per rule, synchronous) or in Redis when `services.redisUrl` is set
+ *   (shared between instances; each hit is a Promise). A Redis failure fails open (no signal) and is logged.
+ */
+export const rateLimitDetector: DetectorFactory<Services> = (policy, services) => {
+  if (policy.rateLimits.length === 0) return undefined;
+  const rules = policy.rateLimits.map(compile);
+  const sh = acquire(policy, services);
+  const store = sh.store;
+  if (store instanceof MemoryRateLimitStore) store.retain(new Set(rules.map((r) => r.rule.id)));
+  let closed = false;
+  let lastErrorLog = 0;
+
+  const signalFor = (c: CompiledRule, ctx: RequestContext, key: string, r: RateLimitResult, now: number): Signal => {
+    const rule = c.rule;
+    let action: 'throttle' | 'ban' = 'throttle';
+    let ban: Signal['ban'];
+    if (rule.action === 'ban') {
+      const sk = `${rule.id}\u0000${key}`;
+      const prev = sh.streaks.get(sk);
+      const st = prev && now - prev.since <= rule.window ? { n: prev.n + 1, since: prev.since } : { n: 1, since: now };
+      if (st.n >= rule.banAfter) {
+        action = 'ban';
+        ban = { ...c.banTarget(ctx), durationMs: rule.banDuration };
+        sh.streaks.delete(sk);
+      } else sh.streaks.set(sk, st);
+    }
+    const s: Signal = {
+      ruleId: `ratelimit.${rule.id}`,
+      detector: 'ratelimit',
+      category: 'ratelimit',
+      score: 0,
+      action,
+      monitor: rule.monitor,
+      message: `rate limit ${rule.id} exceeded: ${rule.limit} requests per ${c.windowS}s by ${rule.key}`,
+      evidence: { location: { kind: 'client' }, detail: { limit: rule.limit, windowS: c.windowS, key: c.display(ctx, key), retryAfterS: r.retryAfterS } },
+    };
+    if (ban) s.ban = ban;
+    return s;
+  };
+
+  const finish = (ctx: RequestContext, hits: { c: CompiledRule; key: string; r: RateLimitResult }[], now: number): Signal[] | undefined => {
+    if (hits.length === 0) return undefined;
+    if (hits.length > 1) hits.sort((a, b) => a.r.remaining - b.r.remaining || b.r.resetS - a.r.resetS);
+    let pol = '';
+    let rl = '';
+    let out: Signal[] | undefined;
+    for (let i = 0; i < hits.length; i++) {
+      const h = hits[i]!;
+      if (i > 0) {
+        pol += ', ';
+        rl += ', ';
+      }
+      pol += h.c.policyItem;
+      rl += `"${h.c.rule.id}";r=${h.r.remaining};t=${h.r.resetS}`;
+      if (!h.r.allowed && !ctx.allowListed) (out ??= []).push(signalFor(h.c, ctx, h.key, h.r, now));
+      else if (h.r.allowed && h.c.rule.action === 'ban') {
+        const sk = `${h.c.rule.id}\u0000${h.key}`;
+        if (sh.streaks.peek(sk) !== undefined) sh.streaks.delete(sk);
+      }
+    }
+    ctx.responseHeaders.push(['ratelimit-policy', pol], ['ratelimit', rl]);
+    return out;
+  };
+
+  const detector: Detector = {
+    name: 'ratelimit',
+    runsOnAllowListed: true,
+    inspectRequest(ctx: RequestContext): Signal[] | undefined | Promise<Signal[] | undefined> {
+      const now = Date.now();
+      const segs = segmentsOf(ctx);
+      if (store instanceof MemoryRateLimitStore) {
+        let hits: { c: CompiledRule; key: string; r: RateLimitResult }[] | undefined;
+        for (let i = 0; i < rules.length; i++) {
+          const c = rules[i]!;
+          if (!c.matcher.matches(ctx.method, segs)) continue;
+          const key = c.key(ctx);
+          if (key === undefined) continue;
+          (hits ??= []).push({ c, key, r: store.hit(c.params, key, now) });
+        }
+        return hits === undefined ? undefined : finish(ctx, hits, now);
+      }
+      const pending: Promise<{ c: CompiledRule; key: string; r: RateLimitResult } | undefined>[] = [];
+      for (const c of rules) {
+        if (!c.matcher.matches(ctx.method, segs)) continue;
+        const key = c.key(ctx);
+        if (key === undefined) continue;
+        pending.push(
+          Promise.resolve(store.hit(c.params, key, now)).then(
+            (r) => ({ c, key, r }),
+            (err: unknown) => {
+              if (now - lastErrorLog > 10_000) {
+                lastErrorLog = now;
+                services.logger?.error({ err, store: store.kind }, 'rate-limit store failed; failing open');
+              }
+              return undefined;
+            },
+          ),
+        );
+      }
+      if (pending.length === 0) return undefined;
+      return Promise.all(pending).then((rs) => finish(ctx, rs.filter((x) => x !== undefined), now));
+    },
+    close(): Promise<void> | void {
+      if (closed) return;
+      closed = true;
+      sh.refs--;
+      if (sh.refs <= 0) {
+        shared.delete(services);
+        return sh.store.close();
+      }
+    },
+  };
+  services.metrics?.trackedKeys.set({ store: 'ratelimit' }, store.size);
+  return detector;
+};
+
+/** Tracked-key count of the rate-limit state for `services` (for the `bulwark_tracked_keys` gauge). */
+export function rateLimitTrackedKeys(services: object): number {
+  return shared.get(services)?.store.size ?? 0;
+}

@@ -1,0 +1,133 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { RequestContext } from '../core/context.ts';
+import type { Evidence, Signal } from '../core/types.ts';
+import type { SecurityEvent } from './types.ts';
+
+/** Maximum length of the request-target kept in an event (chars). */
+export const MAX_TARGET = 2048;
+/** Maximum length of the User-Agent kept in an event (chars). */
+export const MAX_USER_AGENT = 512;
+/** Maximum length of other request strings (host, user, fingerprint, route) kept in an event (chars). */
+export const MAX_SHORT = 256;
+/** Maximum length of evidence values (`value`, `transformed`, `matched`, string details), chars. */
+export const MAX_EVIDENCE = 256;
+
+/** Truncates to `max` chars, marking the cut with `…`. */
+export function truncate(s: string, max: number): string {
+  return s.length <= max ? s : s.slice(0, max - 1) + '…';
+}
+
+/**
+ * Masks a secret such as an API key for logs and events: first 4 characters + `…` + the first 8 hex digits
+ * of its SHA-256, so the same key is recognizable across events without being recoverable.
+ * Keys of 8 characters or fewer show no prefix (the prefix would reveal half the key).
+ */
+export function maskApiKey(key: string): string {
+  const h = createHash('sha256').update(key).digest('hex').slice(0, 8);
+  return (key.length > 8 ? key.slice(0, 4) : '') + '…' + h;
+}
+
+let lastMs = 0;
+let seq = 0;
+
+/**
+ * A UUID version 7 (RFC 9562 §5.7): 48-bit ms timestamp, then a 12-bit counter (monotonic within one ms)
+ * and random bits, so ids sort by creation time.
+ */
+export function uuidv7(now = Date.now()): string {
+  if (now === lastMs) seq = (seq + 1) & 0xfff;
+  else {
+    lastMs = now;
+    seq = 0;
+  }
+  const b = randomBytes(16);
+  const ms = BigInt(now);
+  for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+  b[6] = 0x70 | (seq >> 8);
+  b[7] = seq & 0xff;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function cleanEvidence(e: Evidence | undefined): Evidence | undefined {
+  if (e === undefined) return undefined;
+  const out: Evidence = {};
+  if (e.location) out.location = e.location.name !== undefined ? { kind: e.location.kind, name: truncate(e.location.name, MAX_SHORT) } : { kind: e.location.kind };
+  if (e.value !== undefined) out.value = truncate(e.value, MAX_EVIDENCE);
+  if (e.transformed !== undefined) out.transformed = truncate(e.transformed, MAX_EVIDENCE);
+  if (e.matched !== undefined) out.matched = truncate(e.matched, MAX_EVIDENCE);
+  if (e.detail) {
+    const d: Record<string, string | number | boolean> = {};
+    for (const k of Object.keys(e.detail)) {
+      const v = e.detail[k]!;
+      d[k] = typeof v === 'string' ? truncate(v, MAX_EVIDENCE) : v;
+    }
+    out.detail = d;
+  }
+  return out;
+}
+
+function cleanSignal(s: Signal): Signal {
+  const out: Signal = { ...s };
+  const ev = cleanEvidence(s.evidence);
+  if (ev) out.evidence = ev;
+  if (s.message !== undefined) out.message = truncate(s.message, MAX_EVIDENCE * 2);
+  return out;
+}
+
+/**
+ * Builds the security event for a request once its verdict is known.
+ * Request strings are truncated (target 2,048 chars, User-Agent 512, others 256), evidence values to 256,
+ * the API key is masked ({@link maskApiKey}); `category` is the category of the first signal that decided
+ * the action (a verdict reason), else of the first signal, else `decision` when an active decision matched.
+ * @param status - status sent to the client (0 when it went away first).
+ * @param latencyMs - upstream latency, or time to decide when the gateway answered.
+ */
+export function toSecurityEvent(ctx: RequestContext, status: number, latencyMs: number): SecurityEvent {
+  const v = ctx.verdict;
+  const signals = ctx.signals.map(cleanSignal);
+  const reasons = v?.reasons ?? [];
+  let category: string | undefined;
+  for (const s of ctx.signals) {
+    if (reasons.includes(s.ruleId)) {
+      category = s.category;
+      break;
+    }
+  }
+  if (category === undefined && ctx.matchedDecision && !ctx.allowListed) category = 'decision';
+  if (category === undefined && ctx.signals.length > 0) category = ctx.signals[0]!.category;
+  const ua = ctx.header('user-agent');
+  const host = ctx.header('host');
+  const decisionId = v?.decision?.id ?? ctx.matchedDecision?.id;
+  const ev: SecurityEvent = {
+    id: uuidv7(ctx.startedAt),
+    time: ctx.startedAt,
+    requestId: truncate(ctx.id, MAX_SHORT),
+    clientIp: ctx.clientIp,
+    clientKey: ctx.clientKey,
+    method: truncate(ctx.method, 32),
+    target: truncate(ctx.target, MAX_TARGET),
+    status,
+    action: v?.action ?? 'allow',
+    wouldBe: v?.wouldBe ?? v?.action ?? 'allow',
+    monitor: v?.monitor ?? false,
+    anomalyScore: v?.anomalyScore ?? 0,
+    risk: v?.risk ?? 0,
+    level: v?.level ?? 'LOW',
+    signals,
+    reasons: [...reasons],
+    latencyMs: Math.round(latencyMs * 1000) / 1000,
+  };
+  if (ctx.geo?.country) ev.country = ctx.geo.country;
+  if (ctx.geo?.asn !== undefined) ev.asn = ctx.geo.asn;
+  if (ctx.route !== undefined) ev.route = truncate(ctx.route, MAX_SHORT);
+  if (host) ev.host = truncate(host, MAX_SHORT);
+  if (ua) ev.userAgent = truncate(ua, MAX_USER_AGENT);
+  if (ctx.apiKey !== undefined) ev.apiKey = maskApiKey(ctx.apiKey);
+  if (ctx.user !== undefined) ev.user = truncate(ctx.user, MAX_SHORT);
+  if (ctx.fingerprint !== undefined) ev.fingerprint = truncate(ctx.fingerprint, MAX_SHORT);
+  if (decisionId !== undefined) ev.decisionId = decisionId;
+  if (category !== undefined) ev.category = category;
+  return ev;
+}
