@@ -4,6 +4,7 @@ import type { Policy } from '../config/schema.ts';
 import { decisionsDetector } from './decisions.ts';
 import { listsDetector } from './lists.ts';
 import { rateLimitDetector } from './ratelimit.ts';
+import { payloadDetector } from '../engine/detector.ts';
 
 /**
  * The ordered list of detector factories: the order requests flow through. Cheap checks that can end a
@@ -12,7 +13,7 @@ import { rateLimitDetector } from './ratelimit.ts';
  *
  * To add a detector: write `src/<module>/<name>.ts` exporting a {@link DetectorFactory}, and list it here.
  */
-export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [decisionsDetector, listsDetector, rateLimitDetector];
+export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [decisionsDetector, listsDetector, rateLimitDetector, payloadDetector];
 
 /** Builds the detectors for a policy, in pipeline order. */
 export function buildDetectors(policy: Policy, services: Services): Detector[] {

@@ -44,6 +44,38 @@ export interface InspectionScope {
   transformed(part: Part, chain: readonly TransformName[]): string;
   /** Remaining inspection budget in ms; rules may skip optional work when it is exhausted. */
   budgetLeftMs(): number;
+  /**
+   * Which phase this scope belongs to (additive, optional): `request` (path, query, cookies, headers) or
+   * `body` (the parts parsed from `ctx.body`). Absent means `request`.
+   */
+  readonly phase?: 'request' | 'body';
+  /** Facts about the parsed body (body phase only): content type, parse failures, XML declarations. */
+  readonly body?: BodyInfo;
+}
+
+/**
+ * What the target extractor learnt while parsing a request body (body phase), for protocol and XXE rules.
+ * All fields describe the inspected prefix only (`ctx.body.bytes`).
+ */
+export interface BodyInfo {
+  /** Body syntax used: from the Content-Type, or sniffed when it is absent. */
+  kind: 'json' | 'form' | 'multipart' | 'xml' | 'text' | 'binary' | 'none';
+  /** Declared media type, lower-cased, without parameters (`''` when absent). */
+  contentType: string;
+  /** Set when the body does not parse as `kind` (e.g. `json: unexpected '}' at 17`); the prefix may be truncated. */
+  parseError?: string;
+  /** True when the body prefix is cut off (`ctx.body.truncated`); parse errors at the cut are not reported. */
+  truncated: boolean;
+  /** True when the extractor stopped at its bounds (depth, part count, value length). */
+  limited: boolean;
+  /** XML only: a `<!DOCTYPE` was seen. */
+  xmlDoctype?: boolean;
+  /** XML only: number of `<!ENTITY` declarations. */
+  xmlEntities?: number;
+  /** XML only: an entity declaration with `SYSTEM` or `PUBLIC` (external entity). */
+  xmlExternalEntity?: boolean;
+  /** The body prefix as text (UTF-8, lenient), bounded by `body.inspectLimitBytes`. */
+  text: string;
 }
 
 /** A rule's finding: a short matched fragment or explanation (truncated to 128 chars by the engine). */
@@ -83,6 +115,11 @@ export interface RequestRule {
   severity: Severity;
   paranoia: ParanoiaLevel;
   tags: readonly string[];
+  /**
+   * Phase the rule runs in (additive, optional; default `request`): `body` rules run once in the body phase
+   * with {@link InspectionScope.body} set (only for requests that have a body).
+   */
+  phase?: 'request' | 'body';
   check(scope: InspectionScope): readonly { hit: string; loc?: Location; value?: string }[];
 }
 

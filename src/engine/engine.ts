@@ -1,0 +1,388 @@
+import type { RequestContext } from '../core/context.ts';
+import { SEVERITY_SCORE, type Location, type Signal } from '../core/types.ts';
+import type { BodyInfo, InspectionScope, Part, PartRule, PayloadRule, RequestRule, TransformName } from './types.ts';
+import type { DetectionPolicy } from './schema.ts';
+import { TRANSFORMS } from './transforms.ts';
+import { DEFAULT_HEADERS, bodyParts, requestParts, type TargetLimits } from './targets.ts';
+import { compileExclusion, numericRuleId, type CompiledExclusion } from './exclusions.ts';
+
+/**
+ * The payload engine: compiles the rule registry for a policy (paranoia filter, disabled rules and categories,
+ * monitor mode, exclusions) and runs it on a request in two phases (request: path, query, cookies, headers;
+ * body: the parts parsed from the body prefix). Scoring follows the OWASP CRS anomaly model: each matched
+ * rule adds its severity's points ({@link SEVERITY_SCORE}: critical 5, error 4, warning 3, notice 2) and emits
+ * one {@link Signal}; the decide step blocks at `detection.anomalyThreshold`.
+ *
+ * Never throws on the request path: a rule that throws is skipped for that request (counted in
+ * {@link PayloadEngine.ruleErrors}).
+ */
+
+/** Signal id of the "inspection budget exhausted" notice (score 0). */
+export const BUDGET_RULE_ID = 'payload.949990';
+
+/** Longest raw/transformed value kept in evidence (chars). */
+const EVIDENCE_VALUE = 256;
+/** Longest matched fragment kept in evidence (chars). */
+const EVIDENCE_MATCH = 128;
+
+function clip(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n) : s;
+}
+
+/** Headers whose values are credentials: never copied into evidence in clear. */
+const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'x-auth-token']);
+
+/**
+ * Evidence text for a value: truncated to `n` chars; cookie values and credential headers are masked to their
+ * first 4 chars and length (session ids and tokens must not reach events or logs in clear).
+ */
+function evidenceText(s: string, loc: Location | undefined, n: number): string {
+  if (loc && (loc.kind === 'cookie' || (loc.kind === 'header' && loc.name !== undefined && SECRET_HEADERS.has(loc.name)))) {
+    return `${s.slice(0, 4)}…[${s.length} chars redacted]`;
+  }
+  return clip(s, n);
+}
+
+const prefixKeyCache = new WeakMap<readonly TransformName[], string[]>();
+
+/** Cache keys of every prefix of a chain (`a`, `a>b`, `a>b>c`), memoised per chain array. */
+function prefixKeys(chain: readonly TransformName[]): string[] {
+  let k = prefixKeyCache.get(chain);
+  if (k === undefined) {
+    k = [];
+    let acc = '';
+    for (const t of chain) {
+      acc = acc ? `${acc}>${t}` : t;
+      k.push(acc);
+    }
+    prefixKeyCache.set(chain, k);
+  }
+  return k;
+}
+
+/**
+ * {@link InspectionScope} implementation: the parts of one phase and a transformation cache keyed by part and
+ * chain prefix, so `[urlDecodeUni, lowercase]` reuses a cached `[urlDecodeUni]` and nothing is decoded twice.
+ */
+export class Scope implements InspectionScope {
+  readonly ctx: RequestContext;
+  readonly parts: readonly Part[];
+  readonly phase: 'request' | 'body';
+  readonly body?: BodyInfo;
+  /** `performance.now()` deadline of this phase, ms. */
+  readonly deadline: number;
+  private readonly cache = new Map<Part, Map<string, string>>();
+
+  constructor(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', deadline: number, body?: BodyInfo) {
+    this.ctx = ctx;
+    this.parts = parts;
+    this.phase = phase;
+    this.deadline = deadline;
+    this.body = body;
+  }
+
+  transformed(part: Part, chain: readonly TransformName[]): string {
+    const n = chain.length;
+    if (n === 0 || (n === 1 && chain[0] === 'none')) return part.value;
+    const keys = prefixKeys(chain);
+    let m = this.cache.get(part);
+    if (m === undefined) {
+      m = new Map();
+      this.cache.set(part, m);
+    } else {
+      const hit = m.get(keys[n - 1]!);
+      if (hit !== undefined) return hit;
+    }
+    let k = n - 2;
+    let v = part.value;
+    for (; k >= 0; k--) {
+      const c = m.get(keys[k]!);
+      if (c !== undefined) {
+        v = c;
+        break;
+      }
+    }
+    for (let j = k + 1; j < n; j++) {
+      v = TRANSFORMS[chain[j]!](v);
+      m.set(keys[j]!, v);
+    }
+    return v;
+  }
+
+  budgetLeftMs(): number {
+    return this.deadline - performance.now();
+  }
+}
+
+/** A rule with its policy-derived settings. */
+interface Compiled<R extends PayloadRule> {
+  readonly rule: R;
+  /** Signal id: `<category>.<id>`, e.g. `sqli.942100`. */
+  readonly signalId: string;
+  readonly score: number;
+  /** Skippable when the budget is spent (everything except critical paranoia-1 rules). */
+  readonly optional: boolean;
+  /** Monitor mode from `detection.monitor`. */
+  readonly monitor: boolean;
+}
+
+/** A finding before it becomes a signal. */
+interface Hit {
+  loc?: Location;
+  value?: string;
+  transformed?: string;
+  matched: string;
+  exclusion?: CompiledExclusion;
+}
+
+const SCRATCH_MATCHED = 'payload.matched';
+const SCRATCH_EXCL = 'payload.exclusions';
+
+/** Error thrown at engine construction when the rule registry is inconsistent (a programming error). */
+export class RuleRegistryError extends Error {
+  override readonly name = 'RuleRegistryError';
+}
+
+/**
+ * Checks the registry: ids unique, numeric (CRS style), severities and paranoia levels valid, targets and
+ * transforms non-empty for part rules.
+ * @throws {RuleRegistryError} listing the first problem found.
+ */
+export function validateRules(rules: readonly PayloadRule[]): void {
+  const seen = new Set<string>();
+  for (const r of rules) {
+    if (!/^[0-9]{3,9}$/.test(r.id)) throw new RuleRegistryError(`rule id ${JSON.stringify(r.id)} is not numeric`);
+    if (seen.has(r.id)) throw new RuleRegistryError(`duplicate rule id ${r.id}`);
+    seen.add(r.id);
+    if (!(r.severity in SEVERITY_SCORE)) throw new RuleRegistryError(`rule ${r.id}: bad severity ${r.severity}`);
+    if (![1, 2, 3, 4].includes(r.paranoia)) throw new RuleRegistryError(`rule ${r.id}: bad paranoia ${r.paranoia}`);
+    if (r.kind === 'part' && (r.targets.length === 0 || r.transforms.length === 0)) {
+      throw new RuleRegistryError(`rule ${r.id}: part rules need targets and at least one transform chain`);
+    }
+  }
+}
+
+/** Compiled engine for one policy. Immutable; a policy reload builds a new one. */
+export class PayloadEngine {
+  readonly policy: DetectionPolicy;
+  /** Part rules in evaluation order (mandatory ones first). */
+  private readonly partRules: Compiled<PartRule>[];
+  private readonly requestRules: Compiled<RequestRule>[];
+  private readonly bodyRules: Compiled<RequestRule>[];
+  private readonly exclusions: CompiledExclusion[];
+  private readonly headers: readonly string[];
+  private readonly limits: TargetLimits;
+  /** Rule failures (a rule threw) since construction; the request continued without that rule. */
+  ruleErrors = 0;
+  /** Number of rules active after the policy filter. */
+  readonly activeRules: number;
+
+  /**
+   * @param policy - the `detection:` section.
+   * @param rules - the registry (defaults to every module in `src/engine/detectors/`).
+   * @throws {RuleRegistryError} when the registry is inconsistent.
+   */
+  constructor(policy: DetectionPolicy, rules: readonly PayloadRule[]) {
+    validateRules(rules);
+    this.policy = policy;
+    const disabled = new Set(policy.disabledRules.map(numericRuleId));
+    const disabledCats = new Set<string>(policy.disabledCategories);
+    const monRules = new Set(policy.monitor.rules.map(numericRuleId));
+    const monCats = new Set<string>(policy.monitor.categories);
+    const part: Compiled<PartRule>[] = [];
+    const req: Compiled<RequestRule>[] = [];
+    const body: Compiled<RequestRule>[] = [];
+    for (const r of rules) {
+      if (r.paranoia > policy.paranoiaLevel || disabled.has(r.id) || disabledCats.has(r.category)) continue;
+      const c = {
+        rule: r,
+        signalId: `${r.category}.${r.id}`,
+        score: SEVERITY_SCORE[r.severity],
+        optional: !(r.severity === 'critical' && r.paranoia === 1),
+        monitor: monRules.has(r.id) || monCats.has(r.category),
+      };
+      if (r.kind === 'part') part.push(c as Compiled<PartRule>);
+      else if (r.phase === 'body') body.push(c as Compiled<RequestRule>);
+      else req.push(c as Compiled<RequestRule>);
+    }
+    const order = (a: Compiled<PayloadRule>, b: Compiled<PayloadRule>) => Number(a.optional) - Number(b.optional);
+    part.sort(order);
+    req.sort(order);
+    body.sort(order);
+    this.partRules = part;
+    this.requestRules = req;
+    this.bodyRules = body;
+    this.activeRules = part.length + req.length + body.length;
+    this.exclusions = policy.exclusions.map(compileExclusion);
+    const hs = new Set(DEFAULT_HEADERS);
+    for (const h of policy.headers) hs.add(h);
+    this.headers = [...hs];
+    this.limits = policy.limits;
+  }
+
+  /** Request phase: path, path segments, query names/values, cookies, selected headers, and request rules. */
+  inspectRequest(ctx: RequestContext): Signal[] {
+    const { parts } = requestParts(ctx, this.headers, this.limits);
+    return this.run(ctx, parts, 'request');
+  }
+
+  /** Body phase: the parts parsed from `ctx.body`, and body-phase request rules. No-op without a body. */
+  inspectBody(ctx: RequestContext): Signal[] {
+    if (ctx.body === undefined) return [];
+    const { parts, info } = bodyParts(ctx, this.limits);
+    return this.run(ctx, parts, 'body', info);
+  }
+
+  private requestExclusions(ctx: RequestContext): CompiledExclusion[] {
+    if (this.exclusions.length === 0) return this.exclusions;
+    let e = ctx.scratch.get(SCRATCH_EXCL) as CompiledExclusion[] | undefined;
+    if (e === undefined) {
+      e = this.exclusions.filter((x) => x.appliesTo(ctx));
+      ctx.scratch.set(SCRATCH_EXCL, e);
+    }
+    return e;
+  }
+
+  private run(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', body?: BodyInfo): Signal[] {
+    const t0 = performance.now();
+    const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs, body);
+    const excl = this.requestExclusions(ctx);
+    let matched = ctx.scratch.get(SCRATCH_MATCHED) as Set<string> | undefined;
+    if (matched === undefined) {
+      matched = new Set();
+      ctx.scratch.set(SCRATCH_MATCHED, matched);
+    }
+    const out: Signal[] = [];
+    let skipped = 0;
+    let overBudget = false;
+
+    // group parts by location kind once
+    const byKind = new Map<Location['kind'], Part[]>();
+    for (const p of parts) {
+      const l = byKind.get(p.loc.kind);
+      if (l === undefined) byKind.set(p.loc.kind, [p]);
+      else l.push(p);
+    }
+
+    let count = 0;
+    if (parts.length > 0) {
+      for (const c of this.partRules) {
+        if (matched.has(c.signalId)) continue;
+        if (c.optional && (overBudget || ((++count & 7) === 0 && performance.now() > scope.deadline))) {
+          overBudget = true;
+          skipped++;
+          continue;
+        }
+        const hit = this.runPartRule(c, byKind, scope, excl);
+        if (hit) {
+          matched.add(c.signalId);
+          out.push(this.signal(c, hit));
+        }
+      }
+    }
+    const reqRules = phase === 'body' ? this.bodyRules : this.requestRules;
+    for (const c of reqRules) {
+      if (matched.has(c.signalId)) continue;
+      if (c.optional && (overBudget || performance.now() > scope.deadline)) {
+        overBudget = true;
+        skipped++;
+        continue;
+      }
+      let found: readonly { hit: string; loc?: Location; value?: string }[];
+      try {
+        found = c.rule.check(scope);
+      } catch {
+        this.ruleErrors++;
+        continue;
+      }
+      if (found.length === 0) continue;
+      let chosen: Hit | undefined;
+      let excluded: Hit | undefined;
+      for (const f of found) {
+        const ex = this.exclusionFor(c.rule, f.loc, excl);
+        const h: Hit = { loc: f.loc, value: f.value, matched: f.hit, exclusion: ex };
+        if (ex && ex.action === 'disable') {
+          excluded ??= h;
+          continue;
+        }
+        chosen = h;
+        break;
+      }
+      const hit = chosen ?? excluded!;
+      matched.add(c.signalId);
+      out.push(this.signal(c, hit));
+    }
+    if (overBudget) {
+      out.push({
+        ruleId: BUDGET_RULE_ID,
+        detector: 'payload',
+        category: 'other',
+        score: 0,
+        severity: 'notice',
+        message: `inspection budget of ${this.policy.budgetMs} ms spent: ${skipped} optional rules skipped`,
+        evidence: { detail: { budgetMs: this.policy.budgetMs, skipped, phase } },
+      });
+    }
+    return out;
+  }
+
+  private exclusionFor(rule: PayloadRule, loc: Location | undefined, excl: readonly CompiledExclusion[]): CompiledExclusion | undefined {
+    for (const e of excl) if (e.covers(rule.id, rule.category) && e.coversLocation(loc)) return e;
+    return undefined;
+  }
+
+  private runPartRule(c: Compiled<PartRule>, byKind: Map<Location['kind'], Part[]>, scope: Scope, excl: readonly CompiledExclusion[]): Hit | undefined {
+    const r = c.rule;
+    let excluded: Hit | undefined;
+    for (const kind of r.targets) {
+      const list = byKind.get(kind);
+      if (list === undefined) continue;
+      for (const part of list) {
+        for (const chain of r.transforms) {
+          let v: string;
+          let m: string | null;
+          try {
+            v = scope.transformed(part, chain);
+            m = r.match(v, part, scope);
+          } catch {
+            this.ruleErrors++;
+            return excluded;
+          }
+          if (m === null) continue;
+          const ex = excl.length ? this.exclusionFor(r, part.loc, excl) : undefined;
+          const h: Hit = { loc: part.loc, value: part.value, transformed: v, matched: m, exclusion: ex };
+          if (ex && ex.action === 'disable') {
+            excluded ??= h;
+            break; // this part is excluded for this rule: try the next part
+          }
+          return h;
+        }
+      }
+    }
+    return excluded;
+  }
+
+  private signal(c: Compiled<PayloadRule>, h: Hit): Signal {
+    const r = c.rule;
+    const disabled = h.exclusion?.action === 'disable';
+    const monitor = c.monitor || h.exclusion?.action === 'monitor';
+    const s: Signal = {
+      ruleId: c.signalId,
+      detector: 'payload',
+      category: r.category,
+      score: disabled ? 0 : c.score,
+      severity: r.severity,
+      tags: r.tags,
+      message: r.name,
+      evidence: {
+        location: h.loc,
+        value: h.value === undefined ? undefined : evidenceText(h.value, h.loc, EVIDENCE_VALUE),
+        transformed: h.transformed === undefined ? undefined : evidenceText(h.transformed, h.loc, EVIDENCE_VALUE),
+        matched: clip(h.matched, EVIDENCE_MATCH),
+      },
+    };
+    if (monitor && !disabled) s.monitor = true;
+    if (h.exclusion) s.exclusion = h.exclusion.id;
+    return s;
+  }
+}
