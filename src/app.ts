@@ -1,0 +1,394 @@
+import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { Pipeline } from './core/pipeline.ts';
+import type { Detector } from './core/detector.ts';
+import type { Services } from './core/services.ts';
+import { CidrSet } from './core/ip.ts';
+import { loadPolicy, validatePolicy } from './config/load.ts';
+import { ConfigError } from './config/errors.ts';
+import type { Policy } from './config/schema.ts';
+import { PolicyWatcher } from './config/watch.ts';
+import { Metrics } from './observability/metrics.ts';
+import { openDatabase } from './store/sqlite.ts';
+import { buildDetectors } from './detectors/registry.ts';
+import { createDecisionService } from './decisions/service.ts';
+import { SqliteDecisionStore } from './decisions/sqlite-store.ts';
+import { toSecurityEvent } from './events/record.ts';
+import { BatchingEventSink } from './events/sink.ts';
+import { SqliteEventStore } from './events/sqlite-store.ts';
+import type { EventSink, EventStore } from './events/types.ts';
+import type { DecisionService } from './decisions/types.ts';
+import { Gateway, type GatewayState } from './dataplane/gateway.ts';
+import { Forwarder } from './dataplane/forward.ts';
+import { createAdminServer } from './admin/server.ts';
+import { startDemoApi, type DemoApi } from './demo/api.ts';
+
+/** Options of {@link startBulwark}. Ports: 0 picks an ephemeral port (tests). */
+export interface StartOptions {
+  /** Policy YAML file; watched for changes (hot reload) unless `watch` is false. */
+  policyFile?: string;
+  /** Policy object (validated like a file; used by tests). Wins over `policyFile`'s content at start. */
+  policy?: unknown;
+  /** Upstream base URL; overrides `policy.upstreams` (also after reloads). */
+  upstream?: string;
+  /** Listen address of the gateway and admin listeners (default `0.0.0.0`; tests use `127.0.0.1`). */
+  host?: string;
+  /** Gateway port (default 8080). */
+  gatewayPort?: number;
+  /** Admin listener port (default 9090). */
+  adminPort?: number;
+  /** Start the bundled demo API when no upstream is configured (default true). */
+  demo?: boolean;
+  /** Demo API port (default 3001). The demo API always binds to loopback. */
+  demoPort?: number;
+  /** Directory of persistent state: `<dataDir>/bulwark.db` (required). */
+  dataDir: string;
+  /** pino level (default `info`; `silent` for tests). */
+  logLevel?: string;
+  /** Redis URL for shared state between instances. */
+  redisUrl?: string;
+  /** Registered on the admin Fastify instance before it listens (control plane, dashboard). */
+  plugins?: Array<(admin: FastifyInstance, app: BulwarkApp) => Promise<void>>;
+  /** Watch `policyFile` for changes (default true when a file is given). */
+  watch?: boolean;
+  /** Reload on SIGHUP and log it (default false: the CLI turns it on; tests call `reload()`). */
+  handleSignals?: boolean;
+  /** Logger to use instead of a new pino logger (tests capturing logs). */
+  logger?: Logger;
+}
+
+/** A running Bulwark instance. */
+export interface BulwarkApp {
+  /** e.g. `http://127.0.0.1:8080`. */
+  gatewayUrl: string;
+  adminUrl: string;
+  /** Set when the bundled demo API was started. */
+  demoUrl?: string;
+  services: Services;
+  /** The policy requests currently start on. */
+  policy(): Policy;
+  /** The pipeline requests currently start on. */
+  pipeline(): Pipeline;
+  /**
+   * Reloads the policy and swaps it atomically (in-flight requests finish on the old one).
+   * @param next - a policy object, a policy file path (which becomes the watched file), or nothing to
+   *   re-read the current policy file (SIGHUP).
+   * @throws {ConfigError} when the new policy is invalid; the old policy stays in force.
+   */
+  reload(next?: Policy | string): Promise<void>;
+  admin: FastifyInstance;
+  /** Stops listeners, finishes in-flight requests, closes detectors and stores, flushes events last. */
+  close(): Promise<void>;
+}
+
+/** Substrings of object keys whose values are censored in logs. */
+const SECRET_KEY_PARTS = ['secret', 'password', 'passwd', 'token', 'authorization', 'cookie', 'api-key', 'apikey', 'api_key'];
+
+function isSecretKey(k: string): boolean {
+  const l = k.toLowerCase();
+  for (const p of SECRET_KEY_PARTS) if (l.includes(p)) return true;
+  return false;
+}
+
+/** Deep copy of a log object with secret-looking keys censored (depth- and size-bounded). */
+function redactDeep(v: unknown, depth: number): unknown {
+  if (depth > 6 || typeof v !== 'object' || v === null || v instanceof Error || Buffer.isBuffer(v)) return v;
+  if (Array.isArray(v)) return v.slice(0, 100).map((x) => redactDeep(x, depth + 1));
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const [k, val] of Object.entries(v)) {
+    if (++n > 200) break;
+    out[k] = isSecretKey(k) ? '[redacted]' : redactDeep(val, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * The structured JSON logger (pino, to stdout). Any key containing `secret`, `password`, `token`,
+ * `authorization`, `cookie` or `api-key`/`apikey` (e.g. `headers.authorization`, `x-api-key`,
+ * `webhookSecret`) is logged as `[redacted]`, at any depth.
+ */
+export function createLogger(level = 'info'): Logger {
+  return pino({
+    level,
+    base: { service: 'bulwark' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { log: (obj) => redactDeep(obj, 0) as Record<string, unknown> },
+  });
+}
+
+function urlOf(a: AddressInfo): string {
+  let host = a.address;
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  else if (host === '::') host = '::1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`;
+}
+
+/**
+ * Builds the detectors of `policy`. Detectors of the previous pipeline that implement `reconfigure`
+ * survive the reload (keeping their per-client state, e.g. rate-limit cells) when the new policy still
+ * enables a detector of that name: they get `reconfigure(policy)` and the freshly built twin is closed.
+ * @returns the detector list and the old detectors that are no longer used (to close when idle).
+ */
+function rebuildDetectors(policy: Policy, services: Services, previous: readonly Detector[] | undefined): { detectors: Detector[]; replaced: Detector[] } {
+  const fresh = buildDetectors(policy, services);
+  if (previous === undefined) return { detectors: fresh, replaced: [] };
+  const reusable = new Map<string, Detector>();
+  for (const d of previous) if (typeof d.reconfigure === 'function') reusable.set(d.name, d);
+  const detectors: Detector[] = [];
+  const kept = new Set<Detector>();
+  for (const d of fresh) {
+    const old = reusable.get(d.name);
+    if (old !== undefined && !kept.has(old)) {
+      old.reconfigure!(policy);
+      kept.add(old);
+      detectors.push(old);
+      void Promise.resolve()
+        .then(() => d.close?.())
+        .catch(() => {});
+    } else {
+      detectors.push(d);
+    }
+  }
+  return { detectors, replaced: previous.filter((d) => !kept.has(d)) };
+}
+
+/**
+ * The composition root: opens `<dataDir>/bulwark.db`, creates the decision service, event sink and store,
+ * builds the detectors (src/detectors/registry.ts) into a {@link Pipeline}, starts the demo API when no
+ * upstream is configured, the gateway (data plane) and the admin listener (with `plugins` registered),
+ * watches the policy file, and prunes old events and decisions hourly.
+ *
+ * @throws {ConfigError} for an invalid policy; other errors when a port cannot be bound or the database
+ *   cannot be opened (everything opened so far is closed again).
+ */
+export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
+  const logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
+  let policyFile = opts.policyFile ? resolve(opts.policyFile) : undefined;
+  let policy: Policy = opts.policy !== undefined ? validatePolicy(opts.policy) : loadPolicy(policyFile);
+  const host = opts.host ?? '0.0.0.0';
+  const dataDir = resolve(opts.dataDir);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const runCleanups = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn({ err }, 'shutdown step failed');
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    const metrics = new Metrics();
+    const db = openDatabase(join(dataDir, 'bulwark.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+
+    const eventStore: EventStore = new SqliteEventStore(db);
+    const events: EventSink = new BatchingEventSink(eventStore, {
+      queueLimit: policy.events.queueLimit,
+      batchSize: policy.events.batchSize,
+      flushIntervalMs: policy.events.flushInterval,
+      metrics,
+      logger,
+    });
+    cleanups.push(() => eventStore.close());
+    cleanups.push(() => events.close());
+
+    let current: GatewayState | undefined;
+    const decisions: DecisionService = await createDecisionService({
+      store: new SqliteDecisionStore(db),
+      policy: () => current?.policy ?? policy,
+      metrics,
+      logger,
+    });
+    cleanups.push(() => decisions.close());
+
+    const services: Services = { logger, metrics, decisions, events, eventStore, db, dataDir, redisUrl: opts.redisUrl };
+
+    let demo: DemoApi | undefined;
+    const upstreamsOf = (p: Policy): string[] => (opts.upstream ? [opts.upstream] : demo && p.upstreams.length === 0 ? [demo.url] : p.upstreams);
+    if (!opts.upstream && policy.upstreams.length === 0) {
+      if (opts.demo === false) throw new ConfigError('BWK_CONFIG_INVALID', [{ path: 'upstreams', message: 'no upstream configured (set --upstream, BULWARK_UPSTREAM or upstreams) and the demo API is disabled' }], policyFile);
+      demo = await startDemoApi({ port: opts.demoPort ?? 3001, host: '127.0.0.1' });
+      cleanups.push(() => demo!.close());
+      logger.info({ url: demo.url }, 'demo API started (no upstream configured)');
+    }
+
+    const observer = {
+      detectorError: (detector: string, err: unknown): void => {
+        metrics.detectorErrors.inc({ detector });
+        logger.warn({ err, detector }, 'detector failed; request continued without its signal');
+      },
+    };
+    const makeForwarder = (p: Policy): Forwarder =>
+      new Forwarder({ upstreams: upstreamsOf(p), connections: p.proxy.connections, headersTimeout: p.proxy.headersTimeout, bodyTimeout: p.proxy.bodyTimeout });
+    const sameForwarding = (a: Policy, b: Policy): boolean =>
+      JSON.stringify([upstreamsOf(a), a.proxy]) === JSON.stringify([upstreamsOf(b), b.proxy]);
+
+    const first = rebuildDetectors(policy, services, undefined);
+    current = {
+      policy,
+      pipeline: new Pipeline({ policy, detectors: first.detectors, observer }),
+      trusted: new CidrSet(policy.trustedProxies),
+      forwarder: makeForwarder(policy),
+    };
+    const gateway = new Gateway({ state: current, services, toEvent: toSecurityEvent });
+    cleanups.push(async () => {
+      await Promise.all([current!.pipeline.close(), current!.forwarder.close()]);
+    });
+
+    const admin = createAdminServer({
+      metrics,
+      beforeScrape: () => {
+        metrics.eventQueueDepth.set(events.depth);
+        metrics.activeDecisions.set(decisions.list().length);
+      },
+      readiness: [
+        { name: 'policy', check: () => ({ ok: current !== undefined, detail: policyFile ?? 'built-in defaults' }) },
+        { name: 'store', check: () => ({ ok: db.open, detail: db.open ? undefined : 'database closed' }) },
+        {
+          name: 'upstream',
+          check: async () => {
+            const f = gateway.state.forwarder;
+            const ok = await f.probe(1000);
+            return { ok, detail: ok ? f.origins.join(', ') : `no upstream reachable (${f.origins.join(', ')})` };
+          },
+        },
+      ],
+    });
+    cleanups.push(() => admin.close());
+
+    let reloading: Promise<void> = Promise.resolve();
+    const doReload = async (next?: Policy | string): Promise<void> => {
+      let p: Policy;
+      try {
+        if (next === undefined) {
+          p = policyFile ? loadPolicy(policyFile) : opts.policy !== undefined ? validatePolicy(opts.policy) : loadPolicy();
+        } else if (typeof next === 'string') {
+          p = loadPolicy(resolve(next));
+        } else {
+          p = validatePolicy(next);
+        }
+      } catch (err) {
+        metrics.policyReloads.inc({ result: 'error' });
+        if (err instanceof ConfigError) {
+          for (const i of err.issues) logger.error({ code: err.code, path: i.path, reason: i.message, file: err.file }, `policy reload rejected: ${i.path || '(root)'}: ${i.message}`);
+        } else logger.error({ err }, 'policy reload failed');
+        throw err;
+      }
+      if (typeof next === 'string') {
+        policyFile = resolve(next);
+        if (watcher && watcher.file !== policyFile) {
+          watcher.close();
+          watcher = new PolicyWatcher(policyFile, onFileChange);
+          watcher.start();
+        }
+      }
+      const old = current!;
+      const rebuilt = rebuildDetectors(p, services, old.pipeline.detectors);
+      const forwarder = sameForwarding(old.policy, p) ? old.forwarder : makeForwarder(p);
+      const state: GatewayState = {
+        policy: p,
+        pipeline: new Pipeline({ policy: p, detectors: rebuilt.detectors, observer }),
+        trusted: new CidrSet(p.trustedProxies),
+        forwarder,
+      };
+      current = state;
+      policy = p;
+      gateway.swap(state, (retired) => {
+        for (const d of rebuilt.replaced) void Promise.resolve(d.close?.()).catch((err: unknown) => observer.detectorError(d.name, err));
+        if (retired.forwarder !== state.forwarder) void retired.forwarder.close();
+      });
+      metrics.policyReloads.inc({ result: 'success' });
+      logger.info({ file: policyFile, mode: p.mode, detectors: rebuilt.detectors.map((d) => d.name) }, 'policy reloaded');
+    };
+    const reload = (next?: Policy | string): Promise<void> => {
+      const r = reloading.then(() => doReload(next));
+      reloading = r.catch(() => {});
+      return r;
+    };
+    const onFileChange = (): void => {
+      reload().catch(() => {
+        /* logged and counted in doReload; the old policy stays */
+      });
+    };
+    let watcher: PolicyWatcher | undefined;
+    if (policyFile && opts.watch !== false && existsSync(policyFile)) {
+      watcher = new PolicyWatcher(policyFile, onFileChange);
+      watcher.start();
+      cleanups.push(() => watcher?.close());
+    }
+    let onHup: (() => void) | undefined;
+    if (opts.handleSignals) {
+      onHup = () => {
+        logger.info('SIGHUP: reloading policy');
+        onFileChange();
+      };
+      process.on('SIGHUP', onHup);
+      cleanups.push(() => {
+        if (onHup) process.removeListener('SIGHUP', onHup);
+      });
+    }
+
+    // retention: events older than events.retention, decisions expired longer than the offence window
+    const prune = async (): Promise<void> => {
+      try {
+        const now = Date.now();
+        const p = current!.policy;
+        const ev = await eventStore.prune(now - p.events.retention);
+        if (ev > 0) logger.info({ events: ev }, 'pruned old events');
+      } catch (err) {
+        logger.warn({ err }, 'event retention prune failed');
+      }
+    };
+    const pruneTimer = setInterval(() => void prune(), 3_600_000);
+    pruneTimer.unref();
+    cleanups.push(() => clearInterval(pruneTimer));
+
+    // shutdown order (cleanups run in reverse): gateway → timers/watchers → admin → pipeline/forwarder →
+    // demo → decisions → events (flush) → event store → db
+    let closing: Promise<void> | undefined;
+    const app: BulwarkApp = {
+      gatewayUrl: '',
+      adminUrl: '',
+      demoUrl: demo?.url,
+      services,
+      policy: () => current!.policy,
+      pipeline: () => current!.pipeline,
+      reload,
+      admin,
+      close: async () => {
+        // stop taking traffic first, then stores; events are flushed last so nothing recorded is lost
+        if (watcher) watcher.close();
+        await gateway.close();
+        closing ??= runCleanups();
+        await closing;
+      },
+    };
+
+    for (const plugin of opts.plugins ?? []) await plugin(admin, app);
+
+    const gwAddr = await gateway.listen(opts.gatewayPort ?? 8080, host);
+    cleanups.push(async () => {
+      await gateway.close();
+    });
+    app.gatewayUrl = urlOf(gwAddr);
+    await admin.listen({ port: opts.adminPort ?? 9090, host });
+    app.adminUrl = urlOf(admin.server.address() as AddressInfo);
+    void prune();
+
+    logger.info({ gateway: app.gatewayUrl, admin: app.adminUrl, demo: app.demoUrl, upstreams: current.forwarder.origins, mode: policy.mode }, 'bulwark started');
+    return app;
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}
+

@@ -1,0 +1,525 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Counter } from 'prom-client';
+import { RequestContext } from '../core/context.ts';
+import type { Pipeline } from '../core/pipeline.ts';
+import type { Services } from '../core/services.ts';
+import type { Action, Decision, ResponseInfo } from '../core/types.ts';
+import type { CidrSet } from '../core/ip.ts';
+import type { Policy } from '../config/schema.ts';
+import type { SecurityEvent } from '../events/types.ts';
+import { resolveClient } from './client-ip.ts';
+import { extractIdentity } from './identity.ts';
+import { declaredLength, hasBody, readBodyPrefix } from './body.ts';
+import { connectionTokens, HOP_BY_HOP, statusClass, type Forwarder, type ForwardResult } from './forward.ts';
+import { sendProblem } from './problem.ts';
+
+/**
+ * Everything a request needs that changes on a policy reload. Swapped atomically as one object: a request
+ * reads the state once when it arrives and finishes on it, so a reload never mixes two policies.
+ */
+export interface GatewayState {
+  readonly policy: Policy;
+  readonly pipeline: Pipeline;
+  /** `policy.trustedProxies`, compiled. */
+  readonly trusted: CidrSet;
+  readonly forwarder: Forwarder;
+}
+
+/** Converts a finished request into a security event (STATE's `toSecurityEvent`). */
+export type ToEvent = (ctx: RequestContext, status: number, latencyMs: number) => SecurityEvent;
+
+/** Options of the {@link Gateway}. */
+export interface GatewayOptions {
+  state: GatewayState;
+  services: Services;
+  toEvent: ToEvent;
+}
+
+/** Request headers the gateway sets itself (values from the client are replaced or appended to). */
+const OWN_REQUEST_HEADERS: ReadonlySet<string> = new Set(['host', 'expect', 'x-forwarded-for', 'forwarded', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'http2-settings']);
+
+/** Client-supplied X-Request-Id values are reused only when short and made of safe characters. */
+function safeRequestId(v: string | string[] | undefined): string | undefined {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 128) return undefined;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95 || c === 46 || c === 58;
+    if (!ok) return undefined;
+  }
+  return v;
+}
+
+/** RFC 7239 node value: IPv6 must be quoted and bracketed. */
+function forwardedNode(ip: string): string {
+  return ip.indexOf(':') === -1 ? ip : `"[${ip}]"`;
+}
+
+/** RFC 7239 `host=` value: a token or a quoted string. */
+function forwardedHost(host: string): string {
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    const token = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 || c === 95 || c === 126;
+    if (!token) return JSON.stringify(host);
+  }
+  return host;
+}
+
+/**
+ * Headers sent upstream: the client's headers minus hop-by-hop ones (RFC 9110 §7.6.1: Connection and the
+ * names it lists, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade) and `Expect`
+ * (answered by the gateway itself), plus `X-Forwarded-For` (peer appended), RFC 7239 `Forwarded`
+ * (element appended), `X-Forwarded-Proto`/`X-Forwarded-Host` (kept only from trusted proxies) and
+ * `X-Request-Id`. `Host` becomes the upstream's (like nginx's default `proxy_set_header Host $proxy_host`);
+ * the original is in `X-Forwarded-Host`.
+ */
+export function upstreamHeaders(ctx: RequestContext, peerTrusted: boolean): string[] {
+  const h = ctx.headers;
+  const out: string[] = [];
+  const conn = connectionTokens(h.connection);
+  for (const name in h) {
+    if (HOP_BY_HOP.has(name) || OWN_REQUEST_HEADERS.has(name) || (conn !== undefined && conn.has(name))) continue;
+    const v = h[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(name, v);
+    else for (let i = 0; i < v.length; i++) out.push(name, v[i]!);
+  }
+  const peer = ctx.peerIp;
+  const xff = h['x-forwarded-for'];
+  out.push('x-forwarded-for', xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peer}` : peer);
+  const host = h.host ?? '';
+  const fwdPrev = h.forwarded;
+  const element = `for=${forwardedNode(peer)};proto=http${host ? `;host=${forwardedHost(host)}` : ''}`;
+  out.push('forwarded', fwdPrev ? `${fwdPrev}, ${element}` : element);
+  const proto = peerTrusted ? h['x-forwarded-proto'] : undefined;
+  out.push('x-forwarded-proto', typeof proto === 'string' && proto.length > 0 ? proto : 'http');
+  const fhost = peerTrusted ? h['x-forwarded-host'] : undefined;
+  if (typeof fhost === 'string' && fhost.length > 0) out.push('x-forwarded-host', fhost);
+  else if (host) out.push('x-forwarded-host', host);
+  out.push('x-request-id', ctx.id);
+  return out;
+}
+
+type CounterChild = ReturnType<Counter<'action'>['labels']>;
+
+const ACTIONS: readonly Action[] = ['allow', 'log', 'throttle', 'block', 'ban'];
+
+/**
+ * The data plane: a node:http server that builds a {@link RequestContext} per request, runs the pipeline
+ * (request phase → optional body prefix → body phase → decide), answers 429/403 problem details or forwards
+ * upstream (streaming), then runs the response phase, creates ban decisions, records security events and
+ * metrics. Never lets an error escape a request: failures become problem details or a closed connection.
+ */
+export class Gateway {
+  readonly server: Server;
+  readonly services: Services;
+  private current: GatewayState;
+  private readonly toEvent: ToEvent;
+  private readonly inflight = new Map<GatewayState, number>();
+  private readonly retired = new Map<GatewayState, () => void>();
+  private readonly requestsByAction: Record<Action, CounterChild>;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(opts: GatewayOptions) {
+    this.current = opts.state;
+    this.services = opts.services;
+    this.toEvent = opts.toEvent;
+    const m = opts.services.metrics;
+    this.requestsByAction = Object.fromEntries(ACTIONS.map((a) => [a, m.requests.labels(a)])) as Record<Action, CounterChild>;
+    this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => this.handle(req, res));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      // malformed request line / headers: answer 400 without touching the pipeline (Node's parser rejected it)
+      if (socket.writable && err.code !== 'ECONNRESET') {
+        const body = JSON.stringify({ type: 'urn:bulwark:problem:bad-request', title: 'Bad Request', status: 400, detail: 'The request could not be parsed.' });
+        socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      } else {
+        socket.destroy();
+      }
+    });
+    this.server.on('connection', (s: Socket) => {
+      s.setNoDelay(true);
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+  }
+
+  /** The state requests currently start on. */
+  get state(): GatewayState {
+    return this.current;
+  }
+
+  /**
+   * Atomically replaces the state (policy reload). Requests already in flight finish on the old state;
+   * `onIdle` runs once none are left (close the old pipeline/forwarder there).
+   */
+  swap(next: GatewayState, onIdle: (old: GatewayState) => void): void {
+    const old = this.current;
+    if (old === next) return;
+    this.current = next;
+    if ((this.inflight.get(old) ?? 0) === 0) onIdle(old);
+    else this.retired.set(old, () => onIdle(old));
+  }
+
+  /** Starts listening. @returns the bound address (port 0 picks an ephemeral port). */
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onErr = (e: Error): void => reject(e);
+      this.server.once('error', onErr);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', onErr);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes the rest.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const t = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, graceMs);
+    t.unref();
+    await closed;
+    clearTimeout(t);
+  }
+
+  private enter(st: GatewayState): void {
+    this.inflight.set(st, (this.inflight.get(st) ?? 0) + 1);
+  }
+
+  private leave(st: GatewayState): void {
+    const n = (this.inflight.get(st) ?? 1) - 1;
+    if (n > 0) {
+      this.inflight.set(st, n);
+      return;
+    }
+    this.inflight.delete(st);
+    const idle = this.retired.get(st);
+    if (idle !== undefined) {
+      this.retired.delete(st);
+      idle();
+    }
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const st = this.current;
+    this.enter(st);
+    let ex: Exchange | undefined;
+    try {
+      const policy = st.policy;
+      const addr = resolveClient(req.socket.remoteAddress, req.headers, st.trusted, policy.clientIp.ipv6PrefixLength);
+      const ctx = new RequestContext({
+        id: safeRequestId(req.headers['x-request-id']) ?? randomUUID(),
+        clientIp: addr.clientIp,
+        clientKey: addr.clientKey,
+        peerIp: addr.peerIp,
+        method: req.method ?? 'GET',
+        target: req.url ?? '/',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        httpVersion: req.httpVersion,
+      });
+      extractIdentity(ctx, policy.identity);
+      ex = new Exchange(this, st, ctx, req, res);
+      ex.start();
+    } catch (err) {
+      this.internalError(err, st, res, ex);
+    }
+  }
+
+  /** Last-resort handler: a bug in the gateway or a detector escaped; answer 500 and keep serving. */
+  internalError(err: unknown, st: GatewayState, res: ServerResponse, ex?: Exchange): void {
+    try {
+      this.services.logger.error({ err }, 'gateway: internal error while handling a request');
+    } catch {
+      /* logging must not throw */
+    }
+    if (!res.headersSent && !res.destroyed) sendProblem(res, 'internal', 'The gateway failed to handle the request.', ex?.ctx.id ?? 'unknown', undefined, true);
+    else res.destroy();
+    if (ex === undefined) this.leave(st);
+    else ex.abandon();
+  }
+
+  /** @internal called by an exchange exactly once. */
+  done(st: GatewayState): void {
+    this.leave(st);
+  }
+
+  /** @internal */
+  countRequest(action: Action): void {
+    this.requestsByAction[action].inc();
+  }
+
+  /** @internal */
+  record(ctx: RequestContext, status: number, latencyMs: number): void {
+    try {
+      this.services.events.push(this.toEvent(ctx, status, latencyMs));
+    } catch (err) {
+      this.services.logger.warn({ err }, 'gateway: could not record a security event');
+    }
+  }
+}
+
+/**
+ * One request/response exchange. A class (not closures) so the hot path allocates one object per request.
+ */
+class Exchange {
+  readonly gw: Gateway;
+  readonly st: GatewayState;
+  readonly ctx: RequestContext;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  private inspectMs = 0;
+  private bodyBuffer: Buffer | null = null;
+  private bodyPending: boolean;
+  private finished = false;
+  private abort: (() => void) | undefined;
+  /** Signals present before the response phase; later ones are response-phase signals. */
+  private requestSignalCount = 0;
+  private decisionMs = 0;
+
+  constructor(gw: Gateway, st: GatewayState, ctx: RequestContext, req: IncomingMessage, res: ServerResponse) {
+    this.gw = gw;
+    this.st = st;
+    this.ctx = ctx;
+    this.req = req;
+    this.res = res;
+    this.bodyPending = hasBody(req);
+  }
+
+  start(): void {
+    const t0 = performance.now();
+    const r = this.st.pipeline.runRequest(this.ctx);
+    if (r === undefined) {
+      this.inspectMs += performance.now() - t0;
+      this.afterRequestPhase();
+    } else {
+      r.then(
+        () => {
+          this.inspectMs += performance.now() - t0;
+          this.afterRequestPhase();
+        },
+        (err: unknown) => this.gw.internalError(err, this.st, this.res, this),
+      );
+    }
+  }
+
+  private stoppedEarly(): boolean {
+    const ctx = this.ctx;
+    if (ctx.matchedDecision !== undefined && !ctx.allowListed) return true;
+    const s = ctx.signals;
+    for (let i = 0; i < s.length; i++) {
+      const a = s[i]!.action;
+      if ((a === 'block' || a === 'ban') && !s[i]!.monitor && this.st.policy.mode === 'enforce') return true;
+    }
+    return false;
+  }
+
+  private afterRequestPhase(): void {
+    try {
+      const policy = this.st.policy;
+      const bodyCfg = policy.body;
+      if (this.bodyPending && (this.st.pipeline.needsBody || bodyCfg.oversize === 'reject') && !this.stoppedEarly()) {
+        const declared = declaredLength(this.req);
+        if (bodyCfg.oversize === 'reject' && declared !== undefined && declared > bodyCfg.inspectLimitBytes) {
+          this.answerTooLarge();
+          return;
+        }
+        readBodyPrefix(this.req, bodyCfg.inspectLimitBytes, policy.proxy.bodyTimeout).then(
+          (r) => {
+            if (r.error !== undefined) {
+              // client went away or stalled while sending the body: nothing to answer, nothing to forward
+              this.res.destroy();
+              this.complete(0, 0, 0, true);
+              return;
+            }
+            if (r.oversize && bodyCfg.oversize === 'reject') {
+              this.answerTooLarge();
+              return;
+            }
+            if (r.complete) {
+              this.bodyBuffer = r.prefix;
+              this.bodyPending = false;
+            }
+            this.ctx.body = { bytes: r.prefix, truncated: !r.complete, declaredLength: declared };
+            if (!this.st.pipeline.needsBody) {
+              this.decideAndAct();
+              return;
+            }
+            const t0 = performance.now();
+            const b = this.st.pipeline.runBody(this.ctx);
+            if (b === undefined) {
+              this.inspectMs += performance.now() - t0;
+              this.decideAndAct();
+            } else {
+              b.then(
+                () => {
+                  this.inspectMs += performance.now() - t0;
+                  this.decideAndAct();
+                },
+                (err: unknown) => this.gw.internalError(err, this.st, this.res, this),
+              );
+            }
+          },
+          (err: unknown) => this.gw.internalError(err, this.st, this.res, this),
+        );
+        return;
+      }
+      this.decideAndAct();
+    } catch (err) {
+      this.gw.internalError(err, this.st, this.res, this);
+    }
+  }
+
+  private answerTooLarge(): void {
+    const v = this.st.pipeline.decide(this.ctx);
+    void v;
+    const bytes = sendProblem(this.res, 'tooLarge', 'The request body is larger than this gateway accepts.', this.ctx.id, this.ctx.responseHeaders, true);
+    this.complete(413, bytes, 0, true);
+  }
+
+  /** Creates ban decisions for non-monitor `ban` signals from index `from` on; returns the first one. */
+  private applyBans(from: number): Decision | undefined {
+    const ctx = this.ctx;
+    if (ctx.allowListed || this.st.policy.mode !== 'enforce') return undefined;
+    let first: Decision | undefined;
+    const s = ctx.signals;
+    for (let i = from; i < s.length; i++) {
+      const sig = s[i]!;
+      if (sig.action !== 'ban' || sig.monitor) continue;
+      try {
+        const d = this.gw.services.decisions.add({
+          scope: sig.ban?.scope ?? 'ip',
+          value: sig.ban?.value ?? ctx.clientKey,
+          type: 'ban',
+          origin: 'rule',
+          source: sig.ruleId,
+          reason: sig.message ?? sig.ruleId,
+          durationMs: sig.ban?.durationMs,
+        });
+        first ??= d;
+      } catch (err) {
+        this.gw.services.logger.warn({ err, rule: sig.ruleId }, 'gateway: could not create a ban decision');
+      }
+    }
+    return first;
+  }
+
+  private decideAndAct(): void {
+    const ctx = this.ctx;
+    const t0 = performance.now();
+    const v = this.st.pipeline.decide(ctx);
+    const banned = this.applyBans(0);
+    if (banned !== undefined) v.decision = banned;
+    else if (ctx.matchedDecision !== undefined && v.decision === undefined) v.decision = ctx.matchedDecision;
+    this.decisionMs = performance.now() - t0;
+    this.inspectMs += this.decisionMs;
+    this.requestSignalCount = ctx.signals.length;
+    this.gw.services.metrics.inspectionLatency.observe(this.inspectMs / 1000);
+
+    if (v.status !== 0) {
+      const extra: [string, string][] = ctx.responseHeaders.slice();
+      if (v.status === 429 && v.retryAfterS !== undefined) extra.push(['retry-after', String(Math.max(1, Math.ceil(v.retryAfterS)))]);
+      // an unread body: close unless it is small enough for Node to drain cheaply
+      const declared = declaredLength(this.req);
+      const close = this.bodyPending && !this.req.complete && (declared === undefined || declared > 64 * 1024);
+      const bytes =
+        v.status === 429
+          ? sendProblem(this.res, 'throttled', 'Rate limit exceeded; retry after the time given in Retry-After.', ctx.id, extra, close)
+          : sendProblem(this.res, 'blocked', 'The request was blocked by the gateway security policy.', ctx.id, extra, close);
+      this.complete(v.status, bytes, 0, true);
+      return;
+    }
+    if (this.req.destroyed && !this.req.complete) {
+      this.complete(0, 0, 0, true);
+      return;
+    }
+    this.forward();
+  }
+
+  private forward(): void {
+    const ctx = this.ctx;
+    const peerTrusted = ctx.peerIp !== ctx.clientIp || this.st.trusted.has(ctx.peerIp);
+    const body = this.bodyBuffer ?? (this.bodyPending ? this.req : null);
+    this.res.once('close', () => {
+      if (!this.finished && this.abort !== undefined && !this.res.writableFinished) this.abort();
+    });
+    this.abort = this.st.forwarder.forward(
+      this.res,
+      {
+        method: ctx.method,
+        path: ctx.target,
+        headers: upstreamHeaders(ctx, peerTrusted),
+        body,
+        requestId: ctx.id,
+        responseHeaders: ctx.responseHeaders,
+        sampleBytes: ctx.wantResponseBody,
+      },
+      (r) => this.onForwarded(r),
+    );
+  }
+
+  private onForwarded(r: ForwardResult): void {
+    const m = this.gw.services.metrics;
+    if (r.error !== undefined && r.error !== 'client-abort') m.upstreamErrors.inc({ kind: r.error });
+    m.upstreamLatency.observe({ status_class: r.error !== undefined && r.byGateway ? 'error' : statusClass(r.status) }, r.upstreamMs / 1000);
+    this.complete(r.status, r.bytes, r.upstreamMs, r.byGateway, r.bodySample);
+  }
+
+  /** The client response is done (or abandoned): response phase, post-response bans, event, metrics. */
+  private complete(status: number, bytes: number, upstreamMs: number, byGateway: boolean, bodySample?: Buffer): void {
+    if (this.finished) return;
+    this.finished = true;
+    const ctx = this.ctx;
+    const latencyMs = performance.now() - ctx.startedHr;
+    const v = ctx.verdict;
+    this.gw.countRequest(v?.action ?? 'allow');
+    const info: ResponseInfo = { status, latencyMs, bytes, byGateway, bodySample };
+    const hasObservers = this.st.pipeline.detectors.some((d) => d.observeResponse !== undefined);
+    if (hasObservers) {
+      this.st.pipeline.observeResponse(ctx, info).then(
+        () => this.afterResponse(status, byGateway ? this.decisionMs : upstreamMs),
+        () => this.afterResponse(status, byGateway ? this.decisionMs : upstreamMs),
+      );
+    } else {
+      this.afterResponse(status, byGateway ? this.decisionMs : upstreamMs);
+    }
+  }
+
+  private afterResponse(status: number, eventLatencyMs: number): void {
+    try {
+      const ctx = this.ctx;
+      const v = ctx.verdict;
+      const postBan = ctx.signals.length > this.requestSignalCount ? this.applyBans(this.requestSignalCount) : undefined;
+      if (postBan !== undefined && v !== undefined) v.decision ??= postBan;
+      if (v !== undefined && (v.action !== 'allow' || v.monitor || v.wouldBe !== 'allow')) {
+        this.gw.services.metrics.decisions.inc({ action: v.monitor ? v.wouldBe : v.action, rule: v.reasons[0] ?? 'anomaly', monitor: v.monitor ? 'true' : 'false' });
+      }
+      const notable = v !== undefined && (v.action !== 'allow' || v.monitor || v.wouldBe !== 'allow' || postBan !== undefined || this.hasLogSignal());
+      const sample = this.st.policy.events.sampleAllowed;
+      if (notable || (v !== undefined && sample > 0 && Math.random() < sample)) this.gw.record(ctx, status, eventLatencyMs);
+    } catch (err) {
+      this.gw.services.logger.warn({ err }, 'gateway: response phase failed');
+    } finally {
+      this.gw.done(this.st);
+    }
+  }
+
+  private hasLogSignal(): boolean {
+    const s = this.ctx.signals;
+    for (let i = 0; i < s.length; i++) if (s[i]!.action !== undefined && s[i]!.action !== 'allow') return true;
+    return false;
+  }
+
+  /** An internal error ended the exchange early. */
+  abandon(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.gw.done(this.st);
+  }
+}

@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startUpstream, startTestBulwark, send, sendRaw, getText, deadPort, metricValue } from './helpers/index.ts';
+
+const NO_LIMITS = { rateLimits: [] };
+
+test('forwards methods, raw targets, bodies and status codes', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+    const body = method === 'GET' || method === 'OPTIONS' || method === 'DELETE' ? undefined : `payload-${method}`;
+    const r = await send(bw.gatewayUrl, '/a/b%20c?x=%27&y=1', { method, body, headers: body ? { 'content-type': 'text/plain' } : {} });
+    assert.equal(r.status, 200, method);
+    const rec = up.requests.at(-1)!;
+    assert.equal(rec.method, method);
+    assert.equal(rec.url, '/a/b%20c?x=%27&y=1', 'request-target forwarded unchanged');
+    assert.equal(rec.body.toString(), body ?? '');
+  }
+  const head = await send(bw.gatewayUrl, '/h', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.body, '');
+});
+
+test('relays upstream status codes and response headers', async (t) => {
+  const up = await startUpstream({ status: 418, responseHeaders: { 'x-upstream': 'yes', 'set-cookie': ['a=1', 'b=2'], 'keep-alive': 'timeout=5', connection: 'x-secret-hop', 'x-secret-hop': 'drop me' } });
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const r = await send(bw.gatewayUrl, '/teapot');
+  assert.equal(r.status, 418);
+  assert.equal(r.headers['x-upstream'], 'yes');
+  assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+  assert.equal(r.headers['x-secret-hop'], undefined, 'headers named by Connection are hop-by-hop');
+  assert.equal(r.headers['keep-alive'], undefined);
+});
+
+test('strips hop-by-hop request headers and appends forwarding headers', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const port = Number(new URL(bw.gatewayUrl).port);
+  const raw =
+    'GET /hdr HTTP/1.1\r\nHost: shop.example\r\nConnection: close, X-Hop-A\r\nX-Hop-A: 1\r\nKeep-Alive: timeout=5\r\n' +
+    'Proxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: h2c\r\nX-Forwarded-For: 203.0.113.9\r\nForwarded: for=203.0.113.9\r\n' +
+    'X-Forwarded-Proto: https\r\nX-Keep: kept\r\n\r\n';
+  const r = await sendRaw(port, raw);
+  assert.equal(r.status, 200);
+  const h = up.requests.at(-1)!.headers;
+  for (const name of ['x-hop-a', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'transfer-encoding'])
+    assert.equal(h[name], undefined, `${name} must not be forwarded`);
+  assert.equal(h['x-keep'], 'kept');
+  assert.equal(h['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'peer appended to X-Forwarded-For');
+  assert.equal(h.forwarded, 'for=203.0.113.9, for=127.0.0.1;proto=http;host=shop.example');
+  assert.equal(h['x-forwarded-proto'], 'http', 'untrusted peer cannot set X-Forwarded-Proto');
+  assert.equal(h['x-forwarded-host'], 'shop.example');
+  assert.match(String(h['x-request-id']), /^[0-9a-f-]{36}$/);
+  assert.equal(r.headers['x-request-id'], undefined, 'upstream answer relayed as is');
+});
+
+test('reuses a safe client X-Request-Id and replaces an unsafe one', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  await send(bw.gatewayUrl, '/', { headers: { 'x-request-id': 'abc-123' } });
+  assert.equal(up.requests.at(-1)!.headers['x-request-id'], 'abc-123');
+  await send(bw.gatewayUrl, '/', { headers: { 'x-request-id': '<script>alert(1)</script>' } });
+  assert.notEqual(up.requests.at(-1)!.headers['x-request-id'], '<script>alert(1)</script>');
+});
+
+test('upstream down answers 502 problem+json and counts the error', async (t) => {
+  const port = await deadPort();
+  const bw = await startTestBulwark({ upstream: `http://127.0.0.1:${port}`, policy: NO_LIMITS });
+  t.after(() => bw.stop());
+  const r = await send(bw.gatewayUrl, '/x?<b>=1');
+  assert.equal(r.status, 502);
+  assert.equal(r.headers['content-type'], 'application/problem+json');
+  const p = r.json();
+  assert.equal(p.status, 502);
+  assert.equal(p.type, 'urn:bulwark:problem:upstream-unavailable');
+  assert.equal(p.title, 'Bad Gateway');
+  assert.equal(typeof p.detail, 'string');
+  assert.equal(p.instance, r.headers['x-request-id']);
+  assert.ok(!r.body.includes('<b>'), 'request data is not echoed');
+  const ready = await getText(bw.adminUrl + '/readyz');
+  assert.equal(ready.status, 503);
+  assert.equal(JSON.parse(ready.body).checks.upstream.ok, false);
+  const m = await getText(bw.adminUrl + '/metrics');
+  assert.equal(metricValue(m.body, 'bulwark_upstream_errors_total', 'kind="connect"'), 1);
+  // still serving after the failure
+  const again = await send(bw.gatewayUrl, '/');
+  assert.equal(again.status, 502);
+});
+
+test('slow upstream answers 504 after proxy.headersTimeout', async (t) => {
+  const up = await startUpstream({ delayMs: 3000 });
+  const bw = await startTestBulwark({ upstream: up.url, policy: { ...NO_LIMITS, proxy: { headersTimeout: '300ms' } } });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const t0 = performance.now();
+  const r = await send(bw.gatewayUrl, '/slow');
+  const took = performance.now() - t0;
+  assert.equal(r.status, 504);
+  assert.equal(r.json().type, 'urn:bulwark:problem:upstream-timeout');
+  assert.ok(took < 2500, `answered after ${took} ms`);
+});
+
+test('admin listener: healthz, readyz, metrics', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  assert.equal((await getText(bw.adminUrl + '/healthz')).status, 200);
+  const ready = await getText(bw.adminUrl + '/readyz');
+  assert.equal(ready.status, 200);
+  assert.deepEqual(Object.keys(JSON.parse(ready.body).checks).sort(), ['policy', 'store', 'upstream']);
+  await send(bw.gatewayUrl, '/');
+  await send(bw.gatewayUrl, '/');
+  const m = await getText(bw.adminUrl + '/metrics');
+  assert.equal(m.status, 200);
+  assert.equal(metricValue(m.body, 'bulwark_requests_total', 'action="allow"'), 2);
+  assert.ok(metricValue(m.body, 'bulwark_upstream_latency_seconds_count', 'status_class="2xx"') >= 2);
+  assert.ok(metricValue(m.body, 'bulwark_inspection_seconds_count') >= 2);
+  assert.ok(m.body.includes('bulwark_event_queue_depth'));
+  assert.ok(m.body.includes('bulwark_process_resident_memory_bytes'));
+});
+
+test('malformed requests get 400 and the gateway keeps serving', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const port = Number(new URL(bw.gatewayUrl).port);
+  const bad = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.headers['content-type'], 'application/problem+json');
+  const smuggle = await sendRaw(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+  assert.equal(smuggle.status, 400, 'CL + TE together is rejected (request smuggling)');
+  const ok = await send(bw.gatewayUrl, '/');
+  assert.equal(ok.status, 200);
+});
