@@ -26,6 +26,8 @@ export interface ReqInit {
   user?: string;
   apiKey?: string;
   fingerprint?: string;
+  /** Templated route as API discovery would set it. */
+  route?: string;
 }
 
 let seq = 0;
@@ -48,6 +50,7 @@ export function makeCtx(r: ReqInit = {}): RequestContext {
   if (r.user) ctx.user = r.user;
   if (r.apiKey) ctx.apiKey = r.apiKey;
   if (r.fingerprint) ctx.fingerprint = r.fingerprint;
+  if (r.route) ctx.route = r.route;
   if (r.body !== undefined) ctx.body = { bytes: Buffer.from(r.body), truncated: false, declaredLength: Buffer.byteLength(r.body) };
   return ctx;
 }

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createBotsDetector, claimsGoodBot } from './bots.ts';
+import { isGoodBot } from './common.ts';
+import { drive, ids, makeCtx, policyWith } from './testkit.ts';
+
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+const browserHeaders = { 'user-agent': CHROME, 'accept-language': 'en-US,en;q=0.9', 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'same-origin' };
+
+test('bots: real browser headers and mobile app clients raise nothing', async () => {
+  const d = createBotsDetector(policyWith({ bots: { browserOnlyRoutes: ['/app/**'] } }))!;
+  assert.deepEqual(await drive(d, { target: '/app/home', headers: browserHeaders }), []);
+  assert.deepEqual(await drive(d, { target: '/api/balance', headers: { 'user-agent': 'BulwarkBank/5.1 (iPhone; iOS 17.4) CFNetwork/1494 Darwin/23.4.0' } }), []);
+  assert.deepEqual(await drive(d, { target: '/api/balance', headers: { 'user-agent': 'curl/8.5.0' } }), [], 'libraries are normal API clients off browser-only routes');
+});
+
+test('bots: automation signatures are risk signals, not bans', async () => {
+  const d = createBotsDetector(policyWith({ bots: { browserOnlyRoutes: ['/app/**'] } }))!;
+  const lib = await drive(d, { target: '/app/home', headers: { 'user-agent': 'python-requests/2.31.0' } });
+  assert.deepEqual(ids(lib), ['behavior.bots.library']);
+  assert.equal(lib[0]!.action, 'log');
+  assert.equal(lib[0]!.risk, 0.5);
+  assert.deepEqual(ids(await drive(d, { target: '/app/x', headers: {} })), ['behavior.bots.library'], 'no UA on a browser-only route');
+  const headless = await drive(d, { target: '/api/x', headers: { ...browserHeaders, 'user-agent': CHROME.replace('Chrome/', 'HeadlessChrome/') } });
+  assert.deepEqual(ids(headless), ['behavior.bots.headless']);
+  const missing = await drive(d, { target: '/api/x', headers: { 'user-agent': CHROME } });
+  assert.deepEqual(ids(missing), ['behavior.bots.headers']);
+  assert.equal(missing[0]!.evidence?.detail?.missing, 'accept-language,sec-fetch-mode');
+  for (const s of [...lib, ...headless, ...missing]) assert.notEqual(s.action, 'ban');
+});
+
+test('bots: good crawlers are marked good; a verification hook can reject fake ones', async () => {
+  const plain = createBotsDetector(policyWith())!;
+  const ctx = makeCtx({ headers: { 'user-agent': GOOGLEBOT } });
+  assert.equal(plain.inspectRequest!(ctx), undefined);
+  assert.equal(isGoodBot(ctx), true);
+  assert.equal(claimsGoodBot(makeCtx({ headers: { 'user-agent': CHROME } }), ['googlebot']), false);
+  assert.equal(claimsGoodBot(makeCtx({ headers: { 'user-agent': 'Mozilla/5.0 (compatible; bingbot/2.0)' } }), ['googlebot']), false, 'only listed crawlers');
+  const calls: string[] = [];
+  const d = createBotsDetector(policyWith(), {
+    verify: ({ ip, name }) => {
+      calls.push(`${ip} ${name}`);
+      return Promise.resolve(ip.startsWith('66.249.'));
+    },
+  })!;
+  assert.deepEqual(await drive(d, { ip: '203.0.113.4', headers: { 'user-agent': GOOGLEBOT } }), [], 'pending: allowed');
+  await new Promise((r) => setImmediate(r));
+  const fake = await drive(d, { ip: '203.0.113.4', headers: { 'user-agent': GOOGLEBOT } });
+  assert.deepEqual(ids(fake), ['behavior.bots.fake-crawler']);
+  assert.equal(fake[0]!.action, 'block');
+  await drive(d, { ip: '66.249.66.1', headers: { 'user-agent': GOOGLEBOT } });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(await drive(d, { ip: '66.249.66.1', headers: { 'user-agent': GOOGLEBOT } }), []);
+  assert.deepEqual(calls, ['203.0.113.4 googlebot', '66.249.66.1 googlebot'], 'one verification per (IP, crawler)');
+});
+
+test('bots: 64 KiB pathological User-Agent in bounded time', async () => {
+  const d = createBotsDetector(policyWith({ bots: { browserOnlyRoutes: ['/**'] } }))!;
+  const t0 = performance.now();
+  for (let i = 0; i < 50; i++) {
+    await drive(d, { headers: { 'user-agent': 'Mozilla/5.0 ' + 'Chrome/'.repeat(9000) + 'bot'.repeat(1000) } });
+    await drive(d, { headers: { 'user-agent': 'a'.repeat(65_536) } });
+  }
+  assert.ok(performance.now() - t0 < 3000);
+});
