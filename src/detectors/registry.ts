@@ -5,6 +5,14 @@ import { decisionsDetector } from './decisions.ts';
 import { listsDetector } from './lists.ts';
 import { rateLimitDetector } from './ratelimit.ts';
 import { payloadDetector } from '../engine/detector.ts';
+import { honeypotDetector } from '../behavior/detectors/honeypot.ts';
+import { flowsDetector } from '../behavior/detectors/flows.ts';
+import { bruteForceDetector } from '../behavior/detectors/bruteforce.ts';
+import { credentialStuffingDetector } from '../behavior/detectors/stuffing.ts';
+import { enumerationDetector } from '../behavior/detectors/enumeration.ts';
+import { scannerDetector } from '../behavior/detectors/scanner.ts';
+import { fingerprintDetector } from '../behavior/detectors/fingerprint.ts';
+import { botsDetector } from '../behavior/detectors/bots.ts';
 
 /**
  * The ordered list of detector factories: the order requests flow through. Cheap checks that can end a
@@ -13,7 +21,22 @@ import { payloadDetector } from '../engine/detector.ts';
  *
  * To add a detector: write `src/<module>/<name>.ts` exporting a {@link DetectorFactory}, and list it here.
  */
-export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [decisionsDetector, listsDetector, rateLimitDetector, payloadDetector];
+export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [
+  decisionsDetector,
+  listsDetector,
+  rateLimitDetector,
+  payloadDetector,
+  // Behavioural abuse detectors (after API discovery when present): honeypot first (cheap, decisive), then
+  // business flows, login abuse, sweeps, floods and bot signatures.
+  honeypotDetector,
+  flowsDetector,
+  bruteForceDetector,
+  credentialStuffingDetector,
+  enumerationDetector,
+  scannerDetector,
+  fingerprintDetector,
+  botsDetector,
+];
 
 /** Builds the detectors for a policy, in pipeline order. */
 export function buildDetectors(policy: Policy, services: Services): Detector[] {
