@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import * as start from './cli/start.ts';
+import * as checkConfig from './cli/check-config.ts';
 
 /**
  * The `bulwark` command line. Each subcommand lives in `src/cli/<name>.ts` and exports
@@ -8,7 +10,7 @@ import { Command } from 'commander';
 const program = new Command();
 program.name('bulwark').description('Bulwark: API abuse detection and mitigation gateway').version('0.1.0');
 
-const modules: { register(p: Command): void }[] = [];
+const modules: { register(p: Command): void }[] = [start, checkConfig];
 for (const m of modules) m.register(program);
 
 await program.parseAsync(process.argv);

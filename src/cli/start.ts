@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { startBulwark, createLogger, type StartOptions } from '../app.ts';
+import { envOverrides } from '../config/watch.ts';
+import { ConfigError } from '../config/errors.ts';
+import { ADMIN_PLUGINS } from '../admin/plugins.ts';
+
+/** Flags of `bulwark start` (commander output; all optional: environment and defaults fill the rest). */
+interface StartFlags {
+  upstream?: string;
+  policy?: string;
+  port?: string;
+  adminPort?: string;
+  demoPort?: string;
+  dataDir?: string;
+  host?: string;
+  logLevel?: string;
+  redisUrl?: string;
+  demo?: boolean;
+}
+
+function portFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new ConfigError('BWK_CONFIG_ENV', [{ path: `--${name}`, message: `expected a port number 0-65535, got ${JSON.stringify(v)}` }]);
+  return Number(v);
+}
+
+/**
+ * Resolves the start options: command-line flag, then environment variable (`BULWARK_*`), then policy /
+ * built-in default (gateway 8080, admin 9090, demo 3001, data dir `./data`, host `0.0.0.0`).
+ * @throws {ConfigError} `BWK_CONFIG_ENV` for an invalid flag or variable.
+ */
+export function resolveStartOptions(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): StartOptions {
+  const e = envOverrides(env);
+  return {
+    upstream: flags.upstream ?? e.upstream,
+    policyFile: flags.policy ?? e.policyFile,
+    gatewayPort: portFlag('port', flags.port) ?? e.gatewayPort ?? 8080,
+    adminPort: portFlag('admin-port', flags.adminPort) ?? e.adminPort ?? 9090,
+    demoPort: portFlag('demo-port', flags.demoPort) ?? e.demoPort ?? 3001,
+    dataDir: flags.dataDir ?? e.dataDir ?? './data',
+    host: flags.host ?? e.host ?? '0.0.0.0',
+    logLevel: flags.logLevel ?? env.BULWARK_LOG_LEVEL ?? 'info',
+    redisUrl: flags.redisUrl ?? e.redisUrl,
+    demo: flags.demo !== false,
+    handleSignals: true,
+  };
+}
+
+/** Registers `bulwark start`. */
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('Start the gateway (and the bundled demo API when no upstream is configured)')
+    .option('-u, --upstream <url>', 'upstream base URL (env BULWARK_UPSTREAM; default: policy upstreams, else the demo API)')
+    .option('-p, --policy <file>', 'policy YAML file, hot-reloaded on change and SIGHUP (env BULWARK_POLICY)')
+    .option('--port <port>', 'gateway port (env BULWARK_PORT or BULWARK_LISTEN=host:port; default 8080)')
+    .option('--admin-port <port>', 'admin listener port: /healthz /readyz /metrics, control plane (env BULWARK_ADMIN_PORT; default 9090)')
+    .option('--demo-port <port>', 'demo API port (env BULWARK_DEMO_PORT; default 3001)')
+    .option('--data-dir <dir>', 'directory of persistent state, bulwark.db (env BULWARK_DATA_DIR; default ./data)')
+    .option('--host <address>', 'listen address of the gateway and admin listener (env BULWARK_HOST; default 0.0.0.0)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env BULWARK_LOG_LEVEL; default info)')
+    .option('--redis-url <url>', 'Redis URL for state shared between instances (env BULWARK_REDIS_URL)')
+    .option('--no-demo', 'never start the demo API (fail when no upstream is configured)')
+    .action(async (flags: StartFlags) => {
+      let opts: StartOptions;
+      try {
+        opts = resolveStartOptions(flags);
+      } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n`);
+        process.exit(1);
+      }
+      const logger = createLogger(opts.logLevel);
+      let app: Awaited<ReturnType<typeof startBulwark>>;
+      try {
+        app = await startBulwark({ ...opts, logger, plugins: ADMIN_PLUGINS });
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`${err.message}\n`);
+        } else {
+          logger.fatal({ err }, 'bulwark failed to start');
+        }
+        process.exit(1);
+      }
+      process.stdout.write(
+        `\nBulwark is running\n  gateway  ${app.gatewayUrl}\n  admin    ${app.adminUrl}  (/healthz /readyz /metrics)\n` +
+          (app.demoUrl ? `  demo API ${app.demoUrl}  (try: curl ${app.gatewayUrl}/api/products)\n` : '') +
+          '\n',
+      );
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) {
+          logger.warn({ signal }, 'second signal: exiting immediately');
+          process.exit(1);
+        }
+        stopping = true;
+        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        const force = setTimeout(() => {
+          logger.error('shutdown took longer than 15 s: exiting');
+          process.exit(1);
+        }, 15_000);
+        force.unref();
+        app.close().then(
+          () => {
+            logger.info('stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}
