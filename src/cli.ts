@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import * as start from './cli/start.ts';
 import * as checkConfig from './cli/check-config.ts';
+import * as evalCmd from './cli/eval.ts';
+import * as replay from './cli/replay.ts';
 
 /**
  * The `bulwark` command line. Each subcommand lives in `src/cli/<name>.ts` and exports
@@ -10,7 +12,7 @@ import * as checkConfig from './cli/check-config.ts';
 const program = new Command();
 program.name('bulwark').description('Bulwark: API abuse detection and mitigation gateway').version('0.1.0');
 
-const modules: { register(p: Command): void }[] = [start, checkConfig];
+const modules: { register(p: Command): void }[] = [start, checkConfig, evalCmd, replay];
 for (const m of modules) m.register(program);
 
 await program.parseAsync(process.argv);
