@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { principalOf, type ControlPlaneContext } from '../context.ts';
+import { SseConnection } from '../stream.ts';
+
+const TYPES = ['event', 'decision', 'counters', 'incident', 'alert'] as const;
+
+/**
+ * `GET /stream`: Server-Sent Events of security events, decision changes, per-second counters and ALERTS'
+ * incidents/alerts (docs/api.md "Live stream"). Authenticated like every route (session cookie or token).
+ */
+export async function streamRoutes(f: FastifyInstance, ctx: ControlPlaneContext): Promise<void> {
+  const r = f.withTypeProvider<ZodTypeProvider>();
+  r.get('/stream', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['stream'],
+      summary: 'Live stream (text/event-stream): hello, event, decision, counters, incident, alert, dropped',
+      querystring: z.strictObject({ types: z.string().max(128).regex(/^[a-z,]*$/).optional() }),
+    },
+  }, async (request, reply) => {
+    const p = principalOf(request);
+    let types: Set<string> | undefined;
+    if (request.query.types) {
+      types = new Set(request.query.types.split(',').filter((t) => (TYPES as readonly string[]).includes(t)));
+      types.add('hello');
+      types.add('dropped');
+    }
+    reply.hijack();
+    const res = reply.raw;
+    const headers: Record<string, string> = {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-content-type-options': 'nosniff',
+      'x-accel-buffering': 'no',
+    };
+    res.writeHead(200, headers);
+    res.socket?.setNoDelay(true);
+    const conn = new SseConnection(res, types);
+    ctx.hub.add(conn, res);
+    conn.send('hello', { principal: { id: p.id, name: p.name, role: p.role, kind: p.kind }, serverTime: Date.now() });
+  });
+}

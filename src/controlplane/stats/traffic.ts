@@ -1,0 +1,290 @@
+import type { RequestContext } from '../../core/context.ts';
+import type { Detector, DetectorFactory } from '../../core/detector.ts';
+import type { Services } from '../../core/services.ts';
+import type { ResponseInfo, ThreatLevel } from '../../core/types.ts';
+import { migrate, type Migration, type SqliteDb } from '../../store/sqlite.ts';
+
+/** Counters of one bucket (a minute, an hour or one second). */
+export interface TrafficCounters {
+  allowed: number;
+  logged: number;
+  throttled: number;
+  /** `block` and `ban` verdicts. */
+  blocked: number;
+  /** Requests whose action was relaxed by monitor mode (would have been throttled/blocked). */
+  monitored: number;
+}
+
+/** Dimensions of the bounded top-N tables. */
+export type TopKind = 'endpoint' | 'client' | 'country' | 'category' | 'rule';
+
+/** One row of a top-N list over a period. */
+export interface TopRow {
+  key: string;
+  requests: number;
+  blocked: number;
+}
+
+const zero = (): TrafficCounters & Record<Lowercase<ThreatLevel>, number> => ({ allowed: 0, logged: 0, throttled: 0, blocked: 0, monitored: 0, low: 0, medium: 0, high: 0, critical: 0 });
+type Bucket = ReturnType<typeof zero>;
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    up: `
+CREATE TABLE cp_traffic_minute (
+  t INTEGER PRIMARY KEY, allowed INTEGER NOT NULL, logged INTEGER NOT NULL, throttled INTEGER NOT NULL, blocked INTEGER NOT NULL,
+  monitored INTEGER NOT NULL, low INTEGER NOT NULL, medium INTEGER NOT NULL, high INTEGER NOT NULL, critical INTEGER NOT NULL);
+CREATE TABLE cp_traffic_top (
+  t INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, requests INTEGER NOT NULL, blocked INTEGER NOT NULL,
+  PRIMARY KEY (t, kind, key));
+`,
+  },
+];
+
+const MINUTE = 60_000;
+/** Distinct keys per dimension held between flushes; new keys past it are not tracked until the next flush. */
+const TOP_CAPACITY = 2_000;
+/** Keys per dimension written per minute and flush (the heaviest ones). */
+const TOP_WRITE = 50;
+/** Endpoint keys (untemplated paths) are cut to this many characters. */
+const KEY_MAX = 160;
+
+/**
+ * Traffic statistics over **all** requests (events only cover non-allowed ones): per-minute counters of
+ * allowed / logged / throttled / blocked / monitored requests and threat levels, plus bounded top-N tables
+ * (endpoints, clients, countries, categories, rules).
+ *
+ * Hot path: {@link record} is O(1) — a few integer increments and at most five Map updates. Memory is
+ * bounded: counters per pending minute (normally 1–2) and at most {@link TOP_CAPACITY} keys per dimension
+ * between flushes (keys arriving after that are dropped from the top tables only — a heavy hitter is
+ * almost always seen before the table fills, the usual trade-off of bounded heavy-hitter sketches).
+ * Every `flushIntervalMs` (10 s) a timer adds the pending deltas to SQLite (`cp_traffic_minute`,
+ * `cp_traffic_top`) in one transaction, off the request path.
+ */
+export class TrafficStats {
+  private readonly db: SqliteDb;
+  private pending = new Map<number, Bucket>();
+  private top = new Map<TopKind, Map<string, { t: number; requests: number; blocked: number }>>();
+  private second: TrafficCounters = zero();
+  private readonly secondListeners = new Set<(t: number, c: TrafficCounters) => void>();
+  private flushTimer?: NodeJS.Timeout;
+  private secondTimer?: NodeJS.Timeout;
+  private lastPrune = 0;
+  /** Data older than this is deleted at flush time (ms). */
+  retentionMs = 30 * 86_400_000;
+
+  constructor(db: SqliteDb, flushIntervalMs = 10_000) {
+    this.db = db;
+    migrate(db, 'controlplane_stats', MIGRATIONS);
+    if (flushIntervalMs > 0) {
+      this.flushTimer = setInterval(() => this.flushSafe(), flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Counts one finished request. O(1); never throws. */
+  record(ctx: RequestContext, res: ResponseInfo, now = ctx.startedAt): void {
+    const v = ctx.verdict;
+    const action = v?.action ?? (res.status === 429 ? 'throttle' : res.status === 403 ? 'block' : 'allow');
+    const t = now - (now % MINUTE);
+    let b = this.pending.get(t);
+    if (!b) {
+      b = zero();
+      this.pending.set(t, b);
+    }
+    const blocked = action === 'block' || action === 'ban';
+    const s = this.second;
+    if (action === 'allow') (b.allowed++, s.allowed++);
+    else if (action === 'log') (b.logged++, s.logged++);
+    else if (action === 'throttle') (b.throttled++, s.throttled++);
+    else (b.blocked++, s.blocked++);
+    if (v?.monitor) (b.monitored++, s.monitored++);
+    switch (v?.level ?? 'LOW') {
+      case 'LOW': b.low++; break;
+      case 'MEDIUM': b.medium++; break;
+      case 'HIGH': b.high++; break;
+      case 'CRITICAL': b.critical++; break;
+    }
+    const bad = blocked || action === 'throttle';
+    const path = ctx.route ?? (ctx.path.length > KEY_MAX ? ctx.path.slice(0, KEY_MAX) : ctx.path);
+    this.bump('endpoint', `${ctx.method} ${path}`, t, blocked);
+    this.bump('client', ctx.clientKey, t, blocked);
+    if (ctx.geo?.country) this.bump('country', ctx.geo.country, t, blocked);
+    if (bad || v?.monitor) {
+      const reason = v?.reasons[0];
+      if (reason !== undefined) {
+        this.bump('rule', reason, t, blocked);
+        let cat: string | undefined;
+        for (const sig of ctx.signals) if (sig.ruleId === reason) { cat = sig.category; break; }
+        if (cat !== undefined) this.bump('category', cat, t, blocked);
+      }
+    }
+  }
+
+  private bump(kind: TopKind, key: string, t: number, blocked: boolean): void {
+    let m = this.top.get(kind);
+    if (!m) {
+      m = new Map();
+      this.top.set(kind, m);
+    }
+    const k = `${t}|${key}`;
+    const e = m.get(k);
+    if (e) {
+      e.requests++;
+      if (blocked) e.blocked++;
+    } else if (m.size < TOP_CAPACITY) {
+      m.set(k, { t, requests: 1, blocked: blocked ? 1 : 0 });
+    }
+  }
+
+  private flushSafe(): void {
+    try {
+      this.flush();
+    } catch {
+      /* the next flush retries with the data still pending */
+    }
+  }
+
+  /** Writes pending deltas to SQLite (one transaction). Called by the timer and before queries. */
+  flush(now = Date.now()): void {
+    if (this.pending.size === 0 && this.top.size === 0) return;
+    const pending = this.pending;
+    const top = this.top;
+    const upMin = this.db.prepare(`INSERT INTO cp_traffic_minute (t, allowed, logged, throttled, blocked, monitored, low, medium, high, critical)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (t) DO UPDATE SET allowed = allowed + excluded.allowed, logged = logged + excluded.logged,
+      throttled = throttled + excluded.throttled, blocked = blocked + excluded.blocked, monitored = monitored + excluded.monitored,
+      low = low + excluded.low, medium = medium + excluded.medium, high = high + excluded.high, critical = critical + excluded.critical`);
+    const upTop = this.db.prepare(`INSERT INTO cp_traffic_top (t, kind, key, requests, blocked) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (t, kind, key) DO UPDATE SET requests = requests + excluded.requests, blocked = blocked + excluded.blocked`);
+    this.db.transaction(() => {
+      for (const [t, b] of pending) upMin.run(t, b.allowed, b.logged, b.throttled, b.blocked, b.monitored, b.low, b.medium, b.high, b.critical);
+      for (const [kind, m] of top) {
+        const rows = [...m.entries()].sort((x, y) => y[1].requests - x[1].requests).slice(0, TOP_WRITE * 2);
+        const perMinute = new Map<number, number>();
+        for (const [k, e] of rows) {
+          const n = perMinute.get(e.t) ?? 0;
+          if (n >= TOP_WRITE) continue;
+          perMinute.set(e.t, n + 1);
+          upTop.run(e.t, kind, k.slice(k.indexOf('|') + 1), e.requests, e.blocked);
+        }
+      }
+      if (now - this.lastPrune > 3_600_000) {
+        this.lastPrune = now;
+        const before = now - this.retentionMs;
+        this.db.prepare('DELETE FROM cp_traffic_minute WHERE t < ?').run(before);
+        this.db.prepare('DELETE FROM cp_traffic_top WHERE t < ?').run(before);
+      }
+    })();
+    this.pending = new Map();
+    this.top = new Map();
+  }
+
+  /**
+   * Timeline of counters per bucket over [from, to) (ms), oldest first; empty buckets are omitted.
+   * @param bucketMs - 60,000 (minute) or 3,600,000 (hour).
+   */
+  timeline(from: number, to: number, bucketMs: number): ({ t: number } & TrafficCounters)[] {
+    this.flushSafe();
+    return this.db
+      .prepare(`SELECT (t / ?) * ? AS t, SUM(allowed) AS allowed, SUM(logged) AS logged, SUM(throttled) AS throttled, SUM(blocked) AS blocked,
+        SUM(monitored) AS monitored FROM cp_traffic_minute WHERE t >= ? AND t < ? GROUP BY (t / ?) ORDER BY 1`)
+      .all(bucketMs, bucketMs, from, to, bucketMs) as ({ t: number } & TrafficCounters)[];
+  }
+
+  /** Totals and threat-level distribution over [from, to). */
+  totals(from: number, to: number): TrafficCounters & { levels: Record<ThreatLevel, number> } {
+    this.flushSafe();
+    const r = this.db
+      .prepare(`SELECT COALESCE(SUM(allowed),0) AS allowed, COALESCE(SUM(logged),0) AS logged, COALESCE(SUM(throttled),0) AS throttled,
+        COALESCE(SUM(blocked),0) AS blocked, COALESCE(SUM(monitored),0) AS monitored, COALESCE(SUM(low),0) AS low, COALESCE(SUM(medium),0) AS medium,
+        COALESCE(SUM(high),0) AS high, COALESCE(SUM(critical),0) AS critical FROM cp_traffic_minute WHERE t >= ? AND t < ?`)
+      .get(from, to) as Bucket;
+    return {
+      allowed: r.allowed, logged: r.logged, throttled: r.throttled, blocked: r.blocked, monitored: r.monitored,
+      levels: { LOW: r.low, MEDIUM: r.medium, HIGH: r.high, CRITICAL: r.critical },
+    };
+  }
+
+  /** The heaviest keys of one dimension over [from, to), by requests (or blocked for `byBlocked`). */
+  topN(kind: TopKind, from: number, to: number, limit = 20, byBlocked = false): TopRow[] {
+    this.flushSafe();
+    return this.db
+      .prepare(`SELECT key, SUM(requests) AS requests, SUM(blocked) AS blocked FROM cp_traffic_top WHERE kind = ? AND t >= ? AND t < ?
+        GROUP BY key ORDER BY ${byBlocked ? 'SUM(blocked) DESC, ' : ''}SUM(requests) DESC LIMIT ?`)
+      .all(kind, from, to, limit) as TopRow[];
+  }
+
+  /**
+   * Subscribes to per-second counters (the live stream); the 1 s timer runs only while someone listens.
+   * @returns an unsubscribe function.
+   */
+  onSecond(listener: (t: number, c: TrafficCounters) => void): () => void {
+    this.secondListeners.add(listener);
+    if (!this.secondTimer) {
+      this.second = zero();
+      this.secondTimer = setInterval(() => {
+        const c = this.second;
+        this.second = zero();
+        const t = Date.now() - 1000;
+        const out: TrafficCounters = { allowed: c.allowed, logged: c.logged, throttled: c.throttled, blocked: c.blocked, monitored: c.monitored };
+        for (const l of this.secondListeners) {
+          try {
+            l(t, out);
+          } catch {
+            /* a listener must not stop the others */
+          }
+        }
+      }, 1000);
+      this.secondTimer.unref();
+    }
+    return () => {
+      this.secondListeners.delete(listener);
+      if (this.secondListeners.size === 0 && this.secondTimer) {
+        clearInterval(this.secondTimer);
+        this.secondTimer = undefined;
+      }
+    };
+  }
+
+  /** Flushes and stops the timers. */
+  close(): void {
+    this.flushSafe();
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.secondTimer) clearInterval(this.secondTimer);
+    this.flushTimer = undefined;
+    this.secondTimer = undefined;
+    this.secondListeners.clear();
+  }
+}
+
+const instances = new WeakMap<SqliteDb, TrafficStats>();
+
+/** The traffic statistics of a database: one instance per connection, shared by the detector (rebuilt on reload) and the control plane. */
+export function trafficStatsFor(db: SqliteDb): TrafficStats {
+  let s = instances.get(db);
+  if (!s) {
+    s = new TrafficStats(db);
+    instances.set(db, s);
+  }
+  return s;
+}
+
+/**
+ * Detector factory: counts every request in its response phase (including allow-listed ones) into
+ * {@link TrafficStats}. Emits no signal. Registered last in `src/detectors/registry.ts` so it sees final verdicts.
+ * Returns undefined when the control plane is disabled in the policy.
+ */
+export const trafficStatsDetector: DetectorFactory<Services> = (policy, services) => {
+  if (!policy.controlPlane.enabled) return undefined;
+  const stats = trafficStatsFor(services.db);
+  stats.retentionMs = policy.events.retention;
+  const d: Detector = {
+    name: 'traffic-stats',
+    runsOnAllowListed: true,
+    observeResponse(ctx, res) {
+      stats.record(ctx, res);
+    },
+  };
+  return d;
+};

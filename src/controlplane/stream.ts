@@ -1,0 +1,134 @@
+import type { ServerResponse } from 'node:http';
+
+/** Per-connection buffer bounds: messages waiting while the socket is congested. */
+export const SSE_MAX_QUEUED = 1000;
+/** Per-connection buffer bound in bytes (1 MiB). */
+export const SSE_MAX_QUEUED_BYTES = 1024 * 1024;
+/** Heartbeat comment interval (ms): keeps proxies from closing idle streams and detects dead peers. */
+export const SSE_HEARTBEAT_MS = 15_000;
+
+/**
+ * One Server-Sent Events connection (WHATWG HTML §9.2 event stream format). Writes go straight to the
+ * socket while it accepts them; when the socket is congested (`write` returned false) messages queue up to
+ * {@link SSE_MAX_QUEUED} / {@link SSE_MAX_QUEUED_BYTES} and further ones are dropped and counted, so a slow
+ * consumer costs bounded memory and never slows the gateway. After the queue drains a `dropped` event tells
+ * the client how many it missed.
+ */
+export class SseConnection {
+  private readonly res: ServerResponse;
+  private readonly types?: ReadonlySet<string>;
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private congested = false;
+  /** Messages dropped since the last `dropped` notice. */
+  dropped = 0;
+  /** Messages dropped over the connection's life. */
+  droppedTotal = 0;
+  closed = false;
+
+  constructor(res: ServerResponse, types?: ReadonlySet<string>) {
+    this.res = res;
+    this.types = types;
+    res.on('drain', () => this.drain());
+    res.on('close', () => {
+      this.closed = true;
+      this.queue = [];
+    });
+  }
+
+  /** Sends one event (`event: name`, `data: <json>`); filtered by the connection's `types`. */
+  send(name: string, data: unknown): void {
+    if (this.closed || (this.types && !this.types.has(name))) return;
+    this.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Sends a comment line (heartbeat). */
+  comment(text: string): void {
+    if (!this.closed) this.write(`: ${text}\n\n`);
+  }
+
+  private write(msg: string): void {
+    if (this.congested) {
+      if (this.queue.length >= SSE_MAX_QUEUED || this.queuedBytes + msg.length > SSE_MAX_QUEUED_BYTES) {
+        this.dropped++;
+        this.droppedTotal++;
+        return;
+      }
+      this.queue.push(msg);
+      this.queuedBytes += msg.length;
+      return;
+    }
+    if (!this.res.write(msg)) this.congested = true;
+  }
+
+  private drain(): void {
+    this.congested = false;
+    while (this.queue.length > 0 && !this.congested) {
+      const m = this.queue.shift()!;
+      this.queuedBytes -= m.length;
+      if (!this.res.write(m)) this.congested = true;
+    }
+    if (!this.congested && this.dropped > 0) {
+      const n = this.dropped;
+      this.dropped = 0;
+      this.send('dropped', { count: n });
+    }
+  }
+}
+
+/**
+ * Fan-out of live messages to every open SSE connection. Publishers (events, decisions, counters, and
+ * ALERTS' incidents/alerts through `publish`) never block: each connection buffers on its own.
+ */
+export class StreamHub {
+  private readonly conns = new Set<SseConnection>();
+  private heartbeat?: NodeJS.Timeout;
+  /** Called when the first connection opens / the last one closes (to start/stop per-second counters). */
+  private readonly onActive: (active: boolean) => void;
+
+  constructor(onActive: (active: boolean) => void = () => {}) {
+    this.onActive = onActive;
+  }
+
+  /** Number of open connections. */
+  get size(): number {
+    return this.conns.size;
+  }
+
+  /** Registers a connection until its response closes. */
+  add(c: SseConnection, res: ServerResponse): void {
+    this.conns.add(c);
+    if (this.conns.size === 1) {
+      this.heartbeat = setInterval(() => {
+        for (const x of this.conns) x.comment('ping');
+      }, SSE_HEARTBEAT_MS);
+      this.heartbeat.unref();
+      this.onActive(true);
+    }
+    res.on('close', () => {
+      this.conns.delete(c);
+      if (this.conns.size === 0) {
+        if (this.heartbeat) clearInterval(this.heartbeat);
+        this.heartbeat = undefined;
+        this.onActive(false);
+      }
+    });
+  }
+
+  /** Sends an event to every connection. Never throws. */
+  publish(name: string, data: unknown): void {
+    for (const c of this.conns) {
+      try {
+        c.send(name, data);
+      } catch {
+        /* a broken connection is closed by its own 'close' handler */
+      }
+    }
+  }
+
+  /** Stops the heartbeat (connections end with the server). */
+  close(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}
