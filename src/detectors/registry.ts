@@ -13,6 +13,7 @@ import { enumerationDetector } from '../behavior/detectors/enumeration.ts';
 import { scannerDetector } from '../behavior/detectors/scanner.ts';
 import { fingerprintDetector } from '../behavior/detectors/fingerprint.ts';
 import { botsDetector } from '../behavior/detectors/bots.ts';
+import { trafficStatsDetector } from '../controlplane/stats/traffic.ts';
 
 /**
  * The ordered list of detector factories: the order requests flow through. Cheap checks that can end a
@@ -36,6 +37,8 @@ export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [
   scannerDetector,
   fingerprintDetector,
   botsDetector,
+  // Last: counts every request (allow-listed too) with its final verdict for the control plane's statistics.
+  trafficStatsDetector,
 ];
 
 /** Builds the detectors for a policy, in pipeline order. */
