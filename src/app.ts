@@ -58,6 +58,11 @@ export interface StartOptions {
   handleSignals?: boolean;
   /** Logger to use instead of a new pino logger (tests capturing logs). */
   logger?: Logger;
+  /**
+   * Extra detectors appended after the registry's (tests, embedding); called on start and on every reload
+   * with the new policy.
+   */
+  detectors?: (policy: Policy, services: Services) => Detector[];
 }
 
 /** A running Bulwark instance. */
@@ -133,8 +138,14 @@ function urlOf(a: AddressInfo): string {
  * enables a detector of that name: they get `reconfigure(policy)` and the freshly built twin is closed.
  * @returns the detector list and the old detectors that are no longer used (to close when idle).
  */
-function rebuildDetectors(policy: Policy, services: Services, previous: readonly Detector[] | undefined): { detectors: Detector[]; replaced: Detector[] } {
+function rebuildDetectors(
+  policy: Policy,
+  services: Services,
+  previous: readonly Detector[] | undefined,
+  extra?: (policy: Policy, services: Services) => Detector[],
+): { detectors: Detector[]; replaced: Detector[] } {
   const fresh = buildDetectors(policy, services);
+  if (extra) fresh.push(...extra(policy, services));
   if (previous === undefined) return { detectors: fresh, replaced: [] };
   const reusable = new Map<string, Detector>();
   for (const d of previous) if (typeof d.reconfigure === 'function') reusable.set(d.name, d);
@@ -232,7 +243,7 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
     const sameForwarding = (a: Policy, b: Policy): boolean =>
       JSON.stringify([upstreamsOf(a), a.proxy]) === JSON.stringify([upstreamsOf(b), b.proxy]);
 
-    const first = rebuildDetectors(policy, services, undefined);
+    const first = rebuildDetectors(policy, services, undefined, opts.detectors);
     current = {
       policy,
       pipeline: new Pipeline({ policy, detectors: first.detectors, observer }),
@@ -292,7 +303,7 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
         }
       }
       const old = current!;
-      const rebuilt = rebuildDetectors(p, services, old.pipeline.detectors);
+      const rebuilt = rebuildDetectors(p, services, old.pipeline.detectors, opts.detectors);
       const forwarder = sameForwarding(old.policy, p) ? old.forwarder : makeForwarder(p);
       const state: GatewayState = {
         policy: p,
