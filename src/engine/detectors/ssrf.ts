@@ -1,0 +1,323 @@
+import type { Location } from '../../core/types.ts';
+import type { PartRule, TransformName } from '../types.ts';
+import { parseIp } from '../../core/ip.ts';
+import { clip, isDigit, isWordChar, hexVal } from './lib/text.ts';
+
+/**
+ * Server-side request forgery (OWASP API Security Top 10 2023 API7, CWE-918; OWASP CRS 934110 cloud metadata).
+ *
+ * URLs in parameters are parsed by hand (attackers rely on parser differentials, so every candidate host of an
+ * authority is checked: before and after `@`, `#`, `\`) and each host is classified: loopback, RFC 1918
+ * private, CGNAT 100.64/10 (RFC 6598), link-local 169.254/16 and cloud metadata, `0.0.0.0/8`, IPv6 loopback,
+ * ULA `fc00::/7` (AWS `fd00:ec2::254`), link-local `fe80::/10`, IPv4-mapped forms, `localhost` and its
+ * variants, metadata host names, and wildcard-DNS names that resolve to an embedded IP (`nip.io`). IPv4 hosts
+ * are read with the BSD `inet_aton` rules that URL fetchers inherit: 1–4 parts, each decimal, octal (`0177`)
+ * or hex (`0x7f`), the last part filling the remaining bytes (`127.1`, `2130706433`).
+ *
+ * Rule ids (CRS range 934xxx):
+ * - `934100` URL whose host is internal (loopback, private, link-local, metadata), PL1, critical.
+ * - `934110` URL with a scheme used to reach non-HTTP services (`gopher://`, `dict://`, `ldap://`, `tftp://`,
+ *   `netdoc://`, `jar:`), PL1, critical.
+ * - `934120` a value that is a bare internal host or IP (`127.0.0.1:6379`, `169.254.169.254`), PL2, error
+ *   (bare private IPs are ordinary values in network-management APIs).
+ * - `934130` URL with any other uncommon fetch scheme (`sftp://`, `ssh://`, `smb://`), PL2, warning.
+ */
+
+const TAGS = ['OWASP_CRS/ATTACK-SSRF', 'CWE-918', 'OWASP_API/API7'] as const;
+
+/** Locations whose values are URL-like inputs (arguments, bodies, cookies). */
+export const SSRF_TARGETS: readonly Location['kind'][] = ['query', 'form', 'json', 'cookie', 'multipart', 'xml', 'body'];
+
+const CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeRepeat']];
+
+/**
+ * Parses a host as IPv4 with `inet_aton` semantics. Returns the uint32 address, or -1 when `h` is not a
+ * numeric host. A single part wider than 32 bits is reduced to its low 32 bits (some fetchers truncate
+ * `0x41414141A9FEA9FE` that way; no legitimate host looks like that either).
+ */
+export function inetAton(h: string): number {
+  if (h.length === 0 || h.length > 64) return -1;
+  const parts = h.split('.');
+  if (parts.length > 4) return -1;
+  if (parts[parts.length - 1] === '' && parts.length > 1) parts.pop(); // trailing dot `127.0.0.1.`
+  const vals: bigint[] = [];
+  for (const p of parts) {
+    if (p.length === 0) return -1;
+    let v = 0n;
+    if (p.length > 1 && p.charCodeAt(0) === 0x30 && (p.charCodeAt(1) | 0x20) === 0x78) {
+      if (p.length === 2) return -1;
+      for (let i = 2; i < p.length; i++) {
+        const d = hexVal(p.charCodeAt(i));
+        if (d === -1) return -1;
+        v = v * 16n + BigInt(d);
+      }
+    } else if (p.length > 1 && p.charCodeAt(0) === 0x30) {
+      for (let i = 1; i < p.length; i++) {
+        const c = p.charCodeAt(i);
+        if (c < 0x30 || c > 0x37) return -1;
+        v = v * 8n + BigInt(c - 0x30);
+      }
+    } else {
+      for (let i = 0; i < p.length; i++) {
+        const c = p.charCodeAt(i);
+        if (!isDigit(c)) return -1;
+        v = v * 10n + BigInt(c - 0x30);
+      }
+    }
+    vals.push(v);
+  }
+  const n = vals.length;
+  if (n === 1) return Number(vals[0]! & 0xffffffffn);
+  for (let i = 0; i < n - 1; i++) if (vals[i]! > 255n) return -1;
+  const lastBits = BigInt(8 * (5 - n));
+  if (vals[n - 1]! >= 1n << lastBits) return -1;
+  let out = 0n;
+  for (let i = 0; i < n - 1; i++) out |= vals[i]! << BigInt(8 * (3 - i));
+  out |= vals[n - 1]!;
+  return Number(out);
+}
+
+/** Classifies an IPv4 address (uint32): a label for internal ranges, or null for public addresses. */
+export function internalV4(a: number): string | null {
+  const o1 = a >>> 24;
+  const o2 = (a >>> 16) & 0xff;
+  if (o1 === 127) return 'loopback';
+  if (o1 === 0) return 'this-network 0.0.0.0/8';
+  if (o1 === 10) return 'private 10/8';
+  if (o1 === 172 && o2 >= 16 && o2 <= 31) return 'private 172.16/12';
+  if (o1 === 192 && o2 === 168) return 'private 192.168/16';
+  if (o1 === 169 && o2 === 254) return 'link-local / cloud metadata';
+  if (o1 === 100 && o2 >= 64 && o2 <= 127) return 'CGNAT 100.64/10';
+  if (o1 === 192 && o2 === 0 && ((a >>> 8) & 0xff) === 0) return 'IETF 192.0.0/24';
+  if (o1 === 198 && (o2 === 18 || o2 === 19)) return 'benchmark 198.18/15';
+  if (o1 >= 224) return 'multicast/reserved';
+  return null;
+}
+
+/** Classifies an IPv6 address (128-bit bigint). */
+function internalV6(v: bigint): string | null {
+  if (v === 0n) return 'unspecified ::';
+  if (v === 1n) return 'loopback ::1';
+  const top16 = Number(v >> 112n);
+  if ((top16 & 0xfe00) === 0xfc00) return 'unique-local fc00::/7';
+  if ((top16 & 0xffc0) === 0xfe80) return 'link-local fe80::/10';
+  // IPv4-compatible (deprecated) `::a.b.c.d` and NAT64 `64:ff9b::a.b.c.d`
+  if (v >> 32n === 0n || v >> 32n === 0x64ff9b0000000000000000n) return internalV4(Number(v & 0xffffffffn));
+  return null;
+}
+
+/** Host names that reach the local machine or a cloud metadata service. */
+const INTERNAL_NAMES: ReadonlySet<string> = new Set([
+  'localhost', 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback', 'metadata', 'metadata.google.internal',
+  'metadata.goog', 'instance-data', 'instance-data.ec2.internal', 'kubernetes.default', 'kubernetes.default.svc',
+  'kubernetes.default.svc.cluster.local', 'metadata.azure.com', 'metadata.platformequinix.com', 'broadcasthost',
+]);
+
+/** Wildcard-DNS services whose names resolve to an embedded or loopback IP (DNS rebinding helpers). */
+const WILDCARD_DNS: readonly string[] = [
+  'nip.io', 'xip.io', 'sslip.io', 'localtest.me', 'lvh.me', 'vcap.me', 'lacolhost.com', 'localh.st', '127.0.0.1.nip.io',
+  'burpcollaborator.net', 'oastify.com', 'interact.sh', 'oast.fun', 'oast.pro', 'oast.live', 'oast.site', 'oast.online', 'oast.me',
+];
+
+/** Classifies one host candidate (no port, brackets removed or not). Returns a label or null. */
+export function classifyHost(raw: string): string | null {
+  let h = raw.trim().toLowerCase();
+  if (h.length === 0 || h.length > 255) return null;
+  if (h.charCodeAt(0) === 0x5b) {
+    const close = h.indexOf(']');
+    h = close === -1 ? h.slice(1) : h.slice(1, close);
+    const p = parseIp(h);
+    if (p === undefined) return null;
+    return p.version === 4 ? internalV4(p.v4) : internalV6(p.v6);
+  }
+  // strip a port
+  const colon = h.lastIndexOf(':');
+  if (colon !== -1 && h.indexOf(':') === colon) h = h.slice(0, colon);
+  else if (colon !== -1) {
+    const p = parseIp(h);
+    if (p !== undefined) return p.version === 4 ? internalV4(p.v4) : internalV6(p.v6);
+    return null;
+  }
+  while (h.endsWith('.') && h.length > 1) h = h.slice(0, -1);
+  if (h.length === 0) return null;
+  const v4 = inetAton(h);
+  if (v4 !== -1) return internalV4(v4);
+  if (INTERNAL_NAMES.has(h)) return 'internal name ' + h;
+  if (h.endsWith('.localhost') || h.endsWith('.internal') && h.startsWith('metadata')) return 'internal name ' + h;
+  for (const w of WILDCARD_DNS) if (h === w || h.endsWith('.' + w)) return 'wildcard DNS ' + w;
+  return null;
+}
+
+/** End of an authority: `/`, `?`, whitespace, quotes, `<`, `>` (but not `\`, `#`, `@`: those are checked). */
+function authorityEnd(c: number): boolean {
+  return c === 0x2f || c === 0x3f || c <= 0x20 || c === 0x22 || c === 0x27 || c === 0x3c || c === 0x3e || c === 0x2c || c === 0x7d || c === 0x29;
+}
+
+/**
+ * Checks the authority that starts at `i` (just after `//`): every host candidate separated by `@`, `#`, `\`
+ * (parsers disagree on which one wins). Returns a finding or null.
+ */
+function checkAuthority(s: string, i: number): string | null {
+  const n = s.length;
+  // skip extra slashes / backslashes (`http:\\\\host`, `file://\\/\\/`)
+  while (i < n && (s.charCodeAt(i) === 0x2f || s.charCodeAt(i) === 0x5c)) i++;
+  let end = i;
+  let bracket = false;
+  while (end < n && end - i < 260) {
+    const c = s.charCodeAt(end);
+    if (c === 0x5b) bracket = true;
+    if (c === 0x5d) bracket = false;
+    if (!bracket && authorityEnd(c)) break;
+    end++;
+  }
+  const auth = s.slice(i, end);
+  let start = 0;
+  for (let k = 0; k <= auth.length; k++) {
+    const c = k < auth.length ? auth.charCodeAt(k) : 0x40;
+    if (c === 0x40 || c === 0x23 || c === 0x5c) {
+      let piece = auth.slice(start, k);
+      // `!` and other sub-delims some parsers drop (`127.0.0.1!`)
+      while (piece.length && (piece.endsWith('!') || piece.endsWith(';') || piece.endsWith('&'))) piece = piece.slice(0, -1);
+      // userinfo `user:pass` pieces before `@` are candidates too (`127.1.1.1:80\@127.2.2.2`)
+      if (piece.length) {
+        const label = classifyHost(piece);
+        if (label !== null) return label + ' (' + clip(piece, 64) + ')';
+      }
+      start = k + 1;
+    }
+  }
+  return null;
+}
+
+/** Schemes that make a fetcher speak to non-HTTP services (SSRF amplifiers, CRS 934110 / PortSwigger). */
+const DANGEROUS_SCHEMES: readonly string[] = ['gopher', 'dict', 'ldap', 'ldaps', 'ldapi', 'tftp', 'netdoc', 'jar', 'php', 'expect', 'file'];
+/** Less common fetch schemes, suspicious in a URL parameter but seen in integrations (paranoia 2). */
+const ODD_SCHEMES: readonly string[] = ['sftp', 'ssh', 'smb', 'telnet', 'rtsp', 'ftp', 'ws', 'wss', 'redis', 'mysql', 'postgres', 'mongodb', 'jdbc', 'svn', 'git', 'ssh2'];
+
+/** Reads the scheme that ends at index `colon` (exclusive): letters, digits, `+`, `-`, `.` back to a boundary. */
+function schemeBefore(s: string, colon: number): string {
+  let b = colon - 1;
+  const stop = Math.max(-1, colon - 18); // schemes are short: bound the walk back (linear overall)
+  while (b > stop) {
+    const c = s.charCodeAt(b);
+    if (isWordChar(c) || c === 0x2b || c === 0x2d || c === 0x2e) b--;
+    else break;
+  }
+  return s.slice(b + 1, colon).toLowerCase();
+}
+
+/** Scans a value for URLs (`scheme://` and scheme-relative `//host` at the start) with an internal host. */
+export function findInternalUrl(s: string): string | null {
+  const n = s.length;
+  // scheme-relative `//host/...` or `\\host` at the start of the value
+  let i0 = 0;
+  while (i0 < n && s.charCodeAt(i0) === 0x20) i0++;
+  if ((s.startsWith('//', i0) || s.startsWith('\\\\', i0)) && i0 + 2 < n) {
+    const r = checkAuthority(s, i0 + 2);
+    if (r !== null) return r;
+  }
+  let lastAuthEnd = -1;
+  for (let k = s.indexOf(':'); k !== -1; k = s.indexOf(':', k + 1)) {
+    const a = s.charCodeAt(k + 1);
+    if (a !== 0x2f && a !== 0x5c) continue;
+    if (k < lastAuthEnd) continue; // inside an authority already checked
+    const scheme = schemeBefore(s, k);
+    if (scheme.length === 0 || scheme.length > 16) continue;
+    const r = checkAuthority(s, k + 1);
+    if (r !== null) return scheme + ': ' + r;
+    lastAuthEnd = k + 2;
+  }
+  return null;
+}
+
+/** Scans for `scheme:` of a dangerous or odd list; returns the scheme or null. */
+function findScheme(s: string, list: readonly string[]): string | null {
+  let from = 0;
+  for (;;) {
+    const k = s.indexOf(':', from);
+    if (k === -1) return null;
+    from = k + 1;
+    const scheme = schemeBefore(s, k);
+    if (scheme.length < 2) continue;
+    if (!list.includes(scheme)) continue;
+    const a = s.charCodeAt(k + 1);
+    // `jar:` is followed by another URL; the others by `//`
+    if (scheme === 'jar' ? (s.startsWith('http', k + 1) || s.startsWith('file', k + 1)) : (a === 0x2f || a === 0x5c)) {
+      if (scheme === 'file' || scheme === 'php' || scheme === 'expect') return null; // LFI module reports these
+      return scheme;
+    }
+  }
+}
+
+const internalUrl: PartRule = {
+  kind: 'part',
+  id: '934100',
+  name: 'ssrf-internal-address-url',
+  category: 'ssrf',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: SSRF_TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    if (input.indexOf('/') === -1 && input.indexOf('\\') === -1) return null;
+    return findInternalUrl(input);
+  },
+};
+
+const scheme: PartRule = {
+  kind: 'part',
+  id: '934110',
+  name: 'ssrf-dangerous-scheme',
+  category: 'ssrf',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: SSRF_TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    if (input.indexOf(':') === -1) return null;
+    const sch = findScheme(input, DANGEROUS_SCHEMES);
+    return sch === null ? null : 'scheme ' + sch + '://';
+  },
+};
+
+const bareHost: PartRule = {
+  kind: 'part',
+  id: '934120',
+  name: 'ssrf-bare-internal-host',
+  category: 'ssrf',
+  severity: 'error',
+  paranoia: 2,
+  tags: TAGS,
+  targets: SSRF_TARGETS,
+  transforms: [['urlDecodeRepeat', 'trim']],
+  match(input) {
+    if (input.length === 0 || input.length > 300) return null;
+    const slash = input.indexOf('/');
+    const host = slash === -1 ? input : input.slice(0, slash);
+    if (host.indexOf(' ') !== -1) return null;
+    const label = classifyHost(host);
+    return label === null ? null : label;
+  },
+};
+
+const oddScheme: PartRule = {
+  kind: 'part',
+  id: '934130',
+  name: 'ssrf-uncommon-scheme',
+  category: 'ssrf',
+  severity: 'warning',
+  paranoia: 2,
+  tags: TAGS,
+  targets: SSRF_TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    if (input.indexOf(':') === -1) return null;
+    const sch = findScheme(input, ODD_SCHEMES);
+    return sch === null ? null : 'scheme ' + sch + '://';
+  },
+};
+
+/** The SSRF rules (ids and levels in the module comment). */
+export const rules: readonly PartRule[] = [internalUrl, scheme, bareHost, oddScheme];
