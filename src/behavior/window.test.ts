@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BucketCounter, DistinctWindow, Ewma, KeyedState, fnv1a } from './window.ts';
+import { BucketCounter, DistinctWindow, Ewma, FailureLedger, KeyedState, fnv1a } from './window.ts';
 
 test('BucketCounter counts within the window and forgets old buckets', () => {
   const c = new BucketCounter(10_000, 10); // 10 s in 1 s buckets
@@ -43,4 +43,18 @@ test('KeyedState stays bounded under a million rotating keys', () => {
   assert.equal(k.size, 1000);
   assert.equal(k.evictions, 999_000);
   assert.notEqual(fnv1a('a'), fnv1a('b'));
+});
+
+test('FailureLedger counts failures per member in the window, forgives and stays bounded', () => {
+  const l = new FailureLedger(10_000, 10, 3);
+  l.add('a', 0);
+  l.add('a', 1000);
+  l.add('b', 2000);
+  assert.equal(l.total(2000), 3);
+  assert.equal(l.distinct(2000), 2);
+  l.forgive('a');
+  assert.equal(l.total(2000), 1);
+  for (const m of ['c', 'd', 'e']) l.add(m, 3000);
+  assert.equal(l.distinct(3000), 3, 'capped');
+  assert.equal(l.total(20_000), 0, 'window passed');
 });

@@ -138,10 +138,75 @@ export class DistinctWindow {
     return this.seen.size;
   }
 
+  /** Forgets `value` (e.g. a client whose failed login was followed by a success: a typo, not an attack). */
+  delete(value: string): boolean {
+    return this.seen.delete(fnv1a(value));
+  }
+
   /** True when `value` was seen within the window ending at `now`. */
   has(value: string, now: number): boolean {
     this.prune(now);
     return this.seen.has(fnv1a(value));
+  }
+}
+
+/**
+ * Failures per member (a username per client, or a client per username) in a sliding window, with
+ * forgiveness: `forgive(member)` drops a member's failures, so a failed login followed by a successful one
+ * from the same client for the same username (a typo) stops counting. Bounded to `cap` members (least
+ * recently failed evicted first); each member costs one {@link BucketCounter} (~ 100 bytes).
+ */
+export class FailureLedger {
+  private readonly windowMs: number;
+  private readonly buckets: number;
+  /** Maximum members tracked. */
+  readonly cap: number;
+  private readonly members = new Map<string, BucketCounter>();
+
+  /**
+   * @param windowMs - window, ms. @param buckets - buckets per member counter. @param cap - members kept (1–4096).
+   * @throws {RangeError} on invalid sizes.
+   */
+  constructor(windowMs: number, buckets: number, cap: number) {
+    if (!Number.isInteger(cap) || cap < 1 || cap > 4096) throw new RangeError(`FailureLedger cap must be 1..4096, got ${cap}`);
+    this.windowMs = windowMs;
+    this.buckets = buckets;
+    this.cap = cap;
+  }
+
+  /** Records one failure of `member` at `now` (ms). */
+  add(member: string, now: number): void {
+    let c = this.members.get(member);
+    if (c !== undefined) this.members.delete(member);
+    else c = new BucketCounter(this.windowMs, this.buckets);
+    c.add(now);
+    this.members.set(member, c);
+    if (this.members.size > this.cap) {
+      const oldest = this.members.keys().next();
+      if (!oldest.done) this.members.delete(oldest.value);
+    }
+  }
+
+  /** Drops every failure of `member`. */
+  forgive(member: string): void {
+    this.members.delete(member);
+  }
+
+  /** Failures of all members in the window ending at `now`; members with none left are dropped. */
+  total(now: number): number {
+    let s = 0;
+    for (const [m, c] of this.members) {
+      const n = c.total(now);
+      if (n === 0) this.members.delete(m);
+      s += n;
+    }
+    return s;
+  }
+
+  /** Members with at least one failure in the window ending at `now`. */
+  distinct(now: number): number {
+    this.total(now);
+    return this.members.size;
   }
 }
 

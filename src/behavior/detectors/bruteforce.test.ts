@@ -51,9 +51,10 @@ test('bruteforce: body marker, form bodies, gateway answers ignored, monitor mod
   const marker = { bodySample: Buffer.from('{"error":"invalid credentials"}') };
   assert.deepEqual(await drive(d, form(T0), 200, marker), []);
   assert.deepEqual(await drive(d, form(T0 + 1), 429, { byGateway: true }), [], 'gateway 429 is not a login failure');
-  assert.deepEqual(await drive(d, form(T0 + 2), 200, { bodySample: Buffer.from('{"token":"t"}') }), []);
+  assert.deepEqual(await drive(d, form(T0 + 2), 200, { bodySample: Buffer.from('{"token":"t"}') }), [], 'success forgives the typo');
   assert.deepEqual(await drive(d, form(T0 + 3), 200, marker), []);
-  const s = await drive(d, form(T0 + 4), 200, marker);
+  assert.deepEqual(await drive(d, form(T0 + 4), 200, marker), []);
+  const s = await drive(d, form(T0 + 5), 200, marker);
   assert.equal(s[0]?.ruleId, 'behavior.bruteforce.ip');
   assert.equal(s[0]!.monitor, true);
 });
@@ -67,4 +68,15 @@ test('bruteforce: 64 KiB pathological login body and path are handled in bounded
     await drive(d, { method: 'POST', target: '/' + '/login'.repeat(10_000), body: 'username=' + '%'.repeat(65_000), headers: { 'content-type': 'application/x-www-form-urlencoded' }, t: T0 + i }, 401);
   }
   assert.ok(performance.now() - t0 < 3000);
+});
+
+test('bruteforce: typos followed by a successful login are forgiven; unresolved failures are not', async () => {
+  const d = bruteForceDetector(policyWith())!;
+  for (let i = 0; i < 20; i++) {
+    assert.deepEqual(await drive(d, login('alice', '198.51.100.7', T0 + i * 20_000), 401), []);
+    assert.deepEqual(await drive(d, login('alice', '198.51.100.7', T0 + i * 20_000 + 5000), 200), []);
+  }
+  const got: string[] = [];
+  for (let i = 0; i < 6; i++) got.push(...ids(await drive(d, login('alice', '198.51.100.7', T0 + 500_000 + i), 401)));
+  assert.deepEqual(got, ['behavior.bruteforce.ip']);
 });

@@ -2,12 +2,13 @@ import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
-import { BucketCounter, DistinctWindow, KeyedState } from '../window.ts';
+import { DistinctWindow, FailureLedger, KeyedState } from '../window.ts';
 import { fmtMs, loginUsername, signal } from './common.ts';
 import { LoginRecognizer } from './login.ts';
 
 interface ClientState {
-  failures: BucketCounter;
+  /** Failures per username from this client (forgiven when the client then logs in as that username). */
+  failures: FailureLedger;
   /** Distinct usernames that logged in successfully from this client in the window (its visible user population). */
   okUsers: DistinctWindow;
 }
@@ -22,20 +23,24 @@ interface ClientState {
  *   usernames that logged in successfully from that client in the same window: one carrier-NAT or office IP
  *   with 40 real users is allowed 40 × 5 typos, while an attacker (no successes) or a user with one own account
  *   gets 5. Credential stuffing across many usernames is caught by the stuffing detector's ratios.
+ *   A failure followed by a successful login for the same username from the same client is forgiven (a typo,
+ *   not an attack: OWASP Authentication Cheat Sheet advises against locking out users for mistyped passwords).
  * - `behavior.bruteforce.user` (action throttle): more than `perUsername.maxFailures` (10) failures in its
  *   window on one username across all clients → further attempts on it are throttled (429, Retry-After
  *   `throttleFor`), lock-out style, except from clients that logged in successfully as that username before,
- *   so the real owner is not locked out by an attacker.
+ *   so the real owner is not locked out by an attacker. Failures later resolved by a success from the same
+ *   client (typos) are forgiven here too.
  *
- * State: LRU maps bounded by `state.maxKeys` (per client ~ 300 bytes: a 10-bucket counter and ≤ 64 usernames).
+ * State: LRU maps bounded by `state.maxKeys` (per client ≤ 16 failing usernames × ~100 bytes and ≤ 64 hashes;
+ * per username ≤ 64 failing clients × ~100 bytes).
  */
 export function bruteForceDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.bruteForce;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const login = new LoginRecognizer(cfg);
   const maxKeys = policy.state.maxKeys;
-  const clients = new KeyedState<ClientState>(maxKeys, () => ({ failures: new BucketCounter(cfg.window, 10), okUsers: new DistinctWindow(cfg.window, 64) }));
-  const users = new KeyedState<BucketCounter>(maxKeys, () => new BucketCounter(cfg.perUsername.window, 10));
+  const clients = new KeyedState<ClientState>(maxKeys, () => ({ failures: new FailureLedger(cfg.window, 10, 16), okUsers: new DistinctWindow(cfg.window, 64) }));
+  const users = new KeyedState<FailureLedger>(maxKeys, () => new FailureLedger(cfg.perUsername.window, 10, 64));
   const goodPairs = new KeyedState<true>(maxKeys, () => true);
 
   return {
@@ -72,14 +77,17 @@ export function bruteForceDetector(policy: Policy): Detector | undefined {
       const user = loginUsername(ctx, cfg.usernameFields);
       if (outcome === 'success') {
         if (user !== undefined) {
-          clients.get(ctx.clientKey).okUsers.add(user, now);
+          const st = clients.get(ctx.clientKey);
+          st.okUsers.add(user, now);
+          st.failures.forgive(user);
+          users.peek(user)?.forgive(ctx.clientKey);
           goodPairs.get(ctx.clientKey + '\n' + user);
         }
         return undefined;
       }
-      if (user !== undefined && cfg.perUsername.enabled) users.get(user).add(now);
+      if (user !== undefined && cfg.perUsername.enabled) users.get(user).add(ctx.clientKey, now);
       const st = clients.get(ctx.clientKey);
-      st.failures.add(now);
+      st.failures.add(user ?? '', now);
       const n = st.failures.total(now);
       const population = Math.max(1, st.okUsers.count(now));
       const allowed = cfg.maxFailures * population;

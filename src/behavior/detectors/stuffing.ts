@@ -40,6 +40,9 @@ interface FpState {
  *   `factor` × its EWMA baseline (span 30 buckets of 1 min), with ≥ `minAttempts` attempts.
  * - `behavior.stuffing.slow` (ban ip): low-and-slow, ≥ 20 failures in 6 h (24 buckets of 15 min) with ratio ≥ 0.8.
  *
+ * Typos are forgiven: a success after failures for the same username from the same client removes that
+ * username from the client's distinct count and that client from the username's distinct count.
+ *
  * State: LRU maps bounded by `state.maxKeys`; per client ≤ 256 remembered usernames (hashes).
  */
 export function credentialStuffingDetector(policy: Policy): Detector | undefined {
@@ -116,7 +119,12 @@ export function credentialStuffingDetector(policy: Policy): Detector | undefined
       f.attempts.add(now);
       gAttempts.add(now);
       if (!failed) {
-        if (user !== undefined) goodPairs.get(ctx.clientKey + '\n' + user);
+        if (user !== undefined) {
+          goodPairs.get(ctx.clientKey + '\n' + user);
+          // A failure then a success for the same username from the same client is a typo: forgive it.
+          c.failedUsers.delete(user);
+          users.peek(user)?.delete(ctx.clientKey);
+        }
         return undefined;
       }
       gFailures.add(now);
