@@ -1,6 +1,6 @@
-import { LruMap } from '../core/lru.ts';
 import { gcra, type RateLimitResult } from './gcra.ts';
 import { slidingWindow, type SlidingWindowState } from './sliding-window.ts';
+import { SlabLru } from './slab-lru.ts';
 
 /** Parameters of one rule as the stores need them. */
 export interface RateLimitParams {
@@ -36,24 +36,27 @@ export interface RateLimitStore {
 }
 
 /**
- * In-process store: one bounded {@link LruMap} per rule, `maxKeys` entries each, so a flood of rotating
- * client IPs evicts the least recently seen keys instead of growing memory.
+ * In-process store: one bounded {@link SlabLru} per rule, `maxKeys` keys each, so a flood of rotating client
+ * IPs evicts the least recently seen keys (O(1)) instead of growing memory.
  *
- * Values are compact: a GCRA key holds one number (its TAT, ms relative to the store's creation, kept small
- * so rounding stays below 10^-6 ms); a sliding-window key holds a 3-field object. Measured cost per tracked
- * key (GCRA, 15-char IPv4 key, `node --expose-gc bench/sections/ratelimit.ts`): about 120–150 bytes
- * including the Map entry and the key string — 200,000 keys ≈ 30 MB.
+ * Records are compact typed-array slots: a GCRA key holds one double (its TAT, ms relative to the store's
+ * creation so rounding stays below 10^-6 ms); a sliding-window key holds three (window start, current and
+ * previous counts). Measured cost per tracked key, GCRA with IPv4 keys (`node --expose-gc
+ * bench/sections/ratelimit.ts`): see the bench output; about 90–110 bytes including the Map entry and the key
+ * string, i.e. 200,000 keys ≈ 20 MB per rule.
  *
- * Expired entries (TAT in the past, windows older than 2·W) are also swept every `sweepIntervalMs`.
+ * Expired records (TAT in the past, windows older than 2·W) are also swept every `sweepIntervalMs`.
  */
 export class MemoryRateLimitStore implements RateLimitStore {
   readonly kind = 'memory';
   /** Max keys per rule. */
   readonly maxKeys: number;
-  private readonly rules = new Map<string, { map: LruMap<string, number | SlidingWindowState>; windowMs: number }>();
+  private readonly rules = new Map<string, { gcra: SlabLru; sw: SlabLru | undefined; windowMs: number }>();
   /** Clock origin: TATs are stored relative to it. */
   private readonly epoch: number;
   private readonly timer?: NodeJS.Timeout;
+  /** Scratch state for the sliding window (no allocation per hit). */
+  private readonly sw: SlidingWindowState = { start: 0, curr: 0, prev: 0 };
 
   /**
    * @param maxKeys - bound per rule (`policy.state.maxKeys`).
@@ -74,38 +77,56 @@ export class MemoryRateLimitStore implements RateLimitStore {
   /** Keys tracked over all rules. */
   get size(): number {
     let n = 0;
-    for (const r of this.rules.values()) n += r.map.size;
+    for (const r of this.rules.values()) n += r.gcra.size + (r.sw?.size ?? 0);
     return n;
   }
 
   /** Keys evicted by the LRU bound over all rules (the flood indicator). */
   get evictions(): number {
     let n = 0;
-    for (const r of this.rules.values()) n += r.map.evictions;
+    for (const r of this.rules.values()) n += r.gcra.evictions + (r.sw?.evictions ?? 0);
     return n;
+  }
+
+  private ruleState(p: RateLimitParams): { gcra: SlabLru; sw: SlabLru | undefined; windowMs: number } {
+    let r = this.rules.get(p.ruleId);
+    if (r === undefined) {
+      r = { gcra: new SlabLru(this.maxKeys, 1), sw: undefined, windowMs: p.windowMs };
+      this.rules.set(p.ruleId, r);
+    }
+    r.windowMs = p.windowMs;
+    return r;
   }
 
   /** Synchronous hit; see {@link RateLimitStore.hit}. */
   hit(p: RateLimitParams, key: string, now: number): RateLimitResult {
-    let r = this.rules.get(p.ruleId);
-    if (r === undefined) {
-      r = { map: new LruMap(this.maxKeys), windowMs: p.windowMs };
-      this.rules.set(p.ruleId, r);
-    }
-    r.windowMs = p.windowMs;
-    const map = r.map;
+    const r = this.ruleState(p);
     if (p.algorithm === 'gcra') {
-      const prev = map.peek(key);
-      const t = now - this.epoch;
-      const step = gcra(typeof prev === 'number' ? prev : undefined, t, p);
-      if (step.allowed) map.set(key, step.tat);
-      else if (prev !== undefined) map.get(key); // refresh recency: an active abuser stays tracked
+      const lru = r.gcra;
+      let slot = lru.find(key);
+      const step = gcra(slot === -1 ? undefined : lru.vals[slot], now - this.epoch, p);
+      if (step.allowed) {
+        if (slot === -1) slot = lru.insert(key);
+        lru.vals[slot] = step.tat;
+      }
       return step;
     }
-    const prev = map.peek(key);
-    const { state, result } = slidingWindow(typeof prev === 'object' ? prev : undefined, now, p);
-    if (prev === undefined || typeof prev !== 'object') map.set(key, state);
-    else map.get(key);
+    const lru = (r.sw ??= new SlabLru(this.maxKeys, 3));
+    let slot = lru.find(key);
+    let st: SlidingWindowState | undefined;
+    if (slot !== -1) {
+      const o = slot * 3;
+      st = this.sw;
+      st.start = lru.vals[o]!;
+      st.curr = lru.vals[o + 1]!;
+      st.prev = lru.vals[o + 2]!;
+    } else st = undefined;
+    const { state, result } = slidingWindow(st, now, p);
+    if (slot === -1) slot = lru.insert(key);
+    const o = slot * 3;
+    lru.vals[o] = state.start;
+    lru.vals[o + 1] = state.curr;
+    lru.vals[o + 2] = state.prev;
     return result;
   }
 
@@ -114,13 +135,14 @@ export class MemoryRateLimitStore implements RateLimitStore {
     for (const id of this.rules.keys()) if (!ruleIds.has(id)) this.rules.delete(id);
   }
 
-  /** Removes entries whose state no longer restricts anything; returns how many. */
+  /** Removes records that no longer restrict anything; returns how many. */
   sweep(now: number): number {
     const t = now - this.epoch;
     let n = 0;
     for (const r of this.rules.values()) {
       const W = r.windowMs;
-      n += r.map.sweep((v) => (typeof v === 'number' ? v <= t : v.start + 2 * W <= now));
+      n += r.gcra.sweep((v, o) => v[o]! <= t);
+      if (r.sw) n += r.sw.sweep((v, o) => v[o]! + 2 * W <= now);
     }
     return n;
   }
