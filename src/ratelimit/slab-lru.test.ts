@@ -24,7 +24,10 @@ test('SlabLru evicts the least recently used key and reuses slots', () => {
 
 test('SlabLru grows to maxKeys and sweeps expired records oldest first', () => {
   const l = new SlabLru(5000, 1);
-  for (let i = 0; i < 5000; i++) l.vals[l.insert(`k${i}`)] = i;
+  for (let i = 0; i < 5000; i++) {
+    const slot = l.insert(`k${i}`); // read `vals` after insert: it may have grown
+    l.vals[slot] = i;
+  }
   assert.equal(l.size, 5000);
   assert.equal(l.sweep((v, o) => v[o]! < 2500), 2500);
   assert.equal(l.size, 2500);
