@@ -77,28 +77,56 @@ export class PolicyService {
   }
 
   /**
-   * Records the running policy as version 1 on first start; afterwards, when the gateway has no policy
-   * file, re-applies the latest stored version so API edits survive a restart. With a file, a file that
-   * differs from the latest version wins and is recorded (author `file`).
+   * Reconciles the stored versions with the running policy on start:
+   * - no version yet: the running policy becomes version 1 (the policy file's text when known, else a
+   *   document equivalent to the running policy, `''` for pure defaults);
+   * - the gateway runs on pure defaults (no file, no policy given) and a stored version exists: the latest
+   *   stored version is re-applied, so edits made through the API survive a restart;
+   * - otherwise a running policy that differs from the latest version (file edited, other start options)
+   *   wins and is recorded as a new version (author `system`).
    */
   async init(): Promise<void> {
     const latest = this.store.latestPolicyVersion();
-    const fileText = this.readFile();
+    const running = this.host.policy();
     if (!latest) {
-      this.insert(fileText ?? '', 'system', 'initial policy', '');
+      this.insert(this.readFile() ?? policyToYaml(running), 'system', 'initial policy', '');
+      this.lastSeen = comparable(running);
       return;
     }
-    if (fileText !== undefined) {
-      this.syncFromFile();
+    if (samePolicy(parsePolicy(latest.yaml), running)) {
+      this.lastSeen = comparable(running);
       return;
     }
-    if (latest.yaml !== '') {
+    if (this.readFile() === undefined && samePolicy(running, validatePolicy({}))) {
       try {
-        await this.host.reload(parsePolicy(latest.yaml));
+        const p = parsePolicy(latest.yaml);
+        await this.host.reload(p);
+        this.lastSeen = comparable(this.host.policy());
+        return;
       } catch (err) {
         this.host.services.logger.error({ err }, `control plane: could not re-apply stored policy version ${latest.version}`);
       }
     }
+    this.syncFromRunning();
+  }
+
+  /** JSON of the running policy when the latest version was recorded (to notice outside reloads). */
+  private lastSeen = '';
+
+  /**
+   * Records a new version when the gateway's policy changed outside the API (file watcher, SIGHUP): the file
+   * text when the host exposes its path, else a document equivalent to the running policy (author `file`).
+   */
+  syncFromRunning(): void {
+    const running = this.host.policy();
+    const now = comparable(running);
+    if (now === this.lastSeen) return;
+    const latest = this.store.latestPolicyVersion();
+    this.lastSeen = now;
+    if (latest && samePolicy(parsePolicy(latest.yaml), running)) return;
+    const text = this.readFile();
+    const yaml = text !== undefined && this.validate({ yaml: text }).valid ? text : policyToYaml(running);
+    this.insert(yaml, latest ? 'file' : 'system', 'policy changed outside the control plane (file reload or start options)', latest?.yaml ?? '');
   }
 
   private readFile(): string | undefined {
@@ -108,19 +136,6 @@ export class PolicyService {
     } catch {
       return undefined;
     }
-  }
-
-  /** Records a new version when the policy file was edited outside the API (the gateway reloads it itself). */
-  syncFromFile(): void {
-    const text = this.readFile();
-    const latest = this.store.latestPolicyVersion();
-    if (text === undefined || !latest || text === latest.yaml) return;
-    try {
-      parsePolicy(text);
-    } catch {
-      return; // the gateway keeps the old policy for an invalid file; so do the versions
-    }
-    this.insert(text, 'file', 'policy file changed on disk', latest.yaml);
   }
 
   private insert(yaml: string, author: string, comment: string | undefined, prevYaml: string): PolicyVersion {
@@ -134,7 +149,7 @@ export class PolicyService {
 
   /** The current policy (latest version) with its ETag. */
   current(): PolicyView {
-    this.syncFromFile();
+    this.syncFromRunning();
     const v = this.store.latestPolicyVersion();
     const yaml = v?.yaml ?? '';
     return { version: v?.version ?? 0, etag: etagOf(v?.version ?? 0), yaml, document: yamlToDocument(yaml), policy: this.host.policy() };
@@ -159,7 +174,7 @@ export class PolicyService {
    */
   apply(yaml: string, author: string, opts: { comment?: string; ifMatch?: string; requireMatch?: boolean }): Promise<PolicyVersion & { before: number }> {
     const run = async (): Promise<PolicyVersion & { before: number }> => {
-      this.syncFromFile();
+      this.syncFromRunning();
       const latest = this.store.latestPolicyVersion();
       const cur = latest?.version ?? 0;
       if (opts.ifMatch === undefined) {
@@ -175,6 +190,7 @@ export class PolicyService {
         throw new ApiError(500, 'BWK_INTERNAL', `gateway refused the policy: ${(err as Error).message}`);
       }
       this.writeFile(yaml);
+      this.lastSeen = comparable(this.host.policy());
       return { ...this.insert(yaml, author, opts.comment, latest?.yaml ?? ''), before: cur };
     };
     const p = this.chain.then(run, run);
@@ -217,4 +233,54 @@ function matches(header: string, version: number): boolean {
     const s = t.trim();
     return s === '*' || s === want;
   });
+}
+
+/**
+ * JSON of a policy for comparisons, without `upstreams` (the gateway may override them from its start
+ * options, which are not part of the policy document).
+ */
+function comparable(p: Policy): string {
+  return JSON.stringify({ ...p, upstreams: undefined });
+}
+
+/** True when two validated policies are equal (ignoring `upstreams`, see {@link comparable}). */
+export function samePolicy(a: Policy, b: Policy): boolean {
+  return comparable(a) === comparable(b);
+}
+
+function getPath(o: unknown, path: readonly (string | number)[]): unknown {
+  let x = o;
+  for (const k of path) {
+    if (x === null || typeof x !== 'object') return undefined;
+    x = (x as Record<string | number, unknown>)[k];
+  }
+  return x;
+}
+
+/**
+ * A policy document that validates to `p` (used when the original text is unknown: a policy given as an
+ * object at start, or a file reloaded by the gateway). The validated policy holds durations in ms while the
+ * schema reads bare numbers as seconds, so every number that comes back ×1000 after a round trip is a
+ * duration and is written as `<n>ms`. Values equal to the defaults are kept (explicit is clearer than
+ * implicit in a version history). `''` when `p` is the default policy.
+ */
+export function policyToDocument(p: Policy): Record<string, unknown> {
+  const doc = JSON.parse(JSON.stringify(p)) as Record<string, unknown>;
+  const probe = validatePolicy(doc);
+  const fix = (node: unknown, path: (string | number)[]): void => {
+    if (Array.isArray(node)) node.forEach((v, i) => fix(v, [...path, i]));
+    else if (node !== null && typeof node === 'object') for (const [k, v] of Object.entries(node)) fix(v, [...path, k]);
+    else if (typeof node === 'number' && node !== 0 && getPath(probe, path) === node * 1000) {
+      const parent = getPath(doc, path.slice(0, -1)) as Record<string | number, unknown>;
+      parent[path[path.length - 1]!] = `${node}ms`;
+    }
+  };
+  fix(JSON.parse(JSON.stringify(p)), []);
+  return doc;
+}
+
+/** YAML of {@link policyToDocument} (`''` for the default policy). */
+export function policyToYaml(p: Policy): string {
+  if (samePolicy(p, validatePolicy({}))) return '';
+  return documentToYaml(policyToDocument(p));
 }
