@@ -34,7 +34,9 @@ export function networkOf(ip: string): string | undefined {
     const t = tail ? tail.split(':') : [];
     const groups = tail === undefined ? h : [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
     const g = (i: number) => (groups[i] ?? '0').toLowerCase().replace(/^0+(?=.)/, '');
-    return `${g(0)}:${g(1)}:${g(2)}::/48`;
+    // Canonical compressed form (RFC 5952) via the WHATWG URL parser: `2001:db8:0::` → `2001:db8::`.
+    const canon = new URL(`http://[${g(0)}:${g(1)}:${g(2)}::]`).hostname.slice(1, -1);
+    return `${canon}/48`;
   }
   return undefined;
 }
