@@ -1,0 +1,215 @@
+import type { Location } from '../../core/types.ts';
+import type { PartRule, TransformName } from '../types.ts';
+import { clip, isWordChar, isAlpha, isSpace } from './lib/text.ts';
+
+/**
+ * NoSQL (MongoDB) injection (OWASP WSTG-INPV-05.6, CWE-943).
+ *
+ * Rule ids (938xxx, unused by OWASP CRS; chosen for NoSQL injection):
+ * - `938100` a MongoDB query operator as a JSON key or a bracketed parameter name (`{"$ne": …}`,
+ *   `user[$ne]=`), PL1, critical — the classic login bypass `{"password": {"$gt": ""}}`.
+ * - `938110` an operator object inside a string value (`{ $ne: 1 }`, `', $where: '1 == 1'`, `[$regex]=`),
+ *   PL1, critical.
+ * - `938120` server-side JavaScript in `$where`/`mapReduce` style payloads: a quote break followed by JS
+ *   (`';return true;var x='`, `' && this.password.match(/.*\/)//`, `';sleep(5000);'`), `db.coll.insert(`,
+ *   busy-wait loops (`while(pt-it<5000)`), PL1, critical.
+ *
+ * All scans are single passes over the value with bounded look-ahead.
+ */
+
+const TAGS = ['OWASP_CRS/ATTACK-NOSQLI', 'CWE-943', 'attack-injection-nosql'] as const;
+
+/** MongoDB query, update and aggregation operators (MongoDB manual, "Query and Projection Operators"). */
+export const MONGO_OPERATORS: ReadonlySet<string> = new Set([
+  'ne', 'eq', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'and', 'or', 'nor', 'not', 'exists', 'type', 'regex',
+  'where', 'expr', 'jsonschema', 'mod', 'text', 'search', 'all', 'elemmatch', 'size', 'options', 'function',
+  'accumulator', 'lookup', 'unionwith', 'merge', 'out', 'set', 'unset', 'inc', 'push', 'pull', 'rename',
+  'comment', 'natural', 'bitsallset', 'bitsanyset', 'geowithin', 'near', 'slice',
+]);
+
+/** Reads `$op` at `i` (index of `$`); returns the lower-cased operator when it is a Mongo operator. */
+function operatorAt(s: string, i: number): string | null {
+  let k = i + 1;
+  while (k < s.length && isAlpha(s.charCodeAt(k)) && k - i < 16) k++;
+  if (k === i + 1 || (k < s.length && isWordChar(s.charCodeAt(k)))) return null;
+  const op = s.slice(i + 1, k).toLowerCase();
+  return MONGO_OPERATORS.has(op) ? op : null;
+}
+
+/** Key-like locations: JSON keys and parameter/cookie names. */
+const NAME_TARGETS: readonly Location['kind'][] = ['json_key', 'query_name', 'form_name', 'cookie_name', 'multipart_name'];
+/** Value locations. */
+const VALUE_TARGETS: readonly Location['kind'][] = ['query', 'form', 'json', 'cookie', 'multipart', 'body', 'xml'];
+
+const operatorKey: PartRule = {
+  kind: 'part',
+  id: '938100',
+  name: 'nosqli-operator-in-key',
+  category: 'nosqli',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: NAME_TARGETS,
+  transforms: [['urlDecodeRepeat']],
+  match(input) {
+    // `$ne` as the whole key, or `[$ne]` in a bracketed name; `&exists` (a `$` lost to encoding) too.
+    for (let i = input.indexOf('$'); i !== -1; i = input.indexOf('$', i + 1)) {
+      const b = i === 0 ? -1 : input.charCodeAt(i - 1);
+      if (b === -1 || b === 0x5b || b === 0x2e) {
+        const op = operatorAt(input, i);
+        if (op !== null) return 'operator $' + op + ' in name';
+      }
+    }
+    return null;
+  },
+};
+
+/**
+ * Finds `$op` followed (after optional quote and spaces) by `:` or `]` inside a value, or a quoted
+ * `"$op":`; the operator must follow `{`, `,`, `[`, a quote or the start (object-literal syntax).
+ */
+export function findOperatorObject(s: string): string | null {
+  for (let i = s.indexOf('$'); i !== -1; i = s.indexOf('$', i + 1)) {
+    const op = operatorAt(s, i);
+    if (op === null) continue;
+    let b = i - 1;
+    const q = b >= 0 && (s.charCodeAt(b) === 0x22 || s.charCodeAt(b) === 0x27);
+    if (q) b--;
+    while (b >= 0 && isSpace(s.charCodeAt(b))) b--;
+    const before = b < 0 ? -1 : s.charCodeAt(b);
+    if (!(before === -1 || before === 0x7b || before === 0x2c || before === 0x5b || before === 0x27 || before === 0x22)) continue;
+    let k = i + 1 + op.length;
+    if (s.charCodeAt(k) === 0x22 || s.charCodeAt(k) === 0x27) k++;
+    while (k < s.length && isSpace(s.charCodeAt(k))) k++;
+    const after = s.charCodeAt(k);
+    if (after === 0x3a || (after === 0x5d && before === 0x5b)) return clip(s.slice(Math.max(0, b), k + 24));
+  }
+  // `{"&exists": false}`: the `$` replaced by `&` (URL-encoding mishap or filter evasion)
+  for (let i = s.indexOf('"&'); i !== -1; i = s.indexOf('"&', i + 1)) {
+    const op = operatorAt(s, i + 1);
+    if (op !== null && s.charCodeAt(i + 2 + op.length) === 0x22) return clip(s.slice(i, i + 24));
+  }
+  return null;
+}
+
+const operatorValue: PartRule = {
+  kind: 'part',
+  id: '938110',
+  name: 'nosqli-operator-object-in-value',
+  category: 'nosqli',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: VALUE_TARGETS,
+  transforms: [['urlDecodeRepeat']],
+  match(input) {
+    if (input.indexOf('$') === -1 && input.indexOf('"&') === -1) return null;
+    return findOperatorObject(input);
+  },
+};
+
+/** JavaScript that follows a quote break in `$where` payloads. */
+const JS_AFTER_BREAK: readonly string[] = [
+  'return', 'sleep(', 'this.', 'while(', 'while (', 'do{', 'do {', 'var ', 'let ', 'it=', 'function(', 'function (',
+  'db.', 'tojson(', 'emit(', 'throw ',
+];
+
+/** Mongo shell collection methods (`db.coll.<method>(`). */
+const DB_METHODS: readonly string[] = [
+  'insert', 'insertone', 'insertmany', 'find', 'findone', 'remove', 'drop', 'update', 'updateone', 'updatemany',
+  'deleteone', 'deletemany', 'mapreduce', 'aggregate', 'count', 'getcollectionnames', 'dropdatabase', 'eval',
+];
+
+/** Strips quote characters from both ends of a short operand. */
+function unquote(x: string): string {
+  let a = 0;
+  let b = x.length;
+  while (a < b && (x.charCodeAt(a) === 0x27 || x.charCodeAt(a) === 0x22)) a++;
+  while (b > a && (x.charCodeAt(b - 1) === 0x27 || x.charCodeAt(b - 1) === 0x22)) b--;
+  return x.slice(a, b);
+}
+
+/**
+ * Finds server-side JavaScript typical of `$where` injection. Returns a finding or null. Linear: each
+ * separator is examined with a bounded look-ahead.
+ */
+export function findWhereJs(raw: string): string | null {
+  const s = raw.toLowerCase();
+  const n = s.length;
+  // 1. a quote or `0` break followed by `;` / `&&` / `||` and JS
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x3b && !((c === 0x26 || c === 0x7c) && s.charCodeAt(i + 1) === c)) continue;
+    // what precedes: a quote (possibly after spaces) or the start/number (`0;return true`)
+    let b = i - 1;
+    while (b >= 0 && s.charCodeAt(b) === 0x20) b--;
+    const pb = b < 0 ? -1 : s.charCodeAt(b);
+    const quoteBreak = pb === 0x27 || pb === 0x22 || pb === -1 || (pb >= 0x30 && pb <= 0x39 && b === 0);
+    if (!quoteBreak) continue;
+    let k = c === 0x3b ? i + 1 : i + 2;
+    while (k < n && s.charCodeAt(k) === 0x20) k++;
+    for (const js of JS_AFTER_BREAK) {
+      if (s.startsWith(js, k)) {
+        if (js === 'return') {
+          const e = s.charCodeAt(k + 6);
+          if (e !== 0x20 && e !== 0x28 && e !== 0x27 && e !== 0x22) continue;
+        }
+        return clip(s.slice(Math.max(0, b), k + 32));
+      }
+    }
+    // `|| 1==1`, `' || 'a'=='a`: a JS equality tautology (`==`, not SQL `=`)
+    if (c !== 0x3b) {
+      const eq = s.indexOf('==', k);
+      if (eq !== -1 && eq - k <= 12) {
+        const left = unquote(s.slice(k, eq).trim());
+        let r = eq + 2;
+        if (s.charCodeAt(r) === 0x3d) r++;
+        while (r < n && s.charCodeAt(r) === 0x20) r++;
+        const right = unquote(s.slice(r, r + left.length + 2).trim());
+        if (left.length > 0 && right.startsWith(left) && (right.length === left.length || !isWordChar(right.charCodeAt(left.length)))) {
+          return clip(s.slice(Math.max(0, b), r + left.length + 2));
+        }
+      }
+    }
+    i = k - 1 > i ? k - 1 : i;
+  }
+  // 2. `db.<collection>.<method>(`
+  for (let i = s.indexOf('db.'); i !== -1; i = s.indexOf('db.', i + 3)) {
+    if (i > 0 && isWordChar(s.charCodeAt(i - 1))) continue;
+    let k = i + 3;
+    while (k < n && (isWordChar(s.charCodeAt(k)) || s.charCodeAt(k) === 0x2d) && k - i < 80) k++;
+    if (s.charCodeAt(k) !== 0x2e) continue;
+    for (const m of DB_METHODS) {
+      if (s.startsWith(m, k + 1) && s.charCodeAt(k + 1 + m.length) === 0x28) return clip(s.slice(i, k + 2 + m.length));
+    }
+  }
+  // 3. `this.<field>.match(` / `this.<field> ==` inside a value
+  for (let i = s.indexOf('this.'); i !== -1; i = s.indexOf('this.', i + 5)) {
+    if (i > 0 && isWordChar(s.charCodeAt(i - 1))) continue;
+    let k = i + 5;
+    while (k < n && isWordChar(s.charCodeAt(k)) && k - i < 64) k++;
+    if (s.startsWith('.match(', k) || s.startsWith('==', k) || s.startsWith(' ==', k) || s.startsWith('.length', k)) {
+      return clip(s.slice(i, k + 12));
+    }
+  }
+  return null;
+}
+
+const whereJs: PartRule = {
+  kind: 'part',
+  id: '938120',
+  name: 'nosqli-server-side-javascript',
+  category: 'nosqli',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: VALUE_TARGETS,
+  transforms: [['urlDecodeRepeat']],
+  match(input) {
+    if (input.length < 4) return null;
+    return findWhereJs(input);
+  },
+};
+
+/** The NoSQL injection rules (ids and levels in the module comment). */
+export const rules: readonly PartRule[] = [operatorKey, operatorValue, whereJs];

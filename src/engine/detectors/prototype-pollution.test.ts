@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rules } from './prototype-pollution.ts';
+import { matchAll, matchPart, timeAll, ruleMetaProblems } from './lib/testing.ts';
+
+test('rule metadata is well formed', () => {
+  assert.deepEqual(ruleMetaProblems(rules), []);
+});
+
+test('detects __proto__ and constructor.prototype in keys, names and values', () => {
+  assert.deepEqual(matchAll(rules, '__proto__', 'json_key'), ['934150']);
+  assert.deepEqual(matchAll(rules, 'a[__proto__][isAdmin]', 'query_name'), ['934150']);
+  assert.deepEqual(matchAll(rules, 'a%5B__proto__%5D%5Bx%5D', 'form_name'), ['934150']);
+  assert.deepEqual(matchAll(rules, 'a[constructor][prototype][x]', 'query_name'), ['934160']);
+  assert.deepEqual(matchAll(rules, 'x.constructor.prototype.polluted', 'json'), ['934160']);
+  assert.deepEqual(matchAll(rules, '["constructor"]["prototype"]', 'json'), ['934160']);
+  assert.deepEqual(matchAll(rules, '\\u005f\\u005fproto\\u005f\\u005f', 'json_key'), ['934150']);
+  const rule = rules.find((r) => r.id === '934160')!;
+  assert.ok(matchPart(rule as never, 'prototype', 'json_key', 'user.constructor.prototype') !== null);
+});
+
+test('does not flag ordinary words', () => {
+  const benign = ['constructor', 'prototype', 'The constructor of the prototype', 'proto', '__init__', 'my_proto_value', 'constructor_id'];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b, 'json'), [], `false positive on ${b}`);
+  const rule = rules.find((r) => r.id === '934160')!;
+  assert.equal(matchPart(rule as never, 'prototype', 'json_key', 'app.prototype'), null);
+});
+
+test('linear time on 64 KiB pathological input', () => {
+  const inputs = ['constructor.'.repeat(5461), '__proto_'.repeat(8192), 'constructor['.repeat(5041), '_'.repeat(65536)];
+  for (const s of inputs) {
+    const ms = timeAll(rules, s, ['json', 'json_key', 'query_name']);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  }
+});
