@@ -8,9 +8,10 @@
  * an unsuccessful BST search (H(i) ≈ ln i + γ). s → 1: anomaly; s ≪ 0.5: normal; all ≈ 0.5: no distinct anomaly.
  *
  * Attribution (which features made x anomalous): each split on x's path in tree t credits its feature with
- * 1 / h_t(x), so features that isolate x within few splits get most of the credit; credits are summed over the
- * trees and normalised to 1. This is a simplified, path-only form of DIFFI (Carletti, Terzi & Susto, "Interpretable
- * Anomaly Detection with DIFFI", Engineering Applications of AI, 2023), without its inlier normalisation.
+ * (1 / h_t(x)) · (1 − |child| / |node|), i.e. more when x is isolated in few splits and when the split cut x
+ * away from most of the node's training points; credits are summed over the trees and normalised to 1. This is
+ * a simplified form of DIFFI (Carletti, Terzi & Susto, "Interpretable Anomaly Detection with DIFFI",
+ * Engineering Applications of AI, 2023): its induced-imbalance weighting, without its inlier normalisation.
  */
 
 const EULER_GAMMA = 0.5772156649015329;
@@ -124,6 +125,12 @@ function buildTree(data: readonly ArrayLike<number>[], idx: Int32Array, dims: nu
   return { feature: feature.slice(0, next), split: split.slice(0, next), left: left.slice(0, next), right: right.slice(0, next), size: size.slice(0, next) };
 }
 
+function validate(data: readonly ArrayLike<number>[]): void {
+  if (data.length === 0) throw new RangeError('IsolationForest needs at least one training vector');
+  const dims = data[0]!.length;
+  for (const x of data) if (x.length !== dims) throw new RangeError('IsolationForest training vectors must have the same length');
+}
+
 /**
  * A trained Isolation Forest over fixed-length numeric vectors. Scoring costs O(t · log ψ) comparisons
  * (about 800 for the defaults) and allocates nothing.
@@ -161,15 +168,15 @@ export class IsolationForest {
 
   /** Trains synchronously (tests, offline tools). @throws {RangeError} as {@link IsolationForest.trainAsync}. */
   static train(data: readonly ArrayLike<number>[], opts: ForestOptions): IsolationForest {
+    validate(data);
     let out: IsolationForest | undefined;
     void IsolationForest.build(data, opts, 0, (f) => (out = f));
     return out!;
   }
 
   private static async build(data: readonly ArrayLike<number>[], opts: ForestOptions, yieldEvery: number, done?: (f: IsolationForest) => void): Promise<IsolationForest> {
-    if (data.length === 0) throw new RangeError('IsolationForest needs at least one training vector');
+    validate(data);
     const dims = data[0]!.length;
-    for (const x of data) if (x.length !== dims) throw new RangeError('IsolationForest training vectors must have the same length');
     const rnd = mulberry32(opts.seed);
     const psi = Math.min(opts.sampleSize, data.length);
     const limit = Math.ceil(Math.log2(Math.max(2, psi)));
@@ -213,12 +220,15 @@ export class IsolationForest {
     }
     const h = depth + cFactor(tree.size[node]!);
     if (credit !== undefined && depth > 0) {
-      // second walk: credit each split's feature with 1/h
+      // second walk: credit each split's feature with (1/h) × the share of the node's points it separated
+      // from x (1 − |child| / |node|): splits that cut x away from most points isolate it
       let n = 0;
       const w = 1 / Math.max(h, 1);
       while (feat[n]! !== -1) {
-        credit[feat[n]!]! += w;
-        n = x[feat[n]!]! < tree.split[n]! ? tree.left[n]! : tree.right[n]!;
+        const next = x[feat[n]!]! < tree.split[n]! ? tree.left[n]! : tree.right[n]!;
+        const sn = tree.size[n]!;
+        credit[feat[n]!]! += w * (sn > 0 ? 1 - tree.size[next]! / sn : 0);
+        n = next;
       }
     }
     return h;
