@@ -99,8 +99,7 @@ export class PolicyService {
     }
     if (this.readFile() === undefined && samePolicy(running, validatePolicy({}))) {
       try {
-        const p = parsePolicy(latest.yaml);
-        await this.host.reload(p);
+        await this.reloadHost(latest.yaml, parsePolicy(latest.yaml));
         this.lastSeen = comparable(this.host.policy());
         return;
       } catch (err) {
@@ -108,6 +107,17 @@ export class PolicyService {
       }
     }
     this.syncFromRunning();
+  }
+
+  /**
+   * Hands a policy to the gateway. `BulwarkApp.reload(object)` validates the object it receives
+   * (`validatePolicy`), so it gets the policy *document* (input form): a parsed policy would have its
+   * millisecond durations re-read as seconds. If the running policy then differs from the expected one
+   * (a host that installs objects as already validated), the validated policy is installed instead.
+   */
+  private async reloadHost(yaml: string, expected: Policy): Promise<void> {
+    await this.host.reload(yamlToDocument(yaml) as unknown as Policy);
+    if (!samePolicy(this.host.policy(), expected)) await this.host.reload(expected);
   }
 
   /** JSON of the running policy when the latest version was recorded (to notice outside reloads). */
@@ -185,7 +195,7 @@ export class PolicyService {
       const r = this.validate({ yaml });
       if (!r.valid) throw new ApiError(422, 'BWK_POLICY_INVALID', 'policy is invalid', { errors: r.errors });
       try {
-        await this.host.reload(r.policy);
+        await this.reloadHost(yaml, r.policy);
       } catch (err) {
         throw new ApiError(500, 'BWK_INTERNAL', `gateway refused the policy: ${(err as Error).message}`);
       }
