@@ -1,0 +1,709 @@
+/**
+ * A SQL lexer for injection detection, after libinjection (Nick Galbreath, "libinjection: SQLi detection via
+ * lexical analysis", Black Hat USA 2012): the input is tokenized as if it were placed inside a SQL statement in
+ * each of three quote contexts — bare (numeric), after a `'` and after a `"` — tokens are classified and
+ * folded, and the resulting token sequence (the fingerprint) is judged. The judge is a small set of token
+ * grammar rules written for Bulwark (libinjection's 9,000-entry fingerprint table is not used): an input is an
+ * injection when, in some context, the SQL it would produce breaks out of its literal and continues with SQL
+ * syntax (a logical operator and an operand, a comment, a UNION SELECT, a stacked statement, a time-delay or
+ * file-access function, …).
+ *
+ * Everything is a single forward scan over the input (O(n) tokens, each judged in O(1) lookahead).
+ */
+
+/**
+ * Token types (libinjection's letters where one exists): `s` string, `1` number (also NULL/TRUE/FALSE),
+ * `n` bareword, `v` variable (`@x`, `@@version`), `k` keyword, `f` function (a name followed by `(`),
+ * `o` operator, `&` logical operator, `U` UNION, `E` SELECT, `T` other statement (DROP TABLE, INSERT INTO, EXEC …),
+ * `B` ORDER BY / GROUP BY / HAVING / LIMIT, `c` comment, `(` `)` `,` `;` punctuation, `x` anything else.
+ */
+export type TokenType = 's' | '1' | 'n' | 'v' | 'k' | 'f' | 'o' | '&' | 'U' | 'E' | 'T' | 'B' | 'c' | '(' | ')' | ',' | ';' | 'x';
+
+/** A token sequence: parallel arrays of types and (lower-cased for words) values. */
+export interface Tokens {
+  types: TokenType[];
+  values: string[];
+}
+
+/** Most tokens kept per context; a longer input is judged on its first tokens plus the anywhere-checks. */
+export const MAX_TOKENS = 4096;
+
+const LOGIC = new Set(['and', 'or', 'xor']);
+const OPERATOR_WORDS = new Set(['like', 'rlike', 'regexp', 'is', 'in', 'between', 'div', 'mod', 'not', 'sounds', 'escape', 'collate', 'glob', 'match', 'against', 'ilike', 'similar']);
+const VALUE_WORDS = new Set(['null', 'true', 'false', 'unknown', 'current_user', 'system_user', 'session_user', 'current_date', 'current_time', 'localtime', 'sysdate']);
+const STATEMENTS = new Set([
+  'insert', 'update', 'delete', 'drop', 'create', 'alter', 'truncate', 'exec', 'execute', 'declare', 'shutdown', 'grant',
+  'revoke', 'merge', 'call', 'handler', 'rename', 'load', 'copy', 'backup', 'restore', 'kill',
+]);
+const KEYWORDS = new Set([
+  'from', 'where', 'into', 'as', 'table', 'database', 'values', 'distinct', 'all', 'top', 'case', 'when', 'then', 'else',
+  'end', 'exists', 'outfile', 'dumpfile', 'asc', 'desc', 'on', 'join', 'inner', 'outer', 'cross', 'natural', 'using',
+  'with', 'waitfor', 'delay', 'begin', 'set', 'procedure', 'analyse', 'offset', 'fetch', 'schema', 'column', 'by', 'order',
+  'group', 'having', 'limit', 'to', 'program', 'dual', 'if', 'while', 'returns', 'return', 'nvarchar', 'varchar', 'char',
+  'int', 'integer', 'binary', 'bigint',
+]);
+/** Words that keep their class even when followed by `(`. */
+const NOT_FUNCTIONS = new Set(['in', 'and', 'or', 'xor', 'not', 'values', 'as', 'on', 'from', 'into', 'union', 'select', 'where', 'using', 'is', 'like', 'over', 'exists', 'table', 'set', 'to', 'with', 'all']);
+
+/**
+ * Functions whose call is an injection signal on its own: time delays (blind SQLi), file and network access,
+ * OS command execution, and the error-based extraction functions (OWASP CRS 942160, 942170, 942151 lists).
+ */
+export const DANGEROUS_FUNCTIONS = new Set([
+  'sleep', 'benchmark', 'pg_sleep', 'pg_sleep_for', 'waitfor', 'dbms_lock.sleep', 'dbms_pipe.receive_message', 'dbms_session.sleep',
+  'load_file', 'extractvalue', 'updatexml', 'utl_inaddr.get_host_address', 'utl_inaddr.get_host_name', 'utl_http.request',
+  'httpuritype', 'xp_cmdshell', 'xp_dirtree', 'xp_fileexist', 'xp_regread', 'sys_eval', 'sys_exec', 'randomblob',
+  'name_const', 'pg_read_file', 'pg_ls_dir', 'lo_import', 'lo_export', 'openrowset', 'opendatasource', 'dblink',
+  'ctxsys.drithsx.sn', 'dbms_xmlgen.getxml', 'dbms_java.runjava', 'geometrycollection', 'multipoint', 'polygon',
+  'multipolygon', 'linestring', 'multilinestring', 'exp', 'gtid_subset', 'json_keys', 'st_latfromgeohash', 'make_set',
+  'sqlite_version', 'load_extension', 'pg_read_binary_file', 'copy', 'sp_executesql', 'sp_oacreate', 'sp_makewebtask',
+]);
+
+/** System procedures that run OS commands or read the registry/files (MSSQL). */
+const SYSTEM_PROCEDURES = new Set(['xp_cmdshell', 'xp_dirtree', 'xp_regread', 'xp_regwrite', 'xp_fileexist', 'sp_oacreate', 'sp_oamethod', 'sp_makewebtask', 'sp_addextendedproc', 'xp_servicecontrol', 'xp_availablemedia', 'xp_subdirs']);
+
+/** Zero-argument functions that reveal the database (`version()`, `database()`, `user()` …). */
+export const INFO_FUNCTIONS = new Set([
+  'version', 'database', 'user', 'current_user', 'schema', 'system_user', 'session_user', 'db_name', 'host_name',
+  'suser_name', 'user_name', 'current_database', 'current_schema', 'connection_id', 'last_insert_id', 'row_count',
+  'sqlite_version', 'banner',
+]);
+
+/** True for characters treated as whitespace by SQL parsers in practice (incl. `%0b`, `%a0`, Unicode spaces). */
+function isSpace(c: number): boolean {
+  if (c <= 0x20) return true; // controls incl. NUL, tab, VT, FF, CR, LF
+  if (c === 0x7f || c === 0xa0 || c === 0x85) return true;
+  return c >= 0x2000 && (c <= 0x200b || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff);
+}
+
+function isWordStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x24 || (c > 0x7f && !isSpace(c));
+}
+
+function isWord(c: number): boolean {
+  return isWordStart(c) || (c >= 0x30 && c <= 0x39);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isHex(c: number): boolean {
+  return isDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/** Lower-cases ASCII letters only (SQL keywords are ASCII). */
+function lower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return s.toLowerCase();
+  }
+  return s;
+}
+
+/** End index (exclusive) of a quoted string starting after its opening quote at `i`; -1 when unterminated. */
+function stringEnd(s: string, i: number, q: number): number {
+  const n = s.length;
+  let j = i;
+  while (j < n) {
+    const c = s.charCodeAt(j);
+    if (c === 0x5c) {
+      j += 2;
+      continue;
+    }
+    if (c === q) {
+      if (j + 1 < n && s.charCodeAt(j + 1) === q) {
+        j += 2; // doubled quote
+        continue;
+      }
+      return j;
+    }
+    j++;
+  }
+  return -1;
+}
+
+/** Index of the next non-space character at or after `i` (skipping inline comments). */
+function nextSignificant(s: string, i: number): number {
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    if (c === 0x2f && s.charCodeAt(i + 1) === 0x2a && s.charCodeAt(i + 2) !== 0x21) {
+      const e = s.indexOf('*/', i + 2);
+      if (e === -1) return n;
+      i = e + 2;
+      continue;
+    }
+    return i;
+  }
+  return n;
+}
+
+/**
+ * Tokenizes `s` as SQL in quote context `q` (0 bare, 0x27 `'`, 0x22 `"`). In a quote context the input
+ * starts inside a string literal: the text up to the first `q` is the first token (`s`); callers skip the
+ * context when `q` does not occur. Inline comments are dropped; a trailing comment becomes a final `c`.
+ * MySQL executable comments (`/*!50000 … *\/`) are read as code. Linear.
+ */
+export function tokenize(s: string, q: number): Tokens {
+  const types: TokenType[] = [];
+  const values: string[] = [];
+  const n = s.length;
+  let i = 0;
+  if (q !== 0) {
+    const e = s.indexOf(String.fromCharCode(q));
+    types.push('s');
+    values.push(s.slice(0, e === -1 ? n : e));
+    i = e === -1 ? n : e + 1;
+  }
+  let trailingComment = false;
+  let commentText = '';
+  const push = (t: TokenType, v: string) => {
+    trailingComment = false;
+    types.push(t);
+    values.push(v);
+  };
+  while (i < n && types.length < MAX_TOKENS) {
+    const c = s.charCodeAt(i);
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    const d = i + 1 < n ? s.charCodeAt(i + 1) : -1;
+    // comments
+    if (c === 0x2f && d === 0x2a) {
+      if (i + 2 < n && s.charCodeAt(i + 2) === 0x21) {
+        // /*!50000 code */: read the code
+        i += 3;
+        while (i < n && isDigit(s.charCodeAt(i))) i++;
+        continue;
+      }
+      const e = s.indexOf('*/', i + 2);
+      trailingComment = true;
+      commentText = s.slice(i + 2, i + 3);
+      i = e === -1 ? n : e + 2;
+      continue;
+    }
+    if (c === 0x2a && d === 0x2f) {
+      i += 2;
+      continue;
+    }
+    if ((c === 0x2d && d === 0x2d) || c === 0x23) {
+      const e = s.indexOf('\n', i);
+      trailingComment = true;
+      commentText = s.slice(c === 0x23 ? i + 1 : i + 2, c === 0x23 ? i + 2 : i + 3);
+      i = e === -1 ? n : e + 1;
+      continue;
+    }
+    // strings
+    if (c === 0x27 || c === 0x22) {
+      const e = stringEnd(s, i + 1, c);
+      const v = s.slice(i + 1, e === -1 ? n : e);
+      if (types.length && types[types.length - 1] === 's' && !trailingComment) values[values.length - 1] += v; // 'a' 'b' concatenation
+      else push('s', v);
+      i = e === -1 ? n : e + 1;
+      continue;
+    }
+    if (c === 0x60) {
+      // backtick identifier
+      const e = s.indexOf('`', i + 1);
+      push('n', lower(s.slice(i + 1, e === -1 ? n : e)));
+      i = e === -1 ? n : e + 1;
+      continue;
+    }
+    if (c === 0x5b) {
+      // MSSQL [identifier]
+      const e = s.indexOf(']', i + 1);
+      if (e !== -1 && e - i < 130) {
+        push('n', lower(s.slice(i + 1, e)));
+        i = e + 1;
+        continue;
+      }
+      push('x', '[');
+      i++;
+      continue;
+    }
+    // numbers
+    if (isDigit(c) || (c === 0x2e && isDigit(d))) {
+      let j = i;
+      if (c === 0x30 && (d === 0x78 || d === 0x58)) {
+        j += 2;
+        while (j < n && isHex(s.charCodeAt(j))) j++;
+      } else if (c === 0x30 && (d === 0x62 || d === 0x42) && (s.charCodeAt(i + 2) === 0x30 || s.charCodeAt(i + 2) === 0x31)) {
+        j += 2;
+        while (j < n && (s.charCodeAt(j) === 0x30 || s.charCodeAt(j) === 0x31)) j++;
+      } else {
+        while (j < n && isDigit(s.charCodeAt(j))) j++;
+        if (j < n && s.charCodeAt(j) === 0x2e) {
+          j++;
+          while (j < n && isDigit(s.charCodeAt(j))) j++;
+        }
+        if (j < n && (s.charCodeAt(j) | 0x20) === 0x65 && (isDigit(s.charCodeAt(j + 1)) || ((s.charCodeAt(j + 1) === 0x2b || s.charCodeAt(j + 1) === 0x2d) && isDigit(s.charCodeAt(j + 2))))) {
+          j += 2;
+          while (j < n && isDigit(s.charCodeAt(j))) j++;
+        }
+      }
+      push('1', s.slice(i, j));
+      i = j;
+      continue;
+    }
+    // variables
+    if (c === 0x40) {
+      let j = i + 1;
+      if (j < n && s.charCodeAt(j) === 0x40) j++;
+      const st = j;
+      while (j < n && (isWord(s.charCodeAt(j)) || s.charCodeAt(j) === 0x2e)) j++;
+      if (j === st && (s.charCodeAt(j) === 0x27 || s.charCodeAt(j) === 0x22 || s.charCodeAt(j) === 0x60)) {
+        // @'quoted var'
+        const e = stringEnd(s, j + 1, s.charCodeAt(j));
+        j = e === -1 ? n : e + 1;
+      }
+      push(j === st ? 'o' : 'v', lower(s.slice(i, j)));
+      i = j;
+      continue;
+    }
+    // words
+    if (isWordStart(c)) {
+      let j = i + 1;
+      while (j < n) {
+        const e = s.charCodeAt(j);
+        if (isWord(e)) j++;
+        else if (e === 0x2e && j + 1 < n && isWordStart(s.charCodeAt(j + 1))) j++;
+        else if (e === 0x2e && s.charCodeAt(j + 1) === 0x2e && j + 2 < n && isWordStart(s.charCodeAt(j + 2))) j += 2;
+        else break;
+      }
+      const w = lower(s.slice(i, j));
+      // string prefixes: N'..', X'..', B'..', E'..', _utf8'..'
+      if (j < n && (s.charCodeAt(j) === 0x27 || (s.charCodeAt(j) === 0x22 && w.charCodeAt(0) === 0x5f)) && (w === 'n' || w === 'x' || w === 'b' || w === 'e' || w === 'q' || (w.charCodeAt(0) === 0x5f && w.length > 2))) {
+        i = j;
+        continue; // the string is read next
+      }
+      i = j;
+      const nx = nextSignificant(s, i);
+      const paren = nx < n && s.charCodeAt(nx) === 0x28;
+      let t: TokenType;
+      if (LOGIC.has(w)) t = '&';
+      else if (w === 'union' || w === 'intersect' || w === 'except') t = 'U';
+      else if (w === 'select') t = 'E';
+      else if (paren && !NOT_FUNCTIONS.has(w)) t = 'f';
+      else if (OPERATOR_WORDS.has(w)) t = 'o';
+      else if (VALUE_WORDS.has(w)) t = '1';
+      else if (STATEMENTS.has(w)) t = 'T';
+      else if (KEYWORDS.has(w)) t = 'k';
+      else t = 'n';
+      push(t, w);
+      continue;
+    }
+    // punctuation and operators
+    switch (c) {
+      case 0x28: push('(', '('); i++; continue;
+      case 0x29: push(')', ')'); i++; continue;
+      case 0x2c: push(',', ','); i++; continue;
+      case 0x3b: push(';', ';'); i++; continue;
+      default:
+        break;
+    }
+    if ((c === 0x7c && d === 0x7c) || (c === 0x26 && d === 0x26)) {
+      push('&', c === 0x7c ? '||' : '&&');
+      i += 2;
+      continue;
+    }
+    if (c === 0x3d || c === 0x3c || c === 0x3e || c === 0x21 || c === 0x2b || c === 0x2d || c === 0x2a || c === 0x2f || c === 0x25 ||
+      c === 0x26 || c === 0x7c || c === 0x5e || c === 0x7e || c === 0x3a) {
+      let j = i + 1;
+      // multi-char operators: <=>, <=, >=, <>, !=, ==, :=, <<, >>, ->, ->>, ::
+      while (j < n && j < i + 3) {
+        const e = s.charCodeAt(j);
+        if (e === 0x3d || e === 0x3e || (e === 0x3c && c === 0x3c) || (e === 0x3a && c === 0x3a)) j++;
+        else break;
+      }
+      push('o', s.slice(i, j));
+      i = j;
+      continue;
+    }
+    push('x', s[i]!);
+    i++;
+  }
+  if (trailingComment) {
+    types.push('c');
+    values.push(commentText);
+  }
+  fold(types, values);
+  return { types, values };
+}
+
+/**
+ * Folds the raw token list in place: compound keywords (`ORDER BY` → `B`, `UNION ALL` → `U`, `DROP TABLE` /
+ * `INSERT INTO` / `DELETE FROM` → `T`, `WAITFOR DELAY` → dangerous `f`, `NOT LIKE` → `o`, `INTO OUTFILE` → `T`),
+ * unary signs into numbers (`- 1` → `-1`), HAVING/LIMIT/PROCEDURE → `B`.
+ */
+function fold(t: TokenType[], v: string[]): void {
+  let w = 0;
+  for (let r = 0; r < t.length; r++) {
+    let ty = t[r]!;
+    let val = v[r]!;
+    const nt = r + 1 < t.length ? t[r + 1] : undefined;
+    const nv = r + 1 < t.length ? v[r + 1] : undefined;
+    if ((val === 'order' || val === 'group') && nv === 'by') {
+      ty = 'B';
+      val = `${val} by`;
+      r++;
+    } else if (ty === 'U' && (nv === 'all' || nv === 'distinct')) {
+      r++;
+    } else if (val === 'having' || val === 'limit' || (val === 'procedure' && nv === 'analyse')) {
+      ty = 'B';
+    } else if (ty === 'T' && (nv === 'table' || nv === 'database' || nv === 'into' || nv === 'from' || nv === 'schema' || nv === 'procedure' || nv === 'function' || nv === 'user' || nv === 'view' || nv === 'data')) {
+      val = `${val} ${nv}`;
+      r++;
+    } else if (val === 'into' && (nv === 'outfile' || nv === 'dumpfile')) {
+      ty = 'T';
+      val = `into ${nv}`;
+      r++;
+    } else if (val === 'waitfor' && (nv === 'delay' || nv === 'time')) {
+      ty = 'f';
+      val = 'waitfor';
+      r++;
+    } else if (ty === 'o' && (val === 'not' || val === 'is' || val === 'sounds') && nt === 'o') {
+      val = `${val} ${nv}`;
+      r++;
+    } else if (ty === 'o' && (val === '-' || val === '+') && nt === '1') {
+      const prev = w > 0 ? t[w - 1] : undefined;
+      if (prev === undefined || prev === 'o' || prev === '&' || prev === '(' || prev === ',' || prev === 'k' || prev === 'E' || prev === 'B' || prev === 'U') {
+        ty = '1';
+        val = val + nv!;
+        r++;
+      }
+    }
+    t[w] = ty;
+    v[w] = val;
+    w++;
+  }
+  t.length = w;
+  v.length = w;
+}
+
+/** A judged injection: the context and the rule of the judge that fired, with the fingerprint. */
+export interface SqliFinding {
+  context: 'bare' | "'" | '"';
+  reason: string;
+  fingerprint: string;
+}
+
+const OPERANDS: ReadonlySet<string> = new Set(['1', 's', 'v', 'n', 'f']);
+
+/** True when a SELECT at `e` is followed by a select list that reads as SQL rather than prose. */
+function selectList(t: readonly TokenType[], v: readonly string[], e: number): boolean {
+  let k = e + 1;
+  while (t[k] === '(') k++;
+  const a = t[k];
+  if (a === undefined) return false;
+  if (a === '1' || a === 'v' || a === 'f' || a === 's' || a === 'E') return true;
+  if (a === 'o' && v[k] === '*') return true;
+  if (a === 'k' && (v[k] === 'distinct' || v[k] === 'all' || v[k] === 'top' || v[k] === 'case' || v[k] === 'char')) return true;
+  if (a === 'n') {
+    const b = t[k + 1];
+    return b === ',' || (b === 'k' && (v[k + 1] === 'from' || v[k + 1] === 'as' || v[k + 1] === 'into')) || b === 'c' || b === 'U' || (b === undefined && t[e - 1] === 'U');
+  }
+  return false;
+}
+
+/** Judge rules that apply anywhere in the sequence. Returns a reason or null. */
+function anywhere(t: readonly TokenType[], v: readonly string[]): string | null {
+  const n = t.length;
+  for (let i = 0; i < n; i++) {
+    const ty = t[i]!;
+    if (ty === 'U') {
+      let k = i + 1;
+      while (t[k] === '(') k++;
+      if (t[k] === 'E' && selectList(t, v, k)) return 'union select';
+    } else if (ty === 'f') {
+      const name = v[i]!;
+      if (DANGEROUS_FUNCTIONS.has(name) || name.startsWith('xp_') || name.startsWith('utl_') || name.startsWith('dbms_')) {
+        // a call: name ( … ; or waitfor delay '…'
+        if (name === 'waitfor' ? t[i + 1] === 's' || t[i + 1] === '1' : t[i + 1] === '(') return `function ${name}`;
+      }
+      if (INFO_FUNCTIONS.has(name) && t[i + 1] === '(' && t[i + 2] === ')' && n > 3) return `function ${name}()`;
+    } else if (ty === ';') {
+      const a = t[i + 1];
+      if (a === 'E' && selectList(t, v, i + 1)) return 'stacked select';
+      if (a === 'T' && stackedStatement(t, v, i + 1)) return `stacked ${v[i + 1]}`;
+      if (a === 'f' && v[i + 1] === 'waitfor') return 'stacked waitfor';
+    } else if (ty === '(' && t[i + 1] === 'E' && selectList(t, v, i + 1) && (i > 0 || n > 3)) {
+      // parenthesised subquery
+      let k = i + 2;
+      let from = false;
+      for (; k < n && k < i + 24; k++) {
+        if (t[k] === ')') break;
+        if (t[k] === 'k' && v[k] === 'from') from = true;
+        if (t[k] === 'f' || t[k] === 'v' || t[k] === '1') from = true;
+      }
+      if (from) return 'subquery';
+    } else if (ty === 'T' && (v[i] === 'into outfile' || v[i] === 'into dumpfile')) {
+      return v[i]!;
+    } else if (ty === 'T' && i > 0 && STRONG_COMPOUND.has(v[i]!) && (t[i + 1] === 'n' || t[i + 1] === 'f') && t[n - 1] === 'c') {
+      return `statement ${v[i]}`;
+    } else if (ty === 'n' && n > 1 && SYSTEM_PROCEDURES.has(v[i]!.slice(v[i]!.lastIndexOf('.') + 1))) {
+      return `procedure ${v[i]}`;
+    } else if (ty === 'v' && v[i]!.startsWith('@@') && n > 1 && (i === 0 ? t[1] !== 'n' : true)) {
+      const prev = i > 0 ? t[i - 1] : undefined;
+      if (prev === undefined || prev === 'E' || prev === ',' || prev === '&' || prev === 'o' || prev === '(' || prev === 's') return `system variable ${v[i]}`;
+    }
+  }
+  return null;
+}
+
+/** True for a statement after `;` (or at the start) that reads as SQL: `DROP TABLE x`, `EXEC xp_…`, `SHUTDOWN`. */
+function stackedStatement(t: readonly TokenType[], v: readonly string[], i: number): boolean {
+  const name = v[i]!;
+  const a = t[i + 1];
+  if (name.includes(' ')) return a === 'n' || a === 'k' || a === '(' || a === 'v' || a === 'f' || a === undefined || a === 'c';
+  if (name === 'grant' || name === 'revoke') return (a === 'n' || a === 'k' || a === 'T' || a === 'E') && t[i + 2] !== undefined;
+  if (name === 'exec' || name === 'execute' || name === 'call') return a === 'n' || a === 'v' || a === 'f' || a === '(' || a === 's';
+  if (name === 'shutdown') return a === undefined || a === 'c' || a === ';' || (a === 'k' && v[i + 1] === 'with');
+  if (name === 'declare') return a === 'v';
+  if (name === 'update') return a === 'n' && t[i + 2] === 'k' && v[i + 2] === 'set';
+  if (name === 'insert' || name === 'delete' || name === 'drop' || name === 'create' || name === 'alter' || name === 'truncate') return a === 'n' || a === 'k';
+  return false;
+}
+
+/**
+ * Judges the continuation after a literal the input broke out of (`i` = first token after it), or after a
+ * leading number in the bare context (`strict`: a numeric prefix such as `3 or 4 items` needs stronger
+ * evidence than a quote break).
+ */
+function afterBreak(t: readonly TokenType[], v: readonly string[], i: number, strict: boolean): string | null {
+  let j = i;
+  while (t[j] === ')') j++;
+  const a = t[j];
+  if (a === undefined) return null;
+  const b = t[j + 1];
+  const c = t[j + 2];
+  switch (a) {
+    case '&': {
+      let k = j + 1;
+      while (t[k] === '(') k++;
+      const u = t[k];
+      const after = t[k + 1];
+      if (u === undefined) return null;
+      if (u === 'E' || u === 'f' || u === 'v') return `logic ${v[j]} then ${u}`;
+      if (u === '(' ) return null;
+      if (u === '1' || u === 's') {
+        if (after === 'o' || after === 'c' || after === '&' || after === ';' || after === ')' || after === 'B' || after === 'U') return `logic ${v[j]} literal`;
+        if (!strict && (after === undefined || after === 's' || after === '1')) return `logic ${v[j]} literal`;
+        // a whole value `OR 1` / `AND true`: a numeric-context tautology
+        if (strict && j === 0 && after === undefined && u === '1') return `logic ${v[j]} literal`;
+        return null;
+      }
+      if (u === 'n') {
+        if (after === 'o' && t[k + 2] !== undefined && t[k + 2] !== 'n') return `logic ${v[j]} comparison`;
+        if (after === 'o' && t[k + 2] === 'n' && v[k] === v[k + 2]) return `logic ${v[j]} tautology`;
+        if (after === 'c' || after === ';' || after === '&') return `logic ${v[j]} bareword`;
+        if (after === 'o' && (!strict || isSymbolOp(v[k + 1]!))) return `logic ${v[j]} comparison`;
+        return null;
+      }
+      if (u === 'o' && (v[k] === 'not' || v[k] === '!' || v[k] === '-' || v[k] === '~')) {
+        const w = t[k + 1];
+        return w === '1' || w === 's' || w === '(' || w === 'f' ? `logic ${v[j]} ${v[k]}` : null;
+      }
+      if (u === 'k' && (v[k] === 'exists' || v[k] === 'case')) return `logic ${v[j]} ${v[k]}`;
+      return null;
+    }
+    case 'U':
+      return b === 'E' || b === '(' ? 'union' : null;
+    case 'B':
+      if (!strict && (b === 'n' || b === 'k')) return `${v[j]}`;
+      return b === '1' || b === 'f' || b === '(' || b === 'v' || (b === 'n' && (c === undefined || c === 'c' || c === ',' || c === 'o' || c === '&' || c === 'k')) || (b === 'k' && v[j] === 'having') ? `${v[j]}` : null;
+    case ';':
+      if (b === 'c' || (b === undefined && !strict)) return strict ? null : 'terminated statement';
+      if (b === 'E' || b === 'T' || b === 'f' || b === 'k' || b === 'v') return 'stacked statement';
+      return null;
+    case 'c':
+      // `'--`, `'#`, `'/*`; a run of dashes (`"-----BEGIN CERTIFICATE-----`) is a text divider, not a comment
+      return strict || v[j] === '-' ? null : 'comment after literal';
+    case 'o': {
+      if (strict) return null;
+      const op = v[j]!;
+      let k = j + 1;
+      while (t[k] === '(') k++;
+      const u = t[k];
+      if (u === 'E' || (u === 'f' && t[k + 1] === '(')) return `operator ${op} then ${u}`;
+      if ((u === 's' || u === '1' || u === 'v') && (t[k + 1] === undefined || t[k + 1] === 'c' || t[k + 1] === '&' || t[k + 1] === 'o' || t[k + 1] === ';' || t[k + 1] === ')' || t[k + 1] === 'B' || t[k + 1] === 'U')) {
+        return `operator ${op} literal`;
+      }
+      if (op === 'not' || op === 'is' || op === 'like' || op === 'in' || op === 'regexp' || op === 'rlike' || op === 'between') {
+        if (u === 's' || u === '1' || u === '(') return `operator ${op}`;
+      }
+      return null;
+    }
+    case ',': {
+      // VALUES-list break: `',NULL) waitfor …`, `', 1)--`
+      if (strict) return null;
+      let k = j + 1;
+      while (t[k] === '1' || t[k] === 's' || t[k] === 'v' || t[k] === ',') k++;
+      if (k === j + 1 || t[k] !== ')') return null;
+      while (t[k] === ')') k++;
+      const w = t[k];
+      return w === 'c' || w === '&' || w === ';' || w === 'U' || w === 'E' || w === 'f' || (w === 'n' && t[t.length - 1] === 'c') ? 'values-list break' : null;
+    }
+    case 'k':
+      if (v[j] === 'as' && b === 'n' && c === 'k' && v[j + 2] === 'where' && !strict) return 'alias then where';
+      if ((v[j] === 'where' || v[j] === 'into' || v[j] === 'procedure' || v[j] === 'from') && b !== undefined && !strict) return `keyword ${v[j]}`;
+      return null;
+    case 'T':
+      return stackedStatement(t, v, j) ? `statement ${v[j]}` : null;
+    case 'E':
+      return selectList(t, v, j) ? 'select' : null;
+    case 'f':
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** Renders a token sequence as a fingerprint string (at most 16 tokens). */
+export function fingerprint(t: readonly TokenType[]): string {
+  return t.slice(0, 16).join('');
+}
+
+/**
+ * A whole value that is a destructive statement (`DROP TABLE users--`, `EXEC xp_cmdshell 'dir'`): compound
+ * statements ending in a comment or carrying a WHERE, or EXEC of a system procedure. A value that is a whole
+ * SELECT is not judged at all: APIs legitimately carry queries (osquery, reporting filters), and a SELECT
+ * cannot run from inside a literal without a break (judged by the other rules).
+ */
+function leadingStatement(t: readonly TokenType[], v: readonly string[]): boolean {
+  const name = v[0]!;
+  if (name === 'exec' || name === 'execute') return t[1] === 'n' && (v[1]!.startsWith('xp_') || v[1]!.startsWith('sp_') || v[1]!.startsWith('master.'));
+  if (!name.includes(' ')) return false;
+  if (STRONG_COMPOUND.has(name) && (t[1] === 'n' || t[1] === 'f') && (t[2] === '(' || t[2] === undefined || t[2] === ';' || t[2] === 'c')) return true;
+  return t[t.length - 1] === 'c' || t.some((x, k) => x === 'k' && v[k] === 'where');
+}
+
+/** `SELECT current_user`, `SELECT @@version`, `SELECT current_setting('…')`, `SELECT version()`. */
+function systemSelect(t: readonly TokenType[], v: readonly string[]): boolean {
+  const a = t[1];
+  const w = v[1];
+  if (a === 'v' && w!.startsWith('@@')) return true;
+  if (a === '1' && (w === 'current_user' || w === 'session_user' || w === 'system_user')) return true;
+  if (a === 'f' && (INFO_FUNCTIONS.has(w!) || w === 'current_setting' || DANGEROUS_FUNCTIONS.has(w!))) return true;
+  return false;
+}
+
+/** Compound statements that never occur in prose. */
+const STRONG_COMPOUND = new Set(['create table', 'drop table', 'truncate table', 'insert into', 'alter table', 'drop database', 'create database', 'drop function', 'drop procedure', 'create procedure', 'create function', 'drop view', 'create view', 'drop user', 'create user']);
+
+/** True for symbolic comparison operators (`=`, `<>`, `!=`, `<`, `>=` …). */
+function isSymbolOp(op: string): boolean {
+  const c = op.charCodeAt(0);
+  return c === 0x3d || c === 0x3c || c === 0x3e || (c === 0x21 && op.length > 1);
+}
+
+/** Judges one context's token sequence; returns a reason or null. */
+export function judge(tk: Tokens, quoted: boolean): string | null {
+  const t = tk.types;
+  const v = tk.values;
+  if (t.length < 2) return null;
+  if (quoted) {
+    const r = afterBreak(t, v, 1, false);
+    if (r) return r;
+  } else {
+    let j = 0;
+    while (t[j] === '(') j++;
+    const a = t[j];
+    if (a === '1' || a === 'v') {
+      const r = afterBreak(t, v, j + 1, true);
+      if (r) return r;
+    } else if (a === '&' && j === 0) {
+      const r = afterBreak(t, v, 0, true);
+      if (r) return r;
+    } else if (a === 'B' && (t[j + 1] === '1' || t[j + 1] === 'f')) {
+      return `leading ${v[j]}`;
+    } else if (a === 'E' && j === 0 && systemSelect(t, v)) {
+      return 'select of system information';
+    } else if (a === 'T' && j === 0 && stackedStatement(t, v, 0) && leadingStatement(t, v)) {
+      return `statement ${v[0]}`;
+    }
+  }
+  return anywhere(t, v);
+}
+
+const LOOKALIKE_QUOTES: ReadonlyMap<number, string> = new Map([
+  [0x2018, "'"], [0x2019, "'"], [0x201b, "'"], [0x2032, "'"], [0x02bc, "'"], [0x02b9, "'"], [0xff07, "'"],
+  [0x201c, '"'], [0x201d, '"'], [0x2033, '"'], [0xff02, '"'], [0x2013, '-'], [0x2014, '-'],
+]);
+
+function hasLookalikeQuote(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x2b9 && LOOKALIKE_QUOTES.has(c) && c !== 0x2013 && c !== 0x2014) return true;
+  }
+  return false;
+}
+
+function foldQuotes(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) out += LOOKALIKE_QUOTES.get(s.charCodeAt(i)) ?? s[i];
+  return out;
+}
+
+/** True when the string has no character that can start SQL syntax beyond words and spaces. */
+function wordsOnly(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!(isWord(c) || c === 0x20 || c === 0x2e || c === 0x2d && s.charCodeAt(i + 1) !== 0x2d)) return false;
+  }
+  return true;
+}
+
+/**
+ * Detects SQL injection in a (decoded) value: tokenizes it in the bare, `'` and `"` contexts (quote contexts
+ * only when the quote occurs), also with inline comments deleted (`UN/**\/ION` evasion) when `/*` occurs, and
+ * judges each. Returns the first finding or null. Linear in the input.
+ */
+export function detectSqli(input: string): SqliFinding | null {
+  if (input.length < 2) return null;
+  let hasWordsOnly = wordsOnly(input);
+  if (hasWordsOnly) {
+    // letters, digits, spaces, dots, single dashes: only UNION SELECT / statements can be SQL here
+    if (input.indexOf(' ') === -1) return null;
+  }
+  const variants = [input];
+  // best-fit mapping (Windows code pages, some JDBC drivers) turns look-alike quotes into ASCII quotes
+  if (hasLookalikeQuote(input)) variants.push(foldQuotes(input));
+  if (input.indexOf('/*') !== -1) {
+    let out = '';
+    let i = 0;
+    while (i < input.length) {
+      const s = input.indexOf('/*', i);
+      if (s === -1 || input.charCodeAt(s + 2) === 0x21) {
+        out += input.slice(i);
+        break;
+      }
+      out += input.slice(i, s);
+      const e = input.indexOf('*/', s + 2);
+      if (e === -1) {
+        i = input.length;
+        break;
+      }
+      i = e + 2;
+    }
+    if (out !== input) variants.push(out);
+  }
+  hasWordsOnly = false;
+  for (const s of variants) {
+    const bare = tokenize(s, 0);
+    const r0 = judge(bare, false);
+    if (r0) return { context: 'bare', reason: r0, fingerprint: fingerprint(bare.types) };
+    for (const q of [0x27, 0x22]) {
+      if (s.indexOf(String.fromCharCode(q)) === -1) continue;
+      const tk = tokenize(s, q);
+      const r = judge(tk, true);
+      if (r) return { context: q === 0x27 ? "'" : '"', reason: r, fingerprint: fingerprint(tk.types) };
+    }
+  }
+  return null;
+}

@@ -1,0 +1,147 @@
+import type { Location } from '../../core/types.ts';
+import type { PartRule, TransformName } from '../types.ts';
+import { detectSqli } from './sqli-lexer.ts';
+
+/**
+ * SQL injection rules (OWASP CRS REQUEST-942-APPLICATION-ATTACK-SQLI, CWE-89).
+ *
+ * - `942100` (PL1, critical): lexer-based detection ({@link detectSqli}, libinjection's method with
+ *   Bulwark's own token-grammar judge). Case, inline comments (`UN/**\/ION`), whitespace substitutes
+ *   (`%0b`, `%a0`, tabs, Unicode spaces), string concatenation, `0x` literals and backticks do not help: the
+ *   lexer reads them as SQL does.
+ * - `942140` (PL1, critical): names of database system catalogs (`information_schema`, `sysobjects`,
+ *   `pg_catalog` …; CRS 942140 "common DB names").
+ * - `942430` (PL2, warning): restricted SQL character anomaly: 12 or more of ``'"`;()=`` and comment
+ *   markers in one value (CRS 942430 counts the same characters at PL2).
+ * - `942440` (PL2, error): SQL comment sequence right after a quote or closing parenthesis (`'--`, `')#`,
+ *   `"/*`; CRS 942440).
+ */
+
+const TAGS = ['OWASP_CRS/ATTACK-SQLI', 'CWE-89', 'attack-sqli', 'capec/1000/152/248/66'] as const;
+
+/** Request parts that can carry a SQL fragment into a query (CRS: ARGS, ARGS_NAMES, cookies, User-Agent, Referer, XML). */
+export const SQLI_TARGETS: readonly Location['kind'][] = [
+  'query', 'query_name', 'form', 'form_name', 'json', 'json_key', 'cookie', 'header', 'multipart', 'multipart_name',
+  'filename', 'xml', 'body', 'path_segment',
+];
+
+/** One more percent-decoding round (values arrive decoded once), overlong UTF-8, NFKC (full-width `＇`), NULs. */
+const CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeUni', 'utf8ToUnicode', 'unicodeNormalize', 'removeNulls']];
+
+const CATALOGS = [
+  'information_schema', 'mysql.user', 'mysql.db', 'sysobjects', 'syscolumns', 'sysdatabases', 'sys.tables', 'sys.objects',
+  'sys.databases', 'sys.columns', 'sys.sql_logins', 'pg_catalog', 'pg_shadow', 'pg_user', 'pg_database', 'pg_tables',
+  'sqlite_master', 'sqlite_schema', 'msysaccessobjects', 'msysobjects', 'all_tables', 'user_tables', 'all_tab_columns',
+  'user_tab_columns', 'dba_users', 'v$version', 'sys.user$', 'master..sysdatabases', 'master.dbo.', 'sys.dba_', 'sysusers', 'sysservers', 'master..', 'pg_group', 'pg_authid', 'pg_roles',
+  'dba_tables', 'all_users', 'sysibm.', 'syscat.', 'rdb$',
+];
+
+function isIdent(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x24;
+}
+
+/** Finds a catalog name at identifier boundaries in lower-cased text. Linear per name. */
+export function findCatalog(s: string): string | null {
+  for (const name of CATALOGS) {
+    let from = 0;
+    for (;;) {
+      const i = s.indexOf(name, from);
+      if (i === -1) break;
+      const before = i === 0 ? 0x20 : s.charCodeAt(i - 1);
+      const after = i + name.length < s.length ? s.charCodeAt(i + name.length) : 0x20;
+      if (!isIdent(before) && (name.endsWith('.') || name.endsWith('_') || !isIdent(after))) return name;
+      from = i + 1;
+    }
+  }
+  return null;
+}
+
+/** Counts SQL-meaningful special characters (CRS 942430's class). */
+export function specialCount(s: string): number {
+  let k = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x27 || c === 0x22 || c === 0x60 || c === 0x3b || c === 0x28 || c === 0x29 || c === 0x3d || c === 0x23) k++;
+    else if ((c === 0x2d && s.charCodeAt(i + 1) === 0x2d) || (c === 0x2f && s.charCodeAt(i + 1) === 0x2a)) k++;
+  }
+  return k;
+}
+
+/** A quote or `)` directly followed by a SQL comment marker. */
+export function quoteComment(s: string): string | null {
+  for (let i = 0; i + 1 < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x27 && c !== 0x22 && c !== 0x29 && c !== 0x60) continue;
+    let j = i + 1;
+    while (j < s.length && (s.charCodeAt(j) === 0x20 || s.charCodeAt(j) === 0x29)) j++;
+    const d = s.charCodeAt(j);
+    const e = s.charCodeAt(j + 1);
+    if ((d === 0x2d && e === 0x2d) || d === 0x23 || (d === 0x2f && e === 0x2a) || (d === 0x3b && j + 1 >= s.length)) return s.slice(i, j + 2);
+  }
+  return null;
+}
+
+/** The SQL injection rule set. */
+export const rules: readonly PartRule[] = [
+  {
+    kind: 'part',
+    id: '942100',
+    name: 'sqli-lexer-token-sequence',
+    category: 'sqli',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: SQLI_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      const f = detectSqli(input);
+      return f ? `${f.reason} (context ${f.context}, tokens ${f.fingerprint})` : null;
+    },
+  },
+  {
+    kind: 'part',
+    id: '942140',
+    name: 'sqli-db-catalog-names',
+    category: 'sqli',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: SQLI_TARGETS,
+    transforms: [['urlDecodeUni', 'unicodeNormalize', 'lowercase']],
+    match(input) {
+      if (input.length < 6) return null;
+      const m = findCatalog(input);
+      return m ? `catalog ${m}` : null;
+    },
+  },
+  {
+    kind: 'part',
+    id: '942430',
+    name: 'sqli-special-character-anomaly',
+    category: 'sqli',
+    severity: 'warning',
+    paranoia: 2,
+    tags: TAGS,
+    targets: ['query', 'form', 'json', 'cookie', 'multipart'],
+    transforms: [['urlDecodeUni']],
+    match(input) {
+      if (input.length < 12) return null;
+      const k = specialCount(input);
+      return k >= 12 ? `${k} SQL special characters` : null;
+    },
+  },
+  {
+    kind: 'part',
+    id: '942440',
+    name: 'sqli-comment-after-quote',
+    category: 'sqli',
+    severity: 'error',
+    paranoia: 2,
+    tags: TAGS,
+    targets: SQLI_TARGETS,
+    transforms: [['urlDecodeUni', 'removeNulls']],
+    match(input) {
+      return quoteComment(input);
+    },
+  },
+];
