@@ -230,9 +230,9 @@ export class SqliteEventStore implements EventStore {
   constructor(db: SqliteDb) {
     this.db = db;
     migrate(db, 'events', EVENT_MIGRATIONS);
-    this.ins = db.prepare(`INSERT OR IGNORE INTO events (id, time, request_id, client_ip, client_key, country, asn, method, target, route, host,
+    this.ins = db.prepare(`INSERT INTO events (id, time, request_id, client_ip, client_key, country, asn, method, target, route, host,
       user_agent, api_key, user, fingerprint, status, action, would_be, monitor, anomaly_score, risk, level, category, decision_id,
-      latency_ms, reasons, signals) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+      latency_ms, reasons, signals) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`);
     this.insRule = db.prepare('INSERT OR IGNORE INTO event_rules (rule_id, time, seq) VALUES (?, ?, ?)');
     this.insFts = db.prepare('INSERT INTO events_fts (rowid, text) VALUES (?, ?)');
     this.insertMany = db.transaction((events: readonly SecurityEvent[]) => {

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { RequestContext } from '../core/context.ts';
+import { maskApiKey, toSecurityEvent, uuidv7 } from './record.ts';
+
+test('toSecurityEvent masks the API key, truncates request strings and evidence, picks the deciding category', () => {
+  const ctx = new RequestContext({
+    id: 'req-9',
+    clientIp: '2001:db8::1',
+    clientKey: '2001:db8::/64',
+    peerIp: '127.0.0.1',
+    method: 'POST',
+    target: '/api/login?x=' + 'a'.repeat(5000),
+    headers: { 'user-agent': 'U'.repeat(2000), host: 'shop.test' },
+    startedAt: 1_700_000_000_000,
+  });
+  ctx.apiKey = 'sk_live_0123456789abcdef';
+  ctx.user = 'alice';
+  ctx.add([
+    { ruleId: 'sqli.942100', detector: 'payload', category: 'sqli', score: 5, monitor: true, evidence: { value: 'v'.repeat(1000), location: { kind: 'query', name: 'x' } } },
+    { ruleId: 'ratelimit.login-ip', detector: 'ratelimit', category: 'ratelimit', score: 0, action: 'throttle', evidence: { detail: { limit: 10, windowS: 60, key: 'k', retryAfterS: 6, long: 'z'.repeat(999) } } },
+  ]);
+  ctx.verdict = { action: 'throttle', wouldBe: 'throttle', monitor: false, anomalyScore: 0, risk: 0.6, level: 'MEDIUM', status: 429, reasons: ['ratelimit.login-ip'], retryAfterS: 6 };
+  const e = toSecurityEvent(ctx, 429, 0.25);
+  assert.equal(e.apiKey, 'sk_l…' + createHash('sha256').update('sk_live_0123456789abcdef').digest('hex').slice(0, 8));
+  assert.ok(!JSON.stringify(e).includes('sk_live_0123456789abcdef'));
+  assert.equal(e.target.length, 2048);
+  assert.equal(e.userAgent?.length, 512);
+  assert.equal(e.signals[0]!.evidence?.value?.length, 256);
+  assert.equal((e.signals[1]!.evidence?.detail?.long as string).length, 256);
+  assert.equal(e.category, 'ratelimit', 'first deciding signal, not the first signal');
+  assert.equal(e.time, 1_700_000_000_000);
+  assert.equal(e.status, 429);
+  assert.equal(e.action, 'throttle');
+  assert.equal(e.clientKey, '2001:db8::/64');
+  assert.equal(e.host, 'shop.test');
+  assert.equal(e.user, 'alice');
+  assert.deepEqual(e.reasons, ['ratelimit.login-ip']);
+  // ctx.signals are not modified
+  assert.equal(ctx.signals[0]!.evidence?.value?.length, 1000);
+});
+
+test('maskApiKey hides short keys entirely; uuidv7 ids sort by time', () => {
+  assert.match(maskApiKey('abc'), /^…[0-9a-f]{8}$/);
+  const a = uuidv7(1000);
+  const b = uuidv7(1000);
+  const c = uuidv7(2000);
+  assert.ok(a < b && b < c);
+  assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
