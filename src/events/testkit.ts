@@ -1,4 +1,5 @@
-import type { SecurityEvent } from './types.ts';
+import assert from 'node:assert/strict';
+import type { EventStore, SecurityEvent } from './types.ts';
 import { uuidv7 } from './record.ts';
 
 /**
@@ -36,8 +37,7 @@ export function sampleEvent(over: Partial<SecurityEvent> = {}): SecurityEvent {
  * The {@link EventStore} contract, shared by the SQLite and PostgreSQL store tests: filters, newest-first
  * cursor pagination, oldest-first streaming, idempotent batches, prune. Throws an AssertionError on failure.
  */
-export async function checkEventStoreContract(store: import('./types.ts').EventStore): Promise<void> {
-  const assert = (await import('node:assert/strict')).default;
+export async function checkEventStoreContract(store: EventStore): Promise<void> {
   const base = 1_700_000_000_000;
   const events: SecurityEvent[] = [];
   for (let i = 0; i < 250; i++) {
