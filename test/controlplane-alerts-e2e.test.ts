@@ -99,10 +99,10 @@ test('gateway blocks → incident → signed webhook alert; roles through real t
 
   // The OpenAPI document lists the incident and channel routes.
   const doc = await cp.anon().req('GET', '/api/docs/json');
-  if (doc.status === 200) {
-    assert.ok(doc.json.paths['/api/v1/incidents'], 'incidents in OpenAPI');
-    assert.ok(doc.json.paths['/api/v1/channels'], 'channels in OpenAPI');
-  }
+  assert.equal(doc.status, 200);
+  assert.ok(doc.json.paths['/api/v1/incidents'], 'incidents in OpenAPI');
+  assert.ok(doc.json.paths['/api/v1/channels'], 'channels in OpenAPI');
+  assert.ok(doc.json.paths['/api/v1/mute-rules'], 'mute rules in OpenAPI');
 
   // No secret anywhere.
   const secretPath = new URL(rx.url).pathname;
