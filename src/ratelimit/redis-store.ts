@@ -72,6 +72,8 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly redis: Scripted;
   private readonly prefix: string;
   private readonly owned: boolean;
+  /** Set once connected: after that, a lost connection fails hits at once instead of queueing them. */
+  private wasReady = false;
 
   /**
    * @param redis - a Redis URL (`redis://127.0.0.1:6379`) or an ioredis client (not closed by {@link close}).
@@ -79,7 +81,12 @@ export class RedisRateLimitStore implements RateLimitStore {
    */
   constructor(redis: string | Redis, opts: { prefix?: string } = {}) {
     this.owned = typeof redis === 'string';
-    const client = typeof redis === 'string' ? new Redis(redis, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false }) : redis;
+    // commandTimeout bounds the latency a slow Redis can add to a request (the detector then fails open).
+    const client = typeof redis === 'string' ? new Redis(redis, { maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 500 }) : redis;
+    client.on('ready', () => {
+      this.wasReady = true;
+    });
+    if (client.status === 'ready') this.wasReady = true;
     if (this.owned) client.on('error', () => { /* reported through rejected hits */ });
     client.defineCommand('bwGcra', { numberOfKeys: 1, lua: GCRA_LUA });
     client.defineCommand('bwSliding', { numberOfKeys: 1, lua: SLIDING_LUA });
@@ -89,6 +96,8 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   /** Counts one request atomically in Redis. Rejects when Redis is unreachable. */
   async hit(p: RateLimitParams, key: string, now: number): Promise<RateLimitResult> {
+    // Before the first connection, commands queue (start-up); after an outage they fail fast (fail open).
+    if (this.wasReady && this.redis.status !== 'ready') throw new Error(`redis ${this.redis.status}`);
     const k = `${this.prefix}rl:${p.ruleId}:${key}`;
     if (p.algorithm === 'gcra') {
       const T = p.windowMs / p.limit;
