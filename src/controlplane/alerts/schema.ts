@@ -12,6 +12,9 @@ import { duration } from '../../config/duration.ts';
  * - `timeout` (default 10 s): per attempt, headers and body.
  * - `deliveriesPerChannel` (default 1,000): delivery log rows kept per channel (oldest pruned).
  * - `maxAlerts` (default 50,000): alert rows kept (oldest acknowledged/old ones pruned).
+ * - `maxPerMinute` (default 30): deliveries per channel per minute (token bucket, burst of the same size); past it
+ *   deliveries are recorded as `suppressed` so an attack with many rotating actors cannot become an alert storm
+ *   (or a flood towards the receiver).
  * - `dashboardUrl`: base URL of the dashboard, for links in messages (optional).
  */
 export const alertsSchema = z
@@ -22,6 +25,7 @@ export const alertsSchema = z
     timeout: duration.default(10_000),
     deliveriesPerChannel: z.int().min(10).max(1_000_000).default(1000),
     maxAlerts: z.int().min(100).max(10_000_000).default(50_000),
+    maxPerMinute: z.int().min(1).max(100_000).default(30),
     dashboardUrl: z.url().max(2048).optional(),
   })
   .strict();

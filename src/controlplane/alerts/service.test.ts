@@ -310,3 +310,53 @@ test('channels: validation, update keeps secrets unless given, delete removes it
     await t.cleanup();
   }
 });
+
+test('alert storm: deliveries per channel are rate limited (maxPerMinute) and recorded as suppressed', async () => {
+  const rx = await startWebhookReceiver();
+  const t = setup({ controlPlane: { alerts: { maxPerMinute: 3, backoffBase: '10ms' } } });
+  try {
+    const ch = t.alerts.createChannel({ name: 'h', type: 'webhook', minSeverity: 'LOW', webhook: { url: rx.url, signingKey: SIGNING_KEY } }, 'admin');
+    for (let i = 0; i < 10; i++) t.incidents.ingest(makeEvent({ clientIp: `192.0.2.${i + 1}`, clientKey: `192.0.2.${i + 1}` }));
+    await t.incidents.flush();
+    await t.alerts.idle();
+    assert.equal(t.alerts.listAlerts().items.length, 10, 'every alert is recorded');
+    assert.equal(rx.received.length, 3);
+    const suppressed = t.alerts.listDeliveries(ch.id, { status: 'suppressed' }).items;
+    assert.equal(suppressed.length, 7);
+    assert.match(suppressed[0]!.error ?? '', /rate limited/);
+  } finally {
+    await t.cleanup();
+    await rx.close();
+  }
+});
+
+test('restart: a delivery waiting for a retry survives close() and is delivered by the next service instance', async () => {
+  const rx = await startWebhookReceiver({ statuses: [500] });
+  const t = setup({ controlPlane: { alerts: { backoffBase: '300ms', backoffMax: '300ms' } } });
+  try {
+    const ch = t.alerts.createChannel({ name: 'h', type: 'webhook', minSeverity: 'LOW', webhook: { url: rx.url, signingKey: SIGNING_KEY } }, 'admin');
+    t.incidents.ingest(makeEvent());
+    await t.incidents.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(rx.received.length, 1);
+    assert.equal(t.alerts.listDeliveries(ch.id).items[0]!.status, 'retrying');
+    await t.alerts.close();
+
+    const secrets = openSecretBox({ dataDir: t.dir, env: {} });
+    const again = createAlertService({ db: t.db, incidents: t.incidents, logger: t.logger, secrets, policy: () => t.policy });
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      await again.idle();
+      assert.equal(rx.received.length, 2);
+      const d = again.listDeliveries(ch.id).items[0]!;
+      assert.equal(d.status, 'delivered');
+      assert.equal(d.attempts, 2);
+      assert.ok(verifyWebhookSignature(SIGNING_KEY, rx.received[1]!.headers[SIGNATURE_HEADER] as string, rx.received[1]!.headers[TIMESTAMP_HEADER] as string, rx.received[1]!.body));
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await t.cleanup();
+    await rx.close();
+  }
+});

@@ -443,6 +443,19 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
     }
   }
 
+  /** Per-channel token buckets (`maxPerMinute`, burst of the same size); one entry per channel, so bounded. */
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  function takeToken(channelId: string, t: number): boolean {
+    const rate = cfg().maxPerMinute;
+    const b = buckets.get(channelId) ?? { tokens: rate, at: t };
+    b.tokens = Math.min(rate, b.tokens + ((t - b.at) / 60_000) * rate);
+    b.at = t;
+    buckets.set(channelId, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
   function raise(change: IncidentChange): Alert | undefined {
     if (change.type !== 'opened' && change.type !== 'escalated' && change.type !== 'reopened') return undefined;
     const inc = change.incident;
@@ -476,6 +489,10 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
       const m = mutes.perChannel.get(ch.id);
       if (m) {
         createDelivery(ch, alert.id, undefined, 'suppressed', `muted by rule ${m.id}`);
+        continue;
+      }
+      if (!takeToken(ch.id, t)) {
+        createDelivery(ch, alert.id, undefined, 'suppressed', `rate limited (${cfg().maxPerMinute}/min per channel)`);
         continue;
       }
       recs ??= recsFor(inc);
@@ -598,6 +615,7 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
         return n > 0;
       });
       const ok = del();
+      buckets.delete(id);
       for (const [k, timer] of timers) {
         if (!selDelivery.get(k)) {
           clearTimeout(timer);

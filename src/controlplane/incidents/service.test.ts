@@ -230,3 +230,29 @@ test('hostile strings are stored truncated and a 64 KiB target correlates quickl
     await t.cleanup();
   }
 });
+
+test('memory bound: 20,000 rotating client IPs keep the in-memory index at maxOpen; retention prunes old incidents', async () => {
+  const t = setup({ controlPlane: { incidents: { maxOpen: 100, queueLimit: 100_000 } }, events: { retention: '1h' } });
+  try {
+    for (let i = 0; i < 20_000; i++) {
+      const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      t.svc.ingest(makeEvent({ clientIp: ip, clientKey: ip, time: t.now }));
+      if (i % 2000 === 1999) await t.svc.flush();
+    }
+    await t.svc.flush();
+    assert.equal(t.svc.stats.opened, 20_000);
+    assert.ok(t.svc.stats.indexed <= 100, String(t.svc.stats.indexed));
+    // An evicted incident is found again in SQLite and keeps correlating.
+    t.svc.ingest(makeEvent({ clientIp: '10.0.0.0', clientKey: '10.0.0.0', time: t.now }));
+    await t.svc.flush();
+    assert.equal(t.svc.list({ actor: '10.0.0.0' }).items[0]!.events, 2);
+    assert.equal(t.svc.stats.opened, 20_000);
+
+    t.advance(2 * 3_600_000);
+    t.svc.sweep();
+    t.svc.sweep();
+    assert.equal(t.svc.list().items.length, 0);
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -103,8 +103,10 @@ export interface IncidentService {
   recommendations(id: string): Recommendation[] | undefined;
   /** Subscribes to incident changes; returns an unsubscribe function. Listener errors are logged, never thrown. */
   subscribe(listener: (change: IncidentChange) => void): () => void;
-  /** Counters: events correlated, dropped (queue full), incidents opened. */
-  readonly stats: { correlated: number; dropped: number; opened: number; queued: number };
+  /** Counters: events correlated, dropped (queue full), incidents opened, events queued, incidents in the in-memory index. */
+  readonly stats: { correlated: number; dropped: number; opened: number; queued: number; indexed: number };
+  /** Runs housekeeping now (mute expiry, index sweep, retention); it also runs every 5 s. */
+  sweep(): void;
   /** Stops correlating (flushes the queue first). */
   close(): Promise<void>;
 }
@@ -204,7 +206,12 @@ export function createIncidentService(opts: IncidentServiceOptions): IncidentSer
   let queue: SecurityEvent[] = [];
   let scheduled: NodeJS.Immediate | undefined;
   let closed = false;
-  const counters = { correlated: 0, dropped: 0, opened: 0, queued: 0 };
+  const counters = {
+    correlated: 0, dropped: 0, opened: 0, queued: 0,
+    get indexed(): number {
+      return index.size;
+    },
+  };
 
   const selLatest = db.prepare('SELECT * FROM incidents WHERE corr_key = ? ORDER BY last_seen DESC LIMIT 1');
   const selById = db.prepare('SELECT * FROM incidents WHERE id = ?');
@@ -459,6 +466,9 @@ export function createIncidentService(opts: IncidentServiceOptions): IncidentSer
       }
     }
     index.sweep((v) => t - v.incident.lastSeen > window * 2 && v.incident.state !== 'muted');
+    // Retention: incidents follow the events' retention (`events.retention`), in bounded batches.
+    const cutoff = t - opts.policy().events.retention;
+    db.prepare(`DELETE FROM incidents WHERE id IN (SELECT id FROM incidents WHERE last_seen < ? AND state != 'muted' LIMIT 10000)`).run(cutoff);
     for (const [id, k] of byId) if (index.peek(k)?.incident.id !== id) byId.delete(id);
   }
   const timer = setInterval(() => {
@@ -500,6 +510,7 @@ export function createIncidentService(opts: IncidentServiceOptions): IncidentSer
 
   const service: IncidentService = {
     stats: counters,
+    sweep: housekeeping,
     ingest(event: SecurityEvent): void {
       if (closed) return;
       if (queue.length >= cfg().queueLimit) {
