@@ -1,0 +1,190 @@
+import type { Location } from '../../core/types.ts';
+import type { PartRule, RequestRule } from '../types.ts';
+import { applyChain } from '../transforms.ts';
+import { clip } from './lib/text.ts';
+
+/**
+ * JNDI lookup injection / Log4Shell (CVE-2021-44228, CVE-2021-45046; CWE-917; OWASP CRS 944150).
+ *
+ * Attackers hide `${jndi:ldap://…}` behind nested Log4j lookups (`${${lower:j}ndi:…}`, `${${::-j}${::-n}di:…}`,
+ * `${env:NOPE:-j}`, `${date:'j'}`). {@link resolveLookups} evaluates those lookups the way Log4j's
+ * `StrSubstitutor` would — innermost first, with a bounded stack — so the rule sees the string Log4j would
+ * act on; any lookup that resolves to `jndi:` is reported. Lookups whose value we cannot know (`${env:USER}`,
+ * `${sys:java.version}`, `${hostName}`) resolve to a placeholder `x`.
+ *
+ * Rule ids (CRS range 944xxx, Java):
+ * - `944150` a `${…}` lookup resolving to `jndi:` in any argument, body, cookie or path, PL1, critical.
+ * - `944151` the same in any request header (all headers, not only the engine's inspected list: Log4Shell
+ *   rode on `User-Agent`, `X-Api-Version`, `Referer`, `X-Forwarded-For` …), PL1, critical.
+ * - `944152` other Log4j lookups that exfiltrate data (`${env:…}`, `${sys:…}`, `${java:…}`, `${ctx:…}`,
+ *   `${main:…}`, nested `${${`), PL2, error.
+ */
+
+const TAGS = ['OWASP_CRS/ATTACK-JAVA', 'CWE-917', 'CVE-2021-44228', 'attack-rce'] as const;
+
+/** Maximum `${` nesting evaluated; deeper openers are treated as text (bounds work to O(n · depth)). */
+const MAX_DEPTH = 24;
+
+/** Result of {@link resolveLookups}. */
+export interface LookupResult {
+  /** Set to the resolved `jndi:…` text (truncated) when a lookup resolves to a JNDI lookup. */
+  jndi: string | null;
+  /** Names of other lookups seen (`env`, `sys`, …), lower-case, deduplicated, at most 8. */
+  lookups: string[];
+  /** True when a `${` was nested inside another lookup. */
+  nested: boolean;
+}
+
+/** Log4j lookup prefixes that read the environment (exfiltration channels). */
+const DATA_LOOKUPS: ReadonlySet<string> = new Set([
+  'env', 'sys', 'java', 'ctx', 'main', 'bundle', 'k8s', 'docker', 'web', 'spring', 'log4j', 'jvmrunargs', 'marker',
+  'map', 'sd', 'event', 'base64',
+]);
+
+/** True when lower-case `s` starts with `jndi:` after optional whitespace. */
+function startsWithJndi(s: string): boolean {
+  let i = 0;
+  while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09 || s.charCodeAt(i) === 0x0a || s.charCodeAt(i) === 0x0d)) i++;
+  return s.startsWith('jndi:', i);
+}
+
+/** Evaluates one lookup body (the text between `${` and `}`, inner lookups already resolved). */
+function evalLookup(body: string, res: LookupResult): string {
+  const lower = body.toLowerCase();
+  if (startsWithJndi(lower)) {
+    if (res.jndi === null) res.jndi = clip('${' + body + '}', 96);
+    return '${' + body + '}';
+  }
+  // `${prefix:key:-default}`: the default applies when the key is unset (`${::-j}`, `${env:X:-j}`)
+  const dflt = body.indexOf(':-');
+  const colon = body.indexOf(':');
+  const prefix = colon === -1 ? lower : lower.slice(0, colon);
+  if (prefix.length > 0 && prefix.length < 16 && DATA_LOOKUPS.has(prefix) && res.lookups.length < 8 && !res.lookups.includes(prefix)) {
+    res.lookups.push(prefix);
+  }
+  if (dflt !== -1) return body.slice(dflt + 2);
+  if (prefix === 'lower') return body.slice(colon + 1).toLowerCase();
+  if (prefix === 'upper') return body.slice(colon + 1).toUpperCase();
+  if (prefix === 'date') {
+    // a date pattern of one quoted literal yields the literal: `${date:'j'}` → `j`
+    const v = body.slice(colon + 1);
+    let out = '';
+    let inQuote = false;
+    for (let i = 0; i < v.length; i++) {
+      const c = v[i]!;
+      if (c === "'") inQuote = !inQuote;
+      else if (inQuote) out += c;
+    }
+    return out;
+  }
+  return 'x';
+}
+
+/**
+ * Resolves Log4j `${…}` lookups in `s`, innermost first, with an explicit stack (no recursion, no regular
+ * expressions). Unterminated lookups at the end are still checked for `jndi:`. Cost O(n · MAX_DEPTH).
+ */
+export function resolveLookups(s: string): LookupResult {
+  const res: LookupResult = { jndi: null, lookups: [], nested: false };
+  const stack: string[] = [];
+  let cur = '';
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x24 && s.charCodeAt(i + 1) === 0x7b && stack.length < MAX_DEPTH) {
+      if (stack.length > 0) res.nested = true;
+      stack.push(cur);
+      cur = '';
+      i++;
+      continue;
+    }
+    if (c === 0x7d && stack.length > 0) {
+      const value = evalLookup(cur, res);
+      cur = stack.pop()! + value;
+      continue;
+    }
+    cur += s[i];
+  }
+  // unterminated lookups: `${jndi:ldap://x` cut by the injection point
+  while (stack.length > 0) {
+    if (res.jndi === null && startsWithJndi(cur.toLowerCase())) res.jndi = clip('${' + cur, 96);
+    cur = stack.pop()! + '${' + cur;
+  }
+  return res;
+}
+
+/** All value locations plus names: Log4j logs whatever it is given. */
+const TARGETS: readonly Location['kind'][] = [
+  'query', 'query_name', 'form', 'form_name', 'json', 'json_key', 'cookie', 'cookie_name', 'multipart', 'multipart_name',
+  'filename', 'xml', 'body', 'path',
+];
+
+const jndiPart: PartRule = {
+  kind: 'part',
+  id: '944150',
+  name: 'java-jndi-lookup',
+  category: 'log4shell',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: TARGETS,
+  transforms: [['urlDecodeRepeat']],
+  match(input) {
+    if (input.indexOf('${') === -1) return null;
+    return resolveLookups(input).jndi;
+  },
+};
+
+/** Decodes a header value the way a logging application might receive it (percent-decoding until stable). */
+function headerValues(rawHeaders: readonly string[]): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const v = rawHeaders[i + 1]!;
+    if (v.indexOf('$') === -1 && v.indexOf('%') === -1) continue;
+    out.push({ name: rawHeaders[i]!.toLowerCase(), value: v.indexOf('%') === -1 ? v : applyChain(v, ['urlDecodeRepeat']) });
+  }
+  return out;
+}
+
+const jndiHeaders: RequestRule = {
+  kind: 'request',
+  id: '944151',
+  name: 'java-jndi-lookup-any-header',
+  category: 'log4shell',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  check(scope) {
+    const found: { hit: string; loc?: Location; value?: string }[] = [];
+    for (const h of headerValues(scope.ctx.rawHeaders)) {
+      if (h.value.indexOf('${') === -1) continue;
+      const r = resolveLookups(h.value);
+      if (r.jndi !== null) {
+        found.push({ hit: r.jndi, loc: { kind: 'header', name: h.name }, value: h.value });
+        if (found.length >= 4) break;
+      }
+    }
+    return found;
+  },
+};
+
+const dataLookup: PartRule = {
+  kind: 'part',
+  id: '944152',
+  name: 'java-log4j-data-lookup',
+  category: 'log4shell',
+  severity: 'error',
+  paranoia: 2,
+  tags: TAGS,
+  targets: TARGETS,
+  transforms: [['urlDecodeRepeat']],
+  match(input) {
+    if (input.indexOf('${') === -1) return null;
+    const r = resolveLookups(input);
+    if (r.lookups.length > 0) return 'lookup ${' + r.lookups[0] + ':…}';
+    return r.nested ? 'nested lookup' : null;
+  },
+};
+
+/** The JNDI / Log4Shell rules (ids and levels in the module comment). */
+export const rules: readonly (PartRule | RequestRule)[] = [jndiPart, jndiHeaders, dataLookup];
