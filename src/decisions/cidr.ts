@@ -147,6 +147,12 @@ export class CidrList<V> {
     return n;
   }
 
+  /** Calls `fn` with every value whose block contains `ip` (no allocation; for the hot path). */
+  forEachMatch(ip: Uint8Array, fn: (v: V) => void): void {
+    const items = this.items;
+    for (let i = 0; i < items.length; i++) if (cidrContains(items[i]!.c, ip)) fn(items[i]!.v);
+  }
+
   /** Every value whose block contains `ip`. */
   *matchAll(ip: Uint8Array): Generator<V> {
     for (const it of this.items) if (cidrContains(it.c, ip)) yield it.v;

@@ -156,6 +156,12 @@ export class DecisionIndex implements DecisionService {
     return best;
   }
 
+  private rangeBest: Decision | undefined;
+  private rangeNow = 0;
+  private readonly onRange = (d: Decision): void => {
+    if (d.expiresAt > this.rangeNow && DecisionIndex.better(this.rangeBest, d)) this.rangeBest = d;
+  };
+
   /** See {@link DecisionService.match}. Never throws. */
   match(ctx: RequestContext, now = Date.now()): Decision | undefined {
     if (this.byId.size === 0) return undefined;
@@ -174,7 +180,13 @@ export class DecisionIndex implements DecisionService {
         bytes = parseIp(ctx.clientIp);
         if (bytes) ctx.scratch.set('ip.bytes', bytes);
       }
-      if (bytes) for (const d of this.ranges.matchAll(bytes)) if (d.expiresAt > now && DecisionIndex.better(best, d)) best = d;
+      if (bytes) {
+        this.rangeBest = best;
+        this.rangeNow = now;
+        this.ranges.forEachMatch(bytes, this.onRange);
+        best = this.rangeBest;
+        this.rangeBest = undefined;
+      }
     }
     return best;
   }
