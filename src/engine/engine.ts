@@ -2,7 +2,7 @@ import type { RequestContext } from '../core/context.ts';
 import { SEVERITY_SCORE, type Location, type Signal } from '../core/types.ts';
 import type { BodyInfo, InspectionScope, Part, PartRule, PayloadRule, RequestRule, TransformName } from './types.ts';
 import type { DetectionPolicy } from './schema.ts';
-import { TRANSFORMS } from './transforms.ts';
+import { TRANSFORMS, type Transform } from './transforms.ts';
 import { DEFAULT_HEADERS, bodyParts, requestParts, type TargetLimits } from './targets.ts';
 import { compileExclusion, numericRuleId, type CompiledExclusion } from './exclusions.ts';
 
@@ -43,26 +43,45 @@ function evidenceText(s: string, loc: Location | undefined, n: number): string {
   return clip(s, n);
 }
 
-const prefixKeyCache = new WeakMap<readonly TransformName[], string[]>();
+/** A transformation chain prepared for the cache: one integer id per prefix and the functions to apply. */
+interface ChainInfo {
+  /** Cache slot of each prefix (`a`, `a>b`, `a>b>c`); equal prefixes of different chains share a slot. */
+  readonly ids: readonly number[];
+  readonly fns: readonly Transform[];
+  /** Empty chain or `['none']`: the value itself. */
+  readonly identity: boolean;
+}
 
-/** Cache keys of every prefix of a chain (`a`, `a>b`, `a>b>c`), memoised per chain array. */
-function prefixKeys(chain: readonly TransformName[]): string[] {
-  let k = prefixKeyCache.get(chain);
-  if (k === undefined) {
-    k = [];
+const prefixIds = new Map<string, number>();
+const chainInfos = new WeakMap<readonly TransformName[], ChainInfo>();
+
+/** The {@link ChainInfo} of a chain array, memoised per array (rules declare their chains once). */
+function chainInfo(chain: readonly TransformName[]): ChainInfo {
+  let info = chainInfos.get(chain);
+  if (info === undefined) {
+    const ids: number[] = [];
+    const fns: Transform[] = [];
     let acc = '';
     for (const t of chain) {
+      if (t === 'none') continue;
       acc = acc ? `${acc}>${t}` : t;
-      k.push(acc);
+      let id = prefixIds.get(acc);
+      if (id === undefined) {
+        id = prefixIds.size;
+        prefixIds.set(acc, id);
+      }
+      ids.push(id);
+      fns.push(TRANSFORMS[t]);
     }
-    prefixKeyCache.set(chain, k);
+    info = { ids, fns, identity: ids.length === 0 };
+    chainInfos.set(chain, info);
   }
-  return k;
+  return info;
 }
 
 /**
- * {@link InspectionScope} implementation: the parts of one phase and a transformation cache keyed by part and
- * chain prefix, so `[urlDecodeUni, lowercase]` reuses a cached `[urlDecodeUni]` and nothing is decoded twice.
+ * {@link InspectionScope} implementation: the parts of one phase and a transformation cache indexed by part
+ * and chain prefix, so `[urlDecodeUni, lowercase]` reuses a cached `[urlDecodeUni]` and nothing is decoded twice.
  */
 export class Scope implements InspectionScope {
   readonly ctx: RequestContext;
@@ -71,7 +90,8 @@ export class Scope implements InspectionScope {
   readonly body?: BodyInfo;
   /** `performance.now()` deadline of this phase, ms. */
   readonly deadline: number;
-  private readonly cache = new Map<Part, Map<string, string>>();
+  private readonly cache: (string | undefined)[][] = [];
+  private index?: Map<Part, number>;
 
   constructor(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', deadline: number, body?: BodyInfo) {
     this.ctx = ctx;
@@ -82,29 +102,41 @@ export class Scope implements InspectionScope {
   }
 
   transformed(part: Part, chain: readonly TransformName[]): string {
-    const n = chain.length;
-    if (n === 0 || (n === 1 && chain[0] === 'none')) return part.value;
-    const keys = prefixKeys(chain);
-    let m = this.cache.get(part);
-    if (m === undefined) {
-      m = new Map();
-      this.cache.set(part, m);
-    } else {
-      const hit = m.get(keys[n - 1]!);
-      if (hit !== undefined) return hit;
+    if (this.index === undefined) {
+      this.index = new Map();
+      for (let i = 0; i < this.parts.length; i++) this.index.set(this.parts[i]!, i);
     }
+    const i = this.index.get(part);
+    const info = chainInfo(chain);
+    if (i === undefined) {
+      let v = part.value;
+      for (const f of info.fns) v = f(v);
+      return v;
+    }
+    return this.at(i, info);
+  }
+
+  /** The value of part `i` after a prepared chain (cached). */
+  at(i: number, info: ChainInfo): string {
+    if (info.identity) return this.parts[i]!.value;
+    let c = this.cache[i];
+    if (c === undefined) this.cache[i] = c = [];
+    const ids = info.ids;
+    const n = ids.length;
+    const hit = c[ids[n - 1]!];
+    if (hit !== undefined) return hit;
     let k = n - 2;
-    let v = part.value;
+    let v = this.parts[i]!.value;
     for (; k >= 0; k--) {
-      const c = m.get(keys[k]!);
-      if (c !== undefined) {
-        v = c;
+      const x = c[ids[k]!];
+      if (x !== undefined) {
+        v = x;
         break;
       }
     }
     for (let j = k + 1; j < n; j++) {
-      v = TRANSFORMS[chain[j]!](v);
-      m.set(keys[j]!, v);
+      v = info.fns[j]!(v);
+      c[ids[j]!] = v;
     }
     return v;
   }
@@ -124,6 +156,8 @@ interface Compiled<R extends PayloadRule> {
   readonly optional: boolean;
   /** Monitor mode from `detection.monitor`. */
   readonly monitor: boolean;
+  /** Part rules: prepared transformation chains. */
+  readonly chains: readonly ChainInfo[];
 }
 
 /** A finding before it becomes a signal. */
@@ -200,6 +234,7 @@ export class PayloadEngine {
         score: SEVERITY_SCORE[r.severity],
         optional: !(r.severity === 'critical' && r.paranoia === 1),
         monitor: monRules.has(r.id) || monCats.has(r.category),
+        chains: r.kind === 'part' ? r.transforms.map(chainInfo) : [],
       };
       if (r.kind === 'part') part.push(c as Compiled<PartRule>);
       else if (r.phase === 'body') body.push(c as Compiled<RequestRule>);
@@ -257,11 +292,12 @@ export class PayloadEngine {
     let overBudget = false;
 
     // group parts by location kind once
-    const byKind = new Map<Location['kind'], Part[]>();
-    for (const p of parts) {
-      const l = byKind.get(p.loc.kind);
-      if (l === undefined) byKind.set(p.loc.kind, [p]);
-      else l.push(p);
+    const byKind = new Map<Location['kind'], number[]>();
+    for (let i = 0; i < parts.length; i++) {
+      const k = parts[i]!.loc.kind;
+      const l = byKind.get(k);
+      if (l === undefined) byKind.set(k, [i]);
+      else l.push(i);
     }
 
     let count = 0;
@@ -331,33 +367,37 @@ export class PayloadEngine {
     return undefined;
   }
 
-  private runPartRule(c: Compiled<PartRule>, byKind: Map<Location['kind'], Part[]>, scope: Scope, excl: readonly CompiledExclusion[]): Hit | undefined {
+  private runPartRule(c: Compiled<PartRule>, byKind: Map<Location['kind'], number[]>, scope: Scope, excl: readonly CompiledExclusion[]): Hit | undefined {
     const r = c.rule;
+    const chains = c.chains;
+    const parts = scope.parts;
     let excluded: Hit | undefined;
-    for (const kind of r.targets) {
-      const list = byKind.get(kind);
-      if (list === undefined) continue;
-      for (const part of list) {
-        for (const chain of r.transforms) {
-          let v: string;
-          let m: string | null;
-          try {
-            v = scope.transformed(part, chain);
-            m = r.match(v, part, scope);
-          } catch {
-            this.ruleErrors++;
-            return excluded;
+    try {
+      for (const kind of r.targets) {
+        const list = byKind.get(kind);
+        if (list === undefined) continue;
+        for (let li = 0; li < list.length; li++) {
+          const idx = list[li]!;
+          const part = parts[idx]!;
+          let prev: string | undefined;
+          for (let ci = 0; ci < chains.length; ci++) {
+            const v = scope.at(idx, chains[ci]!);
+            if (v === prev) continue; // the chain changed nothing more than the previous one
+            prev = v;
+            const m = r.match(v, part, scope);
+            if (m === null) continue;
+            const ex = excl.length ? this.exclusionFor(r, part.loc, excl) : undefined;
+            const h: Hit = { loc: part.loc, value: part.value, transformed: v, matched: m, exclusion: ex };
+            if (ex && ex.action === 'disable') {
+              excluded ??= h;
+              break; // this part is excluded for this rule: try the next part
+            }
+            return h;
           }
-          if (m === null) continue;
-          const ex = excl.length ? this.exclusionFor(r, part.loc, excl) : undefined;
-          const h: Hit = { loc: part.loc, value: part.value, transformed: v, matched: m, exclusion: ex };
-          if (ex && ex.action === 'disable') {
-            excluded ??= h;
-            break; // this part is excluded for this rule: try the next part
-          }
-          return h;
         }
       }
+    } catch {
+      this.ruleErrors++;
     }
     return excluded;
   }

@@ -1,4 +1,6 @@
 import type { PayloadRule } from '../types.ts';
+import { rules as sqli } from './sqli.ts';
+import { rules as xss } from './xss.ts';
 
 /**
  * The rule sets of the payload engine, one module per attack (`src/engine/detectors/<attack>.ts`, each
@@ -8,7 +10,7 @@ import type { PayloadRule } from '../types.ts';
  * engine works while the set grows; a module that exists but fails to load is an error, not skipped.
  */
 const OPTIONAL_MODULES = [
-  'sqli', 'xss', 'traversal', 'rfi', 'cmdi', 'ssrf', 'nosqli', 'prototype-pollution', 'ssti', 'jndi', 'xxe', 'scanner', 'protocol',
+  'traversal', 'rfi', 'cmdi', 'ssrf', 'nosqli', 'prototype-pollution', 'ssti', 'jndi', 'xxe', 'scanner', 'protocol',
   'ldapi', 'ssi',
 ] as const;
 
@@ -30,6 +32,8 @@ const optional = await Promise.all(OPTIONAL_MODULES.map(loadOptional));
 
 /** Every rule set, by module name. */
 export const RULE_SETS: Readonly<Record<string, readonly PayloadRule[]>> = Object.freeze({
+  sqli,
+  xss,
   ...Object.fromEntries(OPTIONAL_MODULES.map((n, i) => [n, optional[i]!])),
 });
 

@@ -28,30 +28,52 @@ export const SQLI_TARGETS: readonly Location['kind'][] = [
 /** One more percent-decoding round (values arrive decoded once), overlong UTF-8, NFKC (full-width `＇`), NULs. */
 const CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeUni', 'utf8ToUnicode', 'unicodeNormalize', 'removeNulls']];
 
-const CATALOGS = [
-  'information_schema', 'mysql.user', 'mysql.db', 'sysobjects', 'syscolumns', 'sysdatabases', 'sys.tables', 'sys.objects',
-  'sys.databases', 'sys.columns', 'sys.sql_logins', 'pg_catalog', 'pg_shadow', 'pg_user', 'pg_database', 'pg_tables',
-  'sqlite_master', 'sqlite_schema', 'msysaccessobjects', 'msysobjects', 'all_tables', 'user_tables', 'all_tab_columns',
-  'user_tab_columns', 'dba_users', 'v$version', 'sys.user$', 'master..sysdatabases', 'master.dbo.', 'sys.dba_', 'sysusers', 'sysservers', 'master..', 'pg_group', 'pg_authid', 'pg_roles',
-  'dba_tables', 'all_users', 'sysibm.', 'syscat.', 'rdb$',
-];
+/** System catalog segments (one identifier between dots). */
+const CATALOG_SEGMENTS = new Set([
+  'information_schema', 'sysobjects', 'syscolumns', 'sysdatabases', 'sysusers', 'sysservers', 'sysprocesses', 'syslogins',
+  'pg_catalog', 'pg_shadow', 'pg_user', 'pg_database', 'pg_tables', 'pg_group', 'pg_authid', 'pg_roles', 'pg_namespace',
+  'sqlite_master', 'sqlite_schema', 'sqlite_temp_master', 'msysaccessobjects', 'msysobjects', 'msysqueries', 'all_tables',
+  'user_tables', 'all_tab_columns', 'user_tab_columns', 'dba_users', 'dba_tables', 'all_users', 'v$version', 'v$database',
+  'sql_logins', 'sysibm', 'syscat', 'user$',
+]);
+/** Qualified names whose parts are ordinary words on their own (`mysql.user`, `sys.tables`). */
+const CATALOG_QUALIFIED = new Set(['mysql.user', 'mysql.db', 'sys.tables', 'sys.objects', 'sys.databases', 'sys.columns', 'sys.sysobjects', 'master.dbo', 'master..sysdatabases', 'master..sysservers']);
 
 function isIdent(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x24;
 }
 
-/** Finds a catalog name at identifier boundaries in lower-cased text. Linear per name. */
+/**
+ * Finds a database system catalog name (OWASP CRS 942140 list, extended) in lower-cased text: one pass over
+ * identifier runs (`[a-z0-9_$.]`), each checked by set lookups per dot-separated segment. Linear.
+ */
 export function findCatalog(s: string): string | null {
-  for (const name of CATALOGS) {
-    let from = 0;
-    for (;;) {
-      const i = s.indexOf(name, from);
-      if (i === -1) break;
-      const before = i === 0 ? 0x20 : s.charCodeAt(i - 1);
-      const after = i + name.length < s.length ? s.charCodeAt(i + name.length) : 0x20;
-      if (!isIdent(before) && (name.endsWith('.') || name.endsWith('_') || !isIdent(after))) return name;
-      from = i + 1;
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    if (!isIdent(s.charCodeAt(i))) {
+      i++;
+      continue;
     }
+    const st = i;
+    while (i < n && (isIdent(s.charCodeAt(i)) || s.charCodeAt(i) === 0x2e)) i++;
+    if (i - st < 5) continue;
+    const word = s.slice(st, i);
+    if (CATALOG_SEGMENTS.has(word)) return word;
+    if (word.indexOf('.') !== -1) {
+      let from = 0;
+      for (;;) {
+        const dot = word.indexOf('.', from);
+        const seg = word.slice(from, dot === -1 ? word.length : dot);
+        if (CATALOG_SEGMENTS.has(seg) || seg.startsWith('rdb$') || (seg.startsWith('dba_') && from > 0)) return word;
+        if (dot === -1) break;
+        // qualified pair starting at this segment
+        const next = word.indexOf('.', dot + 1 + (word.charCodeAt(dot + 1) === 0x2e ? 1 : 0));
+        const pair = word.slice(from, next === -1 ? word.length : next);
+        if (CATALOG_QUALIFIED.has(pair)) return pair;
+        from = dot + 1;
+      }
+    } else if (word.startsWith('rdb$')) return word;
   }
   return null;
 }

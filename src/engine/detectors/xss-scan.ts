@@ -1,0 +1,634 @@
+/**
+ * Cross-site scripting scanners: an HTML tokenizer state machine (after the WHATWG HTML tokenizer's tag,
+ * attribute-name and attribute-value states) that finds markup which executes script, and a small JavaScript
+ * context scanner for breakouts from JS string literals and template literals.
+ *
+ * Every scanner is one forward pass: each tag is parsed once from its `<`, and scanning resumes after the
+ * tag's end, so input of `<` × 65536 or `<a b="` repeated costs O(n).
+ */
+
+/**
+ * Event-handler attribute names (HTML Living Standard "event handlers on elements", SVG/SMIL events, and the
+ * legacy IE/Firefox ones used in XSS cheat sheets). A name must be in this set: prose-like attribute names
+ * such as `<your onboarding>` do not count.
+ */
+const EVENTS = new Set(
+  (
+    'abort activate afterprint afterscriptexecute animationcancel animationend animationiteration animationstart ' +
+    'auxclick beforeactivate beforecopy beforecut beforedeactivate beforeinput beforepaste beforeprint ' +
+    'beforescriptexecute beforetoggle beforeunload begin blur bounce canplay canplaythrough change click close ' +
+    'contentvisibilityautostatechange contextlost contextmenu contextrestored copy cuechange cut dblclick ' +
+    'deactivate drag dragend dragenter dragexit dragleave dragover dragstart drop durationchange emptied end ' +
+    'ended error focus focusin focusout formdata fullscreenchange fullscreenerror hashchange input invalid keydown ' +
+    'keypress keyup load loadeddata loadedmetadata loadend loadstart message messageerror mousedown mouseenter ' +
+    'mouseleave mousemove mouseout mouseover mouseup mousewheel offline online pagehide pagereveal pageshow pageswap ' +
+    'paste pause play playing pointercancel pointerdown pointerenter pointerleave pointerlockchange pointerlockerror ' +
+    'pointermove pointerout pointerover pointerrawupdate pointerup popstate progress propertychange ratechange ' +
+    'readystatechange repeat reset resize scroll scrollend scrollsnapchange scrollsnapchanging search securitypolicyviolation ' +
+    'seeked seeking select selectionchange selectstart show slotchange stalled start storage submit suspend timeupdate ' +
+    'toggle touchcancel touchend touchmove touchstart transitioncancel transitionend transitionrun transitionstart ' +
+    'unhandledrejection unload volumechange waiting webkitanimationend webkitanimationiteration webkitanimationstart ' +
+    'webkittransitionend wheel zoom filterchange finish help losecapture move moveend movestart rowenter rowexit ' +
+    'rowsdelete rowsinserted datasetchanged dataavailable datasetcomplete errorupdate layoutcomplete controlselect ' +
+    'mscontentzoom msgesturechange msinertiastart cellchange overflow underflow svgload svgunload'
+  )
+    .split(' ')
+    .map((e) => 'on' + e),
+);
+
+/** URL schemes that run script when navigated to or loaded (after whitespace/control removal). */
+const SCRIPT_SCHEMES = ['javascript:', 'vbscript:', 'livescript:', 'mocha:', 'jscript:'];
+/** `data:` media types that render active content. */
+const DATA_ACTIVE = ['text/html', 'image/svg', 'application/xhtml', 'text/xml', 'application/xml', 'application/x-shockwave', 'text/javascript', 'application/javascript', 'application/ecmascript'];
+
+/** Elements that load or run active content through an attribute (src, data, code, srcdoc …). */
+const EMBEDDING = new Set(['iframe', 'frame', 'embed', 'object', 'applet', 'frameset', 'portal', 'fencedframe', 'layer', 'ilayer', 'xml', 'bgsound', 'import']);
+/** Attributes that hold a URL or script-bearing value in embedding elements. */
+const LOADING_ATTRS = new Set(['src', 'data', 'code', 'codebase', 'srcdoc', 'href', 'archive', 'classid', 'movie', 'object', 'implementation']);
+
+function lowerAscii(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 32 : c;
+}
+
+function isTagNameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x3a || c === 0x5f || c > 0x7f;
+}
+
+function isHtmlSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d;
+}
+
+/**
+ * Reads a URL scheme at `i` the way browsers do after entity decoding: leading spaces/controls are
+ * ignored, and tabs/newlines inside the scheme are removed by the URL parser (WHATWG URL "remove all ASCII
+ * tab or newline"); other control characters are tolerated too, as older engines did. Returns the
+ * lower-cased `scheme:` plus up to 32 following characters, or '' when no scheme is found (bounded: at most
+ * 64 characters are read).
+ */
+export function schemeAt(s: string, i: number): string {
+  const n = s.length;
+  let j = i;
+  while (j < n && j < i + 64 && s.charCodeAt(j) <= 0x20) j++;
+  let out = '';
+  const stop = Math.min(n, j + 64);
+  for (; j < stop; j++) {
+    const c = s.charCodeAt(j);
+    if (c <= 0x20 || c === 0x7f || c === 0xad || c === 0x200b) continue;
+    const l = lowerAscii(c);
+    if (l === 0x3a) {
+      out += ':';
+      let k = j + 1;
+      let tail = '';
+      while (k < n && tail.length < 32) {
+        const d = s.charCodeAt(k);
+        if (d > 0x20) tail += String.fromCharCode(lowerAscii(d));
+        k++;
+      }
+      return out + tail;
+    }
+    if (!((l >= 0x61 && l <= 0x7a) || (l >= 0x30 && l <= 0x39) || l === 0x2b || l === 0x2d || l === 0x2e)) return '';
+    out += String.fromCharCode(l);
+    if (out.length > 16) return '';
+  }
+  return '';
+}
+
+/** True when a scheme string (from {@link schemeAt}) runs script. */
+export function isScriptUrl(sc: string): string | null {
+  if (!sc) return null;
+  for (const p of SCRIPT_SCHEMES) if (sc.startsWith(p)) return p;
+  if (sc.startsWith('data:')) {
+    const rest = sc.slice(5);
+    for (const m of DATA_ACTIVE) if (rest.startsWith(m)) return `data:${m}`;
+  }
+  return null;
+}
+
+/** Lower-cased `s` without whitespace and comments, bounded to `max` chars (for CSS checks). */
+function squash(s: string, max: number): string {
+  let out = '';
+  for (let i = 0; i < s.length && out.length < max; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20) continue;
+    if (c === 0x2f && s.charCodeAt(i + 1) === 0x2a) {
+      const e = s.indexOf('*/', i + 2);
+      if (e === -1) break;
+      i = e + 1;
+      continue;
+    }
+    out += String.fromCharCode(lowerAscii(c));
+  }
+  return out;
+}
+
+/** Dangerous CSS: IE `expression()`, `behavior:`/`-moz-binding:` (HTC/XBL), `javascript:` URLs, `@import`. */
+export function dangerousCss(css: string): string | null {
+  const q = squash(css, 8192);
+  if (q.includes('expression(')) return 'css expression()';
+  if (q.includes('behavior:') || q.includes('-moz-binding')) return 'css behavior/binding';
+  if (q.includes('javascript:') || q.includes('vbscript:')) return 'css javascript: url';
+  if (q.includes('@import')) return 'css @import';
+  return null;
+}
+
+/** One parsed start tag. */
+interface Tag {
+  name: string;
+  attrs: [string, string][];
+  /** Names of attributes written with `=`. */
+  valued: Set<string>;
+  /** Index just past the tag. */
+  end: number;
+}
+
+/**
+ * Parses a start tag whose `<` is at `lt` (the next char is a letter). Attribute names are lower-cased;
+ * values are raw. Quoted values run to the matching quote; an unterminated quoted value ends at the next `>`
+ * (so the scan always moves forward). `/` separates attributes as in browsers. Linear in the tag length.
+ */
+function parseTag(s: string, lt: number): Tag {
+  const n = s.length;
+  let j = lt + 1;
+  while (j < n && isTagNameChar(s.charCodeAt(j))) j++;
+  const name = s.slice(lt + 1, j).toLowerCase();
+  const attrs: [string, string][] = [];
+  const valued = new Set<string>();
+  while (j < n) {
+    let c = s.charCodeAt(j);
+    while (j < n && (isHtmlSpace(c) || c === 0x2f)) c = s.charCodeAt(++j);
+    if (j >= n) break;
+    if (c === 0x3e) {
+      j++;
+      break;
+    }
+    if (c === 0x3c && attrs.length === 0 && j > lt + 1) break; // `<a<script>`: a new tag begins
+    const an = j;
+    j++; // the first char of a name may be anything (even `=` or a quote)
+    while (j < n) {
+      const d = s.charCodeAt(j);
+      if (isHtmlSpace(d) || d === 0x2f || d === 0x3e || d === 0x3d) break;
+      j++;
+    }
+    const attr = s.slice(an, j).toLowerCase();
+    let k = j;
+    while (k < n && isHtmlSpace(s.charCodeAt(k))) k++;
+    if (k < n && s.charCodeAt(k) === 0x3d) {
+      valued.add(attr);
+      k++;
+      while (k < n && isHtmlSpace(s.charCodeAt(k))) k++;
+      const q = s.charCodeAt(k);
+      if (q === 0x22 || q === 0x27) {
+        let e = s.indexOf(String.fromCharCode(q), k + 1);
+        if (e === -1) {
+          e = s.indexOf('>', k + 1);
+          if (e === -1) e = n;
+          attrs.push([attr, s.slice(k + 1, e)]);
+          j = e;
+          continue;
+        }
+        attrs.push([attr, s.slice(k + 1, e)]);
+        j = e + 1;
+      } else {
+        let e = k;
+        while (e < n && !isHtmlSpace(s.charCodeAt(e)) && s.charCodeAt(e) !== 0x3e) e++;
+        attrs.push([attr, s.slice(k, e)]);
+        j = e;
+      }
+    } else {
+      attrs.push([attr, '']);
+    }
+    if (attrs.length > 256) break;
+  }
+  return { name, attrs, valued, end: j };
+}
+
+function decodeEntitiesLite(v: string): string {
+  if (v.indexOf('&') === -1) return v;
+  // numeric and the few named references that build schemes; full decoding runs in the transform chain
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c !== 0x26) {
+      out += v[i];
+      continue;
+    }
+    let j = i + 1;
+    if (v.charCodeAt(j) === 0x23) {
+      j++;
+      const hex = (v.charCodeAt(j) | 0x20) === 0x78;
+      if (hex) j++;
+      let x = 0;
+      const st = j;
+      while (j < v.length && j < st + 10) {
+        const d = v.charCodeAt(j);
+        const dv = d >= 48 && d <= 57 ? d - 48 : hex && (d | 0x20) >= 97 && (d | 0x20) <= 102 ? (d | 0x20) - 87 : -1;
+        if (dv < 0) break;
+        x = x * (hex ? 16 : 10) + dv;
+        j++;
+      }
+      if (j > st && x > 0 && x < 0x110000) {
+        if (v.charCodeAt(j) === 0x3b) j++;
+        out += String.fromCodePoint(x);
+        i = j - 1;
+        continue;
+      }
+    } else {
+      const rest = v.slice(j, j + 9).toLowerCase();
+      const named: [string, string][] = [['colon', ':'], ['tab', '\t'], ['newline', '\n'], ['lpar', '('], ['rpar', ')'], ['quot', '"'], ['apos', "'"], ['lt', '<'], ['gt', '>'], ['amp', '&']];
+      let hit = false;
+      for (const [nm, ch] of named) {
+        if (rest.startsWith(nm)) {
+          j += nm.length;
+          if (v.charCodeAt(j) === 0x3b) j++;
+          out += ch;
+          i = j - 1;
+          hit = true;
+          break;
+        }
+      }
+      if (hit) continue;
+    }
+    out += '&';
+  }
+  return out;
+}
+
+/** True when the attribute was written with `=` (its value may be empty). */
+function hasValue(t: Tag, a: string): boolean {
+  return t.valued.has(a);
+}
+
+/**
+ * An `on…` attribute name of letters only (`onxxx`, `onorientationchange`): browsers add new events every
+ * year, so any such name with a value counts as a handler (CRS 941120 matches `on[a-z]+=` the same way).
+ */
+export function isHandlerName(a: string): boolean {
+  if (a.length < 5 || a.charCodeAt(0) !== 0x6f || a.charCodeAt(1) !== 0x6e) return false;
+  for (let i = 2; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f)) return false;
+  }
+  return true;
+}
+
+/** An attribute name that starts with a known event name then junk (`onload!#$%&()=…`, old IE parsers). */
+function eventPrefix(a: string): boolean {
+  let j = 2;
+  while (j < a.length) {
+    const c = a.charCodeAt(j);
+    if (c < 0x61 || c > 0x7a) break;
+    j++;
+  }
+  return j < a.length && j > 4 && EVENTS.has(a.slice(0, j)) && !(a.charCodeAt(j) >= 0x30 && a.charCodeAt(j) <= 0x39);
+}
+
+/** Judges one parsed tag; returns a finding or null. */
+function judgeTag(t: Tag, s: string): string | null {
+  const name = t.name;
+  if (name === 'script') return '<script> element';
+  for (const [a, raw] of t.attrs) {
+    if (a.length > 4 && a.charCodeAt(0) === 0x6f && a.charCodeAt(1) === 0x6e && (EVENTS.has(a) || (hasValue(t, a) && isHandlerName(a)) || eventPrefix(a))) {
+      return `event handler ${a} on <${name}>`;
+    }
+    if ((a === 'dataformatas' && raw.toLowerCase().includes('html')) || (a === 'datasrc' && raw.startsWith('#'))) return `data binding ${a} on <${name}>`;
+    if (raw.length === 0) continue;
+    const v = decodeEntitiesLite(raw);
+    const sc = isScriptUrl(schemeAt(v, 0));
+    if (sc) return `${sc} URL in ${a} of <${name}>`;
+    if (a === 'style' || a.endsWith(':style')) {
+      const c = dangerousCss(v);
+      if (c) return `${c} in style of <${name}>`;
+    }
+    if (a === 'srcdoc' && v.indexOf('<') !== -1) return `markup in srcdoc of <${name}>`;
+    if (a === 'attributename' && v.trim().toLowerCase().startsWith('on')) return `SMIL animation of ${v.trim()} on <${name}>`;
+    if (a === 'http-equiv') {
+      const he = v.trim().toLowerCase();
+      const content = (t.attrs.find(([x]) => x === 'content')?.[1] ?? '').toLowerCase();
+      if (he === 'refresh' && content.includes('url')) return 'meta refresh';
+      if (he === 'set-cookie') return 'meta set-cookie';
+      if (he === 'content-type' && content.includes('utf-7')) return 'meta charset UTF-7';
+    }
+    if (EMBEDDING.has(name) && LOADING_ATTRS.has(a)) return `<${name}> loading ${a}`;
+    if (name === 'base' && a === 'href') return '<base href>';
+    if ((name === 'link' || name === 'import') && a === 'rel' && (v.toLowerCase().includes('import') || v.toLowerCase().includes('stylesheet'))) {
+      const href = t.attrs.find(([x]) => x === 'href');
+      if (href && href[1].length > 0) return `<${name} rel=${v}>`;
+    }
+  }
+  if (name === 'style') {
+    const close = s.toLowerCase().indexOf('</style', t.end);
+    const css = s.slice(t.end, close === -1 ? Math.min(s.length, t.end + 8192) : close);
+    const c = dangerousCss(css);
+    if (c) return `${c} in <style>`;
+  }
+  return null;
+}
+
+/**
+ * Scans text as HTML and reports the first construct that executes script: `<script>`, an event-handler
+ * attribute on any element (custom elements included), a script URL (`javascript:`, `vbscript:`,
+ * `data:text/html` …) in any attribute (after entity decoding and with whitespace/control characters inside
+ * the scheme ignored), dangerous CSS in `style`, embedding elements loading a resource, `<base href>`, meta
+ * refresh, SVG/SMIL `attributeName=on…`, `<iframe srcdoc>` markup. Plain markup (`<p>`, `<b>`,
+ * `<your x509 certificate>`) is not reported. Linear.
+ */
+export function scanHtml(s: string): string | null {
+  const n = s.length;
+  let i = s.indexOf('<');
+  while (i !== -1 && i < n - 1) {
+    const c = s.charCodeAt(i + 1);
+    const isLetter = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+    if (c === 0x2f && (s.charCodeAt(i + 2) | 0x20) === 0x73 && s.slice(i + 2, i + 8).toLowerCase() === 'script') {
+      return '</script> closes a script block';
+    }
+    if (!isLetter) {
+      i = s.indexOf('<', i + 1);
+      continue;
+    }
+    const t = parseTag(s, i);
+    const r = judgeTag(t, s);
+    if (r) return r;
+    i = s.indexOf('<', Math.max(t.end, i + 1));
+  }
+  return null;
+}
+
+/** JS functions and properties whose call or assignment runs attacker code or exfiltrates data. */
+const JS_SINKS = new Set([
+  'alert', 'prompt', 'confirm', 'eval', 'function', 'settimeout', 'setinterval', 'setimmediate', 'execscript', 'fetch',
+  'import', 'atob', 'write', 'writeln', 'open', 'print', 'constructor', 'fromcharcode', 'unescape', 'decodeuri',
+  'decodeuricomponent', 'xmlhttprequest', 'sendbeacon', 'postmessage', 'insertadjacenthtml', 'createelement',
+  'appendchild', 'reflect', 'console', 'debugger', 'throw', 'top', 'self', 'parent', 'window', 'globalthis',
+  'location', 'document', 'cookie', 'domain', 'innerhtml', 'outerhtml', 'srcdoc', 'onerror', 'onload', 'string', 'jquery', '$',
+]);
+
+/** Identifiers after which `(`, `` ` `` or `=` makes the sink run. */
+const SINK_CALL = new Set(['alert', 'prompt', 'confirm', 'eval', 'function', 'settimeout', 'setinterval', 'setimmediate', 'execscript', 'fetch', 'import', 'atob', 'write', 'writeln', 'open', 'print', 'constructor', 'fromcharcode', 'unescape', 'sendbeacon', 'postmessage', 'insertadjacenthtml', 'createelement', 'appendchild', 'xmlhttprequest', 'console', 'jquery', '$']);
+/** Properties whose assignment navigates or writes markup. */
+const SINK_ASSIGN = new Set(['location', 'href', 'cookie', 'domain', 'innerhtml', 'outerhtml', 'srcdoc', 'onerror', 'onload', 'src', 'action']);
+
+function isIdentStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x24;
+}
+
+function isIdent(c: number): boolean {
+  return isIdentStart(c) || (c >= 0x30 && c <= 0x39);
+}
+
+/**
+ * Reads a JS member expression at `i` (`top['al'+'ert']`, `window.alert`, `self[atob('…')]`, `a.b.c`) and
+ * reports whether it reaches a sink that is then called (`(`, tagged template `` ` ``) or assigned (`=`).
+ * Bounded to 128 chars. Returns the sink name or null.
+ */
+export function sinkAt(s: string, i: number): string | null {
+  const n = s.length;
+  const stop = Math.min(n, i + 128);
+  let j = i;
+  let last = '';
+  let anySink = false;
+  while (j < stop) {
+    const c = s.charCodeAt(j);
+    if (isIdentStart(c)) {
+      const st = j;
+      while (j < stop && isIdent(s.charCodeAt(j))) j++;
+      last = s.slice(st, j).toLowerCase();
+      if (SINK_CALL.has(last) || SINK_ASSIGN.has(last)) anySink = true;
+    } else if (c === 0x5b) {
+      // computed member: ['al' + 'ert'] or [atob(...)]; judged by what follows the bracket
+      const e = s.indexOf(']', j + 1);
+      if (e === -1 || e > stop) return null;
+      const inner = s.slice(j + 1, e).toLowerCase().replace(/[^a-z]/g, '');
+      if (inner.includes('alert') || inner.includes('eval') || inner.includes('prompt') || inner.includes('confirm') || inner.includes('atob') || inner.includes('constructor')) anySink = true;
+      last = inner;
+      j = e + 1;
+    } else break;
+    let k = j;
+    while (k < stop && (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x09)) k++;
+    if (s.charCodeAt(k) === 0x2e || s.charCodeAt(k) === 0x5b) {
+      j = s.charCodeAt(k) === 0x2e ? k + 1 : k;
+      continue;
+    }
+    j = k;
+    break;
+  }
+  if (!anySink) return null;
+  const c = s.charCodeAt(j);
+  if ((c === 0x28 || c === 0x60) && (SINK_CALL.has(last) || last.length === 0 || !SINK_ASSIGN.has(last))) return last || 'computed';
+  if (c === 0x3d && s.charCodeAt(j + 1) !== 0x3d && SINK_ASSIGN.has(last)) return `${last}=`;
+  return null;
+}
+
+/**
+ * JavaScript-context breakouts: a quote that closes a JS string literal, then an operator or statement
+ * separator, then a sink call (`";alert(1)//`, `'-alert(1)-'`, `\";confirm(1)//`, `'}alert(1);{'`), and
+ * template-literal / `${}` expressions that call a sink (`${alert(1)}`). Plain `${org.name}` placeholders
+ * are not reported. Linear (each quote or `${` starts a bounded look-ahead).
+ */
+export function scanJsBreakout(s: string): string | null {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if ((c === 0x3b || c === 0x7d) && i + 1 < n && isIdentStart(s.charCodeAt(i + 1))) {
+      // statement boundary then a dialog/eval call: `;alert(1)`, `}alert(1);{`
+      const sink = sinkAt(s, i + 1);
+      if (sink && START_SINKS.has(sink)) return `statement then ${sink}`;
+    }
+    if (c === 0x22 || c === 0x27 || c === 0x60) {
+      // after the closing quote: separators/operators, optional parens, then a sink
+      let j = i + 1;
+      let ops = 0;
+      const stop = Math.min(n, i + 24);
+      while (j < stop) {
+        const d = s.charCodeAt(j);
+        if (d === 0x20 || d === 0x09 || d === 0x0a || d === 0x0d) {
+          j++;
+          continue;
+        }
+        if (d === 0x3b || d === 0x2b || d === 0x2d || d === 0x2a || d === 0x2f || d === 0x7c || d === 0x26 || d === 0x2c || d === 0x29 || d === 0x7d || d === 0x5d || d === 0x3f || d === 0x3a || d === 0x25 || d === 0x5e || d === 0x3c || d === 0x3e || d === 0x7e || d === 0x21 || d === 0x7b || d === 0x28 || d === 0x5c) {
+          if (d !== 0x28 && d !== 0x5c) ops++;
+          j++;
+          continue;
+        }
+        break;
+      }
+      if (ops > 0 && j < n && isIdentStart(s.charCodeAt(j))) {
+        const sink = sinkAt(s, j);
+        if (sink) return `JS string breakout then ${sink}`;
+      }
+    } else if (c === 0x24 && s.charCodeAt(i + 1) === 0x7b) {
+      let j = i + 2;
+      while (j < n && (s.charCodeAt(j) === 0x20 || s.charCodeAt(j) === 0x28)) j++;
+      const sink = sinkAt(s, j);
+      if (sink) return `template expression \${${sink}}`;
+    } else if (c === 0x7b && s.charCodeAt(i + 1) === 0x7b) {
+      // client-side template injection (AngularJS sandbox escapes): {{constructor.constructor('…')()}}
+      const e = s.indexOf('}}', i + 2);
+      const body = s.slice(i + 2, e === -1 ? Math.min(n, i + 512) : Math.min(e, i + 512)).toLowerCase();
+      if (body.includes('constructor') && body.includes('(')) return 'template expression reaching constructor';
+      if (body.includes('$eval(') || body.includes('$on.') || body.includes('alert(')) return 'client-side template expression';
+    }
+  }
+  return null;
+}
+
+const QUOTES = new Set([0x22, 0x27, 0x60, 0x2018, 0x2019, 0x201c, 0x201d, 0x2032, 0x2033]);
+
+/**
+ * Attribute injection without a new tag: a quote that closes an attribute value, then an event-handler
+ * attribute (`" onmouseover=alert(1)`, `'autofocus onfocus=…`, `"/onload=…`), or a known event handler
+ * after whitespace whose value calls a sink. Linear.
+ */
+export function scanAttributeInjection(s: string): string | null {
+  const n = s.length;
+  let i = s.indexOf('on');
+  while (i !== -1) {
+    // read the name
+    let j = i + 2;
+    while (j < n && j < i + 40) {
+      const c = s.charCodeAt(j) | 0x20;
+      if (c < 0x61 || c > 0x7a) break;
+      j++;
+    }
+    const name = s.slice(i, j).toLowerCase();
+    let k = j;
+    while (k < n && (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x09 || s.charCodeAt(k) === 0x0a || s.charCodeAt(k) === 0x0d)) k++;
+    if (j - i >= 5 && s.charCodeAt(k) === 0x3d && (i === 0 || !isIdent(s.charCodeAt(i - 1)))) {
+      // what precedes the name: spaces, slashes and other attributes back to a quote
+      let b = i - 1;
+      while (b >= 0 && b > i - 256 && (s.charCodeAt(b) <= 0x20 || s.charCodeAt(b) === 0x2f)) b--;
+      let back = b;
+      // skip over bare attributes such as `autofocus`
+      while (back >= 0 && back > i - 256 && isIdent(s.charCodeAt(back))) back--;
+      while (back >= 0 && back > i - 256 && s.charCodeAt(back) <= 0x20) back--;
+      const prev = b >= 0 ? s.charCodeAt(b) : -1;
+      const prev2 = back >= 0 ? s.charCodeAt(back) : -1;
+      if ((QUOTES.has(prev) || QUOTES.has(prev2)) && isHandlerName(name)) return `attribute injection ${name}=`;
+      if (EVENTS.has(name) && (b < 0 || b < i - 1)) {
+        let v = k + 1;
+        while (v < n && s.charCodeAt(v) <= 0x20) v++;
+        if (QUOTES.has(s.charCodeAt(v))) v++;
+        if (v < n && isIdentStart(s.charCodeAt(v)) && sinkAt(s, v)) return `event handler ${name}= calling a sink`;
+      }
+    }
+    i = s.indexOf('on', i + 2);
+  }
+  return null;
+}
+
+/** Dialog/eval sinks that a value may not start with (a value reflected into a script block runs). */
+const START_SINKS = new Set(['alert', 'prompt', 'confirm', 'eval', 'settimeout', 'setinterval', 'execscript', 'constructor', 'function']);
+
+/**
+ * JS evaluated where the value lands in a script block: the value starts with a sink call (`alert(1)`,
+ * ``alert`1` ``, `(alert)(1)`, `top['al'+'ert'](1)`, `window.eval(…)`), or passes a dialog sink as a value
+ * (`[1].find(alert)`, `a=alert,a(1)`). Linear.
+ */
+export function scanJsExpression(s: string): string | null {
+  let i = 0;
+  const n = s.length;
+  while (i < n && (s.charCodeAt(i) <= 0x20 || s.charCodeAt(i) === 0x28 || s.charCodeAt(i) === 0x3b)) i++;
+  if (i < n && isIdentStart(s.charCodeAt(i))) {
+    const sink = sinkAt(s, i);
+    if (sink) {
+      const base = sink.endsWith('=') ? sink.slice(0, -1) : sink;
+      if (START_SINKS.has(base) || base === 'computed' || s.slice(i, i + 4).toLowerCase() === 'top[' || s.slice(i, i + 7).toLowerCase() === 'window.' || s.slice(i, i + 7).toLowerCase() === 'window[') return `script expression ${sink}`;
+    }
+    // (alert)(1)
+    let j = i;
+    while (j < n && isIdent(s.charCodeAt(j))) j++;
+    const w = s.slice(i, j).toLowerCase();
+    if (START_SINKS.has(w) && s.charCodeAt(j) === 0x29 && s.charCodeAt(j + 1) === 0x28) return `script expression (${w})()`;
+  }
+  // sink passed as a value: (alert) ,alert) =alert,
+  for (const name of ['alert', 'prompt', 'confirm', 'eval']) {
+    let from = 0;
+    const lower = s.length <= 65536 ? s : s.slice(0, 65536);
+    for (;;) {
+      const p = lower.indexOf(name, from);
+      if (p === -1) break;
+      from = p + 1;
+      const before = p > 0 ? lower.charCodeAt(p - 1) : -1;
+      const after = p + name.length < lower.length ? lower.charCodeAt(p + name.length) : -1;
+      if ((before === 0x28 || before === 0x3d || before === 0x2c) && (after === 0x29 || after === 0x2c || after === 0x3b)) return `sink ${name} passed as a value`;
+    }
+  }
+  return null;
+}
+
+/** IE-only handler-like names found in XSS event lists (not `on…` but bound the same way). */
+const BARE_HANDLERS = new Set(['fscommand', 'seeksegmenttime']);
+
+/**
+ * A value that is exactly an event-handler attribute name (`onload`, `onMouseOver`, `FSCommand`): reflected
+ * where an attribute name goes, it adds a handler to the element (attribute-name injection). Whole-value
+ * match only, letters only, from the known event list ({@link EVENTS}).
+ */
+export function bareEventName(s: string): string | null {
+  const v = s.trim();
+  if (v.length < 5 || v.length > 40) return null;
+  const l = v.toLowerCase();
+  for (let i = 0; i < l.length; i++) {
+    const c = l.charCodeAt(i);
+    if (c < 0x61 || c > 0x7a) return null;
+  }
+  if (EVENTS.has(l) || BARE_HANDLERS.has(l) || (l.startsWith('on') && EVENT_EXTRA.has(l.slice(2)))) return `event handler name ${v}`;
+  return null;
+}
+
+/** Legacy IE/SMIL events (without `on`) seen in handler lists besides {@link EVENTS}. */
+const EVENT_EXTRA = new Set([
+  'afterupdate', 'beforeeditfocus', 'beforeupdate', 'dragdrop', 'mediacomplete', 'mediaerror', 'outofsync', 'redo',
+  'resizeend', 'resizestart', 'resume', 'reverse', 'rowdelete', 'rowinserted', 'rowsenter', 'seek', 'stop',
+  'syncrestored', 'timeerror', 'trackchange', 'urlflip', 'undo', 'mozfullscreenchange', 'webkitmouseforcechanged',
+  'webkitmouseforcedown', 'webkitmouseforceup', 'webkitmouseforcewillbegin', 'webkitplaybacktargetavailabilitychanged',
+  'webkitwillrevealbottom', 'msgesturedoubletap', 'msgestureend', 'msgesturehold', 'msgesturestart', 'msgesturetap',
+  'mspointercancel', 'mspointerdown', 'mspointerenter', 'mspointerleave', 'mspointermove', 'mspointerout',
+  'mspointerover', 'mspointerup', 'mssitemodejumplistitemremoved', 'msthumbnailclick', 'pointerlockchange',
+  'devicelight', 'devicemotion', 'deviceorientation', 'deviceproximity', 'orientationchange', 'userproximity',
+  'beforematch', 'beforetoggle', 'cancel', 'content', 'prerenderingchange', 'navigate', 'formdata', 'unhandledrejection',
+  'languagechange', 'rejectionhandled', 'visibilitychange', 'webkitanimationend', 'webglcontextlost',
+]);
+
+/** CSS `expression(` after a property colon anywhere in the value (`style=xss:expression(alert(1))`, IE). */
+export function cssExpression(s: string): string | null {
+  const lower = s.length > 65536 ? s.slice(0, 65536).toLowerCase() : s.toLowerCase();
+  if (lower.indexOf('ession') === -1 && lower.indexOf('behavior') === -1) return null;
+  const q = squash(lower, 65536);
+  const i = q.indexOf('expression(');
+  if (i > 0 && (q.charCodeAt(i - 1) === 0x3a || q.charCodeAt(i - 1) === 0x3d)) return 'css expression()';
+  return null;
+}
+
+/** UTF-7 encoded markup (`+ADw-script+AD4-`: `+ADw-` is `<`), which old IE sniffed and executed (CVE-2008-2939 class). */
+export function scanUtf7(s: string): string | null {
+  const i = s.indexOf('+ADw-');
+  if (i === -1) return null;
+  const c = s.charCodeAt(i + 5) | 0x20;
+  return c >= 0x61 && c <= 0x7a ? 'UTF-7 encoded markup' : null;
+}
+
+/**
+ * A value that is itself a script URL (`javascript:alert(1)`, ` java\tscript:…`, `data:text/html;base64,…`),
+ * as used in `href`/`src`/redirect parameters, or a script URL anywhere followed by code (`… javascript:alert(1)`).
+ * Prose such as "javascript: the good parts" is not reported.
+ */
+export function scanScriptUrl(s: string): string | null {
+  let k = 0;
+  while (k < s.length && (s.charCodeAt(k) <= 0x20 || s.charCodeAt(k) === 0x22 || s.charCodeAt(k) === 0x27)) k++;
+  const sc = isScriptUrl(schemeAt(s, k));
+  if (sc) return `${sc} URL`;
+  // anywhere: javascript: followed by code
+  const lower = s.length > 4096 ? s.slice(0, 65536).toLowerCase() : s.toLowerCase();
+  let from = 0;
+  for (;;) {
+    const i = lower.indexOf('script:', from);
+    if (i === -1) return null;
+    from = i + 1;
+    const st = i >= 4 && lower.startsWith('java', i - 4) ? i - 4 : i >= 2 && lower.startsWith('vb', i - 2) ? i - 2 : -1;
+    if (st === -1) continue;
+    let j = i + 7;
+    while (j < s.length && s.charCodeAt(j) <= 0x20) j++;
+    if (j < s.length && isIdentStart(s.charCodeAt(j)) && sinkAt(s, j)) return 'script URL with code';
+    if (s.startsWith('//', j) || s.charCodeAt(j) === 0x28) return 'script URL with code';
+  }
+}

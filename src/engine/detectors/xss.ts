@@ -1,0 +1,165 @@
+import type { Location } from '../../core/types.ts';
+import type { PartRule, TransformName } from '../types.ts';
+import { bareEventName, cssExpression, scanAttributeInjection, scanHtml, scanJsBreakout, scanJsExpression, scanScriptUrl, scanUtf7, sinkAt } from './xss-scan.ts';
+
+/**
+ * Cross-site scripting rules (OWASP CRS REQUEST-941-APPLICATION-ATTACK-XSS, CWE-79), HTML- and JS-context
+ * aware (see `xss-scan.ts`):
+ * - `941100` (PL1, critical): markup that executes script, from an HTML tokenizer: `<script>`, event-handler
+ *   attributes, script URLs in attributes, dangerous CSS, embedding elements, `<base href>`, meta refresh, SMIL.
+ * - `941170` (PL1, critical): a value that is a script URL (`javascript:`, `vbscript:`, `data:text/html`),
+ *   with whitespace/control characters and entities inside the scheme.
+ * - `941370` (PL1, critical): JS-context breakouts (`";alert(1)//`), `${…}` template expressions and
+ *   `{{…constructor…}}` client-side template injection that reach a sink.
+ * - `941320` (PL2, error): risky HTML elements without an executing attribute (`<iframe>`, `<svg>`, `<form>`,
+ *   `<object>`, `<math>`, `<embed>`, `<meta>`, `<link>`, `<base>`, `<marquee>`, `<isindex>`).
+ * - `941390` (PL2, error): a call of a JS dialog/eval sink anywhere in the value (`alert(1)`, `eval(…)`).
+ *
+ * Two transformation chains run: percent-decoding only (markup as sent), and the full decode (HTML entities,
+ * JS and CSS escapes, NFKC for full-width `＜`), so entity-encoded and escaped variants are judged too.
+ */
+
+const TAGS = ['OWASP_CRS/ATTACK-XSS', 'CWE-79', 'attack-xss', 'capec/1000/152/242'] as const;
+
+/** Parts that can be reflected into a page (CRS: ARGS, ARGS_NAMES, cookies, User-Agent, Referer, path, XML). */
+export const XSS_TARGETS: readonly Location['kind'][] = [
+  'query', 'query_name', 'form', 'form_name', 'json', 'json_key', 'cookie', 'header', 'multipart', 'multipart_name',
+  'filename', 'xml', 'body', 'path_segment',
+];
+
+const CHAINS: readonly (readonly TransformName[])[] = [
+  ['urlDecodeUni', 'utf8ToUnicode', 'removeNulls'],
+  ['urlDecodeUni', 'utf8ToUnicode', 'htmlEntityDecode', 'jsDecode', 'cssDecode', 'unicodeNormalize', 'removeNulls'],
+];
+
+/** True when `s` contains none of the characters every XSS vector needs. */
+function inert(s: string, chars: string): boolean {
+  for (let i = 0; i < chars.length; i++) if (s.indexOf(chars[i]!) !== -1) return false;
+  return true;
+}
+
+const RISKY_ELEMENTS = new Set(['iframe', 'frame', 'svg', 'form', 'object', 'math', 'embed', 'meta', 'link', 'base', 'marquee', 'isindex', 'applet', 'xss', 'frameset', 'style', 'template', 'portal', 'xml', 'vmlframe']);
+
+/** First risky element name opened in `s` (PL2 rule 941320). Linear. */
+export function riskyElement(s: string): string | null {
+  let i = s.indexOf('<');
+  while (i !== -1) {
+    let j = i + 1;
+    while (j < s.length && j < i + 12) {
+      const c = s.charCodeAt(j) | 0x20;
+      if (c < 0x61 || c > 0x7a) break;
+      j++;
+    }
+    if (j > i + 1) {
+      const name = s.slice(i + 1, j).toLowerCase();
+      const after = j < s.length ? s.charCodeAt(j) : 0x3e;
+      if (RISKY_ELEMENTS.has(name) && (after === 0x3e || after === 0x20 || after === 0x2f || after === 0x09 || after === 0x0a)) return `<${name}>`;
+    }
+    i = s.indexOf('<', i + 1);
+  }
+  return null;
+}
+
+/** The XSS rule set. */
+export const rules: readonly PartRule[] = [
+  {
+    kind: 'part',
+    id: '941100',
+    name: 'xss-executable-markup',
+    category: 'xss',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: XSS_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      const lt = input.indexOf('<') !== -1;
+      if (lt) {
+        const r = scanHtml(input);
+        if (r) return r;
+      }
+      if (input.indexOf('on') !== -1 || input.indexOf('ON') !== -1 || input.indexOf('On') !== -1) {
+        const r = scanAttributeInjection(input);
+        if (r) return r;
+      }
+      if (input.indexOf('+ADw-') !== -1) {
+        const r = scanUtf7(input);
+        if (r) return r;
+      }
+      return cssExpression(input) ?? bareEventName(input);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941170',
+    name: 'xss-script-url',
+    category: 'xss',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: XSS_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      if (input.indexOf(':') === -1) return null;
+      return scanScriptUrl(input);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941370',
+    name: 'xss-js-context-breakout',
+    category: 'xss',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: XSS_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      if (inert(input, '"\'`${(')) return null;
+      return scanJsBreakout(input) ?? scanJsExpression(input);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941320',
+    name: 'xss-risky-html-element',
+    category: 'xss',
+    severity: 'error',
+    paranoia: 2,
+    tags: TAGS,
+    targets: XSS_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      if (input.indexOf('<') === -1) return null;
+      return riskyElement(input);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941390',
+    name: 'xss-js-sink-call',
+    category: 'xss',
+    severity: 'error',
+    paranoia: 2,
+    tags: TAGS,
+    targets: XSS_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      if (input.indexOf('(') === -1 && input.indexOf('`') === -1) return null;
+      for (const name of ['alert', 'prompt', 'confirm', 'eval', 'settimeout', 'setinterval', 'fromcharcode']) {
+        const lower = input.toLowerCase();
+        let from = 0;
+        for (;;) {
+          const i = lower.indexOf(name, from);
+          if (i === -1) break;
+          from = i + 1;
+          const before = i === 0 ? 0x20 : lower.charCodeAt(i - 1);
+          if ((before >= 0x61 && before <= 0x7a) || (before >= 0x30 && before <= 0x39) || before === 0x5f) continue;
+          const hit = sinkAt(input, i);
+          if (hit) return `call of ${hit}`;
+        }
+      }
+      return null;
+    },
+  },
+];
