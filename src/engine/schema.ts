@@ -88,6 +88,26 @@ export const detectionSchema = z
         maxNameLength: z.int().positive().max(4096).default(256),
       })
       .prefault({}),
+    /**
+     * Protocol-anomaly limits (rules 920300–920350 in `src/engine/detectors/protocol.ts`; OWASP CRS
+     * `tx.max_num_args`, `tx.arg_name_length`, `tx.arg_length`, `tx.max_file_size` analogues). 0 disables a limit.
+     */
+    protocol: z
+      .object({
+        /** Most request headers accepted (Node's own cap is 2000 by default; Apache's `LimitRequestFields` is 100). */
+        maxHeaders: z.int().min(0).max(10_000).default(100),
+        /** Longest header value, bytes (Apache `LimitRequestFieldSize` 8190). */
+        maxHeaderValueLength: z.int().min(0).max(1_048_576).default(8190),
+        /** Longest request-target, bytes (Apache `LimitRequestLine` 8190). */
+        maxTargetLength: z.int().min(0).max(1_048_576).default(8190),
+        /** Most query + form arguments (CRS `tx.max_num_args` example value 255). */
+        maxArgs: z.int().min(0).max(100_000).default(255),
+        /** Longest argument name, chars (CRS `tx.arg_name_length` example value 100; 256 leaves room for bracketed names). */
+        maxArgNameLength: z.int().min(0).max(65_536).default(256),
+        /** Longest query/form argument value, chars (CRS `tx.arg_length`; off by default: free text varies). */
+        maxArgValueLength: z.int().min(0).max(10_485_760).default(0),
+      })
+      .prefault({}),
     /** Rule ids disabled everywhere. */
     disabledRules: z.array(ruleRef).default([]),
     /** Categories disabled everywhere. */

@@ -1,5 +1,6 @@
 import type { Location, Severity } from '../core/types.ts';
 import type { RequestContext } from '../core/context.ts';
+import type { DetectionPolicy } from './schema.ts';
 
 /** Attack categories of the payload engine (the corpus categories plus engine-specific ones). */
 export type AttackCategory =
@@ -51,6 +52,11 @@ export interface InspectionScope {
   readonly phase?: 'request' | 'body';
   /** Facts about the parsed body (body phase only): content type, parse failures, XML declarations. */
   readonly body?: BodyInfo;
+  /**
+   * The `detection` policy section in force (additive, optional), for rules with configurable limits such as
+   * the protocol rules (`detection.protocol`). Rules fall back to the schema defaults when absent.
+   */
+  readonly detection?: DetectionPolicy;
 }
 
 /**
