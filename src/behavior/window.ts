@@ -213,15 +213,17 @@ export class FailureLedger {
 /**
  * Exponentially weighted moving average of a per-bucket quantity, updated when a bucket closes:
  * `avg ← α·x + (1−α)·avg`. Empty buckets between updates count as 0, so a quiet period lowers the baseline.
- * α = 2/(N+1) for an N-bucket span (the usual EWMA span convention).
+ * α = 2/(N+1) for an N-bucket span (the usual EWMA span convention). The average starts at 0, not at the first
+ * bucket: a key seen for the first time has no baseline yet, and a first bucket that is only partly covered
+ * (the key appeared mid-bucket) must not become its baseline.
  */
 export class Ewma {
   /** Bucket length, ms. */
   readonly bucketMs: number;
   /** Smoothing factor in (0, 1]. */
   readonly alpha: number;
-  /** Current average per bucket (NaN until the first bucket closes). */
-  value = Number.NaN;
+  /** Current average per bucket (0 until the first bucket closes). */
+  value = 0;
   /** Buckets closed so far (saturates), to require a warm-up before alerting. */
   samples = 0;
   private bucket = -1;
@@ -254,7 +256,7 @@ export class Ewma {
   }
 
   private push(x: number): void {
-    this.value = Number.isNaN(this.value) ? x : this.alpha * x + (1 - this.alpha) * this.value;
+    this.value = this.alpha * x + (1 - this.alpha) * this.value;
     if (this.samples < 1e9) this.samples++;
   }
 

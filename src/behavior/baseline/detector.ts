@@ -204,7 +204,7 @@ export class BaselineDetector implements Detector {
   readonly name = 'baseline';
   readonly runsOnAllowListed = true;
   readonly baselines: Baselines;
-  private readonly policy: BaselinesPolicy;
+  private policy: BaselinesPolicy;
 
   /** @param policy - `behavior.baselines`; @param baselines - shared state. */
   constructor(policy: BaselinesPolicy, baselines: Baselines) {
@@ -245,7 +245,10 @@ export class BaselineDetector implements Detector {
 
   reconfigure(policy: Policy): void {
     const p = (policy.behavior as { baselines?: BaselinesPolicy }).baselines;
-    if (p) this.baselines.policy = p;
+    if (p) {
+      this.policy = p;
+      this.baselines.policy = p;
+    }
   }
 }
 

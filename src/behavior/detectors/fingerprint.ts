@@ -28,7 +28,10 @@ interface SurgeState {
  *   and that is ≥ `surgeFactor` (4) × its own EWMA baseline per window (span 30 windows). A flood spread over
  *   hundreds of IPs slips under every per-IP limit but shares its tool's fingerprint; the baseline condition
  *   spares a popular browser fingerprint whose steady volume is high. The decision is on the fingerprint
- *   scope, so every IP of the flood is stopped at once, and expires after `banDuration` (15 min).
+ *   scope, so every IP of the flood is stopped at once, and expires after `banDuration` (15 min). Baselines start
+ *   at 0, so no fingerprint is banned during the first `warmupWindows` (5) windows after start, when every
+ *   fingerprint, popular browsers included, is new (after 5 windows a steady fingerprint's baseline, α = 2/31,
+ *   is ≥ 28 % of its rate, so it stays under the 4 × surge factor).
  * - `behavior.surge.global` / `behavior.surge.endpoint` (log, risk 0.3): the current `surge.bucket` (10 s) holds
  *   ≥ `surge.minRequests` and ≥ `surge.factor` (5) × the EWMA of previous buckets (span 60), after a warm-up of
  *   `surge.warmupBuckets`; once per bucket (an alert for operators and the risk model, not a block).
@@ -47,6 +50,8 @@ export function fingerprintDetector(policy: Policy): Detector | undefined {
     baseline: new Ewma(cfg.window, cfg.spanWindows),
   }));
   const global: SurgeState = { ewma: new Ewma(sc.bucket, sc.spanBuckets), flagged: -1 };
+  /** Time of the first request seen (ms): fingerprint bans wait for `warmupWindows` windows of history. */
+  let firstSeen = -1;
   const endpoints = new KeyedState<SurgeState>(10_000, () => ({ ewma: new Ewma(sc.bucket, sc.spanBuckets), flagged: -1 }));
 
   const surge = (st: SurgeState, now: number, rule: string, scope: string): Signal | undefined => {
@@ -54,7 +59,7 @@ export function fingerprintDetector(policy: Policy): Detector | undefined {
     const cur = st.ewma.currentValue(now);
     const bucket = Math.floor(now / sc.bucket);
     if (st.flagged === bucket || cur < sc.minRequests || st.ewma.samples < sc.warmupBuckets) return undefined;
-    const base = Number.isNaN(st.ewma.value) ? 0 : st.ewma.value;
+    const base = st.ewma.value;
     if (cur < sc.factor * base) return undefined;
     st.flagged = bucket;
     return signal({
@@ -74,6 +79,7 @@ export function fingerprintDetector(policy: Policy): Detector | undefined {
     name: 'fingerprint',
     inspectRequest(ctx: RequestContext): DetectorResult {
       const now = ctx.startedAt;
+      if (firstSeen < 0) firstSeen = now;
       const out: Signal[] = [];
       if (sc.enabled) {
         const g = surge(global, now, 'global', 'all endpoints');
@@ -90,9 +96,9 @@ export function fingerprintDetector(policy: Policy): Detector | undefined {
         st.baseline.add(now);
         st.clients.add(ctx.clientKey, now);
         const n = st.requests.total(now);
-        if (n >= cfg.minRequests) {
+        if (n >= cfg.minRequests && now - firstSeen >= cfg.warmupWindows * cfg.window) {
           const clients = st.clients.count(now);
-          const base = Number.isNaN(st.baseline.value) ? 0 : st.baseline.value;
+          const base = st.baseline.value;
           if (clients >= cfg.minClients && n >= cfg.surgeFactor * base) {
             fps.delete(fp);
             out.push(

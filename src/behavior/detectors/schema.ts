@@ -179,6 +179,8 @@ export const fingerprintSchema = z
     /** The window's requests must also exceed this multiple of the fingerprint's EWMA baseline (per window). */
     surgeFactor: z.number().min(1).default(4),
     spanWindows: count.default(30),
+    /** No fingerprint bans during the first windows after start: every fingerprint (popular browsers too) is new then. */
+    warmupWindows: z.int().min(0).default(5),
     banDuration: duration.default(900_000),
     /** Global and per-endpoint surge detection (risk signals, action log). */
     surge: z

@@ -48,7 +48,7 @@ export class DiscoveryDetector implements Detector {
   readonly name = 'discovery';
   readonly runsOnAllowListed = true;
   readonly inventory: Inventory;
-  private readonly policy: DiscoveryPolicy;
+  private policy: DiscoveryPolicy;
   private readonly services?: Services;
   private timer?: NodeJS.Timeout;
 
@@ -131,7 +131,10 @@ export class DiscoveryDetector implements Detector {
 
   reconfigure(policy: Policy): void {
     const p = (policy.behavior as { discovery?: DiscoveryPolicy }).discovery;
-    if (p) this.inventory.policy = p;
+    if (p) {
+      this.policy = p;
+      this.inventory.policy = p;
+    }
   }
 
   close(): void {

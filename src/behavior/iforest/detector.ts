@@ -120,7 +120,7 @@ export function getAnomalyModelStatus(owner: object): AnomalyModelStatus | undef
 export class AnomalyDetector implements Detector {
   readonly name = 'anomaly';
   readonly model: AnomalyModel;
-  private readonly policy: AnomalyModelPolicy;
+  private policy: AnomalyModelPolicy;
 
   /** @param policy - `behavior.anomalyModel`; @param model - shared state. */
   constructor(policy: AnomalyModelPolicy, model: AnomalyModel) {
@@ -176,7 +176,10 @@ export class AnomalyDetector implements Detector {
 
   reconfigure(policy: Policy): void {
     const p = (policy.behavior as { anomalyModel?: AnomalyModelPolicy }).anomalyModel;
-    if (p) this.model.policy = p;
+    if (p) {
+      this.policy = p;
+      this.model.policy = p;
+    }
   }
 }
 

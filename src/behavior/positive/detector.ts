@@ -34,7 +34,7 @@ export class PositiveDetector implements Detector {
   readonly name = 'positive';
   readonly needsBody = true;
   readonly model: PositiveModel;
-  private readonly policy: PositiveModelPolicy;
+  private policy: PositiveModelPolicy;
   private readonly services?: Services;
   private timer?: NodeJS.Timeout;
 
@@ -150,7 +150,10 @@ export class PositiveDetector implements Detector {
 
   reconfigure(policy: Policy): void {
     const p = (policy.behavior as { positiveModel?: PositiveModelPolicy }).positiveModel;
-    if (p) this.model.policy = p;
+    if (p) {
+      this.policy = p;
+      this.model.policy = p;
+    }
   }
 
   close(): void {
