@@ -180,6 +180,9 @@ export async function controlPlanePlugin(admin: FastifyInstance, app: ControlPla
     );
   });
 
+  admin.addHook('preClose', async () => {
+    hub.close();
+  });
   admin.addHook('onClose', async () => {
     clearInterval(prune);
     unsubEvents();

@@ -42,6 +42,14 @@ export class SseConnection {
     this.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /** Ends the response. */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.res.end();
+  }
+
   /** Sends a comment line (heartbeat). */
   comment(text: string): void {
     if (!this.closed) this.write(`: ${text}\n\n`);
@@ -126,9 +134,11 @@ export class StreamHub {
     }
   }
 
-  /** Stops the heartbeat (connections end with the server). */
+  /** Stops the heartbeat and ends every open stream (server shutdown must not wait for idle streams). */
   close(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    for (const c of this.conns) c.end();
+    this.conns.clear();
   }
 }

@@ -1,0 +1,171 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lineDiff } from './diff.ts';
+import { hashPassword, verifyPassword, safeEqual } from './crypto.ts';
+import { csvCell, serialize } from './export.ts';
+import { SseConnection, SSE_MAX_QUEUED } from './stream.ts';
+import { escapeHtml } from './report.ts';
+import { mergePatch, policyToDocument, policyToYaml, samePolicy } from './policy.ts';
+import { redact } from './audit.ts';
+import { TrafficStats } from './stats/traffic.ts';
+import { validatePolicy, parsePolicy } from '../config/load.ts';
+import { openDatabase } from '../store/sqlite.ts';
+import { RequestContext } from '../core/context.ts';
+
+test('lineDiff: unified hunks, counts, identical input, cap on hostile input', () => {
+  const d = lineDiff('a\nb\nc\n', 'a\nB\nc\nd\n', ['v1', 'v2']);
+  assert.equal(d.text, '--- v1\n+++ v2\n@@ -1,3 +1,4 @@\n a\n-b\n+B\n c\n+d\n');
+  assert.deepEqual([d.added, d.removed], [2, 1]);
+  assert.equal(lineDiff('x\n', 'x\n').text, '');
+  // 20,000 entirely different lines: capped edit distance keeps it fast and still correct
+  const a = Array.from({ length: 20_000 }, (_, i) => `a${i}`).join('\n');
+  const b = Array.from({ length: 20_000 }, (_, i) => `b${i}`).join('\n');
+  const t0 = performance.now();
+  const big = lineDiff(a, b);
+  assert.ok(performance.now() - t0 < 5000);
+  assert.deepEqual([big.added, big.removed], [20_000, 20_000]);
+});
+
+test('scrypt password hashes: parameters stored, verify, wrong password, malformed hash', async () => {
+  const h = await hashPassword('correct horse battery');
+  assert.match(h, /^scrypt\$15\$8\$1\$[A-Za-z0-9+/=]{44}\$[A-Za-z0-9+/=]{88}$/);
+  assert.equal(await verifyPassword('correct horse battery', h), true);
+  assert.equal(await verifyPassword('correct horse batterx', h), false);
+  assert.equal(await verifyPassword('x', 'scrypt$99$8$1$AA$AA'), false);
+  assert.equal(await verifyPassword('x', 'plain'), false);
+  assert.notEqual(await hashPassword('same'), await hashPassword('same'), 'salted');
+  assert.equal(safeEqual('abc', 'abc'), true);
+  assert.equal(safeEqual('abc', 'abcd'), false);
+});
+
+test('CSV cells: RFC 4180 quoting and formula neutralisation; 64 KiB pathological cell is linear', async () => {
+  assert.equal(csvCell('plain'), 'plain');
+  assert.equal(csvCell('a,b'), '"a,b"');
+  assert.equal(csvCell('say "hi"'), '"say ""hi"""');
+  assert.equal(csvCell('=1+1'), "'=1+1");
+  assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
+  assert.equal(csvCell(-5), '-5', 'numbers are not formulas');
+  assert.equal(csvCell(undefined), '');
+  assert.equal(csvCell(['a', 'b']), 'a b');
+  const hostile = '"\n,'.repeat(22_000).slice(0, 65_536);
+  const t0 = performance.now();
+  const out = csvCell(hostile);
+  assert.ok(performance.now() - t0 < 500);
+  assert.ok(out.startsWith('"') && out.endsWith('"'));
+  let text = '';
+  for await (const chunk of serialize([{ a: 1, b: 'x' }, { a: 2, b: 'y' }], 'json', [])) text += chunk;
+  assert.deepEqual(JSON.parse(text), [{ a: 1, b: 'x' }, { a: 2, b: 'y' }]);
+  text = '';
+  for await (const chunk of serialize([], 'json', [])) text += chunk;
+  assert.deepEqual(JSON.parse(text), []);
+});
+
+test('escapeHtml: every HTML-significant character; 64 KiB payload', () => {
+  assert.equal(escapeHtml(`<img src=x onerror="a('b')">&`), '&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;');
+  const t0 = performance.now();
+  const out = escapeHtml('<'.repeat(65_536));
+  assert.ok(performance.now() - t0 < 500);
+  assert.equal(out.length, 65_536 * 4);
+});
+
+test('audit redaction: secret-named fields and API keys never stored in clear', () => {
+  const r = redact({ password: 'p', nested: { webhookUrl: 'https://hooks/x', token: 't', ok: 1 }, lists: { apiKeys: ['secret-key-1'] } }) as any;
+  assert.equal(r.password, '[redacted]');
+  assert.equal(r.nested.webhookUrl, '[redacted]');
+  assert.equal(r.nested.token, '[redacted]');
+  assert.equal(r.nested.ok, 1);
+  assert.match(r.lists.apiKeys[0], /^secr…[0-9a-f]{8}$/);
+});
+
+test('JSON merge patch (RFC 7396) and policy documents that round-trip to the same policy', () => {
+  assert.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 } }, { b: { c: null, e: 4 }, f: [1] }), { a: 1, b: { d: 3, e: 4 }, f: [1] });
+  assert.deepEqual(mergePatch({ a: 1 }, { __proto__: { x: 1 } } as unknown), { a: 1 });
+  assert.deepEqual(mergePatch({ a: 1 }, 'x'), 'x');
+  assert.equal(policyToYaml(validatePolicy({})), '');
+  const p = validatePolicy({ mode: 'monitor', decisions: { defaultBanDuration: '10m' }, events: { sampleAllowed: 0 }, rateLimits: [{ id: 'x', limit: 5, window: '2s', banDuration: '1h', action: 'ban' }] });
+  const doc = policyToDocument(p);
+  assert.equal((doc.decisions as Record<string, unknown>).defaultBanDuration, '600000ms');
+  assert.ok(samePolicy(validatePolicy(doc), p));
+  assert.ok(samePolicy(parsePolicy(policyToYaml(p)), p));
+});
+
+function fakeRes() {
+  const em = new EventEmitter() as EventEmitter & { written: string[]; full: boolean; write(s: string): boolean; end(): void };
+  em.written = [];
+  em.full = false;
+  em.write = (s: string) => {
+    em.written.push(s);
+    return !em.full;
+  };
+  em.end = () => {};
+  return em;
+}
+
+test('SSE connection: slow consumer gets a bounded queue, drops are counted and reported after drain', () => {
+  const res = fakeRes();
+  const c = new SseConnection(res as unknown as ServerResponse);
+  res.full = true;
+  c.send('event', { n: 0 }); // accepted by the socket, which now reports congestion
+  for (let i = 1; i <= SSE_MAX_QUEUED + 500; i++) c.send('event', { n: i });
+  assert.equal(res.written.length, 1);
+  assert.equal(c.dropped, 500);
+  res.full = false;
+  res.emit('drain');
+  assert.equal(res.written.length, 1 + SSE_MAX_QUEUED + 1);
+  assert.equal(res.written.at(-1), 'event: dropped\ndata: {"count":500}\n\n');
+  assert.equal(c.dropped, 0);
+  assert.equal(c.droppedTotal, 500);
+  const res2 = fakeRes();
+  const filtered = new SseConnection(res2 as unknown as ServerResponse, new Set(['decision']));
+  filtered.send('event', {});
+  filtered.send('decision', { op: 'delete', id: 'x' });
+  assert.deepEqual(res2.written, ['event: decision\ndata: {"op":"delete","id":"x"}\n\n']);
+});
+
+test('traffic stats: O(1) record, rollups flushed to SQLite, bounded top-N, 64 KiB path', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bulwark-stats-'));
+  const db = openDatabase(join(dir, 'stats.db'));
+  t.after(async () => {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const stats = new TrafficStats(db, 0);
+  const now = Date.UTC(2026, 0, 1, 12, 0, 30);
+  const mk = (ip: string, path: string, action: 'allow' | 'block' | 'throttle', level: 'LOW' | 'HIGH' = 'LOW') => {
+    const ctx = new RequestContext({ id: 'r', clientIp: ip, clientKey: ip, peerIp: ip, method: 'GET', target: path, headers: {}, startedAt: now });
+    ctx.verdict = { action, wouldBe: action, monitor: false, anomalyScore: 0, risk: 0, level, status: 0, reasons: action === 'allow' ? [] : ['r.1'] };
+    ctx.signals.push({ ruleId: 'r.1', detector: 'd', category: 'sqli', score: 5 });
+    return ctx;
+  };
+  const res = { status: 200, latencyMs: 1, bytes: 0, byGateway: false };
+  for (let i = 0; i < 10; i++) stats.record(mk('192.0.2.1', '/a', 'allow'), res);
+  for (let i = 0; i < 3; i++) stats.record(mk('192.0.2.2', '/b', 'block', 'HIGH'), res);
+  stats.record(mk('192.0.2.3', '/c', 'throttle'), res);
+  // 10,000 distinct clients: the top table stays bounded between flushes
+  for (let i = 0; i < 10_000; i++) stats.record(mk(`10.0.${i >> 8}.${i & 255}`, '/a', 'allow'), res);
+  const hostile = '/' + '%2e'.repeat(21_845);
+  const t0 = performance.now();
+  for (let i = 0; i < 1000; i++) stats.record(mk('192.0.2.9', hostile, 'allow'), res);
+  assert.ok(performance.now() - t0 < 1000, '64 KiB paths are cut, not copied whole');
+  stats.flush(now);
+  const tl = stats.timeline(now - 3_600_000, now + 3_600_000, 60_000);
+  assert.equal(tl.length, 1);
+  assert.deepEqual({ ...tl[0] }, { t: now - 30_000, allowed: 11_010, logged: 0, throttled: 1, blocked: 3, monitored: 0 });
+  const tot = stats.totals(0, now + 60_000);
+  assert.deepEqual(tot.levels, { LOW: 11_011, MEDIUM: 0, HIGH: 3, CRITICAL: 0 });
+  const top = stats.topN('client', 0, now + 60_000, 3);
+  assert.equal(top[0]!.key, '192.0.2.1');
+  assert.equal(top[0]!.requests, 10);
+  assert.equal(stats.topN('client', 0, now + 60_000, 1, true)[0]!.key, '192.0.2.2');
+  assert.deepEqual(stats.topN('category', 0, now + 60_000), [{ key: 'sqli', requests: 4, blocked: 3 }]);
+  const rows = (db.prepare("SELECT COUNT(*) AS n FROM cp_traffic_top WHERE kind = 'client'").get() as { n: number }).n;
+  assert.ok(rows <= 50, `top rows per flush bounded: ${rows}`);
+  const ep = stats.topN('endpoint', 0, now + 60_000, 10).map((x) => x.key.length);
+  assert.ok(Math.max(...ep) <= 4 + 160);
+  stats.close();
+});
