@@ -25,6 +25,7 @@ import { Gateway, type GatewayState } from './dataplane/gateway.ts';
 import { Forwarder } from './dataplane/forward.ts';
 import { createAdminServer } from './admin/server.ts';
 import { startDemoApi, type DemoApi } from './demo/api.ts';
+import { createRiskDecide } from './behavior/risk/decide.ts';
 
 /** Options of {@link startBulwark}. Ports: 0 picks an ephemeral port (tests). */
 export interface StartOptions {
@@ -63,6 +64,11 @@ export interface StartOptions {
    * with the new policy.
    */
   detectors?: (policy: Policy, services: Services) => Detector[];
+  /**
+   * Build the registry's detectors (default true). False runs only `detectors` — used by the bench to
+   * measure the data plane's own overhead, and by embedders with their own detector set.
+   */
+  useRegistry?: boolean;
 }
 
 /** A running Bulwark instance. */
@@ -143,8 +149,9 @@ function rebuildDetectors(
   services: Services,
   previous: readonly Detector[] | undefined,
   extra?: (policy: Policy, services: Services) => Detector[],
+  useRegistry = true,
 ): { detectors: Detector[]; replaced: Detector[] } {
-  const fresh = buildDetectors(policy, services);
+  const fresh = useRegistry ? buildDetectors(policy, services) : [];
   if (extra) fresh.push(...extra(policy, services));
   if (previous === undefined) return { detectors: fresh, replaced: [] };
   const reusable = new Map<string, Detector>();
@@ -243,10 +250,10 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
     const sameForwarding = (a: Policy, b: Policy): boolean =>
       JSON.stringify([upstreamsOf(a), a.proxy]) === JSON.stringify([upstreamsOf(b), b.proxy]);
 
-    const first = rebuildDetectors(policy, services, undefined, opts.detectors);
+    const first = rebuildDetectors(policy, services, undefined, opts.detectors, opts.useRegistry);
     current = {
       policy,
-      pipeline: new Pipeline({ policy, detectors: first.detectors, observer }),
+      pipeline: new Pipeline({ policy, detectors: first.detectors, observer, decide: createRiskDecide(services) }),
       trusted: new CidrSet(policy.trustedProxies),
       forwarder: makeForwarder(policy),
     };
@@ -303,11 +310,11 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
         }
       }
       const old = current!;
-      const rebuilt = rebuildDetectors(p, services, old.pipeline.detectors, opts.detectors);
+      const rebuilt = rebuildDetectors(p, services, old.pipeline.detectors, opts.detectors, opts.useRegistry);
       const forwarder = sameForwarding(old.policy, p) ? old.forwarder : makeForwarder(p);
       const state: GatewayState = {
         policy: p,
-        pipeline: new Pipeline({ policy: p, detectors: rebuilt.detectors, observer }),
+        pipeline: new Pipeline({ policy: p, detectors: rebuilt.detectors, observer, decide: createRiskDecide(services) }),
         trusted: new CidrSet(p.trustedProxies),
         forwarder,
       };

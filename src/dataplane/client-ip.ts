@@ -131,6 +131,14 @@ export function resolveClient(peer: string | undefined, headers: IncomingHttpHea
   if (trusted.size === 0 || !trusted.hasParsed(peerParsed)) {
     return { clientIp: peerIp, clientKey: clientKeyOf(peerParsed, ipv6PrefixLength), peerIp };
   }
+  return resolveForwarded(peerParsed, peerIp, headers, trusted, ipv6PrefixLength);
+}
+
+/**
+ * The forwarded-header walk of {@link resolveClient} for a peer already known to be a trusted proxy
+ * (the data plane caches the peer's parse and trust per connection and calls this directly).
+ */
+export function resolveForwarded(peerParsed: ParsedIp, peerIp: string, headers: IncomingHttpHeaders, trusted: CidrSet, ipv6PrefixLength: number): ClientAddress {
   let client = peerParsed;
   const xff = headerText(headers['x-forwarded-for']);
   let hops: string[] | undefined;

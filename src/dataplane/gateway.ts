@@ -9,7 +9,8 @@ import type { Action, Decision, ResponseInfo } from '../core/types.ts';
 import type { CidrSet } from '../core/ip.ts';
 import type { Policy } from '../config/schema.ts';
 import type { SecurityEvent } from '../events/types.ts';
-import { resolveClient } from './client-ip.ts';
+import { resolveClient, resolveForwarded, type ClientAddress } from './client-ip.ts';
+import { clientKeyOf, formatIp, parseIp, type ParsedIp } from '../core/ip.ts';
 import { extractIdentity } from './identity.ts';
 import { declaredLength, hasBody, readBodyPrefix } from './body.ts';
 import { connectionTokens, HOP_BY_HOP, statusClass, type Forwarder, type ForwardResult } from './forward.ts';
@@ -106,6 +107,46 @@ type CounterChild = ReturnType<Counter<'action'>['labels']>;
 const ACTIONS: readonly Action[] = ['allow', 'log', 'throttle', 'block', 'ban'];
 
 /**
+ * Per-connection cache of the peer address: parsed once per TCP connection (keep-alive connections carry
+ * many requests), revalidated when the state (trusted proxies, IPv6 prefix) changes.
+ */
+interface PeerCache {
+  state: GatewayState;
+  parsed: ParsedIp;
+  peerIp: string;
+  trusted: boolean;
+  /** The resolved client when the peer is not a trusted proxy (then it is the same for every request). */
+  direct?: ClientAddress;
+}
+const kPeer = Symbol('bulwark.peer');
+
+/** Resolves the client of a request, using the connection's cached peer facts. */
+function clientOf(req: IncomingMessage, st: GatewayState): ClientAddress {
+  const sock = req.socket as Socket & { [kPeer]?: PeerCache };
+  let pc = sock[kPeer];
+  if (pc === undefined || pc.state !== st) {
+    const parsed = parseIp(sock.remoteAddress ?? '');
+    if (parsed === undefined) return resolveClient(sock.remoteAddress, req.headers, st.trusted, st.policy.clientIp.ipv6PrefixLength);
+    const peerIp = formatIp(parsed);
+    const trusted = st.trusted.size > 0 && st.trusted.hasParsed(parsed);
+    pc = { state: st, parsed, peerIp, trusted, direct: trusted ? undefined : { clientIp: peerIp, clientKey: clientKeyOf(parsed, st.policy.clientIp.ipv6PrefixLength), peerIp } };
+    sock[kPeer] = pc;
+  }
+  return pc.direct ?? resolveForwarded(pc.parsed, pc.peerIp, req.headers, st.trusted, st.policy.clientIp.ipv6PrefixLength);
+}
+
+/** Whether any detector of a pipeline has a response phase (cached per pipeline). */
+const observesCache = new WeakMap<Pipeline, boolean>();
+function observesResponse(p: Pipeline): boolean {
+  let v = observesCache.get(p);
+  if (v === undefined) {
+    v = p.detectors.some((d) => typeof d.observeResponse === 'function');
+    observesCache.set(p, v);
+  }
+  return v;
+}
+
+/**
  * The data plane: a node:http server that builds a {@link RequestContext} per request, runs the pipeline
  * (request phase → optional body prefix → body phase → decide), answers 429/403 problem details or forwards
  * upstream (streaming), then runs the response phase, creates ban decisions, records security events and
@@ -120,6 +161,7 @@ export class Gateway {
   private readonly retired = new Map<GatewayState, () => void>();
   private readonly requestsByAction: Record<Action, CounterChild>;
   private readonly sockets = new Set<Socket>();
+  private readonly latencyByClass = new Map<string, { observe(v: number): void }>();
 
   constructor(opts: GatewayOptions) {
     this.current = opts.state;
@@ -212,7 +254,7 @@ export class Gateway {
     let ex: Exchange | undefined;
     try {
       const policy = st.policy;
-      const addr = resolveClient(req.socket.remoteAddress, req.headers, st.trusted, policy.clientIp.ipv6PrefixLength);
+      const addr = clientOf(req, st);
       const ctx = new RequestContext({
         id: safeRequestId(req.headers['x-request-id']) ?? randomUUID(),
         clientIp: addr.clientIp,
@@ -248,6 +290,16 @@ export class Gateway {
   /** @internal called by an exchange exactly once. */
   done(st: GatewayState): void {
     this.leave(st);
+  }
+
+  /** @internal upstream latency, seconds, by status class (children cached: no label hashing per request). */
+  observeUpstream(cls: string, seconds: number): void {
+    let h = this.latencyByClass.get(cls);
+    if (h === undefined) {
+      h = this.services.metrics.upstreamLatency.labels(cls);
+      this.latencyByClass.set(cls, h);
+    }
+    h.observe(seconds);
   }
 
   /** @internal */
@@ -467,7 +519,7 @@ class Exchange {
   private onForwarded(r: ForwardResult): void {
     const m = this.gw.services.metrics;
     if (r.error !== undefined && r.error !== 'client-abort') m.upstreamErrors.inc({ kind: r.error });
-    m.upstreamLatency.observe({ status_class: r.error !== undefined && r.byGateway ? 'error' : statusClass(r.status) }, r.upstreamMs / 1000);
+    this.gw.observeUpstream(r.error !== undefined && r.byGateway ? 'error' : statusClass(r.status), r.upstreamMs / 1000);
     this.complete(r.status, r.bytes, r.upstreamMs, r.byGateway, r.bodySample);
   }
 
@@ -480,8 +532,7 @@ class Exchange {
     const v = ctx.verdict;
     this.gw.countRequest(v?.action ?? 'allow');
     const info: ResponseInfo = { status, latencyMs, bytes, byGateway, bodySample };
-    const hasObservers = this.st.pipeline.detectors.some((d) => d.observeResponse !== undefined);
-    if (hasObservers) {
+    if (observesResponse(this.st.pipeline)) {
       this.st.pipeline.observeResponse(ctx, info).then(
         () => this.afterResponse(status, byGateway ? this.decisionMs : upstreamMs),
         () => this.afterResponse(status, byGateway ? this.decisionMs : upstreamMs),
