@@ -108,6 +108,7 @@ const bodyFacts: RequestRule = {
     if ((b.xmlEntities ?? 0) > 0) return [{ hit: `XML body declares ${b.xmlEntities} entities`, loc: { kind: 'body' } }];
     return [];
   },
+  phase: 'body',
 };
 
 /** The XXE rules (ids and levels in the module comment). */
