@@ -555,14 +555,27 @@ export function utf8ToUnicode(s: string): string {
 }
 
 /**
+ * True for code units whose NFKC form differs in ways that matter for evasion: Latin-1 compatibility
+ * characters (superscripts, ordinals, fractions, NBSP), spacing modifiers, general punctuation and
+ * letterlike/number forms (U+2000–U+2BFF), CJK compatibility (U+3000–U+33FF), compatibility ideograph and
+ * presentation forms (U+F900–U+FFEF, incl. full-width ASCII), and surrogates (math alphanumerics).
+ */
+function hasCompat(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xa0) continue;
+    if (c <= 0xbf || (c >= 0x2b0 && c <= 0x36f) || (c >= 0x2000 && c <= 0x2bff) || (c >= 0x3000 && c <= 0x33ff) || c >= 0xd800) return true;
+  }
+  return false;
+}
+
+/**
  * `unicodeNormalize`: NFKC (Unicode UAX #15), which folds full-width forms (`＜` → `<`, `ＳＥＬＥＣＴ` →
- * `SELECT`), ligatures and compatibility characters. ASCII input is returned unchanged without work.
+ * `SELECT`), ligatures and compatibility characters. Input without compatibility characters (ASCII, and
+ * plain Latin/Cyrillic/Arabic/CJK text) is returned unchanged without work.
  */
 export function unicodeNormalize(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0x7f) return s.normalize('NFKC');
-  }
-  return s;
+  return hasCompat(s) ? s.normalize('NFKC') : s;
 }
 
 /** `trim`: strips leading and trailing whitespace. */

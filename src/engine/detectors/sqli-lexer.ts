@@ -650,11 +650,24 @@ function foldQuotes(s: string): string {
   return out;
 }
 
+/** Keywords without which a words-only value cannot be judged an injection. */
+const WORD_TRIGGERS = ['union', 'order', 'group', 'having', 'waitfor', 'exec', 'drop', 'insert', 'delete', 'truncate', 'shutdown', 'create', 'grant', 'xp_', 'sp_', 'information_schema', 'sys'];
+
+/** True when a words-only value has a SQL keyword that some judge rule needs, or starts with a logical operator. */
+function mayBeKeywordSql(s: string): boolean {
+  const l = lower(s);
+  let k = 0;
+  while (k < l.length && l.charCodeAt(k) === 0x20) k++;
+  if (l.startsWith('or ', k) || l.startsWith('and ', k) || l.startsWith('xor ', k)) return true;
+  for (const w of WORD_TRIGGERS) if (l.indexOf(w) !== -1) return true;
+  return false;
+}
+
 /** True when the string has no character that can start SQL syntax beyond words and spaces. */
 function wordsOnly(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (!(isWord(c) || c === 0x20 || c === 0x2e || c === 0x2d && s.charCodeAt(i + 1) !== 0x2d)) return false;
+    if (!(isWord(c) || c === 0x20 || c === 0x2e || c === 0x2c || c === 0x3a || c === 0x2f || (c === 0x2d && s.charCodeAt(i + 1) !== 0x2d))) return false;
   }
   return true;
 }
@@ -666,10 +679,9 @@ function wordsOnly(s: string): boolean {
  */
 export function detectSqli(input: string): SqliFinding | null {
   if (input.length < 2) return null;
-  let hasWordsOnly = wordsOnly(input);
-  if (hasWordsOnly) {
-    // letters, digits, spaces, dots, single dashes: only UNION SELECT / statements can be SQL here
-    if (input.indexOf(' ') === -1) return null;
+  if (wordsOnly(input)) {
+    // letters, digits, spaces, dots, commas, single dashes: only keyword-driven shapes can be SQL here
+    if (input.indexOf(' ') === -1 || !mayBeKeywordSql(input)) return null;
   }
   const variants = [input];
   // best-fit mapping (Windows code pages, some JDBC drivers) turns look-alike quotes into ASCII quotes
@@ -693,7 +705,6 @@ export function detectSqli(input: string): SqliFinding | null {
     }
     if (out !== input) variants.push(out);
   }
-  hasWordsOnly = false;
   for (const s of variants) {
     const bare = tokenize(s, 0);
     const r0 = judge(bare, false);

@@ -41,6 +41,12 @@ const SCRIPT_SCHEMES = ['javascript:', 'vbscript:', 'livescript:', 'mocha:', 'js
 /** `data:` media types that render active content. */
 const DATA_ACTIVE = ['text/html', 'image/svg', 'application/xhtml', 'text/xml', 'application/xml', 'application/x-shockwave', 'text/javascript', 'application/javascript', 'application/ecmascript'];
 
+/**
+ * Elements that are active content or mutation-XSS vectors on their own: SVG and MathML roots (script-capable
+ * foreign content), `xmp`/`plaintext`/`listing` raw-text elements (mXSS), `isindex`, and `svg:svg`.
+ */
+const ACTIVE_CONTAINERS = new Set(['svg', 'svg:svg', 'math', 'xmp', 'plaintext', 'listing', 'isindex', 'xss', 'xss:xss', 'vmlframe', 'v:vmlframe']);
+
 /** Elements that load or run active content through an attribute (src, data, code, srcdoc …). */
 const EMBEDDING = new Set(['iframe', 'frame', 'embed', 'object', 'applet', 'frameset', 'portal', 'fencedframe', 'layer', 'ilayer', 'xml', 'bgsound', 'import']);
 /** Attributes that hold a URL or script-bearing value in embedding elements. */
@@ -94,8 +100,15 @@ export function schemeAt(s: string, i: number): string {
 }
 
 /** True when a scheme string (from {@link schemeAt}) runs script. */
-export function isScriptUrl(sc: string): string | null {
+export function isScriptUrl(scheme: string): string | null {
+  let sc = scheme;
   if (!sc) return null;
+  // feed:/view-source:/jar: wrappers around a script URL (Firefox feed: handler, view-source: tricks)
+  for (let k = 0; k < 4; k++) {
+    if (sc.startsWith('feed:')) sc = sc.slice(5);
+    else if (sc.startsWith('view-source:')) sc = sc.slice(12);
+    else break;
+  }
   for (const p of SCRIPT_SCHEMES) if (sc.startsWith(p)) return p;
   if (sc.startsWith('data:')) {
     const rest = sc.slice(5);
@@ -128,6 +141,7 @@ export function dangerousCss(css: string): string | null {
   if (q.includes('behavior:') || q.includes('-moz-binding')) return 'css behavior/binding';
   if (q.includes('javascript:') || q.includes('vbscript:')) return 'css javascript: url';
   if (q.includes('@import')) return 'css @import';
+  if (q.includes('url(data:image/svg') || q.includes('url("data:image/svg') || q.includes("url('data:image/svg") || q.includes('data:text/html')) return 'css url() with active data:';
   return null;
 }
 
@@ -286,6 +300,8 @@ function eventPrefix(a: string): boolean {
 function judgeTag(t: Tag, s: string): string | null {
   const name = t.name;
   if (name === 'script') return '<script> element';
+  if (ACTIVE_CONTAINERS.has(name)) return `<${name}> element`;
+  if (name === 'xml' && t.attrs.some(([a]) => a === 'id' || a === 'src')) return '<xml> data island';
   for (const [a, raw] of t.attrs) {
     if (a.length > 4 && a.charCodeAt(0) === 0x6f && a.charCodeAt(1) === 0x6e && (EVENTS.has(a) || (hasValue(t, a) && isHandlerName(a)) || eventPrefix(a))) {
       return `event handler ${a} on <${name}>`;
@@ -300,7 +316,12 @@ function judgeTag(t: Tag, s: string): string | null {
       if (c) return `${c} in style of <${name}>`;
     }
     if (a === 'srcdoc' && v.indexOf('<') !== -1) return `markup in srcdoc of <${name}>`;
-    if (a === 'attributename' && v.trim().toLowerCase().startsWith('on')) return `SMIL animation of ${v.trim()} on <${name}>`;
+    if (a === 'attributename') {
+      const target = v.trim().toLowerCase();
+      if (target.startsWith('on') || target === 'href' || target === 'xlink:href' || target === 'innerhtml' || target === 'outerhtml' || target === 'src') {
+        return `SMIL/HTC animation of ${v.trim()} on <${name}>`;
+      }
+    }
     if (a === 'http-equiv') {
       const he = v.trim().toLowerCase();
       const content = (t.attrs.find(([x]) => x === 'content')?.[1] ?? '').toLowerCase();
@@ -341,6 +362,7 @@ export function scanHtml(s: string): string | null {
     if (c === 0x2f && (s.charCodeAt(i + 2) | 0x20) === 0x73 && s.slice(i + 2, i + 8).toLowerCase() === 'script') {
       return '</script> closes a script block';
     }
+    if (c === 0x3f && s.slice(i + 2, i + 8).toLowerCase() === 'import') return '<?import> HTC behaviour';
     if (!isLetter) {
       i = s.indexOf('<', i + 1);
       continue;
@@ -539,6 +561,21 @@ export function scanJsExpression(s: string): string | null {
     const w = s.slice(i, j).toLowerCase();
     if (START_SINKS.has(w) && s.charCodeAt(j) === 0x29 && s.charCodeAt(j + 1) === 0x28) return `script expression (${w})()`;
   }
+  const lowerAll = s.length <= 65536 ? s.toLowerCase() : s.slice(0, 65536).toLowerCase();
+  if (lowerAll.indexOf('activexobject') !== -1 && lowerAll.indexOf('new') !== -1) return 'ActiveXObject construction';
+  // member call of a dialog/eval sink: parent.alert(1), window.eval(x), top.confirm`1`
+  for (const name of ['.alert', '.prompt', '.confirm', '.eval']) {
+    let from = 0;
+    for (;;) {
+      const p = lowerAll.indexOf(name, from);
+      if (p === -1) break;
+      from = p + 1;
+      const q = p + name.length;
+      let k = q;
+      while (k < lowerAll.length && lowerAll.charCodeAt(k) === 0x20) k++;
+      if (p > 0 && isIdent(lowerAll.charCodeAt(p - 1)) && (lowerAll.charCodeAt(k) === 0x28 || lowerAll.charCodeAt(k) === 0x60)) return `member call ${name.slice(1)}`;
+    }
+  }
   // sink passed as a value: (alert) ,alert) =alert,
   for (const name of ['alert', 'prompt', 'confirm', 'eval']) {
     let from = 0;
@@ -601,10 +638,49 @@ export function cssExpression(s: string): string | null {
 
 /** UTF-7 encoded markup (`+ADw-script+AD4-`: `+ADw-` is `<`), which old IE sniffed and executed (CVE-2008-2939 class). */
 export function scanUtf7(s: string): string | null {
-  const i = s.indexOf('+ADw-');
+  let i = s.indexOf('ADw-');
+  while (i !== -1) {
+    const b = i > 0 ? s.charCodeAt(i - 1) : -1;
+    const c = s.charCodeAt(i + 4) | 0x20;
+    if ((b === 0x2b || b === 0x20) && c >= 0x61 && c <= 0x7a) return 'UTF-7 encoded markup';
+    i = s.indexOf('ADw-', i + 4);
+  }
+  return null;
+}
+
+/** US-ASCII 7-bit markup (`¼script¾`: 0xBC/0xBE read with the high bit stripped are `<`/`>`; old IE). */
+export function scanSevenBit(s: string): string | null {
+  const i = s.indexOf('\u00bc');
   if (i === -1) return null;
-  const c = s.charCodeAt(i + 5) | 0x20;
-  return c >= 0x61 && c <= 0x7a ? 'UTF-7 encoded markup' : null;
+  const c = s.charCodeAt(i + 1) | 0x20;
+  return c >= 0x61 && c <= 0x7a && s.indexOf('\u00be', i) !== -1 ? 'US-ASCII 7-bit encoded markup' : null;
+}
+
+/**
+ * Context-escape polyglots: within 32 characters, at least four different context terminators among a
+ * double quote, a single quote, a backtick, `-->` (HTML comment), `]]>` (CDATA), `*\/` (CSS/JS comment) and
+ * `</` (end tag) — a string built to break out of whatever context it lands in (XSS polyglots, e.g.
+ * `"'\`-->]]>]</div>`). Linear (sliding window of last positions).
+ */
+export function scanPolyglot(s: string): string | null {
+  const last = [-1e9, -1e9, -1e9, -1e9, -1e9, -1e9, -1e9];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let k = -1;
+    if (c === 0x22) k = 0;
+    else if (c === 0x27) k = 1;
+    else if (c === 0x60) k = 2;
+    else if (c === 0x3e && s.charCodeAt(i - 1) === 0x2d && s.charCodeAt(i - 2) === 0x2d) k = 3;
+    else if (c === 0x3e && s.charCodeAt(i - 1) === 0x5d && s.charCodeAt(i - 2) === 0x5d) k = 4;
+    else if (c === 0x2f && s.charCodeAt(i - 1) === 0x2a) k = 5;
+    else if (c === 0x2f && s.charCodeAt(i - 1) === 0x3c) k = 6;
+    if (k === -1) continue;
+    last[k] = i;
+    let m = 0;
+    for (const p of last) if (i - p <= 32) m++;
+    if (m >= 4) return 'context-escape polyglot';
+  }
+  return null;
 }
 
 /**

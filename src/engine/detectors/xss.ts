@@ -1,6 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { bareEventName, cssExpression, scanAttributeInjection, scanHtml, scanJsBreakout, scanJsExpression, scanScriptUrl, scanUtf7, sinkAt } from './xss-scan.ts';
+import { bareEventName, cssExpression, scanPolyglot, scanSevenBit, scanAttributeInjection, scanHtml, scanJsBreakout, scanJsExpression, scanScriptUrl, scanUtf7, sinkAt } from './xss-scan.ts';
 
 /**
  * Cross-site scripting rules (OWASP CRS REQUEST-941-APPLICATION-ATTACK-XSS, CWE-79), HTML- and JS-context
@@ -82,11 +82,11 @@ export const rules: readonly PartRule[] = [
         const r = scanAttributeInjection(input);
         if (r) return r;
       }
-      if (input.indexOf('+ADw-') !== -1) {
+      if (input.indexOf('ADw-') !== -1) {
         const r = scanUtf7(input);
         if (r) return r;
       }
-      return cssExpression(input) ?? bareEventName(input);
+      return cssExpression(input) ?? bareEventName(input) ?? scanSevenBit(input) ?? (lt || input.indexOf('-->') !== -1 || input.indexOf(']]>') !== -1 ? scanPolyglot(input) : null);
     },
   },
   {
@@ -117,6 +117,23 @@ export const rules: readonly PartRule[] = [
     match(input) {
       if (inert(input, '"\'`${(')) return null;
       return scanJsBreakout(input) ?? scanJsExpression(input);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941190',
+    name: 'xss-encoded-lt-probe',
+    category: 'xss',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: XSS_TARGETS,
+    transforms: [CHAINS[1]!],
+    match(input, part) {
+      // a value that is nothing but an escaped `<` (`&#x0003C;`, `\u003c`, `%253C`): an XSS filter probe
+      if (input.length > 8 || part.value.length > 24) return null;
+      const v = input.trim();
+      return v === '<' && part.value.trim() !== '<' ? `encoded '<' probe ${JSON.stringify(part.value.slice(0, 24))}` : null;
     },
   },
   {
