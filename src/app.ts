@@ -26,6 +26,7 @@ import { Forwarder } from './dataplane/forward.ts';
 import { createAdminServer } from './admin/server.ts';
 import { startDemoApi, type DemoApi } from './demo/api.ts';
 import { createRiskDecide } from './behavior/risk/decide.ts';
+import { controlPlanePlugin } from './controlplane/plugin.ts';
 
 /** Options of {@link startBulwark}. Ports: 0 picks an ephemeral port (tests). */
 export interface StartOptions {
@@ -391,7 +392,8 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
       },
     };
 
-    for (const plugin of opts.plugins ?? []) await plugin(admin, app);
+    // Default: the control plane (management API) when the policy enables it; `plugins` replaces the default.
+    for (const plugin of opts.plugins ?? (policy.controlPlane.enabled ? [controlPlanePlugin] : [])) await plugin(admin, app);
 
     const gwAddr = await gateway.listen(opts.gatewayPort ?? 8080, host);
     cleanups.push(async () => {
