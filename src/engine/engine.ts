@@ -88,17 +88,20 @@ export class Scope implements InspectionScope {
   readonly parts: readonly Part[];
   readonly phase: 'request' | 'body';
   readonly body?: BodyInfo;
+  /** The `detection:` policy in force (for rules with configurable limits). */
+  readonly detection?: DetectionPolicy;
   /** `performance.now()` deadline of this phase, ms. */
   readonly deadline: number;
   private readonly cache: (string | undefined)[][] = [];
   private index?: Map<Part, number>;
 
-  constructor(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', deadline: number, body?: BodyInfo) {
+  constructor(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', deadline: number, body?: BodyInfo, detection?: DetectionPolicy) {
     this.ctx = ctx;
     this.parts = parts;
     this.phase = phase;
     this.deadline = deadline;
     this.body = body;
+    this.detection = detection;
   }
 
   transformed(part: Part, chain: readonly TransformName[]): string {
@@ -280,7 +283,7 @@ export class PayloadEngine {
 
   private run(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', body?: BodyInfo): Signal[] {
     const t0 = performance.now();
-    const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs, body);
+    const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs, body, this.policy);
     const excl = this.requestExclusions(ctx);
     let matched = ctx.scratch.get(SCRATCH_MATCHED) as Set<string> | undefined;
     if (matched === undefined) {

@@ -554,6 +554,7 @@ function scanMultipart(bytes: Buffer, ctRaw: string, sink: Sink, limits: TargetL
 function scanXml(s: string, sink: Sink, limits: TargetLimits, info: BodyInfo): void {
   const n = s.length;
   const stack: string[] = [];
+  let extra = 0; // open elements beyond maxDepth (not named in paths)
   let i = 0;
   let entities = 0;
   const emitText = (a: number, b: number): boolean => {
@@ -614,7 +615,8 @@ function scanXml(s: string, sink: Sink, limits: TargetLimits, info: BodyInfo): v
     }
     if (s.charCodeAt(lt + 1) === 0x2f) {
       const e = s.indexOf('>', lt + 2);
-      if (stack.length) stack.pop();
+      if (extra > 0) extra--;
+      else if (stack.length) stack.pop();
       i = e === -1 ? n : e + 1;
       continue;
     }
@@ -660,7 +662,10 @@ function scanXml(s: string, sink: Sink, limits: TargetLimits, info: BodyInfo): v
     }
     if (!selfClose) {
       if (stack.length < limits.maxDepth) stack.push(name);
-      else info.limited = true;
+      else {
+        extra++;
+        info.limited = true;
+      }
     }
     i = j;
   }

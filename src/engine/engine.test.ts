@@ -1,0 +1,209 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RequestContext } from '../core/context.ts';
+import { decide } from '../core/decide.ts';
+import { validatePolicy } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
+import type { PartRule, PayloadRule, RequestRule } from './types.ts';
+import { BUDGET_RULE_ID, PayloadEngine, RuleRegistryError, validateRules } from './engine.ts';
+import { ruleRegistry, findRule } from './registry.ts';
+import { createPayloadDetector } from './detector.ts';
+import { compileRoute } from './exclusions.ts';
+
+function ctx(target: string, opts: { headers?: Record<string, string>; body?: string; ip?: string; method?: string } = {}): RequestContext {
+  const ip = opts.ip ?? '192.0.2.1';
+  const c = new RequestContext({ id: 't', clientIp: ip, clientKey: ip, peerIp: ip, method: opts.method ?? (opts.body ? 'POST' : 'GET'), target, headers: opts.headers ?? {} });
+  if (opts.body !== undefined) c.body = { bytes: Buffer.from(opts.body), truncated: false };
+  return c;
+}
+
+/** A test rule: matches values containing `needle` after lower-casing. */
+function needleRule(id: string, needle: string, over: Partial<PartRule> = {}): PartRule {
+  return {
+    kind: 'part', id, name: `needle-${needle}`, category: 'other', severity: 'critical', paranoia: 1, tags: ['test'],
+    targets: ['query', 'json', 'form', 'header', 'cookie'], transforms: [['urlDecodeUni', 'lowercase']],
+    match: (v) => (v.includes(needle) ? needle : null),
+    ...over,
+  };
+}
+
+function engine(detection: unknown, rules: readonly PayloadRule[]): PayloadEngine {
+  return new PayloadEngine(validatePolicy({ detection }).detection, rules);
+}
+
+function run(e: PayloadEngine, c: RequestContext) {
+  const s = [...e.inspectRequest(c)];
+  if (c.body) s.push(...e.inspectBody(c));
+  return s;
+}
+
+test('one signal per matched rule with CRS severity points and truncated evidence', () => {
+  const e = engine({}, [needleRule('100001', 'evil'), needleRule('100002', 'bad', { severity: 'warning' }), needleRule('100003', 'absent')]);
+  const long = 'x'.repeat(600);
+  const sig = run(e, ctx(`/?a=EVIL${long}&b=%42ad&c=evil`));
+  assert.deepEqual(sig.map((s) => [s.ruleId, s.score, s.severity, s.detector]), [['other.100001', 5, 'critical', 'payload'], ['other.100002', 3, 'warning', 'payload']]);
+  const ev = sig[0]!.evidence!;
+  assert.deepEqual(ev.location, { kind: 'query', name: 'a' });
+  assert.equal(ev.value!.length, 256);
+  assert.ok(ev.transformed!.startsWith('evil'));
+  assert.equal(ev.matched, 'evil');
+});
+
+test('a rule fires at most once per request across the request and body phases', () => {
+  const e = engine({}, [needleRule('100001', 'evil')]);
+  const c = ctx('/?a=evil', { headers: { 'content-type': 'application/json' }, body: '{"x":"evil"}' });
+  assert.equal(run(e, c).length, 1);
+});
+
+test('anomaly score reaches the threshold → block; below → allow', () => {
+  const p = validatePolicy({});
+  const e = new PayloadEngine(p.detection, [needleRule('100001', 'evil'), needleRule('100002', 'meh', { severity: 'notice' })]);
+  const c1 = ctx('/?q=evil');
+  c1.add(run(e, c1));
+  assert.equal(decide(c1, p).action, 'block');
+  const c2 = ctx('/?q=meh');
+  c2.add(run(e, c2));
+  const v = decide(c2, p);
+  assert.equal(v.action, 'allow');
+  assert.equal(v.anomalyScore, 2);
+});
+
+test('paranoia level filters rules; disabled rules and categories are not compiled', () => {
+  const rules = [needleRule('100001', 'a1'), needleRule('100002', 'a2', { paranoia: 2 }), needleRule('100003', 'a3', { category: 'xss' })];
+  assert.equal(engine({}, rules).activeRules, 2);
+  assert.equal(engine({ paranoiaLevel: 2 }, rules).activeRules, 3);
+  assert.equal(engine({ paranoiaLevel: 2, disabledRules: ['other.100001'], disabledCategories: ['xss'] }, rules).activeRules, 1);
+});
+
+test('exclusions: per parameter, per route, per client; the signal shows the exclusion id and scores 0', () => {
+  const rules = [needleRule('100001', 'evil')];
+  const e = engine(
+    {
+      exclusions: [
+        { id: 'search-q', rules: ['100001'], parameters: ['q'] },
+        { id: 'wiki', categories: ['other'], paths: ['/wiki/**'], methods: ['POST'] },
+        { id: 'scanner-net', clients: ['10.0.0.0/8', '2001:db8::/32'] },
+        { id: 'ua', headers: ['user-agent'], action: 'monitor' },
+      ],
+    },
+    rules,
+  );
+  // parameter exclusion: q excluded, but another parameter still fires
+  let s = run(e, ctx('/?q=evil'));
+  assert.equal(s.length, 1);
+  assert.equal(s[0]!.exclusion, 'search-q');
+  assert.equal(s[0]!.score, 0);
+  s = run(e, ctx('/?q=evil&other=evil'));
+  assert.equal(s[0]!.exclusion, undefined);
+  assert.equal(s[0]!.score, 5);
+  // JSON key path under the parameter name
+  s = run(e, ctx('/x', { headers: { 'content-type': 'application/json' }, body: '{"q":{"deep":"evil"}}' }));
+  assert.equal(s[0]!.exclusion, 'search-q');
+  // route + method
+  s = run(e, ctx('/wiki/page/edit?body=evil', { method: 'POST' }));
+  assert.equal(s[0]!.exclusion, 'wiki');
+  s = run(e, ctx('/wiki/page/edit?body=evil', { method: 'GET' }));
+  assert.equal(s[0]!.exclusion, undefined);
+  // client list (IPv4 and IPv6 CIDR)
+  assert.equal(run(e, ctx('/?z=evil', { ip: '10.1.2.3' }))[0]!.exclusion, 'scanner-net');
+  assert.equal(run(e, ctx('/?z=evil', { ip: '2001:db8::1' }))[0]!.exclusion, 'scanner-net');
+  assert.equal(run(e, ctx('/?z=evil', { ip: '192.0.2.9' }))[0]!.exclusion, undefined);
+  // monitor exclusion on a header: recorded as monitor, score kept for "would block"
+  s = run(e, ctx('/', { headers: { 'user-agent': 'evil-bot' } }));
+  assert.equal(s[0]!.exclusion, 'ua');
+  assert.equal(s[0]!.monitor, true);
+  const p = validatePolicy({});
+  const c = ctx('/', { headers: { 'user-agent': 'evil-bot' } });
+  c.add(run(e, c));
+  const v = decide(c, p);
+  assert.equal(v.action, 'allow');
+  assert.equal(v.wouldBe, 'block');
+});
+
+test('per-rule and per-category monitor mode', () => {
+  const e = engine({ monitor: { rules: ['100001'], categories: [] } }, [needleRule('100001', 'evil')]);
+  const s = run(e, ctx('/?q=evil'));
+  assert.equal(s[0]!.monitor, true);
+  const e2 = engine({ monitor: { categories: ['other'] } }, [needleRule('100001', 'evil')]);
+  assert.equal(run(e2, ctx('/?q=evil'))[0]!.monitor, true);
+});
+
+test('policy validation: bad exclusions are ConfigErrors with paths', () => {
+  assert.throws(() => validatePolicy({ detection: { exclusions: [{ id: 'x', clients: ['not-an-ip'] }] } }), (e: unknown) => e instanceof ConfigError && /detection.exclusions\[0\].clients\[0\]/.test(e.message));
+  assert.throws(() => validatePolicy({ detection: { paranoiaLevel: 5 } }), ConfigError);
+  assert.throws(() => validatePolicy({ detection: { disabledRules: ['drop table'] } }), ConfigError);
+});
+
+test('route patterns: * one segment, ** any, :name one segment', () => {
+  assert.equal(compileRoute('/api/*/items')('/api/v1/items'), true);
+  assert.equal(compileRoute('/api/*/items')('/api/v1/x/items'), false);
+  assert.equal(compileRoute('/api/**')('/api'), true);
+  assert.equal(compileRoute('/api/**/edit')('/api/a/b/c/edit?x=1'), true);
+  assert.equal(compileRoute('/users/:id')('/users/42'), true);
+});
+
+test('a throwing rule is skipped and counted; the request goes on', () => {
+  const boom: PartRule = { ...needleRule('100009', 'x'), match: () => { throw new Error('boom'); } };
+  const reqBoom: RequestRule = { kind: 'request', id: '100010', name: 'r', category: 'protocol', severity: 'critical', paranoia: 1, tags: [], check: () => { throw new Error('boom'); } };
+  const e = engine({}, [boom, reqBoom, needleRule('100001', 'evil')]);
+  const s = run(e, ctx('/?q=evil'));
+  assert.deepEqual(s.map((x) => x.ruleId), ['other.100001']);
+  assert.ok(e.ruleErrors >= 2);
+});
+
+test('request rules: request phase by default, body phase with body facts', () => {
+  const seen: string[] = [];
+  const r1: RequestRule = { kind: 'request', id: '100020', name: 'r1', category: 'protocol', severity: 'notice', paranoia: 1, tags: [], check: (s) => { seen.push(`r1:${s.phase}`); return []; } };
+  const r2: RequestRule = {
+    kind: 'request', id: '100021', name: 'r2', category: 'protocol', severity: 'error', paranoia: 1, tags: [], phase: 'body',
+    check: (s) => (s.body?.parseError ? [{ hit: s.body.parseError, loc: { kind: 'body' } }] : []),
+  };
+  const e = engine({}, [r1, r2]);
+  const s = run(e, ctx('/', { headers: { 'content-type': 'application/json' }, body: '{bad' }));
+  assert.deepEqual(seen, ['r1:request']);
+  assert.equal(s[0]!.ruleId, 'protocol.100021');
+  assert.equal(s[0]!.score, 4);
+});
+
+test('inspection budget: optional rules are skipped once it is spent and a notice says so', () => {
+  const slow: PartRule = { ...needleRule('100030', 'x', { severity: 'warning' }), match: () => { const t = performance.now(); while (performance.now() - t < 3); return null; } };
+  const rules: PayloadRule[] = [];
+  for (let i = 0; i < 40; i++) rules.push({ ...slow, id: String(100100 + i) });
+  rules.push(needleRule('100001', 'evil'));
+  const e = engine({ budgetMs: 5 }, rules);
+  const t0 = performance.now();
+  const s = run(e, ctx('/?q=evil'));
+  const ms = performance.now() - t0;
+  assert.ok(ms < 60, `took ${ms} ms`);
+  assert.ok(s.some((x) => x.ruleId === 'other.100001'), 'mandatory critical rule still ran');
+  const notice = s.find((x) => x.ruleId === BUDGET_RULE_ID);
+  assert.ok(notice);
+  assert.equal(notice.score, 0);
+  assert.ok(Number(notice.evidence!.detail!.skipped) > 20);
+});
+
+test('cookie values are redacted in evidence', () => {
+  const e = engine({}, [needleRule('100001', 'evil')]);
+  const s = run(e, ctx('/', { headers: { cookie: 'sid=evil-session-token-123' } }));
+  assert.equal(s[0]!.evidence!.value, 'evil…[22 chars redacted]');
+  assert.ok(!JSON.stringify(s).includes('session-token'));
+});
+
+test('registry: unique numeric ids, valid severities; duplicates are rejected', () => {
+  const all = ruleRegistry();
+  assert.ok(all.length >= 10);
+  validateRules(all);
+  assert.ok(findRule('sqli.942100'));
+  assert.throws(() => validateRules([needleRule('100001', 'a'), needleRule('100001', 'b')]), RuleRegistryError);
+  assert.throws(() => validateRules([needleRule('x1', 'a')]), RuleRegistryError);
+});
+
+test('payload detector: factory honours detection.enabled and needs the body', () => {
+  assert.equal(createPayloadDetector(validatePolicy({ detection: { enabled: false } })), undefined);
+  const d = createPayloadDetector(validatePolicy({}))!;
+  assert.equal(d.name, 'payload');
+  assert.equal(d.needsBody, true);
+  const c = ctx("/search?q=1'+or+'1'='1", {});
+  const s = d.inspectRequest!(c) as readonly { ruleId: string }[];
+  assert.ok(s.some((x) => x.ruleId === 'sqli.942100'));
+});

@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RequestContext } from '../core/context.ts';
+import { DEFAULT_HEADERS, DEFAULT_LIMITS, bodyParts, mediaParam, requestParts } from './targets.ts';
+import type { Part } from './types.ts';
+
+function ctx(target: string, headers: Record<string, string> = {}, body?: string | Buffer, truncated = false): RequestContext {
+  const c = new RequestContext({ id: 't', clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method: body ? 'POST' : 'GET', target, headers });
+  if (body !== undefined) c.body = { bytes: Buffer.isBuffer(body) ? body : Buffer.from(body), truncated };
+  return c;
+}
+
+const pick = (parts: readonly Part[], kind: string) => parts.filter((p) => p.loc.kind === kind).map((p) => [p.loc.name, p.value]);
+
+test('query: names and values, + as space, one decoding pass, invalid escapes kept, repeated and bracketed names', () => {
+  const { parts } = requestParts(ctx('/s?q=a+b%2Bc&q=2&a[b]=%27x&user[$ne]=1&bad=%zz%&flag&=v'), DEFAULT_HEADERS);
+  assert.deepEqual(pick(parts, 'query'), [['q', 'a b+c'], ['q', '2'], ['a[b]', "'x"], ['user[$ne]', '1'], ['bad', '%zz%'], ['', 'v']]);
+  assert.deepEqual(pick(parts, 'query_name').map((x) => x[1]), ['q', 'q', 'a[b]', 'user[$ne]', 'bad', 'flag', '']);
+  // double encoding survives one pass (the rules decide how far to decode)
+  const two = requestParts(ctx('/s?x=%253Cscript'), DEFAULT_HEADERS).parts;
+  assert.deepEqual(pick(two, 'query'), [['x', '%3Cscript']]);
+});
+
+test('path and segments are decoded once', () => {
+  const { parts } = requestParts(ctx('/static/..%2f..%2fetc/passwd'), DEFAULT_HEADERS);
+  assert.deepEqual(pick(parts, 'path'), [[undefined, '/static/../../etc/passwd']]);
+  assert.deepEqual(pick(parts, 'path_segment').map((x) => x[1]), ['static', '../../etc', 'passwd']);
+});
+
+test('cookies and selected headers', () => {
+  const { parts } = requestParts(ctx('/', { cookie: 'sid=abc%27; theme=dark', 'user-agent': 'curl/8', 'x-api-version': '${jndi:x}', referer: 'https://a/' }), [...DEFAULT_HEADERS, 'x-api-version']);
+  assert.deepEqual(pick(parts, 'cookie'), [['sid', "abc'"], ['theme', 'dark']]);
+  assert.deepEqual(pick(parts, 'header'), [['user-agent', 'curl/8'], ['referer', 'https://a/'], ['x-api-version', '${jndi:x}']]);
+});
+
+test('JSON: every key and string value with its key path; duplicates kept; numbers skipped', () => {
+  const { parts, info } = bodyParts(ctx('/', { 'content-type': 'application/json' }, '{"user":{"name":"O\'Brien","tags":["a","b\\u0027"]},"n":1,"user":{"name":"dup"}}'));
+  assert.equal(info.kind, 'json');
+  assert.equal(info.parseError, undefined);
+  assert.deepEqual(pick(parts, 'json'), [['user.name', "O'Brien"], ['user.tags[0]', 'a'], ['user.tags[1]', "b'"], ['user.name', 'dup']]);
+  assert.deepEqual(pick(parts, 'json_key').map((x) => x[1]), ['user', 'name', 'tags', 'n', 'user', 'name']);
+});
+
+test('JSON parse failures are recorded (not at a truncation cut) and the body is inspected whole', () => {
+  const bad = bodyParts(ctx('/', { 'content-type': 'application/json' }, '{"a": "x" "b"}'));
+  assert.match(bad.info.parseError ?? '', /^json: /);
+  assert.equal(pick(bad.parts, 'body').length, 1);
+  const cut = bodyParts(ctx('/', { 'content-type': 'application/json' }, '{"a": "xxxx', true));
+  assert.equal(cut.info.parseError, undefined);
+  assert.deepEqual(pick(cut.parts, 'json'), [['a', 'xxxx']]);
+});
+
+test('JSON depth is bounded in paths; deep values are still inspected', () => {
+  const deep = '['.repeat(100) + '"deep"' + ']'.repeat(100);
+  const { parts, info } = bodyParts(ctx('/', { 'content-type': 'application/json' }, deep));
+  assert.equal(info.parseError, undefined);
+  assert.equal(info.limited, true);
+  assert.deepEqual(pick(parts, 'json').map((x) => x[1]), ['deep']);
+});
+
+test('urlencoded form body', () => {
+  const { parts, info } = bodyParts(ctx('/', { 'content-type': 'application/x-www-form-urlencoded' }, 'user=bob&pw=x%27+or+1%3D1'));
+  assert.equal(info.kind, 'form');
+  assert.deepEqual(pick(parts, 'form'), [['user', 'bob'], ['pw', "x' or 1=1"]]);
+});
+
+test('multipart: field names, values and filenames; binary file content skipped', () => {
+  const b = 'XyZ';
+  const body = [`--${b}`, 'Content-Disposition: form-data; name="title"', '', 'hello <b>', `--${b}`, 'Content-Disposition: form-data; name="f"; filename="../../x.php"', 'Content-Type: application/octet-stream', '', '\u0000\u0001binary', `--${b}--`, ''].join('\r\n');
+  const { parts, info } = bodyParts(ctx('/', { 'content-type': `multipart/form-data; boundary="${b}"` }, body));
+  assert.equal(info.kind, 'multipart');
+  assert.equal(info.parseError, undefined);
+  assert.deepEqual(pick(parts, 'multipart'), [['title', 'hello <b>']]);
+  assert.deepEqual(pick(parts, 'filename'), [['f', '../../x.php']]);
+  assert.deepEqual(pick(parts, 'multipart_name').map((x) => x[1]), ['title', 'f']);
+  assert.equal(mediaParam('multipart/form-data; boundary=abc; charset=x', 'boundary'), 'abc');
+});
+
+test('XML: text, attributes, DOCTYPE and external entities noticed', () => {
+  const xml = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r a="1"><n>&x;</n><![CDATA[<b>]]></r>';
+  const { parts, info } = bodyParts(ctx('/', { 'content-type': 'application/xml' }, xml));
+  assert.equal(info.kind, 'xml');
+  assert.equal(info.xmlDoctype, true);
+  assert.equal(info.xmlEntities, 1);
+  assert.equal(info.xmlExternalEntity, true);
+  assert.deepEqual(pick(parts, 'xml'), [['r@a', '1'], ['n', '&x;'], ['r', '<b>']]);
+});
+
+test('part count is bounded', () => {
+  const q = Array.from({ length: 5000 }, (_, i) => `a${i}=1`).join('&');
+  const { parts, limited } = requestParts(ctx('/?' + q), DEFAULT_HEADERS, { ...DEFAULT_LIMITS, maxParts: 100 });
+  assert.equal(parts.length, 100);
+  assert.equal(limited, true);
+});
+
+test('extraction is linear on 64 KiB hostile bodies and targets', () => {
+  const cases: [string, Record<string, string>, string][] = [
+    ['/?' + 'a['.repeat(32768), {}, ''],
+    ['/' + '/'.repeat(65536), {}, ''],
+    ['/', { 'content-type': 'application/json' }, '['.repeat(65536)],
+    ['/', { 'content-type': 'application/json' }, '{"a":'.repeat(13000)],
+    ['/', { 'content-type': 'application/json' }, '"' + '\\u'.repeat(32000)],
+    ['/', { 'content-type': 'multipart/form-data; boundary=b' }, '--b\r\n\r\n'.repeat(8000)],
+    ['/', { 'content-type': 'application/xml' }, '<a b="'.repeat(10000)],
+    ['/', { 'content-type': 'application/xml' }, '<!DOCTYPE ['.repeat(6000)],
+    ['/', { 'content-type': 'application/x-www-form-urlencoded' }, '&='.repeat(32768)],
+    ['/', { cookie: ';'.repeat(65536) }, ''],
+  ];
+  for (const [t, h, b] of cases) {
+    const t0 = performance.now();
+    const c = ctx(t, h, b || undefined);
+    requestParts(c, DEFAULT_HEADERS);
+    if (b) bodyParts(c);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 1500, `${t.slice(0, 10)} ${JSON.stringify(h)} ${b.slice(0, 10)}: ${ms} ms`);
+  }
+});
