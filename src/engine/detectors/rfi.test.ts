@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rules } from './rfi.ts';
+import { matchPart, timeAll, ruleMetaProblems } from './lib/testing.ts';
+
+test('rule metadata is well formed', () => {
+  assert.deepEqual(ruleMetaProblems(rules), []);
+});
+
+/** Ids of rules (paranoia ≤ pl) that match `value` in parameter `name`. */
+function ids(value: string, name: string, pl = 1): string[] {
+  return rules.filter((r) => r.paranoia <= pl && matchPart(r, value, 'query', name) !== null).map((r) => r.id);
+}
+
+test('detects remote inclusion in include-style parameters and truncation tricks', () => {
+  assert.deepEqual(ids('http://evil.example/shell.txt', 'page'), ['931100']);
+  assert.deepEqual(ids('//evil.example/x', 'include'), ['931100']);
+  assert.deepEqual(ids('\\\\evil.example\\share\\x.php', 'file'), ['931100']);
+  assert.deepEqual(ids('ftp://evil.example/x', 'template'), ['931100']);
+  assert.ok(ids('http://evil.example/shell.txt?', 'q').includes('931110'));
+  assert.ok(ids('http://evil.example/shell.txt%00', 'q').includes('931110'));
+  assert.ok(matchPart(rules[0]!, 'https://evil.example/x', 'json', 'config.template') !== null);
+});
+
+test('paranoia 2 adds script URLs and IP hosts', () => {
+  assert.ok(ids('https://evil.example/payload.php', 'avatar', 2).includes('931120'));
+  assert.ok(ids('http://203.0.113.7/a', 'callback', 2).includes('931130'));
+});
+
+test('does not flag URLs in ordinary API fields at paranoia 1', () => {
+  const cases: [string, string][] = [
+    ['https://hooks.example.com/webhook', 'url'],
+    ['https://app.example.com/callback', 'redirect_uri'],
+    ['https://cdn.example.com/avatar.png', 'avatar'],
+    ['https://example.com/?', 'homepage'],
+    ['https://example.com/search?q=x', 'returnUrl'],
+    ['page two', 'page'],
+    ['3', 'page'],
+  ];
+  for (const [v, n] of cases) assert.deepEqual(ids(v, n), [], `false positive on ${n}=${v}`);
+});
+
+test('linear time on 64 KiB pathological input', () => {
+  const inputs = ['http://' + '/'.repeat(65530), 'http://' + 'a'.repeat(65530) + '?', '//' + '\u0000'.repeat(65530), 'ftp://' + '.php'.repeat(16000)];
+  for (const s of inputs) {
+    const ms = timeAll(rules, s, ['query', 'json']);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  }
+});

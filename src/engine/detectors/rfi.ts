@@ -1,0 +1,155 @@
+import type { Location } from '../../core/types.ts';
+import type { PartRule, TransformName } from '../types.ts';
+import { inetAton } from './ssrf.ts';
+import { clip, isWordChar } from './lib/text.ts';
+
+/**
+ * Remote file inclusion (OWASP CRS REQUEST-931-APPLICATION-ATTACK-RFI, CWE-98). URLs are ordinary in API
+ * fields (webhooks, `redirect_uri`, avatars), so paranoia-1 rules need an inclusion signal besides the URL:
+ * an include-style parameter name, or a trailing `?` / `#` / NUL that cuts off the suffix the application
+ * appends (`include($page . ".php")`). Weaker signals are paranoia 2.
+ *
+ * Rule ids (CRS range 931xxx):
+ * - `931100` remote URL (`http(s)://`, `ftp(s)://`, `//host`, `\\host\share`) in an include-style parameter
+ *   (`page`, `file`, `include`, `template`, `path`, `doc`, `module`, …), PL1, critical.
+ * - `931110` remote URL ending in `?`, `#` or a NUL byte (suffix truncation), PL1, critical.
+ * - `931120` remote URL to a script or text payload (`.php`, `.txt`, `.phtml`, `.asp`, `.jsp`, `.pl`,
+ *   `.cgi`, `.sh`, `.inc`) in any parameter, PL2, error.
+ * - `931130` URL whose host is a public IP literal (CRS 931100), PL2, warning.
+ */
+
+const TAGS = ['OWASP_CRS/ATTACK-RFI', 'CWE-98', 'attack-rfi'] as const;
+
+const TARGETS: readonly Location['kind'][] = ['query', 'form', 'json', 'cookie', 'multipart', 'xml'];
+
+const CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeRepeat', 'trim']];
+
+/** Parameter names used for file inclusion in PHP/JSP/ASP applications (OWASP WSTG-INPV-11.2, abridged). */
+const INCLUDE_PARAMS: ReadonlySet<string> = new Set([
+  'page', 'file', 'filename', 'include', 'inc', 'template', 'tpl', 'path', 'doc', 'document', 'folder', 'root',
+  'pg', 'style', 'pdf', 'php_path', 'mod', 'module', 'conf', 'config', 'layout', 'view', 'show', 'load', 'read',
+  'content', 'cont', 'site', 'dir', 'lib', 'library', 'req', 'require', 'src_file', 'main', 'body', 'nav', 'cat',
+]);
+
+/** A remote URL at the start of `s`: returns the index after the scheme-and-slashes, or -1. */
+function remoteUrlStart(s: string): number {
+  let i = 0;
+  while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x22 || s.charCodeAt(i) === 0x27)) i++;
+  const low = s.slice(i, i + 8).toLowerCase();
+  for (const p of ['https://', 'http://', 'ftps://', 'ftp://']) if (low.startsWith(p)) return i + p.length;
+  if (s.startsWith('//', i) && isWordChar(s.charCodeAt(i + 2))) return i + 2;
+  if (s.startsWith('\\\\', i) && isWordChar(s.charCodeAt(i + 2))) return i + 2;
+  return -1;
+}
+
+/** The last key of a location name (`a.b.page` → `page`, `q[page]` → `page`), lower-case. */
+function lastKey(name: string | undefined): string {
+  if (name === undefined) return '';
+  let end = name.length;
+  while (end > 0 && (name.charCodeAt(end - 1) === 0x5d || name.charCodeAt(end - 1) === 0x22)) end--;
+  let start = end;
+  while (start > 0) {
+    const c = name.charCodeAt(start - 1);
+    if (c === 0x2e || c === 0x5b || c === 0x22) break;
+    start--;
+  }
+  return name.slice(start, end).toLowerCase();
+}
+
+const includeParam: PartRule = {
+  kind: 'part',
+  id: '931100',
+  name: 'rfi-url-in-include-parameter',
+  category: 'rfi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: TARGETS,
+  transforms: CHAINS,
+  match(input, part) {
+    const k = lastKey(part.loc.name);
+    if (!INCLUDE_PARAMS.has(k)) return null;
+    return remoteUrlStart(input) === -1 ? null : clip(`${k}=${input}`);
+  },
+};
+
+const truncated: PartRule = {
+  kind: 'part',
+  id: '931110',
+  name: 'rfi-url-with-truncating-suffix',
+  category: 'rfi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    const start = remoteUrlStart(input);
+    if (start === -1) return null;
+    const last = input.charCodeAt(input.length - 1);
+    // `http://evil/x.txt?` — the application's `.php` suffix becomes a query string
+    if (last === 0x3f || last === 0x00 || (last === 0x23 && input.indexOf('#') === input.length - 1)) {
+      // a bare origin with `?` (`https://example.com/?`) is still a URL to nothing in particular: require a path
+      const slash = input.indexOf('/', start);
+      if (slash !== -1 && slash < input.length - 2) return clip(input);
+    }
+    const nul = input.indexOf('\u0000', start);
+    return nul !== -1 ? clip(input.slice(0, nul) + '%00') : null;
+  },
+};
+
+/** Extensions of script/text payloads fetched by inclusion (PHP shells are usually served as `.txt`). */
+const PAYLOAD_EXT: readonly string[] = ['.php', '.phtml', '.php5', '.txt', '.asp', '.aspx', '.jsp', '.pl', '.cgi', '.sh', '.inc', '.py'];
+
+const scriptUrl: PartRule = {
+  kind: 'part',
+  id: '931120',
+  name: 'rfi-url-to-script',
+  category: 'rfi',
+  severity: 'error',
+  paranoia: 2,
+  tags: TAGS,
+  targets: TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    const start = remoteUrlStart(input);
+    if (start === -1) return null;
+    let end = input.length;
+    for (let i = start; i < input.length; i++) {
+      const c = input.charCodeAt(i);
+      if (c === 0x3f || c === 0x23 || c === 0x20) { end = i; break; }
+    }
+    const path = input.slice(start, end).toLowerCase();
+    if (path.indexOf('/') === -1) return null;
+    for (const e of PAYLOAD_EXT) if (path.endsWith(e)) return clip(input);
+    return null;
+  },
+};
+
+const ipHost: PartRule = {
+  kind: 'part',
+  id: '931130',
+  name: 'rfi-url-with-ip-host',
+  category: 'rfi',
+  severity: 'warning',
+  paranoia: 2,
+  tags: TAGS,
+  targets: TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    const start = remoteUrlStart(input);
+    if (start === -1) return null;
+    let end = start;
+    while (end < input.length) {
+      const c = input.charCodeAt(end);
+      if (c === 0x2f || c === 0x3f || c === 0x23 || c === 0x3a || c === 0x5c) break;
+      end++;
+    }
+    const host = input.slice(start, end);
+    const at = host.lastIndexOf('@');
+    return inetAton(at === -1 ? host : host.slice(at + 1)) === -1 ? null : clip(input);
+  },
+};
+
+/** The RFI rules (ids and levels in the module comment). */
+export const rules: readonly PartRule[] = [includeParam, truncated, scriptUrl, ipHost];
