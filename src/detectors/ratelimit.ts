@@ -86,6 +86,8 @@ interface Shared {
   /** Consecutive rejections per `rule\0key` for rules with `action: ban`: count and first rejection time. */
   streaks: LruMap<string, { n: number; since: number }>;
   refs: number;
+  /** Updates `bulwark_tracked_keys{store="ratelimit"}` every 5 s (unref'd). */
+  gauge?: NodeJS.Timeout;
 }
 
 const shared = new WeakMap<object, Shared>();
@@ -97,6 +99,11 @@ function acquire(policy: Policy, services: Services): Shared {
       ? new RedisRateLimitStore(services.redisUrl, { prefix: 'bulwark:' })
       : new MemoryRateLimitStore(policy.state.maxKeys);
     s = { store, streaks: new LruMap(Math.max(1000, Math.min(policy.state.maxKeys, 100_000))), refs: 0 };
+    const metrics = services.metrics;
+    if (metrics) {
+      s.gauge = setInterval(() => metrics.trackedKeys.set({ store: 'ratelimit' }, store.size), 5000);
+      s.gauge.unref();
+    }
     shared.set(services, s);
   }
   s.refs++;
@@ -237,6 +244,7 @@ export const rateLimitDetector: DetectorFactory<Services> = (policy, services) =
       sh.refs--;
       if (sh.refs <= 0) {
         shared.delete(services);
+        if (sh.gauge) clearInterval(sh.gauge);
         return sh.store.close();
       }
     },
