@@ -182,7 +182,7 @@ export function scenarios(scale = 1): Scenario[] {
       name: 'low-and-slow',
       kind: 'attack',
       expected: 'behavior.stuffing.slow',
-      description: 'password guessing on one account every 150–200 s (≤ 4 per 10 min: under the brute-force threshold)',
+      description: 'password guessing on one account every 140–180 s (≤ 5 per 10 min: under the brute-force threshold)',
       startMin: 1,
       run: async (sim, start) => {
         const c = sim.client('slow', 'low-and-slow', '203.0.113.70', browserHeaders(sim), start);
@@ -190,7 +190,7 @@ export function scenarios(scale = 1): Scenario[] {
         for (let i = 0; sim.running && streak < 5; i++) {
           const r = await sim.send(c, { method: 'POST', path: '/api/login', json: { username: 'carol', password: `guess-${i}` } });
           streak = r.blocked ? streak + 1 : 0;
-          await sim.think(150, 200);
+          await sim.think(140, 180);
         }
       },
     },
@@ -214,7 +214,7 @@ export function scenarios(scale = 1): Scenario[] {
       run: async (sim, start) => {
         const hdr = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', accept: '*/*' };
         const cs = Array.from({ length: 300 }, (_, i) => sim.client(`ddos-${i}`, 'flood-distributed', ip('198.18', i + 1), hdr, start));
-        await attack(sim, { perMin: 300, concurrency: 4, max: 3000, giveUpAfter: 300, next: (i) => ({ c: cs[i % cs.length]!, path: i % 2 ? '/api/products' : '/api/search?q=loan' }) });
+        await attack(sim, { perMin: 300, concurrency: 8, max: 3000, giveUpAfter: 300, next: (i) => ({ c: cs[i % cs.length]!, path: i % 2 ? '/api/products' : '/api/search?q=loan' }) });
       },
     },
     {

@@ -49,3 +49,12 @@ test('fingerprintOf: computed from UA, header order and Accept headers when the 
   assert.notEqual(fingerprintOf(a), fingerprintOf(c));
   assert.equal(fingerprintOf(makeCtx({ fingerprint: 'given' })), 'given');
 });
+
+test('fingerprint: 64 KiB pathological path and headers in bounded time', async () => {
+  const d = fingerprintDetector(policyWith())!;
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) {
+    await drive(d, { target: '/' + '1/'.repeat(32_000), headers: { 'user-agent': 'x'.repeat(65_536), accept: '*/'.repeat(30_000) }, t: T0 + i });
+  }
+  assert.ok(performance.now() - t0 < 3000);
+});

@@ -33,3 +33,10 @@ test('flows: frequency rule and identity fallback to IP', async () => {
   assert.equal(flowsDetector(policyWith()), undefined, 'no rules, no detector');
   assert.throws(() => policyWith({ flows: { rules: [{ id: 'x', then: 'POST /a' }] } }), /requires/);
 });
+
+test('flows: 64 KiB pathological path in bounded time', async () => {
+  const d = flowsDetector(policyWith({ flows: { rules: [{ id: 'deep', then: 'POST /**/a/**/b/**/transaction', requires: 'GET /**/balance', max: 2 }] } }))!;
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) await drive(d, { method: 'POST', target: '/' + 'a/'.repeat(32_000) + 'x', t: T0 + i }, 200);
+  assert.ok(performance.now() - t0 < 3000);
+});

@@ -59,3 +59,13 @@ test('stuffing: low-and-slow failures over hours are banned; the global ratio sp
   for (let i = 0; i < 15; i++) burst.push(...ids(await drive(d2, login(`v${i}`, `10.3.0.${i}`, T0 + 10 * 60_000 + i * 100), 401)));
   assert.ok(burst.includes('behavior.stuffing.global'), burst.join());
 });
+
+test('stuffing: 64 KiB pathological login bodies in bounded time', async () => {
+  const d = credentialStuffingDetector(policyWith())!;
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) {
+    await drive(d, { ip: `10.7.0.${i}`, method: 'POST', target: '/api/login', body: '{"email":"' + 'a\\"'.repeat(21_000) + '"}', t: T0 + i }, 401);
+    await drive(d, { ip: `10.7.1.${i}`, method: 'POST', target: '/api/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=' + '%25'.repeat(21_000) + '&'.repeat(1000), t: T0 + i }, 401);
+  }
+  assert.ok(performance.now() - t0 < 3000);
+});
