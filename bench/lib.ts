@@ -8,6 +8,8 @@ export interface BenchServer {
   child: ChildProcess;
   /** `process.memoryUsage()` of the child. */
   mem(): Promise<NodeJS.MemoryUsage>;
+  /** Forces a full garbage collection in the child (it runs with --expose-gc). */
+  gc(): Promise<void>;
   /** CPU time used by the child so far, µs (user + system). */
   cpu(): Promise<number>;
   /** Prometheus text of the gateway's /metrics (gateway only). */
@@ -51,6 +53,7 @@ export function startServer(kind: 'demo' | 'echo' | 'minimal' | 'gateway' | 'gat
           url: m[1]!,
           child,
           mem: () => request(child, { type: 'mem' }, 'mem', (x) => x.mem as NodeJS.MemoryUsage),
+          gc: () => request(child, { type: 'gc' }, 'gc', () => undefined),
           cpu: () => request(child, { type: 'cpu' }, 'cpu', (x) => (x.cpu.user as number) + (x.cpu.system as number)),
           metrics: () => request(child, { type: 'metrics' }, 'metrics', (x) => x.text as string),
           stop: () =>
