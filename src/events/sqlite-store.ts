@@ -52,6 +52,11 @@ export const EVENT_MIGRATIONS: readonly Migration[] = [
     CREATE INDEX event_rules_time ON event_rules (time);
     CREATE VIRTUAL TABLE events_fts USING fts5(text, tokenize = 'trigram');`,
   },
+  {
+    // The clientIp filter also matches the aggregated client key (IPv6 /64): index it too so the OR can use both.
+    version: 2,
+    up: 'CREATE INDEX events_client_key ON events (client_key, time);',
+  },
 ];
 
 interface Row {
@@ -332,12 +337,15 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  /** Deletes events with `time < before` (and their rule and search rows), 5,000 per transaction. */
+  /**
+   * Deletes events with `time < before` (and their rule and search rows) in transactions of 1,000 events,
+   * yielding to the event loop between chunks so retention never stalls request handling for long.
+   */
   async prune(before: number): Promise<number> {
-    const pick = this.db.prepare('SELECT seq FROM events WHERE time < ? ORDER BY time LIMIT 5000');
+    const pick = this.db.prepare('SELECT seq FROM events WHERE time < ? ORDER BY time LIMIT 1000');
     const delFts = this.db.prepare('DELETE FROM events_fts WHERE rowid = ?');
     const delEv = this.db.prepare('DELETE FROM events WHERE seq = ?');
-    const delRules = this.db.prepare('DELETE FROM event_rules WHERE time < ?');
+    const delRules = this.db.prepare('DELETE FROM event_rules WHERE (rule_id, time, seq) IN (SELECT rule_id, time, seq FROM event_rules WHERE time < ? LIMIT 1000)');
     let total = 0;
     for (;;) {
       const seqs = (pick.all(before) as { seq: number }[]).map((r) => r.seq);
@@ -349,10 +357,10 @@ export class SqliteEventStore implements EventStore {
         }
       })();
       total += seqs.length;
-      if (seqs.length < 5000) break;
       await new Promise<void>((r) => setImmediate(r));
+      if (seqs.length < 1000) break;
     }
-    delRules.run(before);
+    while (delRules.run(before).changes > 0) await new Promise<void>((r) => setImmediate(r));
     return total;
   }
 
