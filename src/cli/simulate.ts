@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import YAML from 'yaml';
 import { runSimulation, formatReport, type SimulateOptions } from '../simulate/run.ts';
+import { simulatePolicy } from '../simulate/policy.ts';
 
 /** Flags of `bulwark simulate` (commander output). */
 interface SimulateFlags {
@@ -10,6 +12,7 @@ interface SimulateFlags {
   seed: string;
   json?: boolean;
   progress: boolean;
+  printPolicy?: boolean;
 }
 
 function num(name: string, v: string, min: number, max: number): number {
@@ -60,6 +63,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', '7')
     .option('--json', 'print the report as JSON')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--print-policy', 'print the time-compressed simulation policy (YAML) for a gateway started separately, then exit')
     .action(async (flags: SimulateFlags) => {
       let opts: SimulateOptions;
       try {
@@ -76,6 +80,16 @@ export function register(program: Command): void {
         process.stderr.write(`bulwark simulate: ${(err as Error).message}\n`);
         process.exitCode = 2;
         return;
+      }
+      if (flags.printPolicy) {
+        process.stdout.write(`# bulwark simulate policy, time compression F = ${opts.factor}: windows and durations divided by F\n` + YAML.stringify(simulatePolicy(opts.factor!)));
+        return;
+      }
+      if (opts.target) {
+        process.stderr.write(
+          `bulwark simulate: the gateway at ${opts.target} must run the simulation policy with the same factor\n` +
+            `  (bulwark simulate --print-policy --factor ${opts.factor} > sim.yaml && bulwark start --policy sim.yaml)\n`,
+        );
       }
       const bar = progressBar(flags.progress && !flags.json);
       opts.onProgress = bar.update;
