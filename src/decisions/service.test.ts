@@ -69,6 +69,10 @@ test('range decisions match by CIDR (IPv4 and IPv6)', async (t) => {
   assert.equal(await s.remove(r4.id), true);
   assert.equal(s.match(ctx('198.51.100.77'), now), undefined);
   assert.equal(await s.remove(r4.id), false);
+  assert.throws(() => s.add({ scope: 'range', value: '198.51.100.0/33', type: 'ban', origin: 'manual', source: 'op', reason: 'x' }), RangeError);
+  assert.throws(() => s.add({ scope: 'ip', value: '', type: 'ban', origin: 'manual', source: 'op', reason: 'x' }), RangeError);
+  const dflt = s.add({ scope: 'ip', value: '192.0.2.99', type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 0 }, now);
+  assert.equal(dflt.expiresAt - dflt.createdAt, 600_000, 'a zero duration means the policy default');
 });
 
 test('repeat offenders escalate within the offence window', async (t) => {

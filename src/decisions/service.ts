@@ -4,7 +4,7 @@ import type { RequestContext } from '../core/context.ts';
 import type { Decision, DecisionScope } from '../core/types.ts';
 import type { Policy } from '../config/schema.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { CidrList, parseIp } from './cidr.ts';
+import { CidrList, parseCidr, parseIp } from './cidr.ts';
 import type { DecisionFilter, DecisionService, DecisionStore, NewDecision } from './types.ts';
 
 type Change = { op: 'put'; decision: Decision } | { op: 'delete'; id: string };
@@ -195,10 +195,16 @@ export class DecisionIndex implements DecisionService {
     return `${scope}\u0000${value}\u0000${source}`;
   }
 
-  /** See {@link DecisionService.add}. Synchronous; persistence is queued. */
+  /**
+   * See {@link DecisionService.add}. Synchronous; persistence is queued. A missing, zero, negative or
+   * non-finite `durationMs` means the policy's `decisions.defaultBanDuration`.
+   * @throws {RangeError} for a `range` decision whose value is not a CIDR, or an empty value.
+   */
   add(input: NewDecision, now = Date.now()): Decision {
+    if (typeof input.value !== 'string' || input.value === '') throw new RangeError('decision value must be a non-empty string');
+    if (input.scope === 'range' && parseCidr(input.value) === undefined) throw new RangeError(`range decision value is not a CIDR: ${input.value.slice(0, 64)}`);
     const pol = this.policy().decisions;
-    const base = input.durationMs ?? pol.defaultBanDuration;
+    const base = input.durationMs !== undefined && Number.isFinite(input.durationMs) && input.durationMs > 0 ? input.durationMs : pol.defaultBanDuration;
     const escalate = input.escalate ?? input.origin === 'rule';
     const key = this.offenceKey(input.scope, input.value, input.source);
     const since = now - pol.offenceWindow;
