@@ -26,7 +26,6 @@ import { Forwarder } from './dataplane/forward.ts';
 import { createAdminServer } from './admin/server.ts';
 import { startDemoApi, type DemoApi } from './demo/api.ts';
 import { createRiskDecide } from './behavior/risk/decide.ts';
-import { controlPlanePlugin } from './controlplane/plugin.ts';
 
 /** Options of {@link startBulwark}. Ports: 0 picks an ephemeral port (tests). */
 export interface StartOptions {
@@ -392,8 +391,7 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
       },
     };
 
-    // Default: the control plane (management API) when the policy enables it; `plugins` replaces the default.
-    for (const plugin of opts.plugins ?? (policy.controlPlane.enabled ? [controlPlanePlugin] : [])) await plugin(admin, app);
+    for (const plugin of opts.plugins ?? []) await plugin(admin, app);
 
     const gwAddr = await gateway.listen(opts.gatewayPort ?? 8080, host);
     cleanups.push(async () => {

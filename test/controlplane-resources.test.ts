@@ -242,3 +242,11 @@ test('control plane validation: bounded bodies, unknown fields, problem details'
   // the admin listener's own routes are untouched by the control plane scope
   assert.equal((await fetch(cp.base + '/healthz')).status, 200);
 });
+
+test('control plane disabled by the policy: no /api routes on the admin listener', async (t) => {
+  const cp = await startControlPlane({ policy: { controlPlane: { enabled: false } } });
+  t.after(() => cp.stop());
+  assert.equal((await fetch(cp.base + '/api/v1/auth/session')).status, 404);
+  assert.equal((await fetch(cp.base + '/api/docs/json')).status, 404);
+  assert.equal((await fetch(cp.base + '/healthz')).status, 200);
+});

@@ -67,9 +67,12 @@ const OPTIONAL_PLUGINS: readonly [string, string][] = [
  *
  * Everything lives in one encapsulated Fastify scope: the zod validator, error handler, security headers
  * and the authentication hook do not touch the admin listener's own routes (/healthz, /readyz, /metrics).
+ * Does nothing when the policy sets `controlPlane.enabled: false`.
  * @throws when the control-plane migrations fail or a route plugin throws while registering.
  */
 export async function controlPlanePlugin(admin: FastifyInstance, app: ControlPlaneHost): Promise<void> {
+  // `controlPlane.enabled: false` keeps the admin listener to /healthz, /readyz, /metrics (read at start).
+  if (!app.policy().controlPlane.enabled) return;
   const db = app.services.db;
   const store = storeFor(db);
   const auth = new AuthService(store, app);
