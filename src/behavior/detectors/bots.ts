@@ -4,7 +4,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { LruMap } from '../../core/lru.ts';
-import { compilePattern, markGoodBot, matchesAny, segmentsOf, signal } from './common.ts';
+import { compilePattern, markGoodBot, matchesAny, reloadable, segmentsOf, signal } from './common.ts';
 
 /** Longest User-Agent examined (chars); longer values are truncated first so the isbot pattern runs on bounded input. */
 export const MAX_UA_CHARS = 512;
@@ -182,7 +182,5 @@ export function createBotsDetector(policy: Policy, opts: { verify?: CrawlerVerif
   };
 }
 
-/** Registry factory: the bots detector without a verification hook (UA-based good-crawler allowance). */
-export function botsDetector(policy: Policy): Detector | undefined {
-  return createBotsDetector(policy);
-}
+/** Registry factory: the bots detector without a verification hook (UA-based good-crawler allowance), kept across reloads. */
+export const botsDetector = reloadable((p) => createBotsDetector(p), (p) => [p.behavior.enabled, p.behavior.bots]);

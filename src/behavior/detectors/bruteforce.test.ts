@@ -80,3 +80,13 @@ test('bruteforce: typos followed by a successful login are forgiven; unresolved 
   for (let i = 0; i < 6; i++) got.push(...ids(await drive(d, login('alice', '198.51.100.7', T0 + 500_000 + i), 401)));
   assert.deepEqual(got, ['behavior.bruteforce.ip']);
 });
+
+test('bruteforce: state survives a policy reload that does not change its settings, resets when they change', async () => {
+  const d = bruteForceDetector(policyWith())!;
+  for (let i = 0; i < 5; i++) await drive(d, login('zed', '192.0.2.9', T0 + i), 401);
+  d.reconfigure!(policyWith({ honeypot: { banDuration: '2h' } }, { mode: 'enforce' }));
+  assert.deepEqual(ids(await drive(d, login('zed', '192.0.2.9', T0 + 10), 401)), ['behavior.bruteforce.ip'], 'kept its counters');
+  for (let i = 0; i < 5; i++) await drive(d, login('zed', '192.0.2.10', T0 + 20 + i), 401);
+  d.reconfigure!(policyWith({ bruteForce: { maxFailures: 6 } }));
+  assert.deepEqual(await drive(d, login('zed', '192.0.2.10', T0 + 30), 401), [], 'rebuilt with the new settings');
+});

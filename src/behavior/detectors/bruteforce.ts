@@ -3,7 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { DistinctWindow, FailureLedger, KeyedState } from '../window.ts';
-import { fmtMs, loginUsername, signal } from './common.ts';
+import { fmtMs, loginUsername, signal, reloadable } from './common.ts';
 import { LoginRecognizer } from './login.ts';
 
 interface ClientState {
@@ -34,7 +34,7 @@ interface ClientState {
  * State: LRU maps bounded by `state.maxKeys` (per client ≤ 16 failing usernames × ~100 bytes and ≤ 64 hashes;
  * per username ≤ 64 failing clients × ~100 bytes).
  */
-export function bruteForceDetector(policy: Policy): Detector | undefined {
+function buildBruteForceDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.bruteForce;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const login = new LoginRecognizer(cfg);
@@ -109,3 +109,6 @@ export function bruteForceDetector(policy: Policy): Detector | undefined {
     },
   };
 }
+
+/** Registry factory of {@link buildBruteForceDetector}, kept across policy reloads with its state ({@link reloadable}). */
+export const bruteForceDetector = reloadable(buildBruteForceDetector, (p) => [p.behavior.enabled, p.behavior.bruteForce, p.state.maxKeys]);

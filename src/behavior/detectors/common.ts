@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../core/context.ts';
 import type { Action, DecisionScope, Signal } from '../../core/types.ts';
+import type { Detector } from '../../core/detector.ts';
+import type { Policy } from '../../config/schema.ts';
 
 /**
  * Helpers shared by the behavioural abuse detectors: path normalisation, route patterns, the fallback route
@@ -323,4 +325,40 @@ export function fmtMs(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
+}
+
+/**
+ * Makes a behavioural detector survive policy reloads with its per-client state: the returned detector
+ * implements `reconfigure`, so the composition root keeps it across a hot reload; it rebuilds its inner
+ * detector (state reset) only when the settings it depends on (`settings(policy)`, compared as JSON) changed.
+ * An attacker half-way through a brute-force window is therefore not forgiven because an operator edited an
+ * unrelated part of the policy.
+ * @param build - builds the inner detector; undefined when the policy disables it.
+ * @param settings - the policy parts the detector's state depends on.
+ */
+export function reloadable(build: (p: Policy) => Detector | undefined, settings: (p: Policy) => unknown): (p: Policy) => Detector | undefined {
+  return (policy) => {
+    let inner = build(policy);
+    if (inner === undefined) return undefined;
+    let key = JSON.stringify(settings(policy));
+    const d: Detector = {
+      name: inner.name,
+      needsBody: inner.needsBody,
+      reconfigure(p: Policy): void {
+        const k = JSON.stringify(settings(p));
+        if (k === key) return;
+        const next = build(p);
+        if (next === undefined) return;
+        const old = inner;
+        inner = next;
+        key = k;
+        void Promise.resolve(old?.close?.()).catch(() => {});
+      },
+      close: () => inner?.close?.(),
+    };
+    if (inner.inspectRequest) d.inspectRequest = (ctx) => inner!.inspectRequest?.(ctx);
+    if (inner.inspectBody) d.inspectBody = (ctx) => inner!.inspectBody?.(ctx);
+    if (inner.observeResponse) d.observeResponse = (ctx, res) => inner!.observeResponse?.(ctx, res);
+    return d;
+  };
 }

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { BucketCounter, DistinctWindow, KeyedState } from '../window.ts';
-import { fmtMs, identityOf, segmentsOf, signal, templatedRoute } from './common.ts';
+import { fmtMs, identityOf, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
 import { claimsGoodBot } from './bots.ts';
 
 interface RouteState {
@@ -55,7 +55,7 @@ function pageValue(rawQuery: string, names: ReadonlySet<string>): { name: string
  * State: an LRU of (identity, route) entries bounded by min(`state.maxKeys`, 50,000); each holds at most
  * `maxDistinctIds` + `maxDistinctPages` id hashes (~ 40 bytes each).
  */
-export function enumerationDetector(policy: Policy): Detector | undefined {
+function buildEnumerationDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.enumeration;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const bots = policy.behavior.bots;
@@ -154,3 +154,6 @@ export function enumerationDetector(policy: Policy): Detector | undefined {
     },
   };
 }
+
+/** Registry factory of {@link buildEnumerationDetector}, kept across policy reloads with its state ({@link reloadable}). */
+export const enumerationDetector = reloadable(buildEnumerationDetector, (p) => [p.behavior.enabled, p.behavior.enumeration, p.behavior.bots, p.state.maxKeys]);

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { BucketCounter, DistinctWindow, Ewma, KeyedState } from '../window.ts';
-import { fingerprintOf, fmtMs, segmentsOf, signal, templatedRoute } from './common.ts';
+import { fingerprintOf, fmtMs, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
 import { claimsGoodBot } from './bots.ts';
 
 interface FpState {
@@ -39,7 +39,7 @@ interface SurgeState {
  * Known good crawlers (many IPs by design) are not counted per fingerprint. State: fingerprints in an LRU of
  * min(`state.maxKeys`, 50,000) (≤ `minClients` client hashes each), endpoints in an LRU of 10,000.
  */
-export function fingerprintDetector(policy: Policy): Detector | undefined {
+function buildFingerprintDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.fingerprint;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const bots = policy.behavior.bots;
@@ -122,3 +122,6 @@ export function fingerprintDetector(policy: Policy): Detector | undefined {
     },
   };
 }
+
+/** Registry factory of {@link buildFingerprintDetector}, kept across policy reloads with its state ({@link reloadable}). */
+export const fingerprintDetector = reloadable(buildFingerprintDetector, (p) => [p.behavior.enabled, p.behavior.fingerprint, p.behavior.bots, p.state.maxKeys]);

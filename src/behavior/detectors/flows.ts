@@ -4,7 +4,7 @@ import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { BucketCounter, KeyedState } from '../window.ts';
 import type { FlowRule } from './schema.ts';
-import { compilePattern, fmtMs, identityOf, matchSegments, segmentsOf, signal, type PathPattern } from './common.ts';
+import { compilePattern, fmtMs, identityOf, matchSegments, segmentsOf, signal, type PathPattern, reloadable } from './common.ts';
 
 interface CompiledRule {
   rule: FlowRule;
@@ -36,7 +36,7 @@ function matches(p: PathPattern, ctx: RequestContext): boolean {
  *
  * @returns undefined when disabled or when no rule is declared.
  */
-export function flowsDetector(policy: Policy): Detector | undefined {
+function buildFlowsDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.flows;
   if (!policy.behavior.enabled || !cfg.enabled || cfg.rules.length === 0) return undefined;
   const maxKeys = policy.state.maxKeys;
@@ -101,3 +101,6 @@ export function flowsDetector(policy: Policy): Detector | undefined {
     },
   };
 }
+
+/** Registry factory of {@link buildFlowsDetector}, kept across policy reloads with its state ({@link reloadable}). */
+export const flowsDetector = reloadable(buildFlowsDetector, (p) => [p.behavior.enabled, p.behavior.flows, p.state.maxKeys]);

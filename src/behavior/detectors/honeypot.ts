@@ -2,7 +2,7 @@ import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
-import { compilePattern, matchesAny, segmentsOf, signal } from './common.ts';
+import { compilePattern, matchesAny, segmentsOf, signal, reloadable } from './common.ts';
 
 /**
  * Honeypot detector: routes that no legitimate client calls (default `/api/admin` and `/api/admin/**`, the
@@ -13,7 +13,7 @@ import { compilePattern, matchesAny, segmentsOf, signal } from './common.ts';
  *
  * @returns undefined when `behavior.enabled` or `behavior.honeypot.enabled` is false.
  */
-export function honeypotDetector(policy: Policy): Detector | undefined {
+function buildHoneypotDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.honeypot;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const patterns = cfg.paths.map(compilePattern);
@@ -38,3 +38,6 @@ export function honeypotDetector(policy: Policy): Detector | undefined {
     },
   };
 }
+
+/** Registry factory of {@link buildHoneypotDetector}, kept across policy reloads with its state ({@link reloadable}). */
+export const honeypotDetector = reloadable(buildHoneypotDetector, (p) => [p.behavior.enabled, p.behavior.honeypot]);

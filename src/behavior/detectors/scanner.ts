@@ -3,7 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { DistinctWindow, KeyedState } from '../window.ts';
-import { compilePattern, fmtMs, matchesAny, segmentsOf, signal } from './common.ts';
+import { compilePattern, fmtMs, matchesAny, segmentsOf, signal, reloadable } from './common.ts';
 import { claimsGoodBot } from './bots.ts';
 
 /** File names that scanners probe (OWASP WSTG-CONF-04 "Review Old Backup and Unreferenced Files", SecLists common probes). */
@@ -51,7 +51,7 @@ interface ScanState {
  * `action` defaults to a ban of the client key for `banDuration` (1 h). Known good crawlers are exempt.
  * State: an LRU bounded by `state.maxKeys`; per client ≤ `maxNotFoundPaths` + `maxSensitivePaths` hashes.
  */
-export function scannerDetector(policy: Policy): Detector | undefined {
+function buildScannerDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.scanner;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const bots = policy.behavior.bots;
@@ -119,3 +119,6 @@ export function scannerDetector(policy: Policy): Detector | undefined {
     },
   };
 }
+
+/** Registry factory of {@link buildScannerDetector}, kept across policy reloads with its state ({@link reloadable}). */
+export const scannerDetector = reloadable(buildScannerDetector, (p) => [p.behavior.enabled, p.behavior.scanner, p.behavior.bots, p.state.maxKeys]);

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { BucketCounter, DistinctWindow, Ewma, KeyedState } from '../window.ts';
-import { fingerprintOf, fmtMs, loginUsername, signal } from './common.ts';
+import { fingerprintOf, fmtMs, loginUsername, signal, reloadable } from './common.ts';
 import { LoginRecognizer } from './login.ts';
 
 interface ClientState {
@@ -45,7 +45,7 @@ interface FpState {
  *
  * State: LRU maps bounded by `state.maxKeys`; per client ≤ 256 remembered usernames (hashes).
  */
-export function credentialStuffingDetector(policy: Policy): Detector | undefined {
+function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.credentialStuffing;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const login = new LoginRecognizer(policy.behavior.bruteForce);
@@ -210,3 +210,6 @@ export function credentialStuffingDetector(policy: Policy): Detector | undefined
     },
   };
 }
+
+/** Registry factory of {@link buildCredentialStuffingDetector}, kept across policy reloads with its state ({@link reloadable}). */
+export const credentialStuffingDetector = reloadable(buildCredentialStuffingDetector, (p) => [p.behavior.enabled, p.behavior.credentialStuffing, p.behavior.bruteForce, p.state.maxKeys]);
