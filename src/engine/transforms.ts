@@ -131,6 +131,11 @@ export function urlDecodeUni(s: string): string {
   return percentDecode(s, true);
 }
 
+/** `urlDecodePercent`: one round of {@link percentDecode} keeping `+` (JS/SQL operator, not a space). */
+export function urlDecodePercent(s: string): string {
+  return percentDecode(s, false);
+}
+
 /** `urlDecodeRepeat`: {@link urlDecodeUni} until stable, at most 4 rounds (defeats double/triple encoding). */
 export function urlDecodeRepeat(s: string): string {
   let cur = s;
@@ -588,6 +593,7 @@ export const TRANSFORMS: Readonly<Record<TransformName, Transform>> = {
   none: (s) => s,
   urlDecodeUni,
   urlDecodeRepeat,
+  urlDecodePercent,
   htmlEntityDecode,
   jsDecode,
   cssDecode,

@@ -15,6 +15,8 @@ export type ParanoiaLevel = 1 | 2 | 3 | 4;
  * `(string) => string` in `src/engine/transforms.ts`; chains are applied left to right and cached per part.
  * - `urlDecodeUni`: percent-decoding including `%uXXXX`, lenient on bad escapes.
  * - `urlDecodeRepeat`: `urlDecodeUni` until stable (max 4 rounds), defeats double encoding.
+ * - `urlDecodePercent` (additive): like `urlDecodeUni` but keeps `+` (for second decoding passes over values
+ *   the parser already decoded, where `+` is a JS/SQL operator rather than an encoded space).
  * - `htmlEntityDecode`: named, decimal and hex entities, with or without `;`.
  * - `jsDecode`: `\xHH`, `\uHHHH`, `\u{…}`, octal and single-char escapes.
  * - `lowercase`, `compressWhitespace` (all Unicode spaces and control whitespace to one space),
@@ -24,7 +26,7 @@ export type ParanoiaLevel = 1 | 2 | 3 | 4;
  *   (decode overlong UTF-8 sequences), `unicodeNormalize` (NFKC, folds full-width forms), `trim`.
  */
 export type TransformName =
-  | 'none' | 'urlDecodeUni' | 'urlDecodeRepeat' | 'htmlEntityDecode' | 'jsDecode' | 'cssDecode' | 'lowercase'
+  | 'none' | 'urlDecodeUni' | 'urlDecodeRepeat' | 'urlDecodePercent' | 'htmlEntityDecode' | 'jsDecode' | 'cssDecode' | 'lowercase'
   | 'compressWhitespace' | 'removeWhitespace' | 'removeNulls' | 'replaceComments' | 'removeCommentsChar'
   | 'normalizePath' | 'normalizePathWin' | 'cmdLine' | 'base64Decode' | 'utf8ToUnicode' | 'unicodeNormalize' | 'trim';
 

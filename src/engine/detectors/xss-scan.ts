@@ -336,13 +336,18 @@ function judgeTag(t: Tag, s: string): string | null {
       if (href && href[1].length > 0) return `<${name} rel=${v}>`;
     }
   }
-  if (name === 'style') {
-    const close = s.toLowerCase().indexOf('</style', t.end);
-    const css = s.slice(t.end, close === -1 ? Math.min(s.length, t.end + 8192) : close);
-    const c = dangerousCss(css);
-    if (c) return `${c} in <style>`;
-  }
   return null;
+}
+
+/** Case-insensitive `indexOf` for an ASCII lower-case needle (no copy of the haystack). */
+function indexOfCi(s: string, needle: string, from: number): number {
+  const first = needle.charCodeAt(0);
+  for (let i = s.indexOf(String.fromCharCode(first), from); i !== -1; i = s.indexOf(String.fromCharCode(first), i + 1)) {
+    let k = 1;
+    while (k < needle.length && lowerAscii(s.charCodeAt(i + k)) === needle.charCodeAt(k)) k++;
+    if (k === needle.length) return i;
+  }
+  return -1;
 }
 
 /**
@@ -370,7 +375,16 @@ export function scanHtml(s: string): string | null {
     const t = parseTag(s, i);
     const r = judgeTag(t, s);
     if (r) return r;
-    i = s.indexOf('<', Math.max(t.end, i + 1));
+    let next = Math.max(t.end, i + 1);
+    if (t.name === 'style') {
+      // raw text up to </style>: judged as CSS once, then skipped (no markup inside a style element)
+      const close = indexOfCi(s, '</style', next);
+      const css = s.slice(next, close === -1 ? n : close);
+      const c = dangerousCss(css);
+      if (c) return `${c} in <style>`;
+      next = close === -1 ? n : close + 7;
+    }
+    i = s.indexOf('<', next);
   }
   return null;
 }
@@ -448,6 +462,7 @@ export function sinkAt(s: string, i: number): string | null {
  */
 export function scanJsBreakout(s: string): string | null {
   const n = s.length;
+  let closeSearchedTo = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if ((c === 0x3b || c === 0x7d) && i + 1 < n && isIdentStart(s.charCodeAt(i + 1))) {
@@ -482,9 +497,10 @@ export function scanJsBreakout(s: string): string | null {
       while (j < n && (s.charCodeAt(j) === 0x20 || s.charCodeAt(j) === 0x28)) j++;
       const sink = sinkAt(s, j);
       if (sink) return `template expression \${${sink}}`;
-    } else if (c === 0x7b && s.charCodeAt(i + 1) === 0x7b) {
+    } else if (c === 0x7b && s.charCodeAt(i + 1) === 0x7b && i >= closeSearchedTo) {
       // client-side template injection (AngularJS sandbox escapes): {{constructor.constructor('…')()}}
       const e = s.indexOf('}}', i + 2);
+      closeSearchedTo = e === -1 ? n : e; // later `{{` before this point share the same close
       const body = s.slice(i + 2, e === -1 ? Math.min(n, i + 512) : Math.min(e, i + 512)).toLowerCase();
       if (body.includes('constructor') && body.includes('(')) return 'template expression reaching constructor';
       if (body.includes('$eval(') || body.includes('$on.') || body.includes('alert(')) return 'client-side template expression';

@@ -15,7 +15,7 @@ import { bareEventName, cssExpression, scanPolyglot, scanSevenBit, scanAttribute
  *   `<object>`, `<math>`, `<embed>`, `<meta>`, `<link>`, `<base>`, `<marquee>`, `<isindex>`).
  * - `941390` (PL2, error): a call of a JS dialog/eval sink anywhere in the value (`alert(1)`, `eval(…)`).
  *
- * Two transformation chains run: percent-decoding only (markup as sent), and the full decode (HTML entities,
+ * Two transformation chains run (one more percent-decoding pass that keeps `+`, a JS operator): percent-decoding only (markup as sent), and the full decode (HTML entities,
  * JS and CSS escapes, NFKC for full-width `＜`), so entity-encoded and escaped variants are judged too.
  */
 
@@ -28,8 +28,8 @@ export const XSS_TARGETS: readonly Location['kind'][] = [
 ];
 
 const CHAINS: readonly (readonly TransformName[])[] = [
-  ['urlDecodeUni', 'utf8ToUnicode', 'removeNulls'],
-  ['urlDecodeUni', 'utf8ToUnicode', 'htmlEntityDecode', 'jsDecode', 'cssDecode', 'unicodeNormalize', 'removeNulls'],
+  ['urlDecodePercent', 'utf8ToUnicode', 'removeNulls'],
+  ['urlDecodePercent', 'utf8ToUnicode', 'htmlEntityDecode', 'jsDecode', 'cssDecode', 'unicodeNormalize', 'removeNulls'],
 ];
 
 /** True when `s` contains none of the characters every XSS vector needs. */
