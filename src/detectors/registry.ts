@@ -14,6 +14,11 @@ import { scannerDetector } from '../behavior/detectors/scanner.ts';
 import { fingerprintDetector } from '../behavior/detectors/fingerprint.ts';
 import { botsDetector } from '../behavior/detectors/bots.ts';
 import { trafficStatsDetector } from '../controlplane/stats/traffic.ts';
+import { geoDetector } from '../behavior/geo/detector.ts';
+import { discoveryDetector } from '../behavior/discovery/detector.ts';
+import { baselineDetector } from '../behavior/baseline/detector.ts';
+import { positiveDetector } from '../behavior/positive/detector.ts';
+import { anomalyDetector } from '../behavior/iforest/detector.ts';
 
 /**
  * The ordered list of detector factories: the order requests flow through. Cheap checks that can end a
@@ -25,8 +30,16 @@ import { trafficStatsDetector } from '../controlplane/stats/traffic.ts';
 export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [
   decisionsDetector,
   listsDetector,
+  // GeoIP/ASN early: sets ctx.geo (country lists can end the request before rate limits)
+  geoDetector,
   rateLimitDetector,
   payloadDetector,
+  // API discovery first among behaviour detectors (sets ctx.route), then per-endpoint baselines, the positive
+  // security model and the Isolation Forest's per-client feature tracking
+  discoveryDetector,
+  baselineDetector,
+  positiveDetector,
+  anomalyDetector,
   // Behavioural abuse detectors (after API discovery when present): honeypot first (cheap, decisive), then
   // business flows, login abuse, sweeps, floods and bot signatures.
   honeypotDetector,
