@@ -34,12 +34,14 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     schema: { tags: ['auth'], summary: 'Log in with a username and password; sets the session cookie', body: z.strictObject({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }) },
   }, async (request, reply) => {
     const res = await auth.login(request.ip, request.body.username, request.body.password);
+    // A mistyped password sometimes lands in the username field: record only well-formed usernames.
+    const named = validUsername(request.body.username) ? request.body.username : '[not a valid username]';
     if (!res.ok) {
       if (res.reason === 'rate_limited') {
-        ctx.audit(request, { action: 'auth.login.rate_limited', resource: 'session', after: { username: request.body.username.slice(0, 128) } });
+        ctx.audit(request, { action: 'auth.login.rate_limited', resource: 'session', after: { username: named } });
         throw new ApiError(429, 'BWK_RATE_LIMITED', 'too many login attempts', { headers: { 'retry-after': String(res.retryAfterS) } });
       }
-      ctx.audit(request, { action: 'auth.login.failed', resource: 'session', after: { username: request.body.username.slice(0, 128) } });
+      ctx.audit(request, { action: 'auth.login.failed', resource: 'session', after: { username: named } });
       throw errors.unauthenticated('invalid username or password');
     }
     setSessionCookie(ctx, request, reply, res.sessionId);
