@@ -210,7 +210,9 @@ export function createRiskDecide(owner: object = {}): DecideFn {
     };
     if (levelAction === 'ban') {
       explain.action = 'ban';
-      explain.ban = { scope: client.scope, value: client.value, durationMs: ttl ?? policy.decisions.defaultBanDuration };
+      // non-enumerable: the gateway reads it to create the decision, but event serialisation (spread/JSON)
+      // skips it, so an API key used as the ban value never reaches the event store in clear
+      Object.defineProperty(explain, 'ban', { value: { scope: client.scope, value: client.value, durationMs: ttl ?? policy.decisions.defaultBanDuration }, enumerable: false, writable: true, configurable: true });
       if (explain.evidence?.detail) explain.evidence.detail.banS = Math.round((ttl ?? policy.decisions.defaultBanDuration) / 1000);
     } else if (levelAction !== 'log') explain.action = levelAction;
     // idempotent when decide runs twice for one request
