@@ -1,6 +1,7 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { clip, isWordChar, isDigit, isAlpha } from './lib/text.ts';
+import { clip, isWordChar, isDigit, isAlpha, lowerAscii, NeedleSet } from './lib/text.ts';
+import { cmdLine } from '../transforms.ts';
 
 /**
  * OS command injection (OWASP CRS REQUEST-932-APPLICATION-ATTACK-RCE, CWE-78) and PHP code injection
@@ -15,7 +16,8 @@ import { clip, isWordChar, isDigit, isAlpha } from './lib/text.ts';
  * - `932100` command after a shell separator (`;id`, `| cat /etc/passwd`, `&& dir`, `%0aid`), PL1, critical.
  * - `932110` command substitution (`` `id` ``, `$(whoami)`), PL1, critical.
  * - `932120` glob-obfuscated command path (`/???/??t /etc/passwd`, `/bin/c?t`), PL1, critical.
- * - `932130` Windows shell launchers and variables (`cmd /c`, `powershell -enc`, `%COMSPEC%`), PL1, critical.
+ * - `932130` Windows shell launchers and variables (`cmd /c`, `powershell -enc`, `%COMSPEC%`), PL1, critical;
+ *   `932131` the same through caret/quote obfuscation (`c^md /c`), PL2.
  * - `932140` Shellshock function definition `() {` (CVE-2014-6271), PL1, critical.
  * - `932150` a value that *is* a command line with argument evidence (`cat /etc/hosts`, `nc -lvvp 4444`,
  *   `uname -a`, `whoami`), PL1, critical — the value starts at a command position when the app passes it to
@@ -99,8 +101,18 @@ const WIN_SUBCOMMANDS: readonly string[] = [
  * `{cmd,arg}` brace expansion → `cmd arg`.
  */
 export function shellNormalize(src: string): string {
-  const s = src.toLowerCase();
+  const s = lowerAscii(src);
   const n = s.length;
+  // Fast path: no quoting, escaping, `$IFS` or braces to undo.
+  let plain = true;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c || c === 0x24 || c === 0x27 || c === 0x22 || c === 0x5e || c === 0x7b || c === 0x09 || c === 0x0b || c === 0x0c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return s;
   let out = '';
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -436,6 +448,19 @@ const WIN_MARKERS: readonly string[] = [
   'new-object net.webclient', 'downloadstring(', 'start-process ', 'certutil -urlcache', 'bitsadmin /transfer',
 ];
 
+/** Anchors that must occur (lower-case) before the Windows markers are checked on the `cmdLine` form. */
+const WIN_ANCHORS = new NeedleSet(['cmd', 'powershell', 'pwsh', '%comspec%', '%systemroot%', '%windir%', 'invoke-', 'iex', 'new-object', 'downloadstring', 'start-process', 'certutil', 'bitsadmin']);
+
+/** Checks the Windows markers on the `cmdLine` form (quotes, `^` and `\` removed) of `input`. */
+function findWindows(input: string): string | null {
+  const s = cmdLine(input);
+  for (const m of WIN_MARKERS) {
+    const i = s.indexOf(m);
+    if (i !== -1 && (i === 0 || !isWordChar(s.charCodeAt(i - 1)))) return clip(s.slice(i, i + 48));
+  }
+  return null;
+}
+
 const windows: PartRule = {
   kind: 'part',
   id: '932130',
@@ -443,6 +468,23 @@ const windows: PartRule = {
   category: 'cmdi',
   severity: 'critical',
   paranoia: 1,
+  tags: [...TAGS, 'platform-windows'],
+  targets: CMDI_TARGETS,
+  transforms: [['urlDecodeRepeat', 'lowercase']],
+  match(input) {
+    // cheap anchor scan first; the `cmdLine` normalisation runs only on candidates
+    return WIN_ANCHORS.find(input) === null ? null : findWindows(input);
+  },
+};
+
+/** `932131`: the same with caret/quote obfuscation anywhere (`c^md /c`, `p"ower"shell`), paranoia 2. */
+const windowsObfuscated: PartRule = {
+  kind: 'part',
+  id: '932131',
+  name: 'rce-windows-shell-obfuscated',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 2,
   tags: [...TAGS, 'platform-windows'],
   targets: CMDI_TARGETS,
   transforms: [['urlDecodeRepeat', 'cmdLine']],
@@ -482,6 +524,27 @@ const shellshock: PartRule = {
   },
 };
 
+/**
+ * Cheap pre-check for the start-of-value rules: the first token, with quotes, `\`, `^` removed (so `c''at`,
+ * `c\at`, `w^hoami` still count), is a known command, or the value starts with a path or brace.
+ */
+function firstTokenMayBeCommand(input: string): boolean {
+  let i = 0;
+  const n = input.length;
+  while (i < n && (input.charCodeAt(i) === 0x20 || input.charCodeAt(i) === 0x0a || input.charCodeAt(i) === 0x0d)) i++;
+  const c0 = input.charCodeAt(i);
+  if (c0 === 0x2f || c0 === 0x7b || c0 === 0x5c) return true;
+  let w = '';
+  for (; i < n && w.length < 16; i++) {
+    const c = input.charCodeAt(i);
+    if (c === 0x27 || c === 0x22 || c === 0x5c || c === 0x5e) continue;
+    if (!(isWordChar(c) || c === 0x2e || c === 0x2d)) break;
+    w += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
+  if (w.endsWith('.exe')) w = w.slice(0, -4);
+  return COMMANDS.has(w);
+}
+
 const wholeValue: PartRule = {
   kind: 'part',
   id: '932150',
@@ -493,7 +556,7 @@ const wholeValue: PartRule = {
   targets: ['query', 'form', 'json', 'cookie', 'multipart', 'xml'],
   transforms: CHAINS,
   match(input) {
-    if (input.length < 2 || input.length > 4096) return null;
+    if (input.length < 2 || input.length > 4096 || !firstTokenMayBeCommand(input)) return null;
     const s = norm(input);
     let i = 0;
     while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x0a || s.charCodeAt(i) === 0x0d)) i++;
@@ -512,6 +575,7 @@ const startsWithCommand: PartRule = {
   targets: ['query', 'form', 'json', 'cookie', 'multipart'],
   transforms: CHAINS,
   match(input) {
+    if (!firstTokenMayBeCommand(input)) return null;
     const s = norm(input).trimStart();
     const cmd = readCommand(s, 0);
     if (cmd === null || !COMMANDS.has(cmd.word)) return null;
@@ -544,16 +608,55 @@ const phpCode: PartRule = {
   },
 };
 
-/** Code-execution functions of PHP, Perl, Python and Ruby (OWASP CRS `php-function-names-933150.data`). */
-const EXEC_FUNCS: readonly string[] = [
+/** Code-execution functions of PHP, Perl, Python and Ruby (OWASP CRS `php-function-names-933150.data`, abridged). */
+const EXEC_FUNCS: ReadonlySet<string> = new Set([
   'system', 'exec', 'shell_exec', 'passthru', 'popen', 'proc_open', 'pcntl_exec', 'eval', 'assert', 'phpinfo',
   'phpversion', 'create_function', 'call_user_func', 'preg_replace', 'file_put_contents', 'fopen', 'readfile',
   'os.system', 'os.popen', 'subprocess.popen', 'subprocess.call', 'subprocess.check_output',
   'runtime.getruntime', '__import__', 'spawn', 'sleep', 'usleep', 'base64_decode', 'gzinflate', 'str_rot13',
-];
+]);
 
 /** Functions that are an attack only with a quoted/variable argument (common words otherwise). */
 const WEAK_FUNCS = new Set(['sleep', 'usleep', 'assert', 'eval', 'exec', 'system', 'spawn', 'fopen']);
+
+/**
+ * Finds a call of an {@link EXEC_FUNCS} function with argument evidence: for each `(`, the dotted identifier
+ * before it (bounded to 32 characters) is looked up. Linear.
+ */
+export function findExecCall(input: string): string | null {
+  for (let p = input.indexOf('('); p !== -1; p = input.indexOf('(', p + 1)) {
+    let e = p;
+    while (e > 0 && input.charCodeAt(e - 1) === 0x20 && p - e < 4) e--;
+    let b = e;
+    while (b > 0 && e - b < 32 && (isWordChar(input.charCodeAt(b - 1)) || input.charCodeAt(b - 1) === 0x2e)) b--;
+    if (b === e) continue;
+    if (b > 0) {
+      const pc = input.charCodeAt(b - 1);
+      if (pc === 0x2d) continue; // `foo-system(`
+    }
+    const f = input.slice(b, e);
+    if (!EXEC_FUNCS.has(f)) continue;
+    let k = p + 1;
+    while (k < input.length && input.charCodeAt(k) === 0x20) k++;
+    const a = input.charCodeAt(k);
+    // argument evidence: a string literal, a variable, a nested call, or an empty call for info functions
+    const strong = a === 0x27 || a === 0x22 || a === 0x24 || a === 0x60;
+    const empty = a === 0x29 && (f === 'phpinfo' || f === 'phpversion');
+    let nested = false;
+    if (!strong && !empty && isAlpha(a)) {
+      let q = k;
+      while (q < input.length && q - k < 64 && (isWordChar(input.charCodeAt(q)) || input.charCodeAt(q) === 0x2e)) q++;
+      nested = input.charCodeAt(q) === 0x28 && !WEAK_FUNCS.has(f);
+    }
+    if (strong || empty || nested) return clip(input.slice(b, b + 48));
+    if ((f === 'sleep' || f === 'usleep') && isDigit(a)) {
+      // `sleep(5)` alone is common in code snippets; require an injection context right before it
+      const pre = input.slice(Math.max(0, b - 3), b);
+      if (pre.includes(';') || pre.includes('|') || pre.includes('&') || pre.includes('{') || pre.includes("'")) return clip(input.slice(b, b + 48));
+    }
+  }
+  return null;
+}
 
 const phpFunc: PartRule = {
   kind: 'part',
@@ -567,46 +670,11 @@ const phpFunc: PartRule = {
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   match(input) {
     if (input.indexOf('(') === -1) return null;
-    for (const f of EXEC_FUNCS) {
-      let from = 0;
-      for (;;) {
-        const i = input.indexOf(f, from);
-        if (i === -1) break;
-        from = i + 1;
-        if (i > 0) {
-          const b = input.charCodeAt(i - 1);
-          if (isWordChar(b) || b === 0x2e || b === 0x2d) continue;
-        }
-        let k = i + f.length;
-        while (k < input.length && input.charCodeAt(k) === 0x20) k++;
-        if (input.charCodeAt(k) !== 0x28) continue;
-        k++;
-        while (k < input.length && input.charCodeAt(k) === 0x20) k++;
-        const a = input.charCodeAt(k);
-        // argument evidence: a string literal, a variable, a nested call, or an empty call for info functions
-        const strong = a === 0x27 || a === 0x22 || a === 0x24 || a === 0x60;
-        const empty = a === 0x29 && (f === 'phpinfo' || f === 'phpversion');
-        let nested = false;
-        if (!strong && !empty && isAlpha(a)) {
-          let e = k;
-          while (e < input.length && (isWordChar(input.charCodeAt(e)) || input.charCodeAt(e) === 0x2e)) e++;
-          nested = input.charCodeAt(e) === 0x28 && !WEAK_FUNCS.has(f);
-        }
-        if (strong || empty || nested || (isDigit(a) && (f === 'sleep' || f === 'usleep') && i > 0)) {
-          // `sleep(5)` alone is common in prose/code snippets; require an injection context before it
-          if ((f === 'sleep' || f === 'usleep') && isDigit(a)) {
-            const pre = input.slice(Math.max(0, i - 3), i);
-            if (!(pre.includes(';') || pre.includes('|') || pre.includes('&') || pre.includes('{') || pre.includes("'"))) continue;
-          }
-          return clip(input.slice(i, i + 48));
-        }
-      }
-    }
-    return null;
+    return findExecCall(input);
   },
 };
 
 /** The command-injection and PHP-injection rules (ids and levels in the module comment). */
 export const rules: readonly PartRule[] = [
-  separated, substitution, glob, windows, shellshock, wholeValue, startsWithCommand, phpCode, phpFunc,
+  separated, substitution, glob, windows, windowsObfuscated, shellshock, wholeValue, startsWithCommand, phpCode, phpFunc,
 ];

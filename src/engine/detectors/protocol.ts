@@ -152,6 +152,7 @@ function isDecimal(v: string): boolean {
 }
 
 const contentLength = requestRule('920150', 'protocol-invalid-content-length', 'critical', 1, SMUGGLING_TAGS, (scope) => {
+  if (scope.ctx.headers['content-length'] === undefined) return [];
   const values: string[] = [];
   for (const [name, value] of headerPairs(scope.ctx.rawHeaders)) if (name === 'content-length') values.push(...value.split(','));
   if (values.length === 0) return [];
@@ -163,12 +164,8 @@ const contentLength = requestRule('920150', 'protocol-invalid-content-length', '
 });
 
 const clAndTe = requestRule('920160', 'protocol-content-length-with-transfer-encoding', 'critical', 1, SMUGGLING_TAGS, (scope) => {
-  let cl = false;
-  let te = false;
-  for (const [name] of headerPairs(scope.ctx.rawHeaders)) {
-    if (name === 'content-length') cl = true;
-    else if (name === 'transfer-encoding') te = true;
-  }
+  const cl = scope.ctx.headers['content-length'] !== undefined;
+  const te = scope.ctx.headers['transfer-encoding'] !== undefined;
   return cl && te ? [{ hit: 'Content-Length and Transfer-Encoding together (RFC 9112 §6.1)', loc: { kind: 'header', name: 'transfer-encoding' } }] : [];
 });
 
@@ -176,6 +173,7 @@ const clAndTe = requestRule('920160', 'protocol-content-length-with-transfer-enc
 const CODINGS: ReadonlySet<string> = new Set(['chunked', 'gzip', 'x-gzip', 'deflate', 'compress', 'x-compress', 'identity', 'br', 'zstd']);
 
 const teObfuscated = requestRule('920161', 'protocol-obfuscated-transfer-encoding', 'critical', 1, SMUGGLING_TAGS, (scope) => {
+  if (scope.ctx.headers['transfer-encoding'] === undefined) return [];
   const tes: string[] = [];
   for (const [name, value] of headerPairs(scope.ctx.rawHeaders)) if (name === 'transfer-encoding') tes.push(value);
   if (tes.length === 0) return [];
@@ -217,8 +215,13 @@ const tooManyHeaders = requestRule('920300', 'protocol-too-many-headers', 'error
 const headerTooLong = requestRule('920310', 'protocol-header-value-too-long', 'error', 1, TAGS, (scope) => {
   const max = limits(scope).maxHeaderValueLength;
   if (max <= 0) return [];
-  for (const [name, value] of headerPairs(scope.ctx.rawHeaders)) {
-    if (value.length > max) return [{ hit: `header ${clip(name, 40)} is ${value.length} bytes > limit ${max}`, loc: { kind: 'header', name: clip(name, 64) } }];
+  const raw = scope.ctx.rawHeaders;
+  for (let i = 1; i < raw.length; i += 2) {
+    const n = raw[i]!.length;
+    if (n > max) {
+      const name = raw[i - 1]!.toLowerCase();
+      return [{ hit: `header ${clip(name, 40)} is ${n} bytes > limit ${max}`, loc: { kind: 'header', name: clip(name, 64) } }];
+    }
   }
   return [];
 });
@@ -229,8 +232,19 @@ const targetTooLong = requestRule('920320', 'protocol-request-target-too-long', 
   return max > 0 && n > max ? [{ hit: `request-target is ${n} bytes > limit ${max}`, loc: { kind: 'request_line' } }] : [];
 });
 
-/** Query and form argument parts of a scope (values only). */
+/** Argument statistics per scope, computed once for the three argument rules. */
+const argCache = new WeakMap<InspectionScope, { names: number; longName?: string; longValue?: [string, number] }>();
+
+/** Query and form argument parts of a scope: count, first over-long name, first over-long value. */
 function argParts(scope: InspectionScope): { names: number; longName?: string; longValue?: [string, number] } {
+  const cached = argCache.get(scope);
+  if (cached !== undefined) return cached;
+  const r = computeArgParts(scope);
+  argCache.set(scope, r);
+  return r;
+}
+
+function computeArgParts(scope: InspectionScope): { names: number; longName?: string; longValue?: [string, number] } {
   const l = limits(scope);
   let names = 0;
   let longName: string | undefined;

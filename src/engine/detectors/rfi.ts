@@ -35,6 +35,8 @@ const INCLUDE_PARAMS: ReadonlySet<string> = new Set([
 function remoteUrlStart(s: string): number {
   let i = 0;
   while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x22 || s.charCodeAt(i) === 0x27)) i++;
+  const c = s.charCodeAt(i) | 0x20;
+  if (c !== 0x68 && c !== 0x66 && c !== 0x2f && c !== 0x5c && c !== 0x7c) return -1; // h, f, /, \ (0x7c = `\` | 0x20)
   const low = s.slice(i, i + 8).toLowerCase();
   for (const p of ['https://', 'http://', 'ftps://', 'ftp://']) if (low.startsWith(p)) return i + p.length;
   if (s.startsWith('//', i) && isWordChar(s.charCodeAt(i + 2))) return i + 2;
@@ -67,9 +69,9 @@ const includeParam: PartRule = {
   targets: TARGETS,
   transforms: CHAINS,
   match(input, part) {
+    if (remoteUrlStart(input) === -1) return null;
     const k = lastKey(part.loc.name);
-    if (!INCLUDE_PARAMS.has(k)) return null;
-    return remoteUrlStart(input) === -1 ? null : clip(`${k}=${input}`);
+    return INCLUDE_PARAMS.has(k) ? clip(`${k}=${input}`) : null;
   },
 };
 

@@ -1,7 +1,7 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, RequestRule } from '../types.ts';
 import { applyChain } from '../transforms.ts';
-import { clip, isWordChar } from './lib/text.ts';
+import { clip, isWordChar, NeedleSet } from './lib/text.ts';
 
 /**
  * Security scanners and attack tools (OWASP CRS REQUEST-913-SCANNER-DETECTION; CWE-200 reconnaissance).
@@ -105,20 +105,24 @@ const OAST_DOMAINS: readonly string[] = [
   'dnslog.link', 'eyes.sh',
 ];
 
-/** Finds an OAST domain as a host suffix (`abc.oastify.com`) in a lower-case value. */
+/** {@link OAST_DOMAINS} as a dispatch set. */
+const OAST_SET = new NeedleSet(OAST_DOMAINS);
+
+/** A host label boundary before a domain: start, `.`, `/`, `@`, space. */
+function hostBoundary(b: number): boolean {
+  return b === -1 || b === 0x2e || b === 0x2f || b === 0x40 || b === 0x20;
+}
+
+/** The domain must end the host name. */
+function domainEnds(s: string, i: number, d: string): boolean {
+  const e = i + d.length < s.length ? s.charCodeAt(i + d.length) : -1;
+  return e === -1 || !(isWordChar(e) || e === 0x2d);
+}
+
+/** Finds an OAST domain as a host suffix (`abc.oastify.com`) in a lower-case value. Linear. */
 export function findOast(s: string): string | null {
-  for (const d of OAST_DOMAINS) {
-    let from = 0;
-    for (;;) {
-      const i = s.indexOf(d, from);
-      if (i === -1) break;
-      from = i + 1;
-      const b = i === 0 ? -1 : s.charCodeAt(i - 1);
-      const e = i + d.length < s.length ? s.charCodeAt(i + d.length) : -1;
-      if ((b === -1 || b === 0x2e || b === 0x2f || b === 0x40 || b === 0x20) && (e === -1 || !(isWordChar(e) || e === 0x2d))) return d;
-    }
-  }
-  return null;
+  const m = OAST_SET.find(s, domainEnds, 0, hostBoundary);
+  return m === null ? null : m.needle;
 }
 
 const oast: PartRule = {

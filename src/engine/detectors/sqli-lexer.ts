@@ -650,6 +650,25 @@ function foldQuotes(s: string): string {
   return out;
 }
 
+const BARE_START = ['and', 'or', 'xor', '&&', '||', 'order', 'group', 'having', 'limit', 'union', 'select', 'exec', 'drop', 'delete', 'insert', 'create', 'truncate', 'alter', 'grant', 'revoke', 'shutdown', 'declare', 'update', 'procedure', 'waitfor', 'into', 'backup', 'call'];
+const BARE_ANYWHERE = ['union', 'select', '(', ';', '@@', 'xp_', 'sp_', 'waitfor', 'outfile', 'dumpfile'];
+
+/**
+ * Cheap gate for the bare context (native `indexOf` scans instead of tokenizing): every bare-context judge
+ * rule needs either a leading number, parenthesis, sign or variable, a leading SQL keyword, or one of a few
+ * tokens anywhere (UNION, SELECT, a call `(`, `;`, `@@`, system procedures, WAITFOR, INTO OUTFILE).
+ */
+function bareMayMatch(s: string): boolean {
+  let k = 0;
+  while (k < s.length && isSpace(s.charCodeAt(k))) k++;
+  const c = s.charCodeAt(k);
+  if (isDigit(c) || c === 0x28 || c === 0x2d || c === 0x2b || c === 0x40 || c === 0x2e || c === 0x60) return true;
+  const l = lower(s);
+  for (const w of BARE_START) if (l.startsWith(w, k)) return true;
+  for (const w of BARE_ANYWHERE) if (l.indexOf(w) !== -1) return true;
+  return false;
+}
+
 /** Keywords without which a words-only value cannot be judged an injection. */
 const WORD_TRIGGERS = ['union', 'order', 'group', 'having', 'waitfor', 'exec', 'drop', 'insert', 'delete', 'truncate', 'shutdown', 'create', 'grant', 'xp_', 'sp_', 'information_schema', 'sys'];
 
@@ -706,9 +725,11 @@ export function detectSqli(input: string): SqliFinding | null {
     if (out !== input) variants.push(out);
   }
   for (const s of variants) {
-    const bare = tokenize(s, 0);
-    const r0 = judge(bare, false);
-    if (r0) return { context: 'bare', reason: r0, fingerprint: fingerprint(bare.types) };
+    if (bareMayMatch(s)) {
+      const bare = tokenize(s, 0);
+      const r0 = judge(bare, false);
+      if (r0) return { context: 'bare', reason: r0, fingerprint: fingerprint(bare.types) };
+    }
     for (const q of [0x27, 0x22]) {
       if (s.indexOf(String.fromCharCode(q)) === -1) continue;
       const tk = tokenize(s, q);

@@ -1,6 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { clip, isWordChar, isDigit, isSpace } from './lib/text.ts';
+import { clip, isWordChar, isDigit, isSpace, NeedleSet } from './lib/text.ts';
 
 /**
  * Server-side template injection (CWE-1336; PortSwigger "Server-side template injection", PayloadsAllTheThings
@@ -48,6 +48,14 @@ const GADGETS: readonly string[] = [
   '.mro()', '.subclasses()', 'self.module.', 'self.template.', 'self.context.', 'self.attr.',
   'self.__init__', 'request.application.', 'request|attr(', 'pt(java.lang.', 'new java.lang.', "getattr(",
 ];
+
+/** {@link GADGETS} as a first-character dispatch set (one pass over the value). */
+const GADGET_SET = new NeedleSet(GADGETS);
+
+/** `__init__` and `getattr(` are also plain Python in code fields: they need a template or chain context. */
+function gadgetAt(s: string, _i: number, g: string): boolean {
+  return !((g === '__init__' || g === 'getattr(') && s.indexOf('{') === -1 && s.indexOf('.__') === -1);
+}
 
 /** Openers and the closer each expects. `${`/`#{`/`*{` close at the matching `}`. */
 const OPENERS: readonly (readonly [string, string])[] = [
@@ -152,14 +160,8 @@ const gadgets: PartRule = {
   targets: TARGETS,
   transforms: CHAINS,
   match(input) {
-    for (const g of GADGETS) {
-      const i = input.indexOf(g);
-      if (i === -1) continue;
-      // `__init__` and `getattr(` are also plain Python in code fields: need a template or chain context
-      if ((g === '__init__' || g === 'getattr(') && input.indexOf('{') === -1 && input.indexOf('.__') === -1) continue;
-      return clip(input.slice(Math.max(0, i - 8), i + 40));
-    }
-    return null;
+    const m = GADGET_SET.find(input, gadgetAt);
+    return m === null ? null : clip(input.slice(Math.max(0, m.index - 8), m.index + 40));
   },
 };
 

@@ -1,6 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { canonPath, clip, around, isWordChar, isAlpha } from './lib/text.ts';
+import { canonPath, clip, around, isWordChar, isAlpha, NeedleSet } from './lib/text.ts';
 
 /**
  * Path traversal / local file inclusion (OWASP CRS REQUEST-930-APPLICATION-ATTACK-LFI, CWE-22, CWE-98).
@@ -92,30 +92,28 @@ const UNIX_ROOTS: readonly string[] = [
   'etc', 'proc', 'var', 'usr', 'root', 'sys', 'dev', 'boot', 'bin', 'sbin', 'lib', 'lib64', 'opt', 'srv',
 ];
 
-/** Returns the sensitive fragment found at a path boundary in canonical `s`, or null. Linear per needle. */
+/** {@link SENSITIVE} as a first-character dispatch set. */
+const SENSITIVE_SET = new NeedleSet(SENSITIVE.filter((n) => !n.startsWith('home/*/')));
+
+/** Needles that may be followed by more word characters (prefixes such as `sysprep` → `sysprep.inf`). */
+const OPEN_ENDED: ReadonlySet<string> = new Set(['etc/passwd', 'sysprep', 'unattend', 'program files']);
+
+/** Path boundary before a sensitive name: start, `/`, `:` (file:), `=`, space, quotes, `;`. */
+function pathBoundary(b: number): boolean {
+  return b === -1 || b === 0x2f || b === 0x3a || b === 0x3d || b === 0x20 || b === 0x22 || b === 0x27 || b === 0x3b;
+}
+
+/** Accepts a {@link SENSITIVE} match that ends at a segment boundary (or is an open-ended prefix). */
+function sensitiveAt(s: string, i: number, needle: string): boolean {
+  const endIdx = i + needle.length;
+  const e = endIdx < s.length ? s.charCodeAt(endIdx) : -1;
+  return needle.endsWith('/') || needle.endsWith('.') || needle.endsWith('_') || e === -1 || !isWordChar(e) || OPEN_ENDED.has(needle);
+}
+
+/** Returns the sensitive fragment found at a path boundary in canonical `s`, or null. Linear. */
 export function findSensitive(s: string): string | null {
-  for (const needle of SENSITIVE) {
-    if (needle.startsWith('home/*/')) continue; // handled below
-    let from = 0;
-    for (;;) {
-      const i = s.indexOf(needle, from);
-      if (i === -1) break;
-      const b = i === 0 ? 0x2f : s.charCodeAt(i - 1);
-      // Boundary: start, `/`, `:` (file:), `=`, space, quote; needles beginning with `.` or ending a
-      // segment (`boot.ini`) also accept a preceding `/` only.
-      if (b === 0x2f || b === 0x3a || b === 0x3d || b === 0x20 || b === 0x22 || b === 0x27 || b === 0x3b) {
-        const endIdx = i + needle.length;
-        const e = endIdx < s.length ? s.charCodeAt(endIdx) : -1;
-        // Whole-name needles must end at a segment boundary (`/etc/passwd` not `/etc/passwdx` matters little,
-        // but `win.ini` must not match `twin.ini`-like words: the boundary check above covers that).
-        if (needle.endsWith('/') || needle.endsWith('.') || needle.endsWith('_') || e === -1 || !isWordChar(e) || needle === 'etc/passwd' || needle === 'sysprep' || needle === 'unattend' || needle === 'program files') {
-          return needle;
-        }
-      }
-      from = i + 1;
-    }
-  }
-  return null;
+  const m = SENSITIVE_SET.find(s, sensitiveAt, 0, pathBoundary);
+  return m === null ? null : m.needle;
 }
 
 /**
@@ -207,6 +205,7 @@ const dotdot: PartRule = {
   match(input) {
     if (input.length < 3) return null;
     const s = canon(input);
+    if (s.indexOf('..') === -1 && s.indexOf('.?') === -1 && s.indexOf('?.') === -1 && s.indexOf('/./') === -1) return null;
     const i = findDotDot(s);
     if (i !== -1) return clip(around(s, i));
     // `/./\/./././` chains: a value made of three or more `./` hops is path obfuscation.

@@ -95,6 +95,16 @@ export function hexVal(c: number): number {
  */
 export function canonPath(s: string): string {
   const n = s.length;
+  // Fast path: nothing to decode or fold (plain ASCII without `%`, `\\`, controls or `0x`): lower-case only.
+  let plain = true;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x7f || c < 0x20 || c === 0x25 || c === 0x5c || (c === 0x30 && (s.charCodeAt(i + 1) | 0x20) === 0x78)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return lowerAscii(s);
   // Pass 1: leftover percent forms → code units.
   const u: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -172,4 +182,52 @@ export function clip(s: string, max = 96): string {
 export function around(s: string, i: number, len = 48): string {
   const from = Math.max(0, i - 8);
   return s.slice(from, Math.min(s.length, from + len));
+}
+
+/**
+ * A fixed set of ASCII needles matched in one forward pass by first-character dispatch: at each position only
+ * the needles starting with that character are compared (`startsWith`). Cost O(n · k) where k is the largest
+ * number of needles sharing a first character — linear in the input for a fixed set, and much cheaper than
+ * one `indexOf` scan per needle on long values.
+ */
+export class NeedleSet {
+  private readonly byFirst: (string[] | undefined)[] = new Array(128);
+  /** All needles, as given. */
+  readonly needles: readonly string[];
+
+  /** @param needles - ASCII strings (compare against input of the same case; lower-case both usually). */
+  constructor(needles: readonly string[]) {
+    this.needles = needles;
+    for (const n of needles) {
+      const c = n.charCodeAt(0);
+      if (!(c < 128)) throw new RangeError(`NeedleSet: non-ASCII needle ${JSON.stringify(n)}`);
+      (this.byFirst[c] ??= []).push(n);
+    }
+  }
+
+  /**
+   * Finds the first position (and the first needle there, in declaration order) where a needle occurs,
+   * the preceding character passes `startsAfter` (optional, checked first: cheap), and
+   * `accept(s, index, needle)` (optional) agrees. Returns null when none.
+   */
+  find(
+    s: string,
+    accept?: (s: string, i: number, needle: string) => boolean,
+    from = 0,
+    startsAfter?: (prev: number) => boolean,
+  ): { needle: string; index: number } | null {
+    const table = this.byFirst;
+    for (let i = from; i < s.length; i++) {
+      // optional cheap position filter on the preceding character (-1 at the start)
+      if (startsAfter !== undefined && !startsAfter(i === 0 ? -1 : s.charCodeAt(i - 1))) continue;
+      const c = s.charCodeAt(i);
+      if (c >= 128) continue;
+      const list = table[c];
+      if (list === undefined) continue;
+      for (const n of list) {
+        if (s.startsWith(n, i) && (accept === undefined || accept(s, i, n))) return { needle: n, index: i };
+      }
+    }
+    return null;
+  }
 }
