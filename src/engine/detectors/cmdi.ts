@@ -531,7 +531,10 @@ const shellshock: PartRule = {
 function firstTokenMayBeCommand(input: string): boolean {
   let i = 0;
   const n = input.length;
-  while (i < n && (input.charCodeAt(i) === 0x20 || input.charCodeAt(i) === 0x0a || input.charCodeAt(i) === 0x0d)) i++;
+  for (; i < n; i++) {
+    const c = input.charCodeAt(i);
+    if (!(c === 0x20 || c === 0x0a || c === 0x0d || c === 0x27 || c === 0x22 || c === 0x28 || c === 0x40 || c === 0x21)) break;
+  }
   const c0 = input.charCodeAt(i);
   if (c0 === 0x2f || c0 === 0x7b || c0 === 0x5c) return true;
   let w = '';
