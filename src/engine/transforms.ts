@@ -525,11 +525,15 @@ export function base64Decode(s: string): string {
   return decodeBytesLenient(buf, buf.length);
 }
 
+/** A character that can start a UTF-8 sequence when read as a byte (a single class: linear, no backtracking). */
+const LEAD_BYTE = /[\u00c0-\u00f4]/;
+
 /**
  * `utf8ToUnicode`: characters U+0080–U+00FF that form a UTF-8 sequence when read as bytes (a value decoded
  * as Latin-1 upstream) are decoded as lenient UTF-8, including overlong forms (`\xC0\xAE` → `.`). Linear.
  */
 export function utf8ToUnicode(s: string): string {
+  if (!LEAD_BYTE.test(s)) return s; // no possible UTF-8 lead byte: nothing to decode (native scan)
   let i = 0;
   const n = s.length;
   while (i < n) {
@@ -566,13 +570,11 @@ export function utf8ToUnicode(s: string): string {
  * presentation forms (U+F900–U+FFEF, incl. full-width ASCII), and surrogates (math alphanumerics).
  */
 function hasCompat(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0xa0) continue;
-    if (c <= 0xbf || (c >= 0x2b0 && c <= 0x36f) || (c >= 0x2000 && c <= 0x2bff) || (c >= 0x3000 && c <= 0x33ff) || c >= 0xd800) return true;
-  }
-  return false;
+  return COMPAT.test(s);
 }
+
+/** One character class (linear, no backtracking) covering the ranges of {@link hasCompat}. */
+const COMPAT = /[\u00a0-\u00bf\u02b0-\u036f\u2000-\u2bff\u3000-\u33ff\ud800-\uffff]/;
 
 /**
  * `unicodeNormalize`: NFKC (Unicode UAX #15), which folds full-width forms (`＜` → `<`, `ＳＥＬＥＣＴ` →

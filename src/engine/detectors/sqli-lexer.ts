@@ -682,13 +682,12 @@ function mayBeKeywordSql(s: string): boolean {
   return false;
 }
 
+/** A character outside words, spaces, `.`, `,`, `:`, `/`, `-`, or a `--` comment marker (one class or a literal: linear). */
+const NOT_WORDS = /[^A-Za-z0-9_$ .,:/\u0080-\uffff-]|--/;
+
 /** True when the string has no character that can start SQL syntax beyond words and spaces. */
 function wordsOnly(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!(isWord(c) || c === 0x20 || c === 0x2e || c === 0x2c || c === 0x3a || c === 0x2f || (c === 0x2d && s.charCodeAt(i + 1) !== 0x2d))) return false;
-  }
-  return true;
+  return !NOT_WORDS.test(s);
 }
 
 /**
