@@ -6,6 +6,7 @@ import { hashPassword } from '../crypto.ts';
 import { principalOf, type ControlPlaneContext } from '../context.ts';
 import { ApiError, errors } from '../problem.ts';
 import { publicUser } from '../store.ts';
+import { apiTokenSchema, loginResponse, sessionResponse, tokenCreatedResponse, userSchema } from '../schemas.ts';
 
 const role = z.enum(['admin', 'analyst', 'viewer']);
 const username = z.string().min(1).max(64).refine(validUsername, 'expected 1–64 letters, digits, ".", "_", "@", "-"');
@@ -31,7 +32,7 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
 
   r.post('/auth/login', {
     config: { public: true },
-    schema: { tags: ['auth'], summary: 'Log in with a username and password; sets the session cookie', body: z.strictObject({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }) },
+    schema: { tags: ['auth'], summary: 'Log in with a username and password; sets the session cookie', body: z.strictObject({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }), response: { 200: loginResponse } },
   }, async (request, reply) => {
     const res = await auth.login(request.ip, request.body.username, request.body.password);
     // A mistyped password sometimes lands in the username field: record only well-formed usernames.
@@ -58,7 +59,7 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     return reply.code(204).send();
   });
 
-  r.get('/auth/session', { config: { role: 'viewer' }, schema: { tags: ['auth'], summary: 'Who am I; the CSRF token of the session' } }, async (request) => {
+  r.get('/auth/session', { config: { role: 'viewer' }, schema: { tags: ['auth'], summary: 'Who am I; the CSRF token of the session', response: { 200: sessionResponse } } }, async (request) => {
     const p = principalOf(request);
     const s = p.sessionHash ? auth.csrfOf(p.sessionHash) : undefined;
     return { user: { id: p.id, name: p.name, role: p.role, kind: p.kind }, ...(s ?? {}) };
@@ -89,11 +90,11 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
   });
 
   // Users (admin).
-  r.get('/users', { config: { role: 'admin' }, schema: { tags: ['users'], summary: 'List users' } }, async () => ({ items: store.listUsers() }));
+  r.get('/users', { config: { role: 'admin' }, schema: { tags: ['users'], summary: 'List users', response: { 200: z.object({ items: z.array(userSchema) }) } } }, async () => ({ items: store.listUsers() }));
 
   r.post('/users', {
     config: { role: 'admin' },
-    schema: { tags: ['users'], summary: 'Create a user', body: z.strictObject({ username, password, role }) },
+    schema: { tags: ['users'], summary: 'Create a user', body: z.strictObject({ username, password, role }), response: { 201: userSchema } },
   }, async (request, reply) => {
     if (store.getUserByName(request.body.username)) throw errors.conflict('username already exists');
     const u = publicUser(store.createUser({ username: request.body.username, role: request.body.role, passwordHash: await hashPassword(request.body.password) }));
@@ -103,7 +104,7 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
 
   r.patch('/users/:id', {
     config: { role: 'admin' },
-    schema: { tags: ['users'], summary: 'Change role, disable, or reset the password of a user', params: idParams, body: z.strictObject({ role: role.optional(), disabled: z.boolean().optional(), password: password.optional() }) },
+    schema: { tags: ['users'], summary: 'Change role, disable, or reset the password of a user', params: idParams, body: z.strictObject({ role: role.optional(), disabled: z.boolean().optional(), password: password.optional() }), response: { 200: userSchema } },
   }, async (request) => {
     const cur = store.getUser(request.params.id);
     if (!cur) throw errors.notFound('user');
@@ -130,11 +131,11 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
   });
 
   // API tokens (admin).
-  r.get('/tokens', { config: { role: 'admin' }, schema: { tags: ['tokens'], summary: 'List API tokens (never the tokens themselves)' } }, async () => ({ items: store.listTokens() }));
+  r.get('/tokens', { config: { role: 'admin' }, schema: { tags: ['tokens'], summary: 'List API tokens (never the tokens themselves)', response: { 200: z.object({ items: z.array(apiTokenSchema) }) } } }, async () => ({ items: store.listTokens() }));
 
   r.post('/tokens', {
     config: { role: 'admin' },
-    schema: { tags: ['tokens'], summary: 'Create an API token; the token is shown only in this response', body: z.strictObject({ name: z.string().min(1).max(64), role, ttlS: z.int().min(60).max(31_536_000).optional() }) },
+    schema: { tags: ['tokens'], summary: 'Create an API token; the token is shown only in this response', body: z.strictObject({ name: z.string().min(1).max(64), role, ttlS: z.int().min(60).max(31_536_000).optional() }), response: { 201: tokenCreatedResponse } },
   }, async (request, reply) => {
     const p = principalOf(request);
     if (!roleAllows(p.role, request.body.role)) throw errors.forbidden('a token cannot have a higher role than its creator');

@@ -12,6 +12,7 @@ import { principalOf, type ControlPlaneContext } from '../context.ts';
 import { DECISION_COLUMNS, EVENT_COLUMNS, EXPORT_CONTENT_TYPE, exportStream, type ExportFormat } from '../export.ts';
 import { errors } from '../problem.ts';
 import { renderReportHtml } from '../report.ts';
+import { timelineResponse } from '../schemas.ts';
 
 const ms = z.coerce.number().int().min(0).max(8_640_000_000_000_000);
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -234,7 +235,7 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
   const range = z.strictObject({ from: ms.optional(), to: ms.optional() });
   r.get('/stats/timeline', {
     config: { role: 'viewer' },
-    schema: { tags: ['stats'], summary: 'Traffic timeline (allowed/throttled/blocked) per minute or hour', querystring: range.extend({ bucket: z.enum(['minute', 'hour']).default('minute') }) },
+    schema: { tags: ['stats'], summary: 'Traffic timeline (allowed/throttled/blocked) per minute or hour', querystring: range.extend({ bucket: z.enum(['minute', 'hour']).default('minute') }), response: { 200: timelineResponse } },
   }, async (request) => {
     const w = window(request.query, request.query.bucket === 'hour' ? 86_400_000 : 3_600_000);
     const b = request.query.bucket === 'hour' ? 3_600_000 : 60_000;

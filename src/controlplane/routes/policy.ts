@@ -5,6 +5,7 @@ import type { Policy } from '../../config/schema.ts';
 import { principalOf, type ControlPlaneContext } from '../context.ts';
 import { documentToYaml, etagOf, mergePatch } from '../policy.ts';
 import { ApiError, errors } from '../problem.ts';
+import { appliedResponse, versionsResponse } from '../schemas.ts';
 
 const MAX_YAML = 1024 * 1024;
 const comment = z.string().max(512).optional();
@@ -70,7 +71,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     return { version: v.version, etag: etagOf(v.version), linesAdded: ver.linesAdded, linesRemoved: ver.linesRemoved };
   };
 
-  r.put('/policy', { config: { role: 'admin' }, schema: { tags: ['policy'], summary: 'Replace the policy (If-Match required)', body: input } }, async (request, reply) => {
+  r.put('/policy', { config: { role: 'admin' }, schema: { tags: ['policy'], summary: 'Replace the policy (If-Match required)', body: input, response: { 200: appliedResponse } } }, async (request, reply) => {
     const b = request.body;
     if ((b.yaml === undefined) === (b.document === undefined)) throw errors.validation('give exactly one of yaml or document');
     const p = principalOf(request);
@@ -82,7 +83,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
 
   r.patch('/policy', {
     config: { role: 'admin' },
-    schema: { tags: ['policy'], summary: 'JSON merge patch (RFC 7396) of the policy document (If-Match required)', body: doc },
+    schema: { tags: ['policy'], summary: 'JSON merge patch (RFC 7396) of the policy document (If-Match required)', body: doc, response: { 200: appliedResponse } },
   }, async (request, reply) => {
     const ifMatch = ifMatchOf(request.headers['if-match']);
     if (ifMatch === undefined) throw new ApiError(428, 'BWK_PRECONDITION_REQUIRED', 'If-Match header required');
@@ -92,7 +93,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
 
   r.get('/policy/versions', {
     config: { role: 'viewer' },
-    schema: { tags: ['policy'], summary: 'Policy versions, newest first', querystring: z.strictObject({ cursor: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+    schema: { tags: ['policy'], summary: 'Policy versions, newest first', querystring: z.strictObject({ cursor: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }), response: { 200: versionsResponse } },
   }, async (request) => {
     const rows = svc.versions(request.query.cursor, request.query.limit + 1);
     const more = rows.length > request.query.limit;
@@ -188,7 +189,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
 
   r.put('/mode', {
     config: { role: 'admin' },
-    schema: { tags: ['detectors'], summary: 'Global enforce / monitor mode', body: z.strictObject({ mode: z.enum(['monitor', 'enforce']) }) },
+    schema: { tags: ['detectors'], summary: 'Global enforce / monitor mode', body: z.strictObject({ mode: z.enum(['monitor', 'enforce']) }), response: { 200: appliedResponse } },
   }, async (request, reply) => {
     const v = await svc.update(principalOf(request).name, (d) => ({ ...d, mode: request.body.mode }), { ifMatch: ifMatchOf(request.headers['if-match']), comment: `mode: ${request.body.mode}` });
     return applied(request, reply, v, 'policy.mode', { mode: request.body.mode });
