@@ -435,7 +435,7 @@ export function createIncidentService(opts: IncidentServiceOptions): IncidentSer
         logger?.error({ err }, 'incidents: persisting a batch failed');
       }
     }
-    for (const c of changes.values()) publish({ ...c, incident: structuredClone(c.incident) });
+    if (listeners.size > 0) for (const c of changes.values()) publish({ ...c, incident: structuredClone(c.incident) });
   }
 
   function schedule(): void {
