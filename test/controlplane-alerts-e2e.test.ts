@@ -55,6 +55,22 @@ test('gateway blocks → incident → signed webhook alert; roles through real t
   assert.equal(created.status, 201, created.text);
   assert.equal(created.json.webhook.url, `${new URL(rx.url).origin}/***`);
 
+  // Live stream (SSE) filtered to incidents and alerts, opened before the attack.
+  const viewerToken = viewer.token!;
+  const ac = new AbortController();
+  t.after(() => ac.abort());
+  const sse = await fetch(`${cp.base}/api/v1/stream?types=incident,alert`, { headers: { authorization: `Bearer ${viewerToken}` }, signal: ac.signal });
+  assert.equal(sse.status, 200);
+  let sseText = '';
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    try {
+      for await (const chunk of sse.body as unknown as AsyncIterable<Uint8Array>) sseText += dec.decode(chunk, { stream: true });
+    } catch {
+      /* aborted */
+    }
+  })();
+
   // Traffic through the gateway: the deny list blocks 127.0.0.1.
   for (let i = 0; i < 5; i++) {
     const r = await fetch(`${cp.bw.gatewayUrl}/api/items?i=${i}`);
@@ -68,6 +84,10 @@ test('gateway blocks → incident → signed webhook alert; roles through real t
   const payload = JSON.parse(hook.body);
   assert.equal(payload.incident.actor.value, '127.0.0.1');
   assert.equal(payload.incident.events >= 1, true);
+
+  await waitFor(() => /event: incident\r?\ndata: \{"type":"opened"/.test(sseText) && /event: alert\r?\ndata: \{"type":"alert"/.test(sseText));
+  ac.abort();
+  await reading;
 
   const list = await viewer.req('GET', '/api/v1/incidents');
   assert.equal(list.status, 200, list.text);
