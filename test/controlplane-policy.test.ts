@@ -112,6 +112,17 @@ test('control plane policy: ETag/If-Match, validation errors, merge patch, versi
   assert.equal(r.status, 422);
   assert.equal(r.json.errors[0].path, 'detection.paranoiaLevel');
 
+  // hostile documents: deep nesting refused before recursion; hostile YAML is a validation result, not a crash
+  const deep = '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000);
+  r = await admin.req('PATCH', '/api/v1/policy', deep, { headers: { 'if-match': '*' } });
+  assert.equal(r.status, 400);
+  assert.match(r.json.detail, /nested deeper/);
+  r = await admin.req('POST', '/api/v1/policy/validate', { yaml: 'a:\n  ' + '- '.repeat(50_000) + '1\n' });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.valid, false);
+  r = await admin.req('POST', '/api/v1/policy/validate', { yaml: 'a: &x [1]\nb: [*x, *x]\n'.repeat(1) + 'c: ' + '*x '.repeat(1) + '\n' });
+  assert.equal(r.status, 200);
+
   // audit of policy changes
   r = await admin.req('GET', '/api/v1/audit?resource=policy');
   const actions = r.json.items.map((e: { action: string }) => e.action);

@@ -18,6 +18,7 @@ export type ApiErrorCode =
   | 'BWK_POLICY_INVALID'
   | 'BWK_PAYLOAD_TOO_LARGE'
   | 'BWK_UNSUPPORTED_MEDIA_TYPE'
+  | 'BWK_UNAVAILABLE'
   | 'BWK_INTERNAL';
 
 /** One validation issue: dotted/indexed path (e.g. `rateLimits[2].limit`) and reason. */
@@ -50,6 +51,7 @@ const TITLES: Readonly<Record<number, string>> = {
   428: 'Precondition Required',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 /**

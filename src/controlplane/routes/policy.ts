@@ -11,6 +11,24 @@ const MAX_YAML = 1024 * 1024;
 const comment = z.string().max(512).optional();
 const doc = z.record(z.string().max(128), z.unknown());
 
+/** Deepest nesting accepted in a policy document (the policy schema itself is < 10 levels deep). */
+const MAX_DEPTH = 64;
+
+/**
+ * Rejects documents nested deeper than {@link MAX_DEPTH} before any recursive processing (merge patch,
+ * YAML serialisation): iterative, so a 1 MiB `{"a":{"a":…}}` body costs one linear pass, not a stack overflow.
+ * @throws {ApiError} 400 `BWK_VALIDATION`.
+ */
+export function assertDepth(v: unknown, max = MAX_DEPTH): void {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d > max) throw errors.validation(`document nested deeper than ${max} levels`);
+    for (const y of Array.isArray(x) ? x : Object.values(x as Record<string, unknown>)) stack.push([y, d + 1]);
+  }
+}
+
 function ifMatchOf(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h.join(',') : h;
 }
@@ -60,6 +78,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
   r.post('/policy/validate', { config: { role: 'viewer' }, schema: { tags: ['policy'], summary: 'Validate a policy without applying it', body: input } }, async (request) => {
     const b = request.body;
     if ((b.yaml === undefined) === (b.document === undefined)) throw errors.validation('give exactly one of yaml or document');
+    assertDepth(b.document);
     const res = svc.validate(b);
     return res.valid ? { valid: true, policy: res.policy } : res;
   });
@@ -74,6 +93,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
   r.put('/policy', { config: { role: 'admin' }, schema: { tags: ['policy'], summary: 'Replace the policy (If-Match required)', body: input, response: { 200: appliedResponse } } }, async (request, reply) => {
     const b = request.body;
     if ((b.yaml === undefined) === (b.document === undefined)) throw errors.validation('give exactly one of yaml or document');
+    assertDepth(b.document);
     const p = principalOf(request);
     let yaml = b.yaml;
     if (yaml === undefined) yaml = documentToYaml(b.document!);
@@ -87,6 +107,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
   }, async (request, reply) => {
     const ifMatch = ifMatchOf(request.headers['if-match']);
     if (ifMatch === undefined) throw new ApiError(428, 'BWK_PRECONDITION_REQUIRED', 'If-Match header required');
+    assertDepth(request.body);
     const v = await svc.update(principalOf(request).name, (d) => mergePatch(d, request.body) as Record<string, unknown>, { ifMatch, comment: 'merge patch' });
     return applied(request, reply, v, 'policy.patch', { patch: request.body });
   });
@@ -144,6 +165,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     schema: { tags: ['detectors'], summary: 'Merge-patch a detector section (detection, behavior)', params: z.strictObject({ name: z.enum(DETECTOR_SECTIONS) }), body: z.strictObject({ enabled: z.boolean().optional(), settings: doc.optional() }) },
   }, async (request, reply) => {
     const { name } = request.params;
+    assertDepth(request.body.settings);
     const patch: Record<string, unknown> = { ...(request.body.settings ?? {}) };
     if (request.body.enabled !== undefined) patch.enabled = request.body.enabled;
     const v = await svc.update(principalOf(request).name, (d) => mergePatch(d, { [name]: patch }) as Record<string, unknown>, {

@@ -3,8 +3,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { principalOf, type ControlPlaneContext } from '../context.ts';
 import { SseConnection } from '../stream.ts';
+import { ApiError } from '../problem.ts';
 
 const TYPES = ['event', 'decision', 'counters', 'incident', 'alert'] as const;
+/** Open streams allowed at once (each costs a socket and up to 1 MiB of buffer): 503 past it. */
+export const MAX_STREAMS = 200;
 
 /**
  * `GET /stream`: Server-Sent Events of security events, decision changes, per-second counters and ALERTS'
@@ -21,6 +24,7 @@ export async function streamRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     },
   }, async (request, reply) => {
     const p = principalOf(request);
+    if (ctx.hub.size >= MAX_STREAMS) throw new ApiError(503, 'BWK_UNAVAILABLE', `too many open streams (${MAX_STREAMS})`, { headers: { 'retry-after': '5' } });
     let types: Set<string> | undefined;
     if (request.query.types) {
       types = new Set(request.query.types.split(',').filter((t) => (TYPES as readonly string[]).includes(t)));
