@@ -45,10 +45,25 @@ export function normalizePath(rawPath: string): string[] {
       p = slash === -1 ? '/' : p.slice(slash);
     }
   }
+  const n = p.length;
+  // Fast path (the common case): no escapes, parameters, backslashes or dot segments → split on '/'.
+  let plain = true;
+  for (let i = 0; i < n; i++) {
+    const c = p.charCodeAt(i);
+    if (c === 37 || c === 59 || c === 92 || (c === 46 && (i === 0 || p.charCodeAt(i - 1) === 47))) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    const parts = p.split('/');
+    const out: string[] = [];
+    for (let i = 0; i < parts.length; i++) if (parts[i] !== '') out.push(parts[i]!.toLowerCase());
+    return out;
+  }
   const segs: string[] = [];
   let cur = '';
   let inParams = false;
-  const n = p.length;
   const flush = (): void => {
     if (cur === '' || cur === '.') {
       /* empty or current-directory segment */
