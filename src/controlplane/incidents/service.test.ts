@@ -66,10 +66,16 @@ test('events of one actor and scenario within the window become one incident; du
     assert.equal(t.changes.length, 1);
     assert.equal(t.changes[0]!.type, 'opened');
 
-    // Same severity again: an 'updated' change, never 'escalated'.
+    // Same severity again within a second of the last publication: not even an 'updated' change (rate-limited).
+    t.sink.push(makeEvent({ time: base + 4500 }));
+    await t.svc.flush();
+    assert.equal(t.changes.length, 1);
+    // Later: an 'updated' change, never 'escalated'.
+    t.advance(1500);
     t.sink.push(makeEvent({ time: base + 5000 }));
     await t.svc.flush();
     assert.equal(t.changes.at(-1)!.type, 'updated');
+    assert.equal(t.changes.at(-1)!.incident.events, 7);
 
     // Severity rises: escalated with the previous severity.
     t.sink.push(makeEvent({ time: base + 6000, level: 'CRITICAL' }));

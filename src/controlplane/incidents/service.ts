@@ -66,7 +66,12 @@ interface Row {
 interface Entry {
   key: string;
   incident: Incident;
+  /** When an `updated` change of this incident was last published (ms), to rate-limit duplicates on the stream. */
+  publishedAt?: number;
 }
+
+/** Minimum interval between two published `updated` (duplicate) changes of one incident, ms. */
+const UPDATE_PUBLISH_INTERVAL_MS = 1000;
 
 /** Options of {@link createIncidentService}. */
 export interface IncidentServiceOptions {
@@ -435,7 +440,15 @@ export function createIncidentService(opts: IncidentServiceOptions): IncidentSer
         logger?.error({ err }, 'incidents: persisting a batch failed');
       }
     }
-    if (listeners.size > 0) for (const c of changes.values()) publish({ ...c, incident: structuredClone(c.incident) });
+    if (listeners.size === 0) return;
+    const t = now();
+    for (const c of changes.values()) {
+      // Duplicates ('updated') are published at most once a second per incident; every other change always.
+      const e = dirty.get(c.incident.id);
+      if (c.type === 'updated' && e && e.publishedAt !== undefined && t - e.publishedAt < UPDATE_PUBLISH_INTERVAL_MS) continue;
+      if (e) e.publishedAt = t;
+      publish({ ...c, incident: structuredClone(c.incident) });
+    }
   }
 
   function schedule(): void {
