@@ -101,8 +101,9 @@ export interface ListMeta {
 /**
  * Control-plane persistence. Narrow on purpose: a PostgreSQL implementation will implement the same
  * interface later, so every method maps to one portable SQL statement (no SQLite-only syntax beyond
- * `INSERT … ON CONFLICT`, which PostgreSQL shares). Synchronous because better-sqlite3 is; a PostgreSQL
- * implementation would make these async — callers already `await` them.
+ * `INSERT … ON CONFLICT`, which PostgreSQL shares). Synchronous because better-sqlite3 is: a PostgreSQL
+ * implementation needs the same methods returning Promises, and the callers (auth, routes, policy service,
+ * CLI) to await them — not done yet.
  */
 export interface ControlPlaneStore {
   countUsers(): number;
