@@ -22,7 +22,7 @@ import { SqliteEventStore } from '../src/events/sqlite-store.ts';
 import { openDatabase } from '../src/store/sqlite.ts';
 import { alertRoutes } from '../src/controlplane/alerts/routes.ts';
 import { incidentRoutes } from '../src/controlplane/incidents/routes.ts';
-import { startWebhookReceiver } from '../src/controlplane/alerts/test-helpers.ts';
+import { parseMime, startSmtpReceiver, startWebhookReceiver } from '../src/controlplane/alerts/test-helpers.ts';
 import { makeEvent } from '../src/controlplane/incidents/testing.ts';
 import { verifyWebhookSignature } from '../src/controlplane/alerts/deliver.ts';
 import type { AlertingHost } from '../src/controlplane/alerts/wiring.ts';
@@ -270,5 +270,38 @@ test('API: the incident list pages with cursors, filters by time, and hostile 64
     assert.ok(performance.now() - started < 2000);
   } finally {
     await h.close();
+  }
+});
+
+test('API: e-mail channel over a real SMTP server; credentials masked in responses and absent from logs and the database', async () => {
+  const password = 'smtp-http-Pa55-word-77';
+  const smtp = await startSmtpReceiver({ user: 'bulwark', password });
+  const h = await harness();
+  try {
+    const body = { name: 'mail', type: 'email', minSeverity: 'HIGH', email: { to: ['soc@example.test'], from: 'bulwark@example.test', smtp: { host: '127.0.0.1', port: smtp.port, user: 'bulwark', password } } };
+    assert.equal((await h.call('admin', 'POST', '/channels', { ...body, email: { ...body.email, to: ['not-an-address'] } })).status, 400);
+    assert.equal((await h.call('admin', 'POST', '/channels', { ...body, email: { ...body.email, smtp: { ...body.email.smtp, port: 70_000 } } })).status, 400);
+    const created = await h.call('admin', 'POST', '/channels', body);
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    assert.equal(created.json.email.smtp.password, '****d-77');
+    assert.equal(created.json.email.smtp.user, '****');
+    const test = await h.call('admin', 'POST', `/channels/${created.json.id}/test`, {});
+    assert.equal(test.json.status, 'delivered', JSON.stringify(test.json));
+    assert.equal(smtp.mails.length, 1);
+    // A MEDIUM incident does not reach a HIGH channel; a CRITICAL one does.
+    h.events.push(makeEvent({ level: 'LOW', action: 'block', clientIp: '192.0.2.9', clientKey: '192.0.2.9' }));
+    h.events.push(makeEvent({ level: 'CRITICAL', action: 'block', category: 'xss', clientIp: '192.0.2.10', clientKey: '192.0.2.10' }));
+    await h.events.flush();
+    await waitFor(() => smtp.mails.length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(smtp.mails.length, 2);
+    assert.match(parseMime(smtp.mails[1]!.raw).headers['subject'] ?? '', /CRITICAL/);
+    assert.ok(!h.bodies.some((b) => b.includes(password)));
+    assert.ok(!h.lines.some((l) => l.includes(password)));
+    const raw = readdirSync(h.dir).filter((f) => f.startsWith('bulwark.db')).map((f) => readFileSync(join(h.dir, f)).toString('latin1')).join('');
+    assert.ok(!raw.includes(password));
+  } finally {
+    await h.close();
+    await smtp.close();
   }
 });
