@@ -100,6 +100,21 @@ export class RedisDecisionStore implements DecisionStore {
     this.sub = sub;
     const channel = this.p + 'changes';
     void sub.subscribe(channel).catch(() => undefined);
+    // Changes published while the subscriber was disconnected are lost: after a reconnect, re-announce the
+    // active decisions (puts are idempotent by id). Unbans missed during the outage last until expiry.
+    let connectedOnce = false;
+    sub.on('ready', () => {
+      if (!connectedOnce) {
+        connectedOnce = true;
+        return;
+      }
+      this.loadActive(Date.now()).then(
+        (all) => {
+          for (const d of all) for (const l of this.listeners) l({ op: 'put', decision: d });
+        },
+        () => undefined,
+      );
+    });
     sub.on('message', (ch: string, msg: string) => {
       if (ch !== channel) return;
       let m: { from?: string; op?: string; decision?: Decision; id?: string };

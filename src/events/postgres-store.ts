@@ -163,7 +163,7 @@ export class PostgresEventStore implements EventStore {
 
   async query(q: EventQuery): Promise<EventPage> {
     await this.init();
-    const limit = Math.min(1000, Math.max(1, Math.floor(q.limit ?? 100)));
+    const limit = typeof q.limit === 'number' && Number.isFinite(q.limit) ? Math.min(1000, Math.max(1, Math.floor(q.limit))) : 100;
     const args: unknown[] = [];
     let sql = `SELECT * FROM ${this.t} WHERE ${where(q, args)}`;
     const cur = q.cursor ? decodeCursor(q.cursor) : undefined;

@@ -300,7 +300,7 @@ export class SqliteEventStore implements EventStore {
 
   /** A page of events, newest first. `limit` is clamped to 1–1000 (default 100). */
   async query(q: EventQuery): Promise<EventPage> {
-    const limit = Math.min(1000, Math.max(1, Math.floor(q.limit ?? 100)));
+    const limit = typeof q.limit === 'number' && Number.isFinite(q.limit) ? Math.min(1000, Math.max(1, Math.floor(q.limit))) : 100;
     const w = where(q);
     let sql = `SELECT * FROM events WHERE ${w.sql}`;
     const args = w.args.slice();
