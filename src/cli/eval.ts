@@ -3,6 +3,7 @@ import { loadPolicy } from '../config/load.ts';
 import type { Detector } from '../core/detector.ts';
 import type { Policy } from '../config/schema.ts';
 import { formatTable, runEval } from '../engine/eval/run.ts';
+import { learnEvalExtension } from '../behavior/positive/eval-learn.ts';
 
 /**
  * An eval extension (e.g. the behaviour engineer's `--learn BENIGN.jsonl[.gz]`): adds options to the command
@@ -21,6 +22,9 @@ const extensions: EvalExtension[] = [];
 export function addEvalExtension(e: EvalExtension): void {
   extensions.push(e);
 }
+
+// `--learn`: train API discovery and the positive security model on a benign corpus before scoring (behaviour module)
+addEvalExtension(learnEvalExtension);
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {

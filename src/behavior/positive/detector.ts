@@ -14,6 +14,7 @@ interface Scratch {
   parts: ModelPart[];
   deviated: boolean;
   scoreUsed: number;
+  counted: boolean;
 }
 
 const loaded = new WeakSet<PositiveModel>();
@@ -34,6 +35,8 @@ export class PositiveDetector implements Detector {
   readonly name = 'positive';
   readonly needsBody = true;
   readonly model: PositiveModel;
+  /** Counters since creation: requests whose endpoint profile was enforced, requests flagged, deviations by kind. */
+  readonly stats = { enforced: 0, flagged: 0, kinds: {} as Record<string, number> };
   private policy: PositiveModelPolicy;
   private readonly services?: Services;
   private timer?: NodeJS.Timeout;
@@ -71,8 +74,9 @@ export class PositiveDetector implements Detector {
   private scratch(ctx: RequestContext): Scratch {
     let s = ctx.scratch.get(SCRATCH) as Scratch | undefined;
     if (s === undefined) {
-      s = { key: endpointKey(ctx), parts: [], deviated: false, scoreUsed: 0 };
+      s = { key: endpointKey(ctx), parts: [], deviated: false, scoreUsed: 0, counted: false };
       ctx.scratch.set(SCRATCH, s);
+      if (this.model.state(s.key, ctx.startedAt) !== 'learning') this.stats.enforced++;
     }
     return s;
   }
@@ -80,6 +84,11 @@ export class PositiveDetector implements Detector {
   private signals(ctx: RequestContext, s: Scratch, devs: Deviation[]): Signal[] | undefined {
     if (devs.length === 0) return undefined;
     s.deviated = true;
+    if (!s.counted) {
+      s.counted = true;
+      this.stats.flagged++;
+    }
+    for (const d of devs) this.stats.kinds[d.kind] = (this.stats.kinds[d.kind] ?? 0) + 1;
     const out: Signal[] = [];
     const byKind = new Map<Deviation['kind'], Deviation[]>();
     for (const d of devs) {

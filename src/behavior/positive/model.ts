@@ -30,6 +30,8 @@ export interface EndpointProfile {
   open: boolean;
   /** Frozen by an operator (import/review): never learns, always enforces. */
   frozen?: boolean;
+  /** Value of `n` when a new parameter name was last learned (the parameter set's convergence point). */
+  lastNew?: number;
   params: Record<string, ParamProfile>;
 }
 
@@ -155,6 +157,7 @@ export class PositiveModel {
         }
         pp = { n: 0, types: 0, minLen: Number.MAX_SAFE_INTEGER, maxLen: 0, chars: 0 };
         p.params[k] = pp;
+        p.lastNew = p.n;
         count++;
       }
       const len = part.value.length;
@@ -178,11 +181,14 @@ export class PositiveModel {
     const p = this.profiles.get(key);
     if (!p) return out;
     const minN = this.policy.learning.minParamSamples;
+    // unknown names are flagged only once the parameter set has converged: no new name in the later half of
+    // the requests learned (optional parameters of a sparsely used endpoint are still appearing otherwise)
+    const converged = state === 'frozen' || p.n - (p.lastNew ?? 0) >= Math.ceil(p.n / 2);
     for (const part of parts) {
       const k = partKey(part);
       const pp = p.params[k];
       if (pp === undefined) {
-        if (!p.open) out.push({ kind: 'unknown_param', param: k, expected: 'known parameter', seen: 'unknown' });
+        if (!p.open && converged) out.push({ kind: 'unknown_param', param: k, expected: 'known parameter', seen: 'unknown' });
         continue;
       }
       if (pp.n < minN) continue;
