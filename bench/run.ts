@@ -3,11 +3,13 @@
  * ones (substring match). Each section exports `run(): Promise<void>` and prints its own figures. Sections
  * start their servers in child processes (bench/lib.ts) so the load generator does not share their event loop.
  *
- * Knobs (environment): BENCH_DURATION (s per run, default 5), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3),
+ * Servers run from the compiled `dist/` when present (`npm run bench` builds first), else from sources.
+ * Knobs (environment): BENCH_SOURCE=1 (run servers from sources), BENCH_DURATION (s per run, default 5), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3),
  * BENCH_FLOOD_IPS (1,000,000), BENCH_FLOOD_MAX_S (180).
  */
 import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { SERVER_ENTRY } from './lib.ts';
 
 const dir = new URL('./sections/', import.meta.url);
 const only = process.argv.slice(2);
@@ -16,7 +18,7 @@ const files = readdirSync(dir)
   .sort()
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 
-console.log(`# Bulwark bench — node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), loopback only`);
+console.log(`# Bulwark bench — node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), loopback only; servers from ${SERVER_ENTRY.includes('/dist/') ? 'dist/ (compiled)' : 'TypeScript sources'}`);
 let failed = 0;
 for (const f of files) {
   const mod = (await import(new URL(f, dir).href)) as { run?: () => Promise<void> };

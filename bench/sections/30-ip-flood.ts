@@ -24,7 +24,9 @@ function ipOf(i: number): string {
 export async function run(): Promise<void> {
   console.log(`\n## distinct-client flood: ${TOTAL.toLocaleString('en')} client IPs via X-Forwarded-For (max ${MAX_S} s), ${SOCKETS} sockets x ${WINDOW} pipelined`);
   const echo = await startServer('echo');
-  const gw = await startServer((process.env.BENCH_FLOOD_KIND as 'gateway') ?? 'gateway', [echo.url, JSON.stringify({ trustedProxies: ['127.0.0.1/32'] })]);
+  const execArgv = (process.env.BENCH_FLOOD_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const gw = await startServer((process.env.BENCH_FLOOD_KIND as 'gateway') ?? 'gateway', [echo.url, JSON.stringify({ trustedProxies: ['127.0.0.1/32'] })], execArgv);
+  if (execArgv.length) console.log(`  gateway node options: ${execArgv.join(' ')}`);
   try {
     const port = Number(new URL(gw.url).port);
     await gw.gc();
@@ -93,7 +95,8 @@ export async function run(): Promise<void> {
     console.log(`  sent ${next.toLocaleString('en')} requests from distinct IPs, ${done.toLocaleString('en')} answered in ${secs.toFixed(1)} s (${(done / secs).toFixed(0)} req/s)`);
     console.log(`  statuses: ${[...statuses].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
     if (tracked) console.log(`  tracked keys: ${tracked}`);
-    console.log(`  gateway RSS after: ${mib(after.rss)} (heap ${mib(after.heapUsed)}); after a forced GC: RSS ${mib(afterGc.rss)}, heap ${mib(afterGc.heapUsed)}`);
+    console.log(`  gateway RSS after: ${mib(after.rss)} (heap used ${mib(after.heapUsed)} of ${mib(after.heapTotal)}, external ${mib(after.external)})`);
+    console.log(`  after a forced GC: RSS ${mib(afterGc.rss)}, heap used ${mib(afterGc.heapUsed)} of ${mib(afterGc.heapTotal)}, external ${mib(afterGc.external)}`);
     console.log(`  peak RSS sampled ${mib(peak)} — bound ${LIMIT_MB} MB: ${peak < LIMIT_MB * 1024 * 1024 ? 'OK' : 'EXCEEDED'}`);
     if (next < TOTAL) console.log(`  NOTE: stopped after ${MAX_S} s with ${next.toLocaleString('en')} of ${TOTAL.toLocaleString('en')} IPs sent (raise BENCH_FLOOD_MAX_S)`);
   } finally {
