@@ -360,6 +360,18 @@ function indexOfCi(s: string, needle: string, from: number): number {
  */
 export function scanHtml(s: string): string | null {
   const n = s.length;
+  // a <script start tag anywhere, even inside an attribute value or a bogus comment: parsers disagree on
+  // where such contexts end (mutation XSS, XML vs HTML), so its presence is the signal (CRS 941110)
+  for (let k = indexOfCi(s, '<script', 0); k !== -1; k = indexOfCi(s, '<script', k + 7)) {
+    const after = k + 7 < n ? s.charCodeAt(k + 7) : 0x3e;
+    if (after === 0x3e || after === 0x2f || isHtmlSpace(after)) return '<script> start tag';
+  }
+  const att = indexOfCi(s, '<!attlist', 0);
+  if (att !== -1) {
+    const decl = s.slice(att, Math.min(n, att + 2048)).toLowerCase();
+    const m = decl.indexOf(' on');
+    if (m !== -1 && isHandlerName(decl.slice(m + 1, m + 1 + decl.slice(m + 1).search(/[^a-z]/)))) return 'DTD ATTLIST declares an event handler';
+  }
   let i = s.indexOf('<');
   while (i !== -1 && i < n - 1) {
     const c = s.charCodeAt(i + 1);
@@ -398,6 +410,9 @@ const JS_SINKS = new Set([
   'location', 'document', 'cookie', 'domain', 'innerhtml', 'outerhtml', 'srcdoc', 'onerror', 'onload', 'string', 'jquery', '$',
 ]);
 
+/** Global objects whose computed members are called in obfuscated payloads (`top['al'+'ert'](1)`). */
+const GLOBALS = new Set(['top', 'window', 'self', 'parent', 'frames', 'globalthis', 'this', 'content', 'opener']);
+
 /** Identifiers after which `(`, `` ` `` or `=` makes the sink run. */
 const SINK_CALL = new Set(['alert', 'prompt', 'confirm', 'eval', 'function', 'settimeout', 'setinterval', 'setimmediate', 'execscript', 'fetch', 'import', 'atob', 'write', 'writeln', 'open', 'print', 'constructor', 'fromcharcode', 'unescape', 'sendbeacon', 'postmessage', 'insertadjacenthtml', 'createelement', 'appendchild', 'xmlhttprequest', 'console', 'jquery', '$']);
 /** Properties whose assignment navigates or writes markup. */
@@ -435,6 +450,8 @@ export function sinkAt(s: string, i: number): string | null {
       if (e === -1 || e > stop) return null;
       const inner = s.slice(j + 1, e).toLowerCase().replace(/[^a-z]/g, '');
       if (inner.includes('alert') || inner.includes('eval') || inner.includes('prompt') || inner.includes('confirm') || inner.includes('atob') || inner.includes('constructor')) anySink = true;
+      // a computed property of a global object that is then called: top[…](1), window[…](…)
+      if (GLOBALS.has(last) && s.charCodeAt(e + 1) === 0x28) anySink = true;
       last = inner;
       j = e + 1;
     } else break;
@@ -569,6 +586,8 @@ export function scanJsExpression(s: string): string | null {
     const sink = sinkAt(s, i);
     if (sink) {
       const base = sink.endsWith('=') ? sink.slice(0, -1) : sink;
+      const q = s.charCodeAt(i + sink.length);
+      if (base === 'location' && sink.endsWith('=') && (q === 0x22 || q === 0x27 || q === 0x60)) return 'script expression location=';
       if (START_SINKS.has(base) || base === 'computed' || s.slice(i, i + 4).toLowerCase() === 'top[' || s.slice(i, i + 7).toLowerCase() === 'window.' || s.slice(i, i + 7).toLowerCase() === 'window[') return `script expression ${sink}`;
     }
     // (alert)(1)
@@ -650,6 +669,36 @@ export function cssExpression(s: string): string | null {
   const i = q.indexOf('expression(');
   if (i > 0 && (q.charCodeAt(i - 1) === 0x3a || q.charCodeAt(i - 1) === 0x3d)) return 'css expression()';
   return null;
+}
+
+/**
+ * Base64-encoded markup: a base64 run of at least 16 characters starting with `P[A-P]` (the encoding of a
+ * leading `<`), decoded and scanned as HTML (`PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+` is `<svg onload=alert(1)>`, used in
+ * `data:` URLs and by decoders upstream). Linear: one decode of the run.
+ */
+export function scanBase64Markup(s: string): string | null {
+  let i = s.indexOf('P');
+  while (i !== -1) {
+    const c = s.charCodeAt(i + 1);
+    const before = i > 0 ? s.charCodeAt(i - 1) : 0x20;
+    if (c >= 0x41 && c <= 0x50 && !isB64(before)) {
+      let j = i;
+      while (j < s.length && isB64(s.charCodeAt(j))) j++;
+      if (j - i >= 16) {
+        const text = Buffer.from(s.slice(i, j).replaceAll('%2B', '+').replaceAll('%3D', '='), 'base64').toString('latin1');
+        if (text.charCodeAt(0) === 0x3c) {
+          const r = scanHtml(text);
+          if (r) return `base64-encoded ${r}`;
+        }
+      }
+      i = s.indexOf('P', j);
+    } else i = s.indexOf('P', i + 1);
+  }
+  return null;
+}
+
+function isB64(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f || c === 0x3d || c === 0x2d || c === 0x5f;
 }
 
 /** UTF-7 encoded markup (`+ADw-script+AD4-`: `+ADw-` is `<`), which old IE sniffed and executed (CVE-2008-2939 class). */

@@ -1,6 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { bareEventName, cssExpression, scanPolyglot, scanSevenBit, scanAttributeInjection, scanHtml, scanJsBreakout, scanJsExpression, scanScriptUrl, scanUtf7, sinkAt } from './xss-scan.ts';
+import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSevenBit, scanAttributeInjection, scanHtml, scanJsBreakout, scanJsExpression, scanScriptUrl, scanUtf7, sinkAt } from './xss-scan.ts';
 
 /**
  * Cross-site scripting rules (OWASP CRS REQUEST-941-APPLICATION-ATTACK-XSS, CWE-79), HTML- and JS-context
@@ -15,8 +15,9 @@ import { bareEventName, cssExpression, scanPolyglot, scanSevenBit, scanAttribute
  *   `<object>`, `<math>`, `<embed>`, `<meta>`, `<link>`, `<base>`, `<marquee>`, `<isindex>`).
  * - `941390` (PL2, error): a call of a JS dialog/eval sink anywhere in the value (`alert(1)`, `eval(…)`).
  *
- * Two transformation chains run (one more percent-decoding pass that keeps `+`, a JS operator): percent-decoding only (markup as sent), and the full decode (HTML entities,
- * JS and CSS escapes, NFKC for full-width `＜`), so entity-encoded and escaped variants are judged too.
+ * Two transformation chains run: one more percent-decoding pass with `+` as a space (markup as sent, decoded as
+ * the OWASP CRS does), and the full decode keeping `+` (a JS operator): HTML entities, JS and CSS escapes,
+ * NFKC for full-width `＜`, so entity-encoded and escaped variants are judged too.
  */
 
 const TAGS = ['OWASP_CRS/ATTACK-XSS', 'CWE-79', 'attack-xss', 'capec/1000/152/242'] as const;
@@ -28,7 +29,7 @@ export const XSS_TARGETS: readonly Location['kind'][] = [
 ];
 
 const CHAINS: readonly (readonly TransformName[])[] = [
-  ['urlDecodePercent', 'utf8ToUnicode', 'removeNulls'],
+  ['urlDecodeUni', 'utf8ToUnicode', 'removeNulls'],
   ['urlDecodePercent', 'utf8ToUnicode', 'htmlEntityDecode', 'jsDecode', 'cssDecode', 'unicodeNormalize', 'removeNulls'],
 ];
 
@@ -86,7 +87,7 @@ export const rules: readonly PartRule[] = [
         const r = scanUtf7(input);
         if (r) return r;
       }
-      return cssExpression(input) ?? bareEventName(input) ?? scanSevenBit(input) ?? (lt || input.indexOf('-->') !== -1 || input.indexOf(']]>') !== -1 ? scanPolyglot(input) : null);
+      return cssExpression(input) ?? bareEventName(input) ?? scanSevenBit(input) ?? (input.length >= 16 && input.indexOf('P') !== -1 ? scanBase64Markup(input) : null) ?? (lt || input.indexOf('-->') !== -1 || input.indexOf(']]>') !== -1 ? scanPolyglot(input) : null);
     },
   },
   {
