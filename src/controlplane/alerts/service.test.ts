@@ -360,3 +360,24 @@ test('restart: a delivery waiting for a retry survives close() and is delivered 
     await rx.close();
   }
 });
+
+test('a channel disabled while a delivery waits for its retry: the retry is suppressed, not sent', async () => {
+  const rx = await startWebhookReceiver({ statuses: [502] });
+  const t = setup({ controlPlane: { alerts: { backoffBase: '100ms', backoffMax: '100ms' } } });
+  try {
+    const ch = t.alerts.createChannel({ name: 'h', type: 'webhook', minSeverity: 'LOW', webhook: { url: rx.url, signingKey: SIGNING_KEY } }, 'admin');
+    t.incidents.ingest(makeEvent());
+    await t.incidents.flush();
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(t.alerts.listDeliveries(ch.id).items[0]!.status, 'retrying');
+    t.alerts.updateChannel(ch.id, { enabled: false }, 'admin');
+    await t.alerts.idle();
+    assert.equal(rx.received.length, 1);
+    const d = t.alerts.listDeliveries(ch.id).items[0]!;
+    assert.equal(d.status, 'suppressed');
+    assert.equal(d.error, 'channel disabled');
+  } finally {
+    await t.cleanup();
+    await rx.close();
+  }
+});

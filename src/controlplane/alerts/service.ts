@@ -288,7 +288,7 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
     VALUES (@id, @channel_id, @alert_id, @status, 0, @error, @payload, @created_at, @created_at)`);
   const updDelivery = db.prepare(`UPDATE alert_deliveries SET status = @status, attempts = @attempts, response_status = @response_status,
     latency_ms = @latency_ms, error = @error, updated_at = @updated_at, next_attempt_at = @next_attempt_at,
-    payload = CASE WHEN @status IN ('delivered', 'failed') THEN NULL ELSE payload END WHERE id = @id`);
+    payload = CASE WHEN @status IN ('pending', 'retrying') THEN payload ELSE NULL END WHERE id = @id`);
   const selDelivery = db.prepare('SELECT * FROM alert_deliveries WHERE id = ?');
   let deliveriesSincePrune = 0;
 
@@ -363,6 +363,10 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
     const limit = maxAttempts ?? c.maxAttempts;
     if (!ch) {
       updDelivery.run({ id, status: 'failed', attempts: row.attempts, response_status: null, latency_ms: null, error: 'channel deleted', updated_at: now(), next_attempt_at: null });
+      return;
+    }
+    if (ch.enabled !== 1 && maxAttempts === undefined) {
+      updDelivery.run({ id, status: 'suppressed', attempts: row.attempts, response_status: null, latency_ms: null, error: 'channel disabled', updated_at: now(), next_attempt_at: null });
       return;
     }
     let secret: ChannelSecret;
