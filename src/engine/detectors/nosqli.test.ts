@@ -28,6 +28,7 @@ test('detects operator objects and $where JavaScript in values', () => {
     "0;return true",
     "';sleep(5000);'",
     'db.users.find({})',
+    "';db.getCollectionNames();'",
     "';it=new Date();do{pt=new Date();}while(pt-it<5000);",
     '{"&exists": true}',
   ];

@@ -178,6 +178,8 @@ export function findWhereJs(raw: string): string | null {
     if (i > 0 && isWordChar(s.charCodeAt(i - 1))) continue;
     let k = i + 3;
     while (k < n && (isWordChar(s.charCodeAt(k)) || s.charCodeAt(k) === 0x2d) && k - i < 80) k++;
+    // `db.getCollectionNames()`, `db.dropDatabase()`: a method on the database itself
+    if (s.charCodeAt(k) === 0x28 && DB_METHODS.includes(s.slice(i + 3, k))) return clip(s.slice(i, k + 1));
     if (s.charCodeAt(k) !== 0x2e) continue;
     for (const m of DB_METHODS) {
       if (s.startsWith(m, k + 1) && s.charCodeAt(k + 1 + m.length) === 0x28) return clip(s.slice(i, k + 2 + m.length));

@@ -50,6 +50,7 @@ test('detects SSRF URLs, parser-differential tricks and dangerous schemes', () =
     'tftp://evil.example/x',
     'http%3A%2F%2F127.0.0.1%3A2375%2Fcontainers%2Fjson',
     '{"callback": "http://10.0.0.5/hook"}',
+    'http://\u2460\u2461\u2466.\u24ea.\u24ea.\u2460/',
   ];
   for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
   // paranoia 2: bare internal host values and odd schemes

@@ -28,7 +28,8 @@ const TAGS = ['OWASP_CRS/ATTACK-SSRF', 'CWE-918', 'OWASP_API/API7'] as const;
 /** Locations whose values are URL-like inputs (arguments, bodies, cookies). */
 export const SSRF_TARGETS: readonly Location['kind'][] = ['query', 'form', 'json', 'cookie', 'multipart', 'xml', 'body'];
 
-const CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeRepeat']];
+/** Percent-decoding, then NFKC as well (folds enclosed and full-width digits: `①②⑦.⓪.⓪.①` → `127.0.0.1`). */
+const CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeRepeat'], ['urlDecodeRepeat', 'unicodeNormalize']];
 
 /**
  * Parses a host as IPv4 with `inet_aton` semantics. Returns the uint32 address, or -1 when `h` is not a

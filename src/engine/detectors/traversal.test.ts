@@ -44,6 +44,7 @@ test('detects sensitive files, absolute paths, NUL truncation and wrappers', () 
     'expect://id',
     'zip://uploads/a.zip#shell.php',
     'phar://uploads/x.phar/test',
+    'data://text/plain;base64,PD9waHAgcGhwaW5mbygpOyA/Pg==',
     'include.php%00.html',
     '../config.inc.php%00',
     'Li4vLi4vc2VjcmV0cy50eHQ=', // base64 of ../../secrets.txt
@@ -66,6 +67,7 @@ test('does not flag benign values', () => {
     'https://cdn.example.com/assets/app.js',
     'SGVsbG8gd29ybGQh', // base64 "Hello world!"
     '/.well-known/openid-configuration',
+    'data:image/png;base64,iVBORw0KGgo=',
     '...',
     'a..b/c',
   ];

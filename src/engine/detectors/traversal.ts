@@ -320,7 +320,7 @@ const nullByte: PartRule = {
 /** Stream wrappers that read local files or run code (PHP manual "Supported Protocols and Wrappers"). */
 const WRAPPERS: readonly string[] = [
   'file:', 'php://', 'expect://', 'zip://', 'phar://', 'glob://', 'compress.zlib://', 'compress.bzip2://',
-  'zlib:', 'ogg://', 'rar://', 'jar:file:', 'jar:http',
+  'zlib:', 'ogg://', 'rar://', 'jar:file:', 'jar:http', 'data://',
 ];
 
 /** `930130`: local-file stream wrappers. */
