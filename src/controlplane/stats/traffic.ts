@@ -27,6 +27,22 @@ export interface TopRow {
 
 const zero = (): TrafficCounters & Record<Lowercase<ThreatLevel>, number> => ({ allowed: 0, logged: 0, throttled: 0, blocked: 0, monitored: 0, low: 0, medium: 0, high: 0, critical: 0 });
 type Bucket = ReturnType<typeof zero>;
+type TopEntry = { requests: number; blocked: number };
+const TOP_KINDS: readonly TopKind[] = ['endpoint', 'client', 'country', 'category', 'rule'];
+/** One minute's pending aggregates: counters and one bounded map per top-N dimension. */
+type MinuteAgg = { t: number; bucket: Bucket } & Record<TopKind, Map<string, TopEntry>>;
+const newMinute = (t: number): MinuteAgg => ({ t, bucket: zero(), endpoint: new Map(), client: new Map(), country: new Map(), category: new Map(), rule: new Map() });
+
+/** Adds one request to a top-N map; new keys are ignored once the map holds {@link TOP_CAPACITY} keys. */
+function bump(m: Map<string, TopEntry>, key: string, blocked: boolean): void {
+  const e = m.get(key);
+  if (e !== undefined) {
+    e.requests++;
+    if (blocked) e.blocked++;
+  } else if (m.size < TOP_CAPACITY) {
+    m.set(key, { requests: 1, blocked: blocked ? 1 : 0 });
+  }
+}
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -45,7 +61,7 @@ CREATE TABLE cp_traffic_top (
 const MINUTE = 60_000;
 /** Distinct keys per dimension held between flushes; new keys past it are not tracked until the next flush. */
 const TOP_CAPACITY = 2_000;
-/** Keys per dimension written per minute and flush (the heaviest ones). */
+/** Keys per dimension written per minute and flush: the heaviest by requests and the heaviest by blocked requests. */
 const TOP_WRITE = 50;
 /** Endpoint keys (untemplated paths) are cut to this many characters. */
 const KEY_MAX = 160;
@@ -57,15 +73,17 @@ const KEY_MAX = 160;
  *
  * Hot path: {@link record} is O(1) — a few integer increments and at most five Map updates. Memory is
  * bounded: counters per pending minute (normally 1–2) and at most {@link TOP_CAPACITY} keys per dimension
- * between flushes (keys arriving after that are dropped from the top tables only — a heavy hitter is
+ * and minute between flushes (keys arriving after that are dropped from the top tables only — a heavy hitter is
  * almost always seen before the table fills, the usual trade-off of bounded heavy-hitter sketches).
  * Every `flushIntervalMs` (10 s) a timer adds the pending deltas to SQLite (`cp_traffic_minute`,
  * `cp_traffic_top`) in one transaction, off the request path.
  */
 export class TrafficStats {
   private readonly db: SqliteDb;
-  private pending = new Map<number, Bucket>();
-  private top = new Map<TopKind, Map<string, { t: number; requests: number; blocked: number }>>();
+  /** Aggregates of the minutes not yet flushed (normally the current one, sometimes the previous one). */
+  private pending = new Map<number, MinuteAgg>();
+  /** The minute the last request fell in (fast path: no Map lookup while the minute does not change). */
+  private cur?: MinuteAgg;
   private second: TrafficCounters = zero();
   private readonly secondListeners = new Set<(t: number, c: TrafficCounters) => void>();
   private flushTimer?: NodeJS.Timeout;
@@ -88,11 +106,16 @@ export class TrafficStats {
     const v = ctx.verdict;
     const action = v?.action ?? (res.status === 429 ? 'throttle' : res.status === 403 ? 'block' : 'allow');
     const t = now - (now % MINUTE);
-    let b = this.pending.get(t);
-    if (!b) {
-      b = zero();
-      this.pending.set(t, b);
+    let m = this.cur;
+    if (m === undefined || m.t !== t) {
+      m = this.pending.get(t);
+      if (m === undefined) {
+        m = newMinute(t);
+        this.pending.set(t, m);
+      }
+      this.cur = m;
     }
+    const b = m.bucket;
     const blocked = action === 'block' || action === 'ban';
     const s = this.second;
     if (action === 'allow') (b.allowed++, s.allowed++);
@@ -106,35 +129,23 @@ export class TrafficStats {
       case 'HIGH': b.high++; break;
       case 'CRITICAL': b.critical++; break;
     }
-    const bad = blocked || action === 'throttle';
     const path = ctx.route ?? (ctx.path.length > KEY_MAX ? ctx.path.slice(0, KEY_MAX) : ctx.path);
-    this.bump('endpoint', `${ctx.method} ${path}`, t, blocked);
-    this.bump('client', ctx.clientKey, t, blocked);
-    if (ctx.geo?.country) this.bump('country', ctx.geo.country, t, blocked);
-    if (bad || v?.monitor) {
+    bump(m.endpoint, ctx.method + ' ' + path, blocked);
+    bump(m.client, ctx.clientKey, blocked);
+    const country = ctx.geo?.country;
+    if (country !== undefined) bump(m.country, country, blocked);
+    if (action !== 'allow' || v?.monitor) {
       const reason = v?.reasons[0];
       if (reason !== undefined) {
-        this.bump('rule', reason, t, blocked);
-        let cat: string | undefined;
-        for (const sig of ctx.signals) if (sig.ruleId === reason) { cat = sig.category; break; }
-        if (cat !== undefined) this.bump('category', cat, t, blocked);
+        bump(m.rule, reason, blocked);
+        const sig = ctx.signals;
+        for (let i = 0; i < sig.length; i++) {
+          if (sig[i]!.ruleId === reason) {
+            bump(m.category, sig[i]!.category, blocked);
+            break;
+          }
+        }
       }
-    }
-  }
-
-  private bump(kind: TopKind, key: string, t: number, blocked: boolean): void {
-    let m = this.top.get(kind);
-    if (!m) {
-      m = new Map();
-      this.top.set(kind, m);
-    }
-    const k = `${t}|${key}`;
-    const e = m.get(k);
-    if (e) {
-      e.requests++;
-      if (blocked) e.blocked++;
-    } else if (m.size < TOP_CAPACITY) {
-      m.set(k, { t, requests: 1, blocked: blocked ? 1 : 0 });
     }
   }
 
@@ -148,9 +159,8 @@ export class TrafficStats {
 
   /** Writes pending deltas to SQLite (one transaction). Called by the timer and before queries. */
   flush(now = Date.now()): void {
-    if (this.pending.size === 0 && this.top.size === 0) return;
+    if (this.pending.size === 0) return;
     const pending = this.pending;
-    const top = this.top;
     const upMin = this.db.prepare(`INSERT INTO cp_traffic_minute (t, allowed, logged, throttled, blocked, monitored, low, medium, high, critical)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (t) DO UPDATE SET allowed = allowed + excluded.allowed, logged = logged + excluded.logged,
       throttled = throttled + excluded.throttled, blocked = blocked + excluded.blocked, monitored = monitored + excluded.monitored,
@@ -158,15 +168,16 @@ export class TrafficStats {
     const upTop = this.db.prepare(`INSERT INTO cp_traffic_top (t, kind, key, requests, blocked) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (t, kind, key) DO UPDATE SET requests = requests + excluded.requests, blocked = blocked + excluded.blocked`);
     this.db.transaction(() => {
-      for (const [t, b] of pending) upMin.run(t, b.allowed, b.logged, b.throttled, b.blocked, b.monitored, b.low, b.medium, b.high, b.critical);
-      for (const [kind, m] of top) {
-        const rows = [...m.entries()].sort((x, y) => y[1].requests - x[1].requests).slice(0, TOP_WRITE * 2);
-        const perMinute = new Map<number, number>();
-        for (const [k, e] of rows) {
-          const n = perMinute.get(e.t) ?? 0;
-          if (n >= TOP_WRITE) continue;
-          perMinute.set(e.t, n + 1);
-          upTop.run(e.t, kind, k.slice(k.indexOf('|') + 1), e.requests, e.blocked);
+      for (const [t, m] of pending) {
+        const b = m.bucket;
+        upMin.run(t, b.allowed, b.logged, b.throttled, b.blocked, b.monitored, b.low, b.medium, b.high, b.critical);
+        for (const kind of TOP_KINDS) {
+          // Heaviest keys by requests, plus the heaviest by blocked (attackers are often not the busiest clients).
+          const entries = [...m[kind].entries()];
+          const pick = new Map<string, TopEntry>();
+          for (const [k, e] of entries.sort((x, y) => y[1].requests - x[1].requests).slice(0, TOP_WRITE)) pick.set(k, e);
+          for (const [k, e] of entries.sort((x, y) => y[1].blocked - x[1].blocked).slice(0, TOP_WRITE)) if (e.blocked > 0) pick.set(k, e);
+          for (const [k, e] of pick) upTop.run(t, kind, k, e.requests, e.blocked);
         }
       }
       if (now - this.lastPrune > 3_600_000) {
@@ -177,7 +188,7 @@ export class TrafficStats {
       }
     })();
     this.pending = new Map();
-    this.top = new Map();
+    this.cur = undefined;
   }
 
   /**
