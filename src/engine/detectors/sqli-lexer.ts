@@ -465,6 +465,8 @@ function stackedStatement(t: readonly TokenType[], v: readonly string[], i: numb
   if (name === 'exec' || name === 'execute' || name === 'call') return a === 'n' || a === 'v' || a === 'f' || a === '(' || a === 's';
   if (name === 'shutdown') return a === undefined || a === 'c' || a === ';' || (a === 'k' && v[i + 1] === 'with');
   if (name === 'declare') return a === 'v';
+  if (name === 'copy') return a === 'n' && t[i + 2] === 'k' && (v[i + 2] === 'to' || v[i + 2] === 'from');
+  if (name === 'backup database') return a === 'n' && t[i + 2] === 'k' && v[i + 2] === 'to';
   if (name === 'update') return a === 'n' && t[i + 2] === 'k' && v[i + 2] === 'set';
   if (name === 'insert' || name === 'delete' || name === 'drop' || name === 'create' || name === 'alter' || name === 'truncate') return a === 'n' || a === 'k';
   return false;
@@ -492,7 +494,7 @@ function afterBreak(t: readonly TokenType[], v: readonly string[], i: number, st
       if (u === 'E' || u === 'f' || u === 'v') return `logic ${v[j]} then ${u}`;
       if (u === '(' ) return null;
       if (u === '1' || u === 's') {
-        if (after === 'o' || after === 'c' || after === '&' || after === ';' || after === ')' || after === 'B' || after === 'U') return `logic ${v[j]} literal`;
+        if (after === 'o' || after === 'c' || after === '&' || after === ';' || after === ')' || after === 'B' || after === 'U' || (!strict && after === 'f')) return `logic ${v[j]} literal`;
         if (!strict && (after === undefined || after === 's' || after === '1')) return `logic ${v[j]} literal`;
         // a whole value `OR 1` / `AND true`: a numeric-context tautology
         if (strict && j === 0 && after === undefined && u === '1') return `logic ${v[j]} literal`;
@@ -580,6 +582,7 @@ function leadingStatement(t: readonly TokenType[], v: readonly string[]): boolea
   if (name === 'exec' || name === 'execute') return t[1] === 'n' && (v[1]!.startsWith('xp_') || v[1]!.startsWith('sp_') || v[1]!.startsWith('master.'));
   if (!name.includes(' ')) return false;
   if (STRONG_COMPOUND.has(name) && (t[1] === 'n' || t[1] === 'f') && (t[2] === '(' || t[2] === undefined || t[2] === ';' || t[2] === 'c')) return true;
+  if (name === 'backup database') return stackedStatement(t, v, 0);
   return t[t.length - 1] === 'c' || t.some((x, k) => x === 'k' && v[k] === 'where');
 }
 
@@ -622,6 +625,14 @@ export function judge(tk: Tokens, quoted: boolean): string | null {
       if (r) return r;
     } else if (a === 'B' && (t[j + 1] === '1' || t[j + 1] === 'f')) {
       return `leading ${v[j]}`;
+    } else if (a === ')' && j === 0) {
+      // a value that starts by closing a parenthesis: `) or ('a'='a`
+      const r = afterBreak(t, v, 0, false);
+      if (r) return `parenthesis break, ${r}`;
+    } else if (a === 'k' && j === 0 && (v[0] === 'where' || (v[0] === 'as' && t[1] === 'n' && v[2] === 'where'))) {
+      // a leading WHERE clause comparing literals: ` WHERE 1=1 AND 1=0`, ` AS x WHERE 1=1`
+      const w = v[0] === 'where' ? 1 : 3;
+      if ((t[w] === '1' || t[w] === 's') && t[w + 1] === 'o' && (t[w + 2] === '1' || t[w + 2] === 's')) return 'leading where tautology';
     } else if (a === 'E' && j === 0 && systemSelect(t, v)) {
       return 'select of system information';
     } else if (a === 'T' && j === 0 && stackedStatement(t, v, 0) && leadingStatement(t, v)) {
@@ -650,7 +661,7 @@ function foldQuotes(s: string): string {
   return out;
 }
 
-const BARE_START = ['and', 'or', 'xor', '&&', '||', 'order', 'group', 'having', 'limit', 'union', 'select', 'exec', 'drop', 'delete', 'insert', 'create', 'truncate', 'alter', 'grant', 'revoke', 'shutdown', 'declare', 'update', 'procedure', 'waitfor', 'into', 'backup', 'call'];
+const BARE_START = ['where', 'as ', 'and', 'or', 'xor', '&&', '||', 'order', 'group', 'having', 'limit', 'union', 'select', 'exec', 'drop', 'delete', 'insert', 'create', 'truncate', 'alter', 'grant', 'revoke', 'shutdown', 'declare', 'update', 'procedure', 'waitfor', 'into', 'backup', 'call'];
 const BARE_ANYWHERE = ['union', 'select', '(', ';', '@@', 'xp_', 'sp_', 'waitfor', 'outfile', 'dumpfile'];
 
 /**
@@ -662,7 +673,7 @@ function bareMayMatch(s: string): boolean {
   let k = 0;
   while (k < s.length && isSpace(s.charCodeAt(k))) k++;
   const c = s.charCodeAt(k);
-  if (isDigit(c) || c === 0x28 || c === 0x2d || c === 0x2b || c === 0x40 || c === 0x2e || c === 0x60) return true;
+  if (isDigit(c) || c === 0x28 || c === 0x29 || c === 0x2d || c === 0x2b || c === 0x40 || c === 0x2e || c === 0x60) return true;
   const l = lower(s);
   for (const w of BARE_START) if (l.startsWith(w, k)) return true;
   for (const w of BARE_ANYWHERE) if (l.indexOf(w) !== -1) return true;
@@ -670,7 +681,7 @@ function bareMayMatch(s: string): boolean {
 }
 
 /** Keywords without which a words-only value cannot be judged an injection. */
-const WORD_TRIGGERS = ['union', 'order', 'group', 'having', 'waitfor', 'exec', 'drop', 'insert', 'delete', 'truncate', 'shutdown', 'create', 'grant', 'xp_', 'sp_', 'information_schema', 'sys'];
+const WORD_TRIGGERS = ['where', 'union', 'order', 'group', 'having', 'waitfor', 'exec', 'drop', 'insert', 'delete', 'truncate', 'shutdown', 'create', 'grant', 'xp_', 'sp_', 'information_schema', 'sys'];
 
 /** True when a words-only value has a SQL keyword that some judge rule needs, or starts with a logical operator. */
 function mayBeKeywordSql(s: string): boolean {

@@ -26,6 +26,7 @@ test('detects classic injections in every quote context', () => {
     "' having 1=1--", "1 order by 3--", "' and 1=(select count(*) from information_schema.tables)--",
     "x' AND email IS NULL; --", "'||(select user from dual)||'", "') or benchmark(10000000,md5(1))#",
     "1' AND (SELECT 1 FROM (SELECT(SLEEP(5)))a)-- -", "' or ''='", "admin'/*", "1' or '1'='1' limit 1;--",
+    ' WHERE 2=2 AND 3=4--', " AS t WHERE 'a'='a'", ") or ('x'='x", "x; copy logs to '/tmp/out'", "2' or 3.e(2) or 'b'='b",
   ];
   for (const a of attacks) assert.ok(fires(a), `missed: ${a}`);
 });
