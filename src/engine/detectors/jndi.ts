@@ -49,7 +49,7 @@ function startsWithJndi(s: string): boolean {
 }
 
 /** Evaluates one lookup body (the text between `${` and `}`, inner lookups already resolved). */
-function evalLookup(body: string, res: LookupResult): string {
+function evalLookup(body: string, res: LookupResult, depth: number): string {
   const lower = body.toLowerCase();
   if (startsWithJndi(lower)) {
     if (res.jndi === null) res.jndi = clip('${' + body + '}', 96);
@@ -63,6 +63,15 @@ function evalLookup(body: string, res: LookupResult): string {
     res.lookups.push(prefix);
   }
   if (dflt !== -1) return body.slice(dflt + 2);
+  if (prefix === 'base64' && depth < 2) {
+    // `${base64:JHtqbmRp…}`: Log4j substitutes the decoded text and resolves the lookups in it again
+    const decoded = Buffer.from(body.slice(colon + 1), 'base64').toString('latin1');
+    if (decoded.indexOf('${') !== -1) {
+      const inner = resolveLookups(decoded, depth + 1);
+      if (inner.jndi !== null && res.jndi === null) res.jndi = clip('${base64:…} → ' + inner.jndi, 96);
+    }
+    return decoded;
+  }
   if (prefix === 'lower') return body.slice(colon + 1).toLowerCase();
   if (prefix === 'upper') return body.slice(colon + 1).toUpperCase();
   if (prefix === 'date') {
@@ -81,10 +90,12 @@ function evalLookup(body: string, res: LookupResult): string {
 }
 
 /**
- * Resolves Log4j `${…}` lookups in `s`, innermost first, with an explicit stack (no recursion, no regular
- * expressions). Unterminated lookups at the end are still checked for `jndi:`. Cost O(n · MAX_DEPTH).
+ * Resolves Log4j `${…}` lookups in `s`, innermost first, with an explicit stack (no regular expressions).
+ * Unterminated lookups at the end are still checked for `jndi:`. The text a `${base64:…}` lookup decodes to is
+ * resolved again (as Log4j does), at most two levels deep. Cost O(n · MAX_DEPTH).
+ * @param depth - re-resolution level (internal; callers pass nothing).
  */
-export function resolveLookups(s: string): LookupResult {
+export function resolveLookups(s: string, depth = 0): LookupResult {
   const res: LookupResult = { jndi: null, lookups: [], nested: false };
   const stack: string[] = [];
   let cur = '';
@@ -99,7 +110,7 @@ export function resolveLookups(s: string): LookupResult {
       continue;
     }
     if (c === 0x7d && stack.length > 0) {
-      const value = evalLookup(cur, res);
+      const value = evalLookup(cur, res, depth);
       cur = stack.pop()! + value;
       continue;
     }

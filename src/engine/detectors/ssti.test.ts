@@ -30,6 +30,7 @@ test('detects computing template expressions in each engine syntax', () => {
     '{php}echo 1;{/php}',
     '{% for x in range(10) %}',
     '%7B%7B8*8%7D%7D',
+    "{{range.constructor(\"return global.process.mainModule.require('child_process').execSync('id')\")()}}",
   ];
   for (const a of attacks) assert.ok(matchAll(rules, a, 'json').length > 0, `missed ${a}`);
 });

@@ -47,6 +47,7 @@ const GADGETS: readonly string[] = [
   '.os.system(', '.os.popen(', "|attr('__", '|attr("__', "|filter('system')", '|filter("system")',
   '.mro()', '.subclasses()', 'self.module.', 'self.template.', 'self.context.', 'self.attr.',
   'self.__init__', 'request.application.', 'request|attr(', 'pt(java.lang.', 'new java.lang.', "getattr(",
+  'constructor.constructor', 'process.mainmodule', 'global.process', 'child_process', '.sub.apply', '{{#with (',
 ];
 
 /** {@link GADGETS} as a first-character dispatch set (one pass over the value). */

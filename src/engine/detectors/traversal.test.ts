@@ -48,6 +48,9 @@ test('detects sensitive files, absolute paths, NUL truncation and wrappers', () 
     'include.php%00.html',
     '../config.inc.php%00',
     'Li4vLi4vc2VjcmV0cy50eHQ=', // base64 of ../../secrets.txt
+    '%SYSTEMROOT%\\repair\\SAM',
+    '/private/etc/master.passwd',
+    'WEB-INF/web.xml',
   ];
   for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
   assert.ok(matchAll(rules, '/static/../../etc/hosts', 'path').length > 0);

@@ -1,6 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { canonPath, clip, around, isWordChar, isAlpha, NeedleSet } from './lib/text.ts';
+import { canonPath, clip, around, isWordChar, isAlpha, lowerAscii, NeedleSet } from './lib/text.ts';
 
 /**
  * Path traversal / local file inclusion (OWASP CRS REQUEST-930-APPLICATION-ATTACK-LFI, CWE-22, CWE-98).
@@ -85,12 +85,19 @@ const SENSITIVE: readonly string[] = [
   'system32/config', 'system32/drivers', 'system32/inetsrv', 'inetpub/', 'program files', 'programfiles/',
   'documents and settings', 'xampp/', 'wamp/', 'sysprep', 'unattend', 'web.config', 'wp-config.php',
   'ntuser.dat', 'applicationhost.config', 'php.ini', 'httpd.conf', 'my.cnf', 'my.ini', 'global.asa',
+  'web-inf/', 'meta-inf/', 'private/etc/', 'private/var/', 'repair/sam', 'config/sam', '.git/config',
 ];
 
 /** Top-level Unix directories that make a value starting with `/<dir>/` an absolute system path. */
 const UNIX_ROOTS: readonly string[] = [
-  'etc', 'proc', 'var', 'usr', 'root', 'sys', 'dev', 'boot', 'bin', 'sbin', 'lib', 'lib64', 'opt', 'srv',
+  'etc', 'proc', 'var', 'usr', 'root', 'sys', 'dev', 'boot', 'bin', 'sbin', 'lib', 'lib64', 'opt', 'srv', 'private', 'library',
 ];
+
+/** Windows environment variables that expand to system directories (`%SYSTEMROOT%\repair\SAM`). */
+const WIN_ENV_DIRS = new NeedleSet([
+  '%systemroot%', '%windir%', '%systemdrive%', '%programfiles%', '%programfiles(x86)%', '%userprofile%', '%appdata%',
+  '%allusersprofile%', '%programdata%', '%homedrive%', '%public%', '%localappdata%',
+]);
 
 /** {@link SENSITIVE} as a first-character dispatch set. */
 const SENSITIVE_SET = new NeedleSet(SENSITIVE.filter((n) => !n.startsWith('home/*/')));
@@ -279,6 +286,11 @@ const sensitive: PartRule = {
   transforms: CHAINS,
   match(input, part) {
     if (input.length < 6) return null;
+    if (input.indexOf('%') !== -1) {
+      // env-var paths first: the lenient `%xx` folding of canonPath would garble them
+      const env = WIN_ENV_DIRS.find(lowerAscii(input), (v, i, n) => v.charCodeAt(i + n.length) === 0x5c || v.charCodeAt(i + n.length) === 0x2f);
+      if (env !== null) return 'windows system path ' + env.needle;
+    }
     const s = canon(input);
     const f = findSensitive(s);
     if (f !== null) return 'sensitive path ' + f;
