@@ -152,6 +152,21 @@ test('state survives a rebuild of the detector (policy reload) for the same serv
   await d2.close?.();
 });
 
+test('a new state.maxKeys on reload starts a new bounded store; the old one closes with its detector', async () => {
+  const p1 = validatePolicy({ rateLimits: [{ id: 'r', limit: 1, window: '1m' }], state: { maxKeys: 10 } });
+  const services = await makeServices(p1);
+  const d1 = rateLimitDetector(p1, services)!;
+  for (let i = 0; i < 50; i++) run(d1, makeCtx({ ip: `192.0.2.${i}` }));
+  const { rateLimitTrackedKeys } = await import('./ratelimit.ts');
+  assert.equal(rateLimitTrackedKeys(services), 10, 'bounded by maxKeys');
+  const d2 = rateLimitDetector(validatePolicy({ rateLimits: [{ id: 'r', limit: 1, window: '1m' }], state: { maxKeys: 20 } }), services)!;
+  await d1.close?.();
+  for (let i = 0; i < 50; i++) run(d2, makeCtx({ ip: `192.0.2.${i}` }));
+  assert.equal(rateLimitTrackedKeys(services), 20);
+  await d2.close?.();
+  assert.equal(rateLimitTrackedKeys(services), 0);
+});
+
 test('pathological 64 KiB request paths and headers are handled in linear time', async (t) => {
   const policy = validatePolicy({ rateLimits: [{ id: 'deep', limit: 1000, match: { path: ['/**/a/**/b/**/c', '/api/*/x/**'] }, key: 'header:x-k' }, { id: 'default-ip', limit: 1000 }] });
   const d = rateLimitDetector(policy, await makeServices(policy))!;

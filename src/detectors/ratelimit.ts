@@ -86,6 +86,8 @@ interface Shared {
   /** Consecutive rejections per `rule\0key` for rules with `action: ban`: count and first rejection time. */
   streaks: LruMap<string, { n: number; since: number }>;
   refs: number;
+  /** `state.maxKeys` the memory store was built with. */
+  maxKeys: number;
   /** Updates `bulwark_tracked_keys{store="ratelimit"}` every 5 s (unref'd). */
   gauge?: NodeJS.Timeout;
 }
@@ -94,11 +96,14 @@ const shared = new WeakMap<object, Shared>();
 
 function acquire(policy: Policy, services: Services): Shared {
   let s = shared.get(services);
-  if (!s || s.refs <= 0) {
+  // A new memory bound (hot reload of `state.maxKeys`) starts a new store; detectors of the old pipeline
+  // keep theirs until they are closed.
+  const resized = s !== undefined && !services.redisUrl && s.maxKeys !== policy.state.maxKeys;
+  if (!s || s.refs <= 0 || resized) {
     const store: RateLimitStore = services.redisUrl
       ? new RedisRateLimitStore(services.redisUrl, { prefix: 'bulwark:' })
       : new MemoryRateLimitStore(policy.state.maxKeys);
-    s = { store, streaks: new LruMap(Math.max(1000, Math.min(policy.state.maxKeys, 100_000))), refs: 0 };
+    s = { store, streaks: new LruMap(Math.max(1000, Math.min(policy.state.maxKeys, 100_000))), refs: 0, maxKeys: policy.state.maxKeys };
     const metrics = services.metrics;
     if (metrics) {
       s.gauge = setInterval(() => metrics.trackedKeys.set({ store: 'ratelimit' }, store.size), 5000);
@@ -243,7 +248,7 @@ export const rateLimitDetector: DetectorFactory<Services> = (policy, services) =
       closed = true;
       sh.refs--;
       if (sh.refs <= 0) {
-        shared.delete(services);
+        if (shared.get(services) === sh) shared.delete(services);
         if (sh.gauge) clearInterval(sh.gauge);
         return sh.store.close();
       }
