@@ -172,6 +172,15 @@ interface Hit {
   exclusion?: CompiledExclusion;
 }
 
+const targetSets = new WeakMap<readonly Location['kind'][], ReadonlySet<Location['kind']>>();
+
+/** The set form of a rule's `targets` array, memoised per array. */
+function targetSet(t: readonly Location['kind'][]): ReadonlySet<Location['kind']> {
+  let s = targetSets.get(t);
+  if (s === undefined) targetSets.set(t, (s = new Set(t)));
+  return s;
+}
+
 const SCRATCH_MATCHED = 'payload.matched';
 const SCRATCH_EXCL = 'payload.exclusions';
 
@@ -295,13 +304,8 @@ export class PayloadEngine {
     let overBudget = false;
 
     // group parts by location kind once
-    const byKind = new Map<Location['kind'], number[]>();
-    for (let i = 0; i < parts.length; i++) {
-      const k = parts[i]!.loc.kind;
-      const l = byKind.get(k);
-      if (l === undefined) byKind.set(k, [i]);
-      else l.push(i);
-    }
+    // part indices per distinct `targets` array (rules of a module share one array): built once per phase
+    const byTargets = new Map<readonly Location['kind'][], number[]>();
 
     let count = 0;
     if (parts.length > 0) {
@@ -312,7 +316,7 @@ export class PayloadEngine {
           skipped++;
           continue;
         }
-        const hit = this.runPartRule(c, byKind, scope, excl);
+        const hit = this.runPartRule(c, byTargets, scope, excl);
         if (hit) {
           matched.add(c.signalId);
           out.push(this.signal(c, hit));
@@ -370,33 +374,36 @@ export class PayloadEngine {
     return undefined;
   }
 
-  private runPartRule(c: Compiled<PartRule>, byKind: Map<Location['kind'], number[]>, scope: Scope, excl: readonly CompiledExclusion[]): Hit | undefined {
+  private runPartRule(c: Compiled<PartRule>, byTargets: Map<readonly Location['kind'][], number[]>, scope: Scope, excl: readonly CompiledExclusion[]): Hit | undefined {
     const r = c.rule;
     const chains = c.chains;
     const parts = scope.parts;
+    let list = byTargets.get(r.targets);
+    if (list === undefined) {
+      const kinds = targetSet(r.targets);
+      list = [];
+      for (let i = 0; i < parts.length; i++) if (kinds.has(parts[i]!.loc.kind)) list.push(i);
+      byTargets.set(r.targets, list);
+    }
     let excluded: Hit | undefined;
     try {
-      for (const kind of r.targets) {
-        const list = byKind.get(kind);
-        if (list === undefined) continue;
-        for (let li = 0; li < list.length; li++) {
-          const idx = list[li]!;
-          const part = parts[idx]!;
-          let prev: string | undefined;
-          for (let ci = 0; ci < chains.length; ci++) {
-            const v = scope.at(idx, chains[ci]!);
-            if (v === prev) continue; // the chain changed nothing more than the previous one
-            prev = v;
-            const m = r.match(v, part, scope);
-            if (m === null) continue;
-            const ex = excl.length ? this.exclusionFor(r, part.loc, excl) : undefined;
-            const h: Hit = { loc: part.loc, value: part.value, transformed: v, matched: m, exclusion: ex };
-            if (ex && ex.action === 'disable') {
-              excluded ??= h;
-              break; // this part is excluded for this rule: try the next part
-            }
-            return h;
+      for (let li = 0; li < list.length; li++) {
+        const idx = list[li]!;
+        const part = parts[idx]!;
+        let prev: string | undefined;
+        for (let ci = 0; ci < chains.length; ci++) {
+          const v = scope.at(idx, chains[ci]!);
+          if (v === prev) continue; // the chain changed nothing more than the previous one
+          prev = v;
+          const m = r.match(v, part, scope);
+          if (m === null) continue;
+          const ex = excl.length ? this.exclusionFor(r, part.loc, excl) : undefined;
+          const h: Hit = { loc: part.loc, value: part.value, transformed: v, matched: m, exclusion: ex };
+          if (ex && ex.action === 'disable') {
+            excluded ??= h;
+            break; // this part is excluded for this rule: try the next part
           }
+          return h;
         }
       }
     } catch {

@@ -661,10 +661,14 @@ const EVENT_EXTRA = new Set([
   'languagechange', 'rejectionhandled', 'visibilitychange', 'webkitanimationend', 'webglcontextlost',
 ]);
 
+/** Literal alternatives, case-insensitive (linear): a cheap gate before lower-casing. */
+const EXPR_HINT = /ession|behavior/i;
+const SCRIPT_COLON = /script:/i;
+
 /** CSS `expression(` after a property colon anywhere in the value (`style=xss:expression(alert(1))`, IE). */
 export function cssExpression(s: string): string | null {
+  if (!EXPR_HINT.test(s)) return null;
   const lower = s.length > 65536 ? s.slice(0, 65536).toLowerCase() : s.toLowerCase();
-  if (lower.indexOf('ession') === -1 && lower.indexOf('behavior') === -1) return null;
   const q = squash(lower, 65536);
   const i = q.indexOf('expression(');
   if (i > 0 && (q.charCodeAt(i - 1) === 0x3a || q.charCodeAt(i - 1) === 0x3d)) return 'css expression()';
@@ -759,6 +763,7 @@ export function scanScriptUrl(s: string): string | null {
   const sc = isScriptUrl(schemeAt(s, k));
   if (sc) return `${sc} URL`;
   // anywhere: javascript: followed by code
+  if (!SCRIPT_COLON.test(s)) return null;
   const lower = s.length > 4096 ? s.slice(0, 65536).toLowerCase() : s.toLowerCase();
   let from = 0;
   for (;;) {

@@ -116,7 +116,8 @@ export const rules: readonly PartRule[] = [
     targets: XSS_TARGETS,
     transforms: CHAINS,
     match(input) {
-      if (inert(input, '"\'`${(')) return null;
+      // every breakout and expression needs a call `(`, a tagged template `` ` `` or an assignment `=`
+      if (inert(input, '(`=') || inert(input, '"\'`${(;')) return null;
       return scanJsBreakout(input) ?? scanJsExpression(input);
     },
   },
