@@ -60,41 +60,41 @@ export async function runUsers(action: string, args: { username?: string; role?:
   try {
     switch (action) {
       case 'users.list':
-        for (const u of store.listUsers()) io.out(`${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}\n`);
+        for (const u of await store.listUsers()) io.out(`${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}\n`);
         return 0;
       case 'users.add': {
         const username = args.username ?? '';
         if (!validUsername(username)) throw new Error('invalid username');
-        if (store.getUserByName(username)) throw new Error('user exists');
-        const u = store.createUser({ username, role: role(args.role ?? 'viewer'), passwordHash: await hashPassword(await newPassword(io)) });
-        audit('user.create', 'user', u.id, publicUser(u));
+        if ((await store.getUserByName(username)) !== undefined) throw new Error('user exists');
+        const u = await store.createUser({ username, role: role(args.role ?? 'viewer'), passwordHash: await hashPassword(await newPassword(io)) });
+        await audit('user.create', 'user', u.id, publicUser(u));
         io.out(`created ${u.username} (${u.role})\n`);
         return 0;
       }
       case 'users.passwd': {
-        const u = store.getUserByName(args.username ?? '');
+        const u = await store.getUserByName(args.username ?? '');
         if (!u) throw new Error('no such user');
-        store.updateUser(u.id, { passwordHash: await hashPassword(await newPassword(io)), disabled: false });
-        store.deleteUserSessions(u.id);
-        audit('user.password', 'user', u.id);
+        await store.updateUser(u.id, { passwordHash: await hashPassword(await newPassword(io)), disabled: false });
+        await store.deleteUserSessions(u.id);
+        await audit('user.password', 'user', u.id);
         io.out(`password of ${u.username} changed; sessions revoked\n`);
         return 0;
       }
       case 'users.remove': {
-        const u = store.getUserByName(args.username ?? '');
+        const u = await store.getUserByName(args.username ?? '');
         if (!u) throw new Error('no such user');
-        store.revokeUserTokens(u.id, Date.now());
-        store.deleteUserSessions(u.id);
-        store.deleteUser(u.id);
-        audit('user.delete', 'user', u.id, publicUser(u));
+        await store.revokeUserTokens(u.id, Date.now());
+        await store.deleteUserSessions(u.id);
+        await store.deleteUser(u.id);
+        await audit('user.delete', 'user', u.id, publicUser(u));
         io.out(`removed ${u.username}\n`);
         return 0;
       }
       case 'tokens.list':
-        for (const t of store.listTokens()) io.out(`${t.id}\t${t.name}\t${t.role}\t${t.prefix}…${t.revokedAt ? '\trevoked' : ''}\n`);
+        for (const t of await store.listTokens()) io.out(`${t.id}\t${t.name}\t${t.role}\t${t.prefix}…${t.revokedAt ? '\trevoked' : ''}\n`);
         return 0;
       case 'tokens.create': {
-        const owner = store.getUserByName(args.username ?? '');
+        const owner = await store.getUserByName(args.username ?? '');
         if (!owner) throw new Error('--user must name an existing user (the token owner)');
         const r = role(args.role ?? 'viewer');
         const ttlS = args.ttl === undefined ? undefined : Number(args.ttl);
@@ -102,15 +102,15 @@ export async function runUsers(action: string, args: { username?: string; role?:
         const token = newApiToken();
         const id = crypto.randomUUID();
         const now = Date.now();
-        store.createToken({ id, name: args.name ?? 'cli', role: r, prefix: token.slice(0, TOKEN_PREFIX.length + 6), userId: owner.id, createdAt: now, expiresAt: ttlS === undefined ? undefined : now + ttlS * 1000, hash: sha256(token) });
-        audit('token.create', 'token', id, { name: args.name ?? 'cli', role: r });
+        await store.createToken({ id, name: args.name ?? 'cli', role: r, prefix: token.slice(0, TOKEN_PREFIX.length + 6), userId: owner.id, createdAt: now, expiresAt: ttlS === undefined ? undefined : now + ttlS * 1000, hash: sha256(token) });
+        await audit('token.create', 'token', id, { name: args.name ?? 'cli', role: r });
         // Printed once, to stdout only (for piping into a secret store); never logged.
         io.out(`${token}\n`);
         return 0;
       }
       case 'tokens.revoke':
-        if (!store.revokeToken(args.id ?? '', Date.now())) throw new Error('no such active token');
-        audit('token.revoke', 'token', args.id ?? '');
+        if (!(await store.revokeToken(args.id ?? '', Date.now()))) throw new Error('no such active token');
+        await audit('token.revoke', 'token', args.id ?? '');
         io.out('revoked\n');
         return 0;
       default:

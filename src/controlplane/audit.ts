@@ -65,14 +65,14 @@ export function storeFor(db: SqliteDb): ControlPlaneStore {
 
 /**
  * Records one change in the audit log (table `cp_audit`), with secrets in `before`/`after` redacted.
- * Synchronous (one SQLite insert). Never throws: an audit failure is returned as false so the caller can
- * log it; the change itself has already happened.
+ * Never rejects: an audit failure resolves to undefined so the caller can log it; the change itself has
+ * already happened. (With SQLite the row is written before this returns its Promise.)
  * @returns the entry id, or undefined when the write failed.
  */
-export function recordAudit(db: SqliteDb, entry: AuditInput, now = Date.now()): string | undefined {
+export async function recordAudit(db: SqliteDb, entry: AuditInput, now = Date.now()): Promise<string | undefined> {
   const id = randomUUID();
   try {
-    storeFor(db).insertAudit({
+    await storeFor(db).insertAudit({
       id,
       time: now,
       actor: entry.actor,

@@ -77,12 +77,12 @@ export class AuthService {
    * @returns what happened, for logs and tests.
    */
   async bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<'exists' | 'created' | 'token'> {
-    if (this.store.countUsers() > 0) return 'exists';
+    if ((await this.store.countUsers()) > 0) return 'exists';
     const log = this.host.services.logger;
     const password = env.BULWARK_ADMIN_PASSWORD;
     const username = env.BULWARK_ADMIN_USER || 'admin';
     if (password && password.length >= 12 && password.length <= 1024 && validUsername(username)) {
-      this.store.createUser({ username, role: 'admin', passwordHash: await hashPassword(password) });
+      await this.store.createUser({ username, role: 'admin', passwordHash: await hashPassword(password) });
       log.info({ user: username }, 'control plane: admin user created from BULWARK_ADMIN_PASSWORD');
       return 'created';
     }
@@ -104,9 +104,9 @@ export class AuthService {
    */
   async useBootstrap(token: string, username: string, password: string): Promise<User> {
     const want = this.bootstrapToken;
-    if (want === undefined || this.store.countUsers() > 0 || !safeEqual(token, want)) throw errors.forbidden('bootstrap not available or token invalid');
+    if (want === undefined || (await this.store.countUsers()) > 0 || !safeEqual(token, want)) throw errors.forbidden('bootstrap not available or token invalid');
     this.bootstrapToken = undefined;
-    return publicUser(this.store.createUser({ username, role: 'admin', passwordHash: await hashPassword(password) }));
+    return publicUser(await this.store.createUser({ username, role: 'admin', passwordHash: await hashPassword(password) }));
   }
 
   /** Client key of an IP (IPv6 aggregated to the policy's prefix) used for login limits and bans. */
@@ -133,7 +133,7 @@ export class AuthService {
       this.fail(key, now);
       return { ok: false, reason: 'rate_limited', retryAfterS: Math.max(a.retryAfterS, b.retryAfterS) };
     }
-    const user = this.store.getUserByName(username);
+    const user = await this.store.getUserByName(username);
     const ok = user && !user.disabled ? await verifyPassword(password, user.passwordHash) : await verifyDummy(password);
     if (!ok || !user) {
       this.fail(key, now);
@@ -143,8 +143,8 @@ export class AuthService {
     const sessionId = randomToken();
     const csrfToken = randomToken();
     const expiresAt = now + this.cfg.session.absoluteTimeout;
-    this.store.createSession({ idHash: sha256(sessionId), userId: user.id, csrfToken, createdAt: now, lastSeenAt: now, expiresAt });
-    const updated = this.store.updateUser(user.id, { lastLoginAt: now }) ?? user;
+    await this.store.createSession({ idHash: sha256(sessionId), userId: user.id, csrfToken, createdAt: now, lastSeenAt: now, expiresAt });
+    const updated = (await this.store.updateUser(user.id, { lastLoginAt: now })) ?? user;
     return { ok: true, user: publicUser(updated), sessionId, csrfToken, expiresAt };
   }
 
@@ -184,7 +184,7 @@ export class AuthService {
    * methods). Returns undefined when no credential was presented.
    * @throws {ApiError} 401 for an invalid/expired/revoked credential, 403 `BWK_CSRF` for a missing or wrong CSRF token.
    */
-  authenticate(req: AuthRequest, now = Date.now()): Principal | undefined {
+  async authenticate(req: AuthRequest, now = Date.now()): Promise<Principal | undefined> {
     const auth = req.headers.authorization;
     if (typeof auth === 'string' && auth.length > 0) {
       const m = /^Bearer ([A-Za-z0-9_-]{1,128})$/.exec(auth);
@@ -193,38 +193,38 @@ export class AuthService {
     }
     const sid = req.cookies?.[SESSION_COOKIE];
     if (!sid) return undefined;
-    const s = this.store.getSession(sha256(sid));
+    const s = await this.store.getSession(sha256(sid));
     if (!s) throw errors.unauthenticated('session expired or invalid');
     const idle = this.cfg.session.idleTimeout;
     if (now >= s.expiresAt || now - s.lastSeenAt > idle) {
-      this.store.deleteSession(s.idHash);
+      await this.store.deleteSession(s.idHash);
       throw errors.unauthenticated('session expired');
     }
-    const user = this.store.getUser(s.userId);
+    const user = await this.store.getUser(s.userId);
     if (!user || user.disabled) throw errors.unauthenticated('session expired or invalid');
     if (UNSAFE.has(req.method)) {
       const h = req.headers[CSRF_HEADER];
       if (typeof h !== 'string' || !safeEqual(h, s.csrfToken)) throw new ApiError(403, 'BWK_CSRF', 'missing or invalid X-CSRF-Token header');
     }
-    if (now - s.lastSeenAt >= TOUCH_EVERY_MS) this.store.touchSession(s.idHash, now);
+    if (now - s.lastSeenAt >= TOUCH_EVERY_MS) await this.store.touchSession(s.idHash, now);
     return { id: user.id, name: user.username, role: user.role, kind: 'session', sessionHash: s.idHash, userId: user.id };
   }
 
-  private tokenPrincipal(token: string, now: number): Principal {
-    const t = this.store.getTokenByHash(sha256(token));
+  private async tokenPrincipal(token: string, now: number): Promise<Principal> {
+    const t = await this.store.getTokenByHash(sha256(token));
     if (!t || t.revokedAt !== undefined) throw errors.unauthenticated('token invalid or revoked');
     if (t.expiresAt !== undefined && now >= t.expiresAt) throw errors.unauthenticated('token expired');
-    const owner = this.store.getUser(t.userId);
+    const owner = await this.store.getUser(t.userId);
     if (!owner || owner.disabled) throw errors.unauthenticated('token owner disabled or deleted');
-    if (t.lastUsedAt === undefined || now - t.lastUsedAt >= TOUCH_EVERY_MS) this.store.touchToken(t.id, now);
+    if (t.lastUsedAt === undefined || now - t.lastUsedAt >= TOUCH_EVERY_MS) await this.store.touchToken(t.id, now);
     // A token never exceeds its owner's current role.
     const role = ROLE_RANK[t.role] <= ROLE_RANK[owner.role] ? t.role : owner.role;
     return { id: t.id, name: `token:${t.name}`, role, kind: 'token', userId: t.userId };
   }
 
   /** The CSRF token of a session (for `GET /auth/session`). */
-  csrfOf(sessionHash: string): { csrfToken: string; expiresAt: number } | undefined {
-    const s = this.store.getSession(sessionHash);
+  async csrfOf(sessionHash: string): Promise<{ csrfToken: string; expiresAt: number } | undefined> {
+    const s = await this.store.getSession(sessionHash);
     return s ? { csrfToken: s.csrfToken, expiresAt: s.expiresAt } : undefined;
   }
 
@@ -232,7 +232,7 @@ export class AuthService {
    * Creates an API token. The clear token is returned once and never stored.
    * @param ttlS - lifetime in seconds; no expiry when undefined.
    */
-  createToken(owner: { userId: string }, name: string, role: Role, ttlS: number | undefined, now = Date.now()): ApiToken & { token: string } {
+  async createToken(owner: { userId: string }, name: string, role: Role, ttlS: number | undefined, now = Date.now()): Promise<ApiToken & { token: string }> {
     const token = newApiToken();
     const rec: ApiToken = {
       id: crypto.randomUUID(),
@@ -243,7 +243,7 @@ export class AuthService {
       createdAt: now,
       expiresAt: ttlS === undefined ? undefined : now + ttlS * 1000,
     };
-    this.store.createToken({ ...rec, hash: sha256(token) });
+    await this.store.createToken({ ...rec, hash: sha256(token) });
     return { ...rec, token };
   }
 

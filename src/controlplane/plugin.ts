@@ -94,18 +94,17 @@ export async function controlPlanePlugin(admin: FastifyInstance, app: ControlPla
 
   const audit: ControlPlanePluginOptions['audit'] = (request, entry) => {
     const p = request.principal;
-    const id = recordAudit(db, { actor: p?.name ?? 'anonymous', actorId: p?.id, ip: request.ip, ...entry });
-    if (id === undefined) app.services.logger.error({ action: entry.action }, 'control plane: audit write failed');
+    void recordAudit(db, { actor: p?.name ?? 'anonymous', actorId: p?.id, ip: request.ip, ...entry }).then((id) => {
+      if (id === undefined) app.services.logger.error({ action: entry.action }, 'control plane: audit write failed');
+    });
   };
   const opts: ControlPlanePluginOptions = { app, db, audit, stream: { publish: (name, data) => hub.publish(name, data) } };
   const ctx: ControlPlaneContext = { ...opts, store, auth, policy, stats, hub };
 
   const prune = setInterval(() => {
-    try {
-      store.pruneSessions(Date.now(), app.policy().controlPlane.session.idleTimeout);
-    } catch {
+    store.pruneSessions(Date.now(), app.policy().controlPlane.session.idleTimeout).catch(() => {
       /* retried next hour */
-    }
+    });
   }, 3_600_000);
   prune.unref();
 
@@ -151,13 +150,13 @@ export async function controlPlanePlugin(admin: FastifyInstance, app: ControlPla
           if (auth.bannedBy(request.ip) !== undefined) throw new ApiError(403, 'BWK_BANNED', 'client is banned');
           if (cfg.public === true) {
             try {
-              request.principal = auth.authenticate(request);
+              request.principal = await auth.authenticate(request);
             } catch {
               /* public routes ignore stale credentials */
             }
             return;
           }
-          const p = auth.authenticate(request);
+          const p = await auth.authenticate(request);
           if (!p) throw new ApiError(401, 'BWK_UNAUTHENTICATED', 'authentication required', { headers: { 'www-authenticate': 'Bearer realm="bulwark"' } });
           request.principal = p;
           const min = cfg.role ?? 'admin';

@@ -86,10 +86,10 @@ export class PolicyService {
    *   wins and is recorded as a new version (author `system`).
    */
   async init(): Promise<void> {
-    const latest = this.store.latestPolicyVersion();
+    const latest = await this.store.latestPolicyVersion();
     const running = this.host.policy();
     if (!latest) {
-      this.insert(this.readFile() ?? policyToYaml(running), 'system', 'initial policy', '');
+      await this.insert(this.readFile() ?? policyToYaml(running), 'system', 'initial policy', '');
       this.lastSeen = comparable(running);
       return;
     }
@@ -106,7 +106,7 @@ export class PolicyService {
         this.host.services.logger.error({ err }, `control plane: could not re-apply stored policy version ${latest.version}`);
       }
     }
-    this.syncFromRunning();
+    await this.syncFromRunning();
   }
 
   /**
@@ -127,16 +127,16 @@ export class PolicyService {
    * Records a new version when the gateway's policy changed outside the API (file watcher, SIGHUP): the file
    * text when the host exposes its path, else a document equivalent to the running policy (author `file`).
    */
-  syncFromRunning(): void {
+  async syncFromRunning(): Promise<void> {
     const running = this.host.policy();
     const now = comparable(running);
     if (now === this.lastSeen) return;
-    const latest = this.store.latestPolicyVersion();
     this.lastSeen = now;
+    const latest = await this.store.latestPolicyVersion();
     if (latest && samePolicy(parsePolicy(latest.yaml), running)) return;
     const text = this.readFile();
     const yaml = text !== undefined && this.validate({ yaml: text }).valid ? text : policyToYaml(running);
-    this.insert(yaml, latest ? 'file' : 'system', 'policy changed outside the control plane (file reload or start options)', latest?.yaml ?? '');
+    await this.insert(yaml, latest ? 'file' : 'system', 'policy changed outside the control plane (file reload or start options)', latest?.yaml ?? '');
   }
 
   private readFile(): string | undefined {
@@ -148,19 +148,20 @@ export class PolicyService {
     }
   }
 
-  private insert(yaml: string, author: string, comment: string | undefined, prevYaml: string): PolicyVersion {
-    const prev = this.store.latestPolicyVersion();
+  private async insert(yaml: string, author: string, comment: string | undefined, prevYaml: string): Promise<PolicyVersion> {
+    const prev = await this.store.latestPolicyVersion();
     const version = (prev?.version ?? 0) + 1;
     const d = lineDiff(prevYaml, yaml, [`v${version - 1}`, `v${version}`]);
     const v: PolicyVersion = { version, author, createdAt: Date.now(), comment, yaml, diff: d.text, linesAdded: d.added, linesRemoved: d.removed };
-    this.store.insertPolicyVersion(v);
+    await this.store.insertPolicyVersion(v);
     return v;
   }
 
   /** The current policy (latest version) with its ETag. */
-  current(): PolicyView {
-    this.syncFromRunning();
-    const v = this.store.latestPolicyVersion();
+  async current(): Promise<PolicyView> {
+    // Serialised with apply(): a reload in progress must not be mistaken for an outside change.
+    await this.serial(() => this.syncFromRunning());
+    const v = await this.store.latestPolicyVersion();
     const yaml = v?.yaml ?? '';
     return { version: v?.version ?? 0, etag: etagOf(v?.version ?? 0), yaml, document: yamlToDocument(yaml), policy: this.host.policy() };
   }
@@ -184,8 +185,8 @@ export class PolicyService {
    */
   apply(yaml: string, author: string, opts: { comment?: string; ifMatch?: string; requireMatch?: boolean }): Promise<PolicyVersion & { before: number }> {
     const run = async (): Promise<PolicyVersion & { before: number }> => {
-      this.syncFromRunning();
-      const latest = this.store.latestPolicyVersion();
+      await this.syncFromRunning();
+      const latest = await this.store.latestPolicyVersion();
       const cur = latest?.version ?? 0;
       if (opts.ifMatch === undefined) {
         if (opts.requireMatch !== false) throw new ApiError(428, 'BWK_PRECONDITION_REQUIRED', `If-Match header required (current ETag ${etagOf(cur)})`);
@@ -201,9 +202,14 @@ export class PolicyService {
       }
       this.writeFile(yaml);
       this.lastSeen = comparable(this.host.policy());
-      return { ...this.insert(yaml, author, opts.comment, latest?.yaml ?? ''), before: cur };
+      return { ...(await this.insert(yaml, author, opts.comment, latest?.yaml ?? '')), before: cur };
     };
-    const p = this.chain.then(run, run);
+    return this.serial(run);
+  }
+
+  /** Runs `fn` after every change queued before it (one policy change at a time). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
     this.chain = p.catch(() => undefined);
     return p;
   }
@@ -212,7 +218,7 @@ export class PolicyService {
   async update(author: string, fn: (doc: Record<string, unknown>) => Record<string, unknown>, opts: { comment?: string; ifMatch?: string; requireMatch?: boolean }): Promise<PolicyVersion & { before: number }> {
     // Read the document under the same lock as apply: compute inside a chained step, then apply with the
     // version we read as If-Match (so a concurrent change yields 412 rather than a lost update).
-    const latest = this.store.latestPolicyVersion();
+    const latest = await this.store.latestPolicyVersion();
     const doc = yamlToDocument(latest?.yaml ?? '');
     const next = fn(doc);
     const ifMatch = opts.ifMatch ?? etagOf(latest?.version ?? 0);
@@ -227,11 +233,11 @@ export class PolicyService {
     renameSync(tmp, f);
   }
 
-  versions(beforeVersion: number | undefined, limit: number): PolicyVersion[] {
+  versions(beforeVersion: number | undefined, limit: number): Promise<PolicyVersion[]> {
     return this.store.listPolicyVersions(beforeVersion, limit);
   }
 
-  version(v: number): PolicyVersion | undefined {
+  version(v: number): Promise<PolicyVersion | undefined> {
     return this.store.getPolicyVersion(v);
   }
 }

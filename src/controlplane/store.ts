@@ -101,45 +101,44 @@ export interface ListMeta {
 /**
  * Control-plane persistence. Narrow on purpose: a PostgreSQL implementation will implement the same
  * interface later, so every method maps to one portable SQL statement (no SQLite-only syntax beyond
- * `INSERT … ON CONFLICT`, which PostgreSQL shares). Synchronous because better-sqlite3 is: a PostgreSQL
- * implementation needs the same methods returning Promises, and the callers (auth, routes, policy service,
- * CLI) to await them — not done yet.
+ * `INSERT … ON CONFLICT`, which PostgreSQL shares). Every method returns a Promise so that a PostgreSQL
+ * implementation (pg, async) fits the same interface; the SQLite one resolves synchronously underneath.
  */
 export interface ControlPlaneStore {
-  countUsers(): number;
-  createUser(u: { username: string; role: Role; passwordHash: string }, now?: number): UserRecord;
-  getUser(id: string): UserRecord | undefined;
-  getUserByName(username: string): UserRecord | undefined;
-  listUsers(): User[];
-  updateUser(id: string, patch: { role?: Role; disabled?: boolean; passwordHash?: string; lastLoginAt?: number }): UserRecord | undefined;
-  deleteUser(id: string): boolean;
-  countAdmins(): number;
+  countUsers(): Promise<number>;
+  createUser(u: { username: string; role: Role; passwordHash: string }, now?: number): Promise<UserRecord>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  getUserByName(username: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<User[]>;
+  updateUser(id: string, patch: { role?: Role; disabled?: boolean; passwordHash?: string; lastLoginAt?: number }): Promise<UserRecord | undefined>;
+  deleteUser(id: string): Promise<boolean>;
+  countAdmins(): Promise<number>;
 
-  createSession(s: SessionRecord): void;
-  getSession(idHash: string): SessionRecord | undefined;
-  touchSession(idHash: string, now: number): void;
-  deleteSession(idHash: string): void;
-  deleteUserSessions(userId: string, exceptIdHash?: string): number;
-  pruneSessions(now: number, idleMs: number): number;
+  createSession(s: SessionRecord): Promise<void>;
+  getSession(idHash: string): Promise<SessionRecord | undefined>;
+  touchSession(idHash: string, now: number): Promise<void>;
+  deleteSession(idHash: string): Promise<void>;
+  deleteUserSessions(userId: string, exceptIdHash?: string): Promise<number>;
+  pruneSessions(now: number, idleMs: number): Promise<number>;
 
-  createToken(t: ApiToken & { hash: string }): void;
-  getTokenByHash(hash: string): ApiToken | undefined;
-  listTokens(): ApiToken[];
-  revokeToken(id: string, now: number): boolean;
-  revokeUserTokens(userId: string, now: number): number;
-  touchToken(id: string, now: number): void;
+  createToken(t: ApiToken & { hash: string }): Promise<void>;
+  getTokenByHash(hash: string): Promise<ApiToken | undefined>;
+  listTokens(): Promise<ApiToken[]>;
+  revokeToken(id: string, now: number): Promise<boolean>;
+  revokeUserTokens(userId: string, now: number): Promise<number>;
+  touchToken(id: string, now: number): Promise<void>;
 
-  insertAudit(e: Omit<AuditEntry, 'seq'>): void;
-  queryAudit(q: AuditQuery): AuditEntry[];
+  insertAudit(e: Omit<AuditEntry, 'seq'>): Promise<void>;
+  queryAudit(q: AuditQuery): Promise<AuditEntry[]>;
 
-  latestPolicyVersion(): PolicyVersion | undefined;
-  getPolicyVersion(version: number): PolicyVersion | undefined;
-  listPolicyVersions(beforeVersion: number | undefined, limit: number): PolicyVersion[];
-  insertPolicyVersion(v: PolicyVersion): void;
+  latestPolicyVersion(): Promise<PolicyVersion | undefined>;
+  getPolicyVersion(version: number): Promise<PolicyVersion | undefined>;
+  listPolicyVersions(beforeVersion: number | undefined, limit: number): Promise<PolicyVersion[]>;
+  insertPolicyVersion(v: PolicyVersion): Promise<void>;
 
-  putListMeta(m: ListMeta): void;
-  deleteListMeta(list: string, kind: string, value: string): void;
-  listMeta(): ListMeta[];
+  putListMeta(m: ListMeta): Promise<void>;
+  deleteListMeta(list: string, kind: string, value: string): Promise<void>;
+  listMeta(): Promise<ListMeta[]>;
 }
 
 /** Versioned schema of the `controlplane` migration namespace (portable SQL). */
@@ -229,86 +228,86 @@ export class SqliteControlPlaneStore implements ControlPlaneStore {
     migrate(db, 'controlplane', CONTROLPLANE_MIGRATIONS);
   }
 
-  countUsers(): number {
+  async countUsers(): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM cp_users').get() as { n: number }).n;
   }
-  countAdmins(): number {
+  async countAdmins(): Promise<number> {
     return (this.db.prepare("SELECT COUNT(*) AS n FROM cp_users WHERE role = 'admin' AND disabled = 0").get() as { n: number }).n;
   }
-  createUser(u: { username: string; role: Role; passwordHash: string }, now = Date.now()): UserRecord {
+  async createUser(u: { username: string; role: Role; passwordHash: string }, now = Date.now()): Promise<UserRecord> {
     const id = randomUUID();
     this.db.prepare('INSERT INTO cp_users (id, username, role, password_hash, created_at, disabled) VALUES (?, ?, ?, ?, ?, 0)').run(id, u.username, u.role, u.passwordHash, now);
-    return this.getUser(id)!;
+    return (await this.getUser(id))!;
   }
-  getUser(id: string): UserRecord | undefined {
+  async getUser(id: string): Promise<UserRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM cp_users WHERE id = ?').get(id) as Row | undefined;
     return r ? toUser(r) : undefined;
   }
-  getUserByName(username: string): UserRecord | undefined {
+  async getUserByName(username: string): Promise<UserRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM cp_users WHERE username = ?').get(username) as Row | undefined;
     return r ? toUser(r) : undefined;
   }
-  listUsers(): User[] {
+  async listUsers(): Promise<User[]> {
     return (this.db.prepare('SELECT * FROM cp_users ORDER BY username').all() as Row[]).map((r) => publicUser(toUser(r)));
   }
-  updateUser(id: string, patch: { role?: Role; disabled?: boolean; passwordHash?: string; lastLoginAt?: number }): UserRecord | undefined {
-    const cur = this.getUser(id);
+  async updateUser(id: string, patch: { role?: Role; disabled?: boolean; passwordHash?: string; lastLoginAt?: number }): Promise<UserRecord | undefined> {
+    const cur = await this.getUser(id);
     if (!cur) return undefined;
     this.db
       .prepare('UPDATE cp_users SET role = ?, disabled = ?, password_hash = ?, last_login_at = ? WHERE id = ?')
       .run(patch.role ?? cur.role, (patch.disabled ?? cur.disabled) ? 1 : 0, patch.passwordHash ?? cur.passwordHash, patch.lastLoginAt ?? cur.lastLoginAt ?? null, id);
     return this.getUser(id);
   }
-  deleteUser(id: string): boolean {
+  async deleteUser(id: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM cp_users WHERE id = ?').run(id).changes > 0;
   }
 
-  createSession(s: SessionRecord): void {
+  async createSession(s: SessionRecord): Promise<void> {
     this.db
       .prepare('INSERT INTO cp_sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(s.idHash, s.userId, s.csrfToken, s.createdAt, s.lastSeenAt, s.expiresAt);
   }
-  getSession(idHash: string): SessionRecord | undefined {
+  async getSession(idHash: string): Promise<SessionRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM cp_sessions WHERE id_hash = ?').get(idHash) as Row | undefined;
     if (!r) return undefined;
     return { idHash: r.id_hash as string, userId: r.user_id as string, csrfToken: r.csrf_token as string, createdAt: r.created_at as number, lastSeenAt: r.last_seen_at as number, expiresAt: r.expires_at as number };
   }
-  touchSession(idHash: string, now: number): void {
+  async touchSession(idHash: string, now: number): Promise<void> {
     this.db.prepare('UPDATE cp_sessions SET last_seen_at = ? WHERE id_hash = ?').run(now, idHash);
   }
-  deleteSession(idHash: string): void {
+  async deleteSession(idHash: string): Promise<void> {
     this.db.prepare('DELETE FROM cp_sessions WHERE id_hash = ?').run(idHash);
   }
-  deleteUserSessions(userId: string, exceptIdHash?: string): number {
+  async deleteUserSessions(userId: string, exceptIdHash?: string): Promise<number> {
     return this.db.prepare('DELETE FROM cp_sessions WHERE user_id = ? AND id_hash <> ?').run(userId, exceptIdHash ?? '').changes;
   }
-  pruneSessions(now: number, idleMs: number): number {
+  async pruneSessions(now: number, idleMs: number): Promise<number> {
     return this.db.prepare('DELETE FROM cp_sessions WHERE expires_at <= ? OR last_seen_at <= ?').run(now, now - idleMs).changes;
   }
 
-  createToken(t: ApiToken & { hash: string }): void {
+  async createToken(t: ApiToken & { hash: string }): Promise<void> {
     this.db
       .prepare('INSERT INTO cp_tokens (id, name, role, prefix, hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(t.id, t.name, t.role, t.prefix, t.hash, t.userId, t.createdAt, t.expiresAt ?? null);
   }
-  getTokenByHash(hash: string): ApiToken | undefined {
+  async getTokenByHash(hash: string): Promise<ApiToken | undefined> {
     const r = this.db.prepare('SELECT * FROM cp_tokens WHERE hash = ?').get(hash) as Row | undefined;
     return r ? toToken(r) : undefined;
   }
-  listTokens(): ApiToken[] {
+  async listTokens(): Promise<ApiToken[]> {
     return (this.db.prepare('SELECT * FROM cp_tokens ORDER BY created_at DESC').all() as Row[]).map(toToken);
   }
-  revokeToken(id: string, now: number): boolean {
+  async revokeToken(id: string, now: number): Promise<boolean> {
     return this.db.prepare('UPDATE cp_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
   }
-  revokeUserTokens(userId: string, now: number): number {
+  async revokeUserTokens(userId: string, now: number): Promise<number> {
     return this.db.prepare('UPDATE cp_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(now, userId).changes;
   }
-  touchToken(id: string, now: number): void {
+  async touchToken(id: string, now: number): Promise<void> {
     this.db.prepare('UPDATE cp_tokens SET last_used_at = ? WHERE id = ?').run(now, id);
   }
 
-  insertAudit(e: Omit<AuditEntry, 'seq'>): void {
+  async insertAudit(e: Omit<AuditEntry, 'seq'>): Promise<void> {
     this.db
       .prepare('INSERT INTO cp_audit (id, time, actor, actor_id, ip, action, resource, resource_id, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(
@@ -316,7 +315,7 @@ export class SqliteControlPlaneStore implements ControlPlaneStore {
         e.before === undefined ? null : JSON.stringify(e.before), e.after === undefined ? null : JSON.stringify(e.after),
       );
   }
-  queryAudit(q: AuditQuery): AuditEntry[] {
+  async queryAudit(q: AuditQuery): Promise<AuditEntry[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.from !== undefined) (where.push('time >= ?'), args.push(q.from));
@@ -343,32 +342,32 @@ export class SqliteControlPlaneStore implements ControlPlaneStore {
     }));
   }
 
-  latestPolicyVersion(): PolicyVersion | undefined {
+  async latestPolicyVersion(): Promise<PolicyVersion | undefined> {
     const r = this.db.prepare('SELECT * FROM cp_policy_versions ORDER BY version DESC LIMIT 1').get() as Row | undefined;
     return r ? toVersion(r) : undefined;
   }
-  getPolicyVersion(version: number): PolicyVersion | undefined {
+  async getPolicyVersion(version: number): Promise<PolicyVersion | undefined> {
     const r = this.db.prepare('SELECT * FROM cp_policy_versions WHERE version = ?').get(version) as Row | undefined;
     return r ? toVersion(r) : undefined;
   }
-  listPolicyVersions(beforeVersion: number | undefined, limit: number): PolicyVersion[] {
+  async listPolicyVersions(beforeVersion: number | undefined, limit: number): Promise<PolicyVersion[]> {
     return (this.db.prepare('SELECT * FROM cp_policy_versions WHERE version < ? ORDER BY version DESC LIMIT ?').all(beforeVersion ?? Number.MAX_SAFE_INTEGER, limit) as Row[]).map(toVersion);
   }
-  insertPolicyVersion(v: PolicyVersion): void {
+  async insertPolicyVersion(v: PolicyVersion): Promise<void> {
     this.db
       .prepare('INSERT INTO cp_policy_versions (version, author, created_at, comment, yaml, diff, lines_added, lines_removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(v.version, v.author, v.createdAt, v.comment ?? null, v.yaml, v.diff, v.linesAdded, v.linesRemoved);
   }
 
-  putListMeta(m: ListMeta): void {
+  async putListMeta(m: ListMeta): Promise<void> {
     this.db
       .prepare('INSERT INTO cp_list_meta (list, kind, value, added_by, reason, added_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (list, kind, value) DO UPDATE SET added_by = excluded.added_by, reason = excluded.reason, added_at = excluded.added_at')
       .run(m.list, m.kind, m.value, m.addedBy, m.reason ?? null, m.addedAt);
   }
-  deleteListMeta(list: string, kind: string, value: string): void {
+  async deleteListMeta(list: string, kind: string, value: string): Promise<void> {
     this.db.prepare('DELETE FROM cp_list_meta WHERE list = ? AND kind = ? AND value = ?').run(list, kind, value);
   }
-  listMeta(): ListMeta[] {
+  async listMeta(): Promise<ListMeta[]> {
     return (this.db.prepare('SELECT * FROM cp_list_meta').all() as Row[]).map((r) => ({
       list: r.list as 'allow' | 'deny',
       kind: r.kind as 'ip' | 'api_key',

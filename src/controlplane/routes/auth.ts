@@ -53,7 +53,7 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
 
   r.post('/auth/logout', { config: { role: 'viewer' }, schema: { tags: ['auth'], summary: 'End the session' } }, async (request, reply) => {
     const p = principalOf(request);
-    if (p.sessionHash) store.deleteSession(p.sessionHash);
+    if (p.sessionHash) await store.deleteSession(p.sessionHash);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     ctx.audit(request, { action: 'auth.logout', resource: 'session', resourceId: p.userId });
     return reply.code(204).send();
@@ -61,7 +61,7 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
 
   r.get('/auth/session', { config: { role: 'viewer' }, schema: { tags: ['auth'], summary: 'Who am I; the CSRF token of the session', response: { 200: sessionResponse } } }, async (request) => {
     const p = principalOf(request);
-    const s = p.sessionHash ? auth.csrfOf(p.sessionHash) : undefined;
+    const s = p.sessionHash ? await auth.csrfOf(p.sessionHash) : undefined;
     return { user: { id: p.id, name: p.name, role: p.role, kind: p.kind }, ...(s ?? {}) };
   });
 
@@ -81,23 +81,23 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
   }, async (request, reply) => {
     const p = principalOf(request);
     if (p.kind !== 'session') throw errors.forbidden('password changes need a session, not an API token');
-    const user = store.getUser(p.userId);
+    const user = await store.getUser(p.userId);
     if (!user || !(await auth.checkPassword(user, request.body.currentPassword))) throw errors.forbidden('current password is wrong');
-    store.updateUser(user.id, { passwordHash: await hashPassword(request.body.newPassword) });
-    store.deleteUserSessions(user.id, p.sessionHash);
+    await store.updateUser(user.id, { passwordHash: await hashPassword(request.body.newPassword) });
+    await store.deleteUserSessions(user.id, p.sessionHash);
     ctx.audit(request, { action: 'user.password', resource: 'user', resourceId: user.id });
     return reply.code(204).send();
   });
 
   // Users (admin).
-  r.get('/users', { config: { role: 'admin' }, schema: { tags: ['users'], summary: 'List users', response: { 200: z.object({ items: z.array(userSchema) }) } } }, async () => ({ items: store.listUsers() }));
+  r.get('/users', { config: { role: 'admin' }, schema: { tags: ['users'], summary: 'List users', response: { 200: z.object({ items: z.array(userSchema) }) } } }, async () => ({ items: await store.listUsers() }));
 
   r.post('/users', {
     config: { role: 'admin' },
     schema: { tags: ['users'], summary: 'Create a user', body: z.strictObject({ username, password, role }), response: { 201: userSchema } },
   }, async (request, reply) => {
-    if (store.getUserByName(request.body.username)) throw errors.conflict('username already exists');
-    const u = publicUser(store.createUser({ username: request.body.username, role: request.body.role, passwordHash: await hashPassword(request.body.password) }));
+    if ((await store.getUserByName(request.body.username)) !== undefined) throw errors.conflict('username already exists');
+    const u = publicUser(await store.createUser({ username: request.body.username, role: request.body.role, passwordHash: await hashPassword(request.body.password) }));
     ctx.audit(request, { action: 'user.create', resource: 'user', resourceId: u.id, after: u });
     return reply.code(201).send(u);
   });
@@ -106,13 +106,13 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     config: { role: 'admin' },
     schema: { tags: ['users'], summary: 'Change role, disable, or reset the password of a user', params: idParams, body: z.strictObject({ role: role.optional(), disabled: z.boolean().optional(), password: password.optional() }), response: { 200: userSchema } },
   }, async (request) => {
-    const cur = store.getUser(request.params.id);
+    const cur = await store.getUser(request.params.id);
     if (!cur) throw errors.notFound('user');
     const b = request.body;
     const demotes = (b.role !== undefined && b.role !== 'admin') || b.disabled === true;
-    if (cur.role === 'admin' && !cur.disabled && demotes && store.countAdmins() <= 1) throw errors.conflict('cannot demote or disable the last admin');
-    const next = store.updateUser(cur.id, { role: b.role, disabled: b.disabled, passwordHash: b.password === undefined ? undefined : await hashPassword(b.password) })!;
-    if (b.role !== undefined || b.disabled !== undefined || b.password !== undefined) store.deleteUserSessions(cur.id);
+    if (cur.role === 'admin' && !cur.disabled && demotes && (await store.countAdmins()) <= 1) throw errors.conflict('cannot demote or disable the last admin');
+    const next = (await store.updateUser(cur.id, { role: b.role, disabled: b.disabled, passwordHash: b.password === undefined ? undefined : await hashPassword(b.password) }))!;
+    if (b.role !== undefined || b.disabled !== undefined || b.password !== undefined) await store.deleteUserSessions(cur.id);
     const before = publicUser(cur);
     const after = publicUser(next);
     ctx.audit(request, { action: 'user.update', resource: 'user', resourceId: cur.id, before, after: { ...after, passwordChanged: b.password !== undefined } });
@@ -120,18 +120,18 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
   });
 
   r.delete('/users/:id', { config: { role: 'admin' }, schema: { tags: ['users'], summary: 'Delete a user (revokes its sessions and tokens)', params: idParams } }, async (request, reply) => {
-    const cur = store.getUser(request.params.id);
+    const cur = await store.getUser(request.params.id);
     if (!cur) throw errors.notFound('user');
-    if (cur.role === 'admin' && !cur.disabled && store.countAdmins() <= 1) throw errors.conflict('cannot delete the last admin');
-    store.revokeUserTokens(cur.id, Date.now());
-    store.deleteUserSessions(cur.id);
-    store.deleteUser(cur.id);
+    if (cur.role === 'admin' && !cur.disabled && (await store.countAdmins()) <= 1) throw errors.conflict('cannot delete the last admin');
+    await store.revokeUserTokens(cur.id, Date.now());
+    await store.deleteUserSessions(cur.id);
+    await store.deleteUser(cur.id);
     ctx.audit(request, { action: 'user.delete', resource: 'user', resourceId: cur.id, before: publicUser(cur) });
     return reply.code(204).send();
   });
 
   // API tokens (admin).
-  r.get('/tokens', { config: { role: 'admin' }, schema: { tags: ['tokens'], summary: 'List API tokens (never the tokens themselves)', response: { 200: z.object({ items: z.array(apiTokenSchema) }) } } }, async () => ({ items: store.listTokens() }));
+  r.get('/tokens', { config: { role: 'admin' }, schema: { tags: ['tokens'], summary: 'List API tokens (never the tokens themselves)', response: { 200: z.object({ items: z.array(apiTokenSchema) }) } } }, async () => ({ items: await store.listTokens() }));
 
   r.post('/tokens', {
     config: { role: 'admin' },
@@ -139,14 +139,14 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
   }, async (request, reply) => {
     const p = principalOf(request);
     if (!roleAllows(p.role, request.body.role)) throw errors.forbidden('a token cannot have a higher role than its creator');
-    const t = auth.createToken({ userId: p.userId }, request.body.name, request.body.role, request.body.ttlS);
+    const t = await auth.createToken({ userId: p.userId }, request.body.name, request.body.role, request.body.ttlS);
     const { token: _secret, ...shown } = t;
     ctx.audit(request, { action: 'token.create', resource: 'token', resourceId: t.id, after: shown });
     return reply.code(201).send(t);
   });
 
   r.delete('/tokens/:id', { config: { role: 'admin' }, schema: { tags: ['tokens'], summary: 'Revoke an API token', params: idParams } }, async (request, reply) => {
-    if (!store.revokeToken(request.params.id, Date.now())) throw errors.notFound('token');
+    if (!(await store.revokeToken(request.params.id, Date.now()))) throw errors.notFound('token');
     ctx.audit(request, { action: 'token.revoke', resource: 'token', resourceId: request.params.id });
     return reply.code(204).send();
   });

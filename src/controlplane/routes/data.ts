@@ -157,7 +157,7 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
   const listParam = z.strictObject({ list: z.enum(['allow', 'deny']) });
   r.get('/lists', { config: { role: 'viewer' }, schema: { tags: ['lists'], summary: 'Allow and deny list entries with who/why' } }, async (request) => {
     const pol = ctx.app.policy();
-    const meta = new Map(ctx.store.listMeta().map((m) => [`${m.list}|${m.kind}|${m.value}`, m]));
+    const meta = new Map((await ctx.store.listMeta()).map((m) => [`${m.list}|${m.kind}|${m.value}`, m]));
     const canSeeKeys = roleAllows(principalOf(request).role, 'analyst');
     const items: unknown[] = [];
     for (const list of ['allow', 'deny'] as const) {
@@ -168,7 +168,7 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
       const m = meta.get(`${list}|${kind}|${value}`);
       return { list, kind, value: shown, ...(m ? { addedBy: m.addedBy, reason: m.reason, addedAt: m.addedAt } : {}) };
     }
-    return { items, policyVersion: ctx.store.latestPolicyVersion()?.version ?? 0 };
+    return { items, policyVersion: (await ctx.store.latestPolicyVersion())?.version ?? 0 };
   });
 
   r.post('/lists/:list/entries', {
@@ -187,7 +187,7 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     const p = principalOf(request);
     const v = await ctx.policy.update(p.name, (doc) => editList(doc, list, field, (xs) => [...xs, value]), { comment: `${list} list: add ${kind} ${kind === 'api_key' ? maskApiKey(value) : value}` });
     const addedAt = Date.now();
-    ctx.store.putListMeta({ list, kind, value, addedBy: p.name, reason, addedAt });
+    await ctx.store.putListMeta({ list, kind, value, addedBy: p.name, reason, addedAt });
     const shown = kind === 'api_key' ? maskApiKey(value) : value;
     ctx.audit(request, { action: 'list.add', resource: 'list', resourceId: `${list}:${kind}:${shown}`, after: { list, kind, value: shown, reason, policyVersion: v.version } });
     return reply.code(201).send({ list, kind, value, addedBy: p.name, reason, addedAt, policyVersion: v.version });
@@ -203,7 +203,7 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     if (!(ctx.app.policy().lists[list][field] as string[]).includes(value)) throw errors.notFound('list entry');
     const shown = kind === 'api_key' ? maskApiKey(value) : value;
     const v = await ctx.policy.update(principalOf(request).name, (doc) => editList(doc, list, field, (xs) => xs.filter((x) => x !== value)), { comment: `${list} list: remove ${kind} ${shown}` });
-    ctx.store.deleteListMeta(list, kind, value);
+    await ctx.store.deleteListMeta(list, kind, value);
     ctx.audit(request, { action: 'list.remove', resource: 'list', resourceId: `${list}:${kind}:${shown}`, before: { list, kind, value: shown }, after: { policyVersion: v.version } });
     return reply.code(204).send();
   });
@@ -254,8 +254,8 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     const w = window(request.query, 86_400_000);
     const s = summary(ctx, w);
     const decisions = svc.decisions.list({ includeExpired: true }).filter((d: Decision) => d.createdAt >= w.from && d.createdAt < w.to);
-    const audit = ctx.store.queryAudit({ from: w.from, to: w.to, limit: 10_000 });
-    const versions = ctx.store.listPolicyVersions(undefined, 1000).filter((v) => v.createdAt >= w.from && v.createdAt < w.to);
+    const audit = await ctx.store.queryAudit({ from: w.from, to: w.to, limit: 10_000 });
+    const versions = (await ctx.store.listPolicyVersions(undefined, 1000)).filter((v) => v.createdAt >= w.from && v.createdAt < w.to);
     const report = {
       generatedAt: Date.now(),
       period: { from: w.from, to: w.to },
@@ -287,7 +287,7 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     schema: { tags: ['audit'], summary: 'Audit log, newest first', querystring: z.strictObject({ ...auditFilter, cursor: z.string().regex(/^\d{1,15}$/).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
   }, async (request) => {
     const { cursor, limit, ...filter } = request.query;
-    const items = ctx.store.queryAudit({ ...filter, beforeSeq: cursor === undefined ? undefined : Number(cursor), limit: limit + 1 });
+    const items = await ctx.store.queryAudit({ ...filter, beforeSeq: cursor === undefined ? undefined : Number(cursor), limit: limit + 1 });
     const more = items.length > limit;
     const page = items.slice(0, limit);
     return { items: page, ...(more ? { nextCursor: String(page[page.length - 1]!.seq) } : {}) };
@@ -302,7 +302,7 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     async function* pages() {
       let before: number | undefined;
       for (;;) {
-        const rows = store.queryAudit({ ...filter, beforeSeq: before, limit: 500 });
+        const rows = await store.queryAudit({ ...filter, beforeSeq: before, limit: 500 });
         for (const row of rows) yield { ...row, before: row.before === undefined ? undefined : JSON.stringify(row.before), after: row.after === undefined ? undefined : JSON.stringify(row.after) };
         if (rows.length < 500) return;
         before = rows[rows.length - 1]!.seq;

@@ -63,13 +63,13 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
   const r = f.withTypeProvider<ZodTypeProvider>();
   const svc = ctx.policy;
 
-  const view = () => {
-    const v = svc.current();
+  const view = async () => {
+    const v = await svc.current();
     return { etag: v.etag, body: { version: v.version, yaml: v.yaml, document: v.document, policy: v.policy } };
   };
 
   r.get('/policy', { config: { role: 'viewer' }, schema: { tags: ['policy'], summary: 'The policy in force (YAML, document as written, and with defaults)' } }, async (_request, reply) => {
-    const v = view();
+    const v = await view();
     reply.header('etag', v.etag);
     return v.body;
   });
@@ -83,8 +83,8 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     return res.valid ? { valid: true, policy: res.policy } : res;
   });
 
-  const applied = (req: FastifyRequest, reply: FastifyReply, v: { version: number; before: number }, action: string, extra?: Record<string, unknown>) => {
-    const ver = svc.version(v.version)!;
+  const applied = async (req: FastifyRequest, reply: FastifyReply, v: { version: number; before: number }, action: string, extra?: Record<string, unknown>) => {
+    const ver = (await svc.version(v.version))!;
     ctx.audit(req, { action, resource: 'policy', resourceId: String(v.version), before: { version: v.before }, after: { version: v.version, linesAdded: ver.linesAdded, linesRemoved: ver.linesRemoved, comment: ver.comment, ...extra } });
     reply.header('etag', etagOf(v.version));
     return { version: v.version, etag: etagOf(v.version), linesAdded: ver.linesAdded, linesRemoved: ver.linesRemoved };
@@ -116,7 +116,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     config: { role: 'viewer' },
     schema: { tags: ['policy'], summary: 'Policy versions, newest first', querystring: z.strictObject({ cursor: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }), response: { 200: versionsResponse } },
   }, async (request) => {
-    const rows = svc.versions(request.query.cursor, request.query.limit + 1);
+    const rows = await svc.versions(request.query.cursor, request.query.limit + 1);
     const more = rows.length > request.query.limit;
     const page = rows.slice(0, request.query.limit);
     return {
@@ -127,7 +127,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
 
   const verParam = z.strictObject({ version: z.coerce.number().int().positive() });
   r.get('/policy/versions/:version', { config: { role: 'viewer' }, schema: { tags: ['policy'], summary: 'One version with its YAML and diff', params: verParam } }, async (request) => {
-    const v = svc.version(request.params.version);
+    const v = await svc.version(request.params.version);
     if (!v) throw errors.notFound('policy version');
     return v;
   });
@@ -136,7 +136,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     config: { role: 'admin' },
     schema: { tags: ['policy'], summary: 'Roll back: a new version with the YAML of an older one', params: verParam, body: z.strictObject({ comment }).optional() },
   }, async (request, reply) => {
-    const target = svc.version(request.params.version);
+    const target = await svc.version(request.params.version);
     if (!target) throw errors.notFound('policy version');
     const v = await svc.apply(target.yaml, principalOf(request).name, {
       comment: request.body?.comment ?? `rollback to v${target.version}`,
