@@ -20,8 +20,8 @@ import type { ResponseInfo } from '../core/types.ts';
  * | 6 | `meanBytesIn` | log(1 + mean request body bytes) |
  * | 7 | `meanBytesOut` | log(1 + mean response bytes) |
  *
- * Memory: one object of ~40 numbers plus a 32-slot hash set per client (~450 bytes with the LRU entry and
- * key); `maxClients` bounds the total (100,000 → ~45 MB worst case).
+ * Memory: one object of 20 fields plus up to 32 route hashes per client (~300–500 bytes with the LRU entry and
+ * key); `maxClients` bounds the total (100,000 → ~50 MB worst case).
  */
 export const FEATURE_NAMES = ['rate', 'interArrivalCv', 'distinctEndpoints', 'errorRatio', 'notFoundRatio', 'meanAnomalyScore', 'meanBytesIn', 'meanBytesOut'] as const;
 
@@ -38,7 +38,8 @@ export interface ClientWindow {
   gapN: number;
   gapMean: number;
   gapM2: number;
-  routes: Uint32Array;
+  /** Hashes of the distinct routes seen (a plain array: small typed arrays cost an off-heap backing store each). */
+  routes: number[];
   distinct: number;
   responses: number;
   errors: number;
@@ -70,7 +71,7 @@ export function clientIdentity(ctx: RequestContext): string {
 }
 
 function fresh(now: number): ClientWindow {
-  return { start: now, last: 0, n: 0, gapN: 0, gapMean: 0, gapM2: 0, routes: new Uint32Array(MAX_DISTINCT), distinct: 0, responses: 0, errors: 0, notFound: 0, scoreSum: 0, bytesIn: 0, bytesOut: 0, score: 0, scoredAt: 0 };
+  return { start: now, last: 0, n: 0, gapN: 0, gapMean: 0, gapM2: 0, routes: [], distinct: 0, responses: 0, errors: 0, notFound: 0, scoreSum: 0, bytesIn: 0, bytesOut: 0, score: 0, scoredAt: 0 };
 }
 
 /**
@@ -137,7 +138,10 @@ export class FeatureTracker {
           break;
         }
       }
-      if (!seen) w.routes[w.distinct++] = h;
+      if (!seen) {
+        w.routes.push(h);
+        w.distinct++;
+      }
     }
     if (bytesIn > 0) w.bytesIn += bytesIn;
     return w;

@@ -3,14 +3,14 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { DistinctWindow, FailureLedger, KeyedState } from '../window.ts';
-import { fmtMs, loginUsername, signal, reloadable } from './common.ts';
+import { fmtMs, loginUsername, signal, reloadable, behaviorKeys } from './common.ts';
 import { LoginRecognizer } from './login.ts';
 
 interface ClientState {
   /** Failures per username from this client (forgiven when the client then logs in as that username). */
   failures: FailureLedger;
-  /** Distinct usernames that logged in successfully from this client in the window (its visible user population). */
-  okUsers: DistinctWindow;
+  /** Distinct usernames that logged in successfully from this client in the window (its visible user population); created on the first success. */
+  okUsers?: DistinctWindow;
 }
 
 /**
@@ -31,16 +31,16 @@ interface ClientState {
  *   so the real owner is not locked out by an attacker. Failures later resolved by a success from the same
  *   client (typos) are forgiven here too.
  *
- * State: LRU maps bounded by `state.maxKeys` (per client ≤ 16 failing usernames × ~100 bytes and ≤ 64 hashes;
- * per username ≤ 64 failing clients × ~100 bytes).
+ * State: LRU maps bounded by {@link behaviorKeys}, created only for clients with a login outcome (per client
+ * ≤ 16 failing usernames × ~100 bytes, ≤ 64 successful-username hashes; per username ≤ 64 failing clients).
  */
 function buildBruteForceDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.bruteForce;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const login = new LoginRecognizer(cfg);
-  const maxKeys = policy.state.maxKeys;
-  const clients = new KeyedState<ClientState>(maxKeys, () => ({ failures: new FailureLedger(cfg.window, 10, 16), okUsers: new DistinctWindow(cfg.window, 64) }));
-  const users = new KeyedState<FailureLedger>(maxKeys, () => new FailureLedger(cfg.perUsername.window, 10, 64));
+  const maxKeys = behaviorKeys(policy);
+  const clients = new KeyedState<ClientState>(maxKeys, () => ({ failures: new FailureLedger(cfg.window, 16) }));
+  const users = new KeyedState<FailureLedger>(maxKeys, () => new FailureLedger(cfg.perUsername.window, 64));
   const goodPairs = new KeyedState<true>(maxKeys, () => true);
 
   return {
@@ -78,7 +78,7 @@ function buildBruteForceDetector(policy: Policy): Detector | undefined {
       if (outcome === 'success') {
         if (user !== undefined) {
           const st = clients.get(ctx.clientKey);
-          st.okUsers.add(user, now);
+          (st.okUsers ??= new DistinctWindow(cfg.window, 64)).add(user, now);
           st.failures.forgive(user);
           users.peek(user)?.forgive(ctx.clientKey);
           goodPairs.get(ctx.clientKey + '\n' + user);
@@ -89,7 +89,7 @@ function buildBruteForceDetector(policy: Policy): Detector | undefined {
       const st = clients.get(ctx.clientKey);
       st.failures.add(user ?? '', now);
       const n = st.failures.total(now);
-      const population = Math.max(1, st.okUsers.count(now));
+      const population = Math.max(1, st.okUsers?.count(now) ?? 0);
       const allowed = cfg.maxFailures * population;
       if (n <= allowed) return undefined;
       clients.delete(ctx.clientKey);

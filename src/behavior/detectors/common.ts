@@ -319,6 +319,19 @@ export function signal(init: {
   return s;
 }
 
+/** Upper bound on per-client keys of each behavioural store, whatever `state.maxKeys` says (memory budget). */
+export const BEHAVIOR_MAX_KEYS = 100_000;
+
+/**
+ * Keys per behavioural per-client store: min(`state.maxKeys`, {@link BEHAVIOR_MAX_KEYS}). With the measured
+ * worst case of ~ 0.4–0.7 KB per client (brute force, stuffing) this bounds each store to ~ 40–70 MB; under a
+ * rotation of 1,000,000 IPs the least recently seen clients are forgotten (LRU), which costs nothing for
+ * single-request IPs and is covered by the per-fingerprint and global detectors.
+ */
+export function behaviorKeys(policy: Policy): number {
+  return Math.min(policy.state.maxKeys, BEHAVIOR_MAX_KEYS);
+}
+
 /** Formats a duration in ms for messages (`600000` → `10m`). */
 export function fmtMs(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;

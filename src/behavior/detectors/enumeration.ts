@@ -2,7 +2,7 @@ import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
-import { BucketCounter, DistinctWindow, KeyedState } from '../window.ts';
+import { DistinctWindow, KeyedState, SlidingCounter } from '../window.ts';
 import { fmtMs, identityOf, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
 import { claimsGoodBot } from './bots.ts';
 
@@ -12,8 +12,8 @@ interface RouteState {
   lastId: number;
   step: number;
   run: number;
-  requests: BucketCounter;
-  notFound: BucketCounter;
+  requests: SlidingCounter;
+  notFound: SlidingCounter;
 }
 
 /** Most query parameters looked at per request (bounded work on hostile query strings). */
@@ -65,8 +65,8 @@ function buildEnumerationDetector(policy: Policy): Detector | undefined {
     lastId: Number.NaN,
     step: 0,
     run: 0,
-    requests: new BucketCounter(cfg.window, 10),
-    notFound: new BucketCounter(cfg.window, 10),
+    requests: new SlidingCounter(cfg.window),
+    notFound: new SlidingCounter(cfg.window),
   }));
   const pages = new KeyedState<DistinctWindow>(maxKeys, () => new DistinctWindow(cfg.window, Math.min(65536, cfg.maxDistinctPages)));
   const pageNames = new Set(cfg.paginationParams.map((p) => p.toLowerCase()));

@@ -2,9 +2,9 @@ import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
-import { BucketCounter, KeyedState } from '../window.ts';
+import { KeyedState, SlidingCounter } from '../window.ts';
 import type { FlowRule } from './schema.ts';
-import { compilePattern, fmtMs, identityOf, matchSegments, segmentsOf, signal, type PathPattern, reloadable } from './common.ts';
+import { compilePattern, fmtMs, identityOf, matchSegments, segmentsOf, signal, type PathPattern, reloadable, behaviorKeys } from './common.ts';
 
 interface CompiledRule {
   rule: FlowRule;
@@ -13,7 +13,7 @@ interface CompiledRule {
   /** identity key → time (ms) of the last successful `requires` request. */
   last: KeyedState<{ t: number }>;
   /** identity key → `then` requests in the `per` window. */
-  freq?: KeyedState<BucketCounter>;
+  freq?: KeyedState<SlidingCounter>;
 }
 
 function matches(p: PathPattern, ctx: RequestContext): boolean {
@@ -28,24 +28,24 @@ function matches(p: PathPattern, ctx: RequestContext): boolean {
  *   needs a successful (status < 400, answered by the upstream) `requires` request by the same identity within
  *   `within` before it;
  * - frequency: `{ then: 'POST /api/transaction', max: 3, per: 1m }` — at most `max` `then` requests per `per`
- *   (bucketed sliding window, 10 buckets) and identity.
+ *   (two-window sliding counter) and identity.
  *
  * Identity (`by`): `user` (`ctx.user`, falling back to the API key, then the client IP), `api_key`, or `ip`.
  * A violation emits `behavior.flow.<id>` with the rule's action (default block; `ban` bans the identity's scope).
- * State: two LRU maps per rule bounded by `state.maxKeys`.
+ * State: two LRU maps per rule bounded by {@link behaviorKeys}.
  *
  * @returns undefined when disabled or when no rule is declared.
  */
 function buildFlowsDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.flows;
   if (!policy.behavior.enabled || !cfg.enabled || cfg.rules.length === 0) return undefined;
-  const maxKeys = policy.state.maxKeys;
+  const maxKeys = behaviorKeys(policy);
   const rules: CompiledRule[] = cfg.rules.map((rule) => ({
     rule,
     then: compilePattern(rule.then),
     requires: rule.requires !== undefined ? compilePattern(rule.requires) : undefined,
     last: new KeyedState(maxKeys, () => ({ t: -Infinity })),
-    freq: rule.max !== undefined ? new KeyedState(maxKeys, () => new BucketCounter(rule.per, 10)) : undefined,
+    freq: rule.max !== undefined ? new KeyedState(maxKeys, () => new SlidingCounter(rule.per)) : undefined,
   }));
 
   return {

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { DistinctWindow, KeyedState } from '../window.ts';
-import { compilePattern, fmtMs, matchesAny, segmentsOf, signal, reloadable } from './common.ts';
+import { compilePattern, fmtMs, matchesAny, segmentsOf, signal, reloadable, behaviorKeys } from './common.ts';
 import { claimsGoodBot } from './bots.ts';
 
 /** File names that scanners probe (OWASP WSTG-CONF-04 "Review Old Backup and Unreferenced Files", SecLists common probes). */
@@ -36,8 +36,8 @@ export function sensitiveReason(segs: readonly string[]): string | undefined {
 }
 
 interface ScanState {
-  notFound: DistinctWindow;
-  sensitive: DistinctWindow;
+  notFound?: DistinctWindow;
+  sensitive?: DistinctWindow;
 }
 
 /**
@@ -49,17 +49,14 @@ interface ScanState {
  * - `behavior.scanner.notfound`: `maxNotFoundPaths` (20) distinct paths answered 404 by the upstream → `action`.
  *
  * `action` defaults to a ban of the client key for `banDuration` (1 h). Known good crawlers are exempt.
- * State: an LRU bounded by `state.maxKeys`; per client ≤ `maxNotFoundPaths` + `maxSensitivePaths` hashes.
+ * State: an LRU bounded by {@link behaviorKeys}; per client ≤ `maxNotFoundPaths` + `maxSensitivePaths` hashes.
  */
 function buildScannerDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.scanner;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const bots = policy.behavior.bots;
   const extra = cfg.sensitivePaths.map(compilePattern);
-  const clients = new KeyedState<ScanState>(policy.state.maxKeys, () => ({
-    notFound: new DistinctWindow(cfg.window, Math.min(65536, cfg.maxNotFoundPaths)),
-    sensitive: new DistinctWindow(cfg.window, Math.min(65536, cfg.maxSensitivePaths)),
-  }));
+  const clients = new KeyedState<ScanState>(behaviorKeys(policy), () => ({}));
   const exempt = (ctx: RequestContext): boolean => bots.enabled && bots.allowGoodBots && claimsGoodBot(ctx, bots.goodBots);
   const ban = (ctx: RequestContext, rule: string, message: string, detail: Record<string, string | number | boolean>) =>
     signal({
@@ -89,8 +86,9 @@ function buildScannerDetector(policy: Policy): Detector | undefined {
       const now = ctx.startedAt;
       const st = clients.get(ctx.clientKey);
       const path = '/' + segs.join('/');
-      st.sensitive.add(path, now);
-      const n = st.sensitive.count(now);
+      const w = (st.sensitive ??= new DistinctWindow(cfg.window, Math.min(65536, cfg.maxSensitivePaths)));
+      w.add(path, now);
+      const n = w.count(now);
       if (n >= cfg.maxSensitivePaths) {
         clients.delete(ctx.clientKey);
         return ban(ctx, 'sensitive', `${n} distinct sensitive paths probed in ${fmtMs(cfg.window)} (last: ${reason})`, { distinctSensitive: n, threshold: cfg.maxSensitivePaths, reason });
@@ -111,8 +109,9 @@ function buildScannerDetector(policy: Policy): Detector | undefined {
       if (res.byGateway || res.status !== 404 || exempt(ctx)) return undefined;
       const now = ctx.startedAt + res.latencyMs;
       const st = clients.get(ctx.clientKey);
-      st.notFound.add('/' + segmentsOf(ctx).join('/'), now);
-      const n = st.notFound.count(now);
+      const w = (st.notFound ??= new DistinctWindow(cfg.window, Math.min(65536, cfg.maxNotFoundPaths)));
+      w.add('/' + segmentsOf(ctx).join('/'), now);
+      const n = w.count(now);
       if (n < cfg.maxNotFoundPaths) return undefined;
       clients.delete(ctx.clientKey);
       return ban(ctx, 'notfound', `${n} distinct paths answered 404 in ${fmtMs(cfg.window)}`, { distinctNotFound: n, threshold: cfg.maxNotFoundPaths });

@@ -79,9 +79,9 @@ export const credentialStuffingSchema = z
     globalRatio: z
       .object({ bucket: duration.default(60_000), spanBuckets: count.default(30), minAttempts: count.default(20), minRatio: ratio.default(0.5), factor: z.number().min(1).default(2) })
       .prefault({}),
-    /** Low-and-slow: long window with coarse buckets. */
+    /** Low-and-slow: long window (6 h) with coarse buckets (1–6, packed into one number per client). */
     lowAndSlow: z
-      .object({ window: duration.default(21_600_000), buckets: z.int().min(1).max(1440).default(24), maxFailures: count.default(20), minFailureRatio: ratio.default(0.8), banDuration: duration.default(21_600_000) })
+      .object({ window: duration.default(21_600_000), buckets: z.int().min(1).max(6).default(6), maxFailures: count.default(20), minFailureRatio: ratio.default(0.8), banDuration: duration.default(21_600_000) })
       .prefault({}),
   })
   .prefault({});

@@ -2,18 +2,17 @@ import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
-import { BucketCounter, DistinctWindow, Ewma, KeyedState } from '../window.ts';
-import { fingerprintOf, fmtMs, loginUsername, signal, reloadable } from './common.ts';
+import { BucketCounter, CoarseCounter, DistinctWindow, Ewma, KeyedState, SlidingCounter } from '../window.ts';
+import { fingerprintOf, fmtMs, loginUsername, signal, reloadable, behaviorKeys } from './common.ts';
 import { LoginRecognizer } from './login.ts';
 
 interface ClientState {
-  attempts: BucketCounter;
-  failures: BucketCounter;
-  failedUsers: DistinctWindow;
-}
-interface SlowState {
-  attempts: BucketCounter;
-  failures: BucketCounter;
+  attempts: SlidingCounter;
+  failures: SlidingCounter;
+  /** Created on the first failure. */
+  failedUsers?: DistinctWindow;
+  /** Low-and-slow counters (long window, coarse buckets), created on the first failure. */
+  slow?: { attempts: CoarseCounter; failures: CoarseCounter };
 }
 interface FpState {
   clients: DistinctWindow;
@@ -38,30 +37,26 @@ interface FpState {
  *   ratio ≥ 0.8 in 10 min: stuffing over rotating IPs with one tool is stopped on the fingerprint scope.
  * - `behavior.stuffing.global` (log, risk 0.4): the current bucket's global failure ratio ≥ `minRatio` and ≥
  *   `factor` × its EWMA baseline (span 30 buckets of 1 min), with ≥ `minAttempts` attempts.
- * - `behavior.stuffing.slow` (ban ip): low-and-slow, ≥ 20 failures in 6 h (24 buckets of 15 min) with ratio ≥ 0.8.
+ * - `behavior.stuffing.slow` (ban ip): low-and-slow, ≥ 20 failures in 6 h (6 buckets of 1 h) with ratio ≥ 0.8.
  *
  * Typos are forgiven: a success after failures for the same username from the same client removes that
  * username from the client's distinct count and that client from the username's distinct count.
  *
- * State: LRU maps bounded by `state.maxKeys`; per client ≤ 256 remembered usernames (hashes).
+ * State: LRU maps bounded by {@link behaviorKeys}, created only for clients with a login outcome: two sliding
+ * counters per client, plus (after a first failure) ≤ 256 failed-username hashes and the low-and-slow buckets.
  */
 function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.credentialStuffing;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const login = new LoginRecognizer(policy.behavior.bruteForce);
   const fields = policy.behavior.bruteForce.usernameFields;
-  const maxKeys = policy.state.maxKeys;
+  const maxKeys = behaviorKeys(policy);
   const pc = cfg.perClient;
   const pu = cfg.perUsername;
   const pf = cfg.perFingerprint;
   const gr = cfg.globalRatio;
   const ls = cfg.lowAndSlow;
-  const clients = new KeyedState<ClientState>(maxKeys, () => ({
-    attempts: new BucketCounter(pc.window, 10),
-    failures: new BucketCounter(pc.window, 10),
-    failedUsers: new DistinctWindow(pc.window, 256),
-  }));
-  const slow = new KeyedState<SlowState>(maxKeys, () => ({ attempts: new BucketCounter(ls.window, ls.buckets), failures: new BucketCounter(ls.window, ls.buckets) }));
+  const clients = new KeyedState<ClientState>(maxKeys, () => ({ attempts: new SlidingCounter(pc.window), failures: new SlidingCounter(pc.window) }));
   const users = new KeyedState<DistinctWindow>(maxKeys, () => new DistinctWindow(pu.window, 64));
   const fps = new KeyedState<FpState>(Math.min(maxKeys, 50_000), () => ({
     clients: new DistinctWindow(pf.window, 256),
@@ -112,28 +107,32 @@ function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
       const fp = fingerprintOf(ctx);
       const failed = outcome === 'failure';
       const c = clients.get(ctx.clientKey);
-      const s = slow.get(ctx.clientKey);
       const f = fps.get(fp);
       c.attempts.add(now);
-      s.attempts.add(now);
+      c.slow?.attempts.add(now);
       f.attempts.add(now);
       gAttempts.add(now);
       if (!failed) {
         if (user !== undefined) {
           goodPairs.get(ctx.clientKey + '\n' + user);
           // A failure then a success for the same username from the same client is a typo: forgive it.
-          c.failedUsers.delete(user);
+          c.failedUsers?.delete(user);
           users.peek(user)?.delete(ctx.clientKey);
         }
         return undefined;
       }
       gFailures.add(now);
       c.failures.add(now);
+      if (c.slow === undefined) {
+        c.slow = { attempts: new CoarseCounter(ls.window, ls.buckets), failures: new CoarseCounter(ls.window, ls.buckets) };
+        c.slow.attempts.add(now);
+      }
+      const s = c.slow;
       s.failures.add(now);
       f.failures.add(now);
       f.clients.add(ctx.clientKey, now);
       if (user !== undefined) {
-        c.failedUsers.add(user, now);
+        (c.failedUsers ??= new DistinctWindow(pc.window, 256)).add(user, now);
         users.get(user).add(ctx.clientKey, now);
       }
       const out: Signal[] = [];
@@ -152,11 +151,13 @@ function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
         );
       }
       // One client, many usernames.
-      const distinct = c.failedUsers.count(now);
+      const distinct = c.failedUsers?.count(now) ?? 0;
       const need = g.on ? Math.max(3, Math.ceil(pc.distinctUsernames / 2)) : pc.distinctUsernames;
       const cRatio = c.failures.total(now) / Math.max(1, c.attempts.total(now));
       if (distinct >= need && cRatio >= pc.minFailureRatio) {
-        clients.delete(ctx.clientKey);
+        c.attempts = new SlidingCounter(pc.window);
+        c.failures = new SlidingCounter(pc.window);
+        c.failedUsers = undefined;
         out.push(
           signal({
             ...base,
@@ -193,7 +194,7 @@ function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
       const sFail = s.failures.total(now);
       const sRatio = sFail / Math.max(1, s.attempts.total(now));
       if (sFail >= ls.maxFailures && sRatio >= ls.minFailureRatio) {
-        slow.delete(ctx.clientKey);
+        c.slow = undefined;
         out.push(
           signal({
             ...base,

@@ -88,38 +88,73 @@ export class AsnMmdb implements AsnSource {
   }
 }
 
-/** Splits one CSV line of `start,end,asn,org` (org may be quoted with `""` escapes). */
-function csvFields(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i <= line.length && out.length < 4) {
-    if (line.charCodeAt(i) === 34) {
-      let v = '';
-      i++;
-      while (i < line.length) {
-        const c = line.charCodeAt(i);
-        if (c === 34) {
-          if (line.charCodeAt(i + 1) === 34) {
-            v += '"';
-            i += 2;
+function countLines(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return n + 1;
+}
+
+/**
+ * Byte-level reader of `start,end,asn,org` CSV lines (org may be quoted with `""` escapes), reading fields in
+ * place from the file buffer: numbers are parsed from the digits, other fields are returned as byte ranges.
+ */
+class CsvReader {
+  private pos = 0;
+  private readonly b: Buffer;
+  constructor(b: Buffer) {
+    this.b = b;
+  }
+  done(): boolean {
+    return this.pos >= this.b.length;
+  }
+  /** A decimal field, or -1 when it is not one; consumes the trailing comma. */
+  num(): number {
+    const b = this.b;
+    let v = 0;
+    let digits = 0;
+    while (this.pos < b.length) {
+      const c = b[this.pos]!;
+      if (c >= 48 && c <= 57) {
+        v = v * 10 + (c - 48);
+        digits++;
+        this.pos++;
+      } else break;
+    }
+    const ok = digits > 0 && (this.pos >= b.length || b[this.pos] === 44 || b[this.pos] === 10 || b[this.pos] === 13);
+    if (b[this.pos] === 44) this.pos++;
+    return ok ? v : -1;
+  }
+  /** A field's byte range [start, end) and whether it was quoted; consumes the trailing comma. */
+  field(): [number, number, boolean] {
+    const b = this.b;
+    if (b[this.pos] === 34) {
+      const s = ++this.pos;
+      while (this.pos < b.length) {
+        if (b[this.pos] === 34) {
+          if (b[this.pos + 1] === 34) {
+            this.pos += 2;
             continue;
           }
-          i++;
           break;
         }
-        v += line[i];
-        i++;
+        this.pos++;
       }
-      out.push(v);
-      i++; // comma
-    } else {
-      const c = out.length === 3 ? line.length : line.indexOf(',', i);
-      const e = c === -1 ? line.length : c;
-      out.push(line.slice(i, e));
-      i = e + 1;
+      const e = this.pos;
+      this.pos++;
+      if (b[this.pos] === 44) this.pos++;
+      return [s, e, true];
     }
+    const s = this.pos;
+    while (this.pos < b.length && b[this.pos] !== 44 && b[this.pos] !== 10 && b[this.pos] !== 13) this.pos++;
+    const e = this.pos;
+    if (b[this.pos] === 44) this.pos++;
+    return [s, e, false];
   }
-  return out;
+  /** Skips to the start of the next line. */
+  nextLine(): void {
+    const i = this.b.indexOf(10, this.pos);
+    this.pos = i === -1 ? this.b.length : i + 1;
+  }
 }
 
 /**
@@ -146,6 +181,8 @@ export class AsnRanges implements AsnSource {
 
   /**
    * Loads the CSVs asynchronously, yielding to the event loop every 20,000 lines so the gateway keeps serving.
+   * Parses the file bytes in place (no per-line strings: only organisation names are materialised, interned,
+   * and consecutive lines of one organisation share one string), so loading adds little garbage.
    * @param v4File - numeric IPv4 CSV; @param v6File - textual IPv6 CSV (optional).
    * @throws when a file cannot be read.
    */
@@ -162,26 +199,36 @@ export class AsnRanges implements AsnSource {
       return i;
     };
     const tick = () => new Promise<void>((r) => setImmediate(r));
-    const text4 = await readFile(v4File, 'utf8');
-    const lines4 = text4.split('\n');
-    const s4 = new Uint32Array(lines4.length);
-    const e4 = new Uint32Array(lines4.length);
-    const a4 = new Uint32Array(lines4.length);
-    const o4 = new Uint32Array(lines4.length);
+    const buf4 = await readFile(v4File);
+    const lines4 = countLines(buf4);
+    const s4 = new Uint32Array(lines4);
+    const e4 = new Uint32Array(lines4);
+    const a4 = new Uint32Array(lines4);
+    const o4 = new Uint32Array(lines4);
+    const rd = new CsvReader(buf4);
     let n = 0;
-    for (let i = 0; i < lines4.length; i++) {
-      if (i % 20_000 === 0) await tick();
-      const line = lines4[i]!;
-      if (line.length < 5) continue;
-      const f = csvFields(line);
-      const s = Number(f[0]);
-      const e = Number(f[1]);
-      const a = Number(f[2]);
-      if (!Number.isFinite(s) || !Number.isFinite(e) || !Number.isFinite(a)) continue;
+    let prevOrg = -1;
+    let prevStart = -1;
+    let prevEnd = -1;
+    while (!rd.done()) {
+      if (n % 20_000 === 0) await tick();
+      const s = rd.num();
+      const e = rd.num();
+      const a = rd.num();
+      const [os, oe, quoted] = rd.field();
+      rd.nextLine();
+      if (s < 0 || e < 0 || a < 0 || n >= lines4) continue;
       s4[n] = s;
       e4[n] = e;
       a4[n] = a;
-      o4[n] = intern(f[3] ?? '');
+      if (prevOrg >= 0 && oe - os === prevEnd - prevStart && buf4.compare(buf4, prevStart, prevEnd, os, oe) === 0) o4[n] = prevOrg;
+      else {
+        const text = buf4.toString('utf8', os, oe);
+        prevOrg = intern(quoted ? text.replaceAll('""', '"') : text);
+        o4[n] = prevOrg;
+        prevStart = os;
+        prevEnd = oe;
+      }
       n++;
     }
     t.v4Start = s4.slice(0, n);
@@ -189,25 +236,36 @@ export class AsnRanges implements AsnSource {
     t.v4Asn = a4.slice(0, n);
     t.v4Org = o4.slice(0, n);
     if (v6File && existsSync(v6File)) {
-      const lines6 = (await readFile(v6File, 'utf8')).split('\n');
-      const s6 = new BigUint64Array(lines6.length);
-      const e6 = new BigUint64Array(lines6.length);
-      const a6 = new Uint32Array(lines6.length);
-      const o6 = new Uint32Array(lines6.length);
+      const buf6 = await readFile(v6File);
+      const lines6 = countLines(buf6);
+      const s6 = new BigUint64Array(lines6);
+      const e6 = new BigUint64Array(lines6);
+      const a6 = new Uint32Array(lines6);
+      const o6 = new Uint32Array(lines6);
+      const r6 = new CsvReader(buf6);
       let m = 0;
-      for (let i = 0; i < lines6.length; i++) {
-        if (i % 20_000 === 0) await tick();
-        const line = lines6[i]!;
-        if (line.length < 5) continue;
-        const f = csvFields(line);
-        const s = parseIp(f[0] ?? '');
-        const e = parseIp(f[1] ?? '');
-        const a = Number(f[2]);
-        if (s?.version !== 6 || e?.version !== 6 || !Number.isFinite(a)) continue;
-        s6[m] = s.v6 >> 64n;
-        e6[m] = e.v6 >> 64n;
+      prevOrg = -1;
+      while (!r6.done()) {
+        if (m % 20_000 === 0) await tick();
+        const [ss, se] = r6.field();
+        const [es, ee] = r6.field();
+        const a = r6.num();
+        const [os, oe, quoted] = r6.field();
+        r6.nextLine();
+        const sIp = parseIp(buf6.toString('latin1', ss, se));
+        const eIp = parseIp(buf6.toString('latin1', es, ee));
+        if (sIp?.version !== 6 || eIp?.version !== 6 || a < 0 || m >= lines6) continue;
+        s6[m] = sIp.v6 >> 64n;
+        e6[m] = eIp.v6 >> 64n;
         a6[m] = a;
-        o6[m] = intern(f[3] ?? '');
+        if (prevOrg >= 0 && oe - os === prevEnd - prevStart && buf6.compare(buf6, prevStart, prevEnd, os, oe) === 0) o6[m] = prevOrg;
+        else {
+          const text = buf6.toString('utf8', os, oe);
+          prevOrg = intern(quoted ? text.replaceAll('""', '"') : text);
+          o6[m] = prevOrg;
+          prevStart = os;
+          prevEnd = oe;
+        }
         m++;
       }
       t.v6Start = s6.slice(0, m);

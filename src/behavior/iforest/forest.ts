@@ -41,8 +41,10 @@ interface Tree {
   split: Float64Array;
   left: Int32Array;
   right: Int32Array;
-  /** Leaf size (points left unisolated), for the c(size) adjustment. */
+  /** Node size (training points reaching it). */
   size: Int32Array;
+  /** c(size) of each leaf, precomputed (the path-length adjustment for points left unisolated). */
+  adj: Float64Array;
 }
 
 /** Training options. */
@@ -122,7 +124,9 @@ function buildTree(data: readonly ArrayLike<number>[], idx: Int32Array, dims: nu
     stack.push(l, from, i, depth + 1);
     stack.push(r, i, to, depth + 1);
   }
-  return { feature: feature.slice(0, next), split: split.slice(0, next), left: left.slice(0, next), right: right.slice(0, next), size: size.slice(0, next) };
+  const adj = new Float64Array(next);
+  for (let i = 0; i < next; i++) if (feature[i] === -1) adj[i] = cFactor(size[i]!);
+  return { feature: feature.slice(0, next), split: split.slice(0, next), left: left.slice(0, next), right: right.slice(0, next), size: size.slice(0, next), adj };
 }
 
 function validate(data: readonly ArrayLike<number>[]): void {
@@ -218,7 +222,7 @@ export class IsolationForest {
       node = x[feat[node]!]! < tree.split[node]! ? tree.left[node]! : tree.right[node]!;
       depth++;
     }
-    const h = depth + cFactor(tree.size[node]!);
+    const h = depth + tree.adj[node]!;
     if (credit !== undefined && depth > 0) {
       // second walk: credit each split's feature with (1/h) × the share of the node's points it separated
       // from x (1 − |child| / |node|): splits that cut x away from most points isolate it
@@ -234,11 +238,27 @@ export class IsolationForest {
     return h;
   }
 
-  /** Mean path length E[h(x)] over the trees. */
+  /** Mean path length E[h(x)] over the trees (hot path: no allocation, no function call per tree). */
   meanPathLength(x: ArrayLike<number>): number {
     let sum = 0;
-    for (const t of this.trees) sum += this.pathLength(t, x);
-    return sum / this.trees.length;
+    const trees = this.trees;
+    for (let k = 0; k < trees.length; k++) {
+      const t = trees[k]!;
+      const feat = t.feature;
+      const split = t.split;
+      const left = t.left;
+      const right = t.right;
+      let node = 0;
+      let depth = 0;
+      let f = feat[0]!;
+      while (f !== -1) {
+        node = x[f]! < split[node]! ? left[node]! : right[node]!;
+        f = feat[node]!;
+        depth++;
+      }
+      sum += depth + t.adj[node]!;
+    }
+    return sum / trees.length;
   }
 
   /** Anomaly score s(x) = 2^(−E[h(x)] / c(ψ)) in (0, 1]. */
