@@ -174,3 +174,16 @@ test('subscribe sees puts and deletes', async (t) => {
   s.add({ scope: 'ip', value: '192.0.2.2', type: 'ban', origin: 'manual', source: 'op', reason: 'x' });
   assert.deepEqual(seen, ['put:192.0.2.1', `delete:${d.id}`]);
 });
+
+test('memory bound: the oldest rule decisions are evicted, manual ones kept', async (t) => {
+  const s = await createDecisionService({ store: new MemoryDecisionStore(), policy: () => policy, sweepIntervalMs: 0, maxDecisions: 100 });
+  t.after(() => s.close());
+  const now = 1_000;
+  const manual = s.add({ scope: 'ip', value: '198.51.100.1', type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 60_000 }, now);
+  for (let i = 0; i < 10_000; i++) s.add({ scope: 'ip', value: `10.0.${i >> 8}.${i & 255}`, type: 'ban', origin: 'rule', source: 'flood', reason: 'x' }, now + i);
+  assert.equal(s.size, 100);
+  assert.equal(s.evicted, 9_901);
+  assert.equal(s.get(manual.id)?.id, manual.id);
+  assert.ok(s.match(ctx('10.0.39.15'), now + 10_000), 'newest offender still banned');
+  assert.equal(s.match(ctx('10.0.0.1'), now + 10_000), undefined, 'oldest evicted');
+});

@@ -38,6 +38,12 @@ export interface DecisionServiceOptions {
   retryBaseMs?: number;
   /** Bound on pending store writes (default 100,000); past it the oldest are dropped and logged. */
   maxPendingWrites?: number;
+  /**
+   * Bound on decisions held in memory (default 250,000, about 150 MB at ~600 B each). Past it, the oldest
+   * rule-made decision is evicted from the index (it stays in the store until it expires) so a flood of
+   * offenders from rotating IPs cannot grow memory without bound; manual decisions are never evicted.
+   */
+  maxDecisions?: number;
 }
 
 type Pending = { op: 'put'; decision: Decision; after?: () => void } | { op: 'delete'; id: string };
@@ -70,6 +76,13 @@ export class DecisionIndex implements DecisionService {
   private readonly ranges = new CidrList<Decision>();
   /** Recent offence times per `scope\0value\0source` (bounded by the offence window, swept). */
   private readonly offences = new Map<string, number[]>();
+  private readonly maxDecisions: number;
+  /** Rule-made decisions in creation order (FIFO for eviction at the bound; stale entries skipped). */
+  private ruleFifo: Decision[] = [];
+  private ruleFifoHead = 0;
+  /** Decisions evicted by the memory bound since start. */
+  evicted = 0;
+  private lastEvictLog = 0;
   private readonly listeners = new Set<(c: Change) => void>();
   private readonly pending: Pending[] = [];
   private readonly maxPending: number;
@@ -87,6 +100,7 @@ export class DecisionIndex implements DecisionService {
     this.metrics = opts.metrics;
     this.logger = opts.logger;
     this.maxPending = opts.maxPendingWrites ?? 100_000;
+    this.maxDecisions = opts.maxDecisions ?? 250_000;
     this.retryBaseMs = opts.retryBaseMs ?? 500;
     const every = opts.sweepIntervalMs ?? 5000;
     if (every > 0) {
@@ -98,7 +112,12 @@ export class DecisionIndex implements DecisionService {
   /** Loads active decisions from the store and subscribes to its changes. */
   async start(now = Date.now()): Promise<void> {
     const active = await this.store.loadActive(now);
-    for (const d of active) this.index(d);
+    active.sort((a, b) => a.createdAt - b.createdAt);
+    for (const d of active) {
+      this.index(d);
+      if (d.origin === 'rule') this.ruleFifo.push(d);
+    }
+    if (this.byId.size > this.maxDecisions) this.evictOldest(now);
     this.store.onChange?.((c) => this.applyRemote(c));
     this.gauge();
   }
@@ -230,10 +249,36 @@ export class DecisionIndex implements DecisionService {
     if (times) times.push(now);
     else this.offences.set(key, [now]);
     this.index(d);
+    if (d.origin === 'rule') this.ruleFifo.push(d);
+    if (this.byId.size > this.maxDecisions) this.evictOldest(now);
     this.gauge();
     this.enqueue({ op: 'put', decision: d, after: escalate ? () => this.correctOffence(d, base, since) : undefined });
     this.emit({ op: 'put', decision: d });
     return d;
+  }
+
+  /** Drops the oldest rule-made decisions from memory until under the bound (they remain in the store). */
+  private evictOldest(now: number): void {
+    const fifo = this.ruleFifo;
+    let n = 0;
+    while (this.byId.size > this.maxDecisions && this.ruleFifoHead < fifo.length) {
+      const d = fifo[this.ruleFifoHead]!;
+      fifo[this.ruleFifoHead++] = undefined as unknown as Decision;
+      if (this.byId.get(d.id) !== d) continue; // already expired or removed
+      this.unindex(d);
+      n++;
+    }
+    if (this.ruleFifoHead > 4096 && this.ruleFifoHead * 2 > fifo.length) {
+      this.ruleFifo = fifo.slice(this.ruleFifoHead);
+      this.ruleFifoHead = 0;
+    }
+    this.evicted += n;
+    if (n > 0 && now - this.lastEvictLog > 10_000) {
+      this.lastEvictLog = now;
+      this.logger?.warn({ evicted: this.evicted, max: this.maxDecisions }, 'decision index full: oldest rule decisions evicted from memory');
+    }
+    // In-memory offence history is only a fast path (the store is consulted too): keep it bounded as well.
+    if (this.offences.size > 2 * this.maxDecisions) this.offences.clear();
   }
 
   /**
@@ -338,7 +383,11 @@ export class DecisionIndex implements DecisionService {
       if (keep.length === 0) this.offences.delete(k);
       else if (keep.length !== times.length) this.offences.set(k, keep);
     }
-    if (n > 0) this.gauge();
+    if (n > 0) {
+      this.ruleFifo = this.ruleFifo.slice(this.ruleFifoHead).filter((d) => this.byId.get(d.id) === d);
+      this.ruleFifoHead = 0;
+      this.gauge();
+    }
     return n;
   }
 
