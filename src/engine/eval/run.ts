@@ -4,6 +4,8 @@ import { Pipeline } from '../../core/pipeline.ts';
 import { ACTION_RANK, type Verdict } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { createPayloadDetector } from '../detector.ts';
+import { listsDetector } from '../../detectors/lists.ts';
+import type { Services } from '../../core/services.ts';
 import { bodyOf, contextFromRecord, readCorpus, type CorpusRecord } from './corpus.ts';
 import { emptyConfusion, percentile, rates, record, type Confusion, type Rates } from './metrics.ts';
 
@@ -12,11 +14,17 @@ import { emptyConfusion, percentile, rates, record, type Confusion, type Rates }
  * plane does (request phase, then the body phase with the body prefix when the request has a body, then
  * decide), with `exhaustive: true` so every detector sees every request.
  *
+ * Timing is per request (request phase + body phase + decide), after an untimed warm-up pass over the first
+ * 500 records.
+ *
  * Detected means the verdict would block (`wouldBe` ≥ block, i.e. monitor mode does not hide a detection):
  * the primary figure. A request with a positive anomaly score below the threshold is "flagged" and counted
  * separately ({@link EvalReport.flagged}); the corpus README accepts "block (4xx) or flag", the targets use
  * would-block.
  */
+
+/** Records run once untimed before measuring (JIT warm-up). */
+const WARMUP = 500;
 
 /** Options of one evaluation run. */
 export interface EvalOptions {
@@ -46,9 +54,17 @@ export function evalPolicy(policy: Policy): Policy {
   return { ...policy, mode: 'enforce', rateLimits: [] };
 }
 
-/** The detectors eval runs: the payload engine (if enabled) and the extra ones. */
+/**
+ * The detectors eval runs, in pipeline order: the policy's allow/deny lists (stateless, policy-only), the
+ * payload engine (if enabled), and the extra ones (extensions). Stateful or per-client detectors — active
+ * decisions, rate limits and the behavioural detectors — are off: one offline client replays every record,
+ * so their verdicts would measure the corpus order, not the payloads.
+ */
 export function evalDetectors(policy: Policy, extra: readonly Detector[] = []): Detector[] {
   const out: Detector[] = [];
+  // the lists factory reads only the policy; it is given no services
+  const lists = listsDetector(policy, {} as Services);
+  if (lists) out.push(lists);
   const p = createPayloadDetector(policy);
   if (p) out.push(p);
   out.push(...extra);
@@ -86,7 +102,21 @@ export async function runEval(file: string, policy: Policy, opts: EvalOptions = 
   const times: number[] = [];
   if (opts.misclassifiedFile) writeFileSync(opts.misclassifiedFile, '');
   let seq = 0;
-  for await (const r of readCorpus(file, opts.limit ?? 0)) {
+  // warm-up: the first records run once untimed and uncounted so that timing reflects the JIT-compiled
+  // steady state of a running gateway, not module loading and compilation
+  const warm: CorpusRecord[] = [];
+  const it = readCorpus(file, opts.limit ?? 0)[Symbol.asyncIterator]();
+  for (let k = 0; k < WARMUP; k++) {
+    const x = await it.next();
+    if (x.done) break;
+    warm.push(x.value);
+  }
+  for (const r of warm) await evalRecord(pipeline, r, -1);
+  async function* all(): AsyncGenerator<CorpusRecord> {
+    yield* warm;
+    for (let x = await it.next(); !x.done; x = await it.next()) yield x.value;
+  }
+  for await (const r of all()) {
     const { verdict, us, signals } = await evalRecord(pipeline, r, seq++);
     times.push(us);
     const attack = r.label === 'attack';
