@@ -349,9 +349,10 @@ export class DecisionIndex implements DecisionService {
   /** A change made by another instance (shared store): index it without writing it back. */
   private applyRemote(c: Change): void {
     if (c.op === 'put') {
-      const known = this.byId.has(c.decision.id);
+      const prev = this.byId.get(c.decision.id);
       this.index(c.decision);
-      if (!known && c.decision.origin === 'rule') this.ruleFifo.push(c.decision);
+      // A replaced object leaves a stale FIFO entry (skipped at eviction); track the new one.
+      if (prev !== c.decision && c.decision.origin === 'rule') this.ruleFifo.push(c.decision);
       if (this.byId.size > this.maxDecisions) this.evictOldest(Date.now());
       const key = this.offenceKey(c.decision.scope, c.decision.value, c.decision.source);
       const times = this.offences.get(key);
