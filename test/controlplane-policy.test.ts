@@ -99,6 +99,14 @@ test('control plane policy: ETag/If-Match, validation errors, merge patch, versi
   assert.deepEqual(cp.bw.policy().detection.monitor.rules, ['sqli.942100']);
   r = await admin.req('PUT', '/api/v1/rules/sqli.942100/mode', { mode: 'enforce' });
   assert.deepEqual(cp.bw.policy().detection.monitor.rules, []);
+  r = await admin.req('PUT', '/api/v1/rules/behavior.bruteforce.ip/mode', { mode: 'monitor' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((cp.bw.policy().behavior as unknown as { bruteForce: { monitor: boolean } }).bruteForce.monitor, true, 'behavioural detector switched as a whole');
+  r = await admin.req('GET', '/api/v1/detectors');
+  assert.ok(r.json.items.some((x: { name: string; monitor?: boolean }) => x.name === 'behavior.bruteForce' && x.monitor === true));
+  assert.ok(r.json.rules.some((x: { ruleId: string }) => x.ruleId === 'behavior.bruteforce.*'));
+  r = await admin.req('PUT', '/api/v1/rules/behavior.bruteforce.ip/mode', { mode: 'enforce' });
+  assert.equal((cp.bw.policy().behavior as unknown as { bruteForce: { monitor: boolean } }).bruteForce.monitor, false);
   r = await admin.req('PUT', '/api/v1/rules/no-such-rule/mode', { mode: 'enforce' });
   assert.equal(r.status, 404);
   r = await admin.req('PUT', '/api/v1/mode', { mode: 'enforce' });

@@ -52,6 +52,15 @@ function rateLimitsDocument(p: Policy): Record<string, unknown>[] {
   });
 }
 
+/**
+ * Behavioural rule-id families (`behavior.<family>.…`, see src/behavior/detectors/*) → their detector's key in
+ * the `behavior` policy section. Behavioural detectors have one `monitor` switch each (not per rule).
+ */
+const BEHAVIOR_FAMILIES: Readonly<Record<string, string>> = {
+  bots: 'bots', bruteforce: 'bruteForce', fingerprint: 'fingerprint', honeypot: 'honeypot', scanner: 'scanner',
+  stuffing: 'credentialStuffing', enum: 'enumeration', flow: 'flows',
+};
+
 /** Sections exposed as detector settings (`PATCH /detectors/:name` merge-patches them). */
 const DETECTOR_SECTIONS = ['detection', 'behavior'] as const;
 
@@ -149,13 +158,19 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
   // --- detector settings and rule modes (policy patches)
   r.get('/detectors', { config: { role: 'viewer' }, schema: { tags: ['detectors'], summary: 'Detector settings and rule modes' } }, async () => {
     const p = ctx.app.policy();
+    const beh = p.behavior as unknown as Record<string, { enabled?: boolean; monitor?: boolean } | undefined>;
+    const behaviorDetectors = Object.values(BEHAVIOR_FAMILIES).filter((k) => typeof beh[k] === 'object' && beh[k] !== null);
     const items = [
       ...DETECTOR_SECTIONS.map((name) => ({ name, enabled: (p[name] as { enabled?: boolean }).enabled !== false, settings: p[name] })),
       { name: 'ratelimit', enabled: p.rateLimits.length > 0, settings: { rules: p.rateLimits } },
+      ...behaviorDetectors.map((k) => ({ name: `behavior.${k}`, enabled: beh[k]!.enabled !== false, monitor: beh[k]!.monitor === true, settings: beh[k] })),
     ];
     const rules = [
       ...p.rateLimits.map((rl) => ({ ruleId: `ratelimit.${rl.id}`, mode: rl.monitor ? 'monitor' : 'enforce', source: 'rateLimits' })),
       ...p.detection.monitor.rules.map((id) => ({ ruleId: id, mode: 'monitor', source: 'detection.monitor.rules' })),
+      ...Object.entries(BEHAVIOR_FAMILIES)
+        .filter(([, k]) => beh[k]?.monitor === true)
+        .map(([fam, k]) => ({ ruleId: `behavior.${fam}.*`, mode: 'monitor', source: `behavior.${k}.monitor` })),
     ];
     return { mode: p.mode, items, rules, monitorCategories: p.detection.monitor.categories, disabledRules: p.detection.disabledRules };
   });
@@ -185,6 +200,8 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     const rlId = ruleId.startsWith('ratelimit.') ? ruleId.slice('ratelimit.'.length) : ruleId;
     const rlIndex = p.rateLimits.findIndex((x) => x.id === rlId);
     let edit: (d: Record<string, unknown>) => Record<string, unknown>;
+    const family = ruleId.startsWith('behavior.') ? ruleId.split('.')[1] ?? '' : '';
+    const behKey = Object.hasOwn(BEHAVIOR_FAMILIES, family) ? BEHAVIOR_FAMILIES[family] : undefined;
     if (rlIndex !== -1) {
       edit = (d) => {
         const list = Array.isArray(d.rateLimits) ? (d.rateLimits as Record<string, unknown>[]).map((x) => ({ ...x })) : rateLimitsDocument(p);
@@ -192,6 +209,9 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
         if (i !== -1) list[i]!.monitor = monitor;
         return { ...d, rateLimits: list };
       };
+    } else if (behKey !== undefined) {
+      // behavioural detectors switch as a whole: `behavior.<detector>.monitor`
+      edit = (d) => mergePatch(d, { behavior: { [behKey]: { monitor } } }) as Record<string, unknown>;
     } else {
       if (!/^([a-z0-9-]{1,32}\.)?[0-9]{3,9}$/.test(ruleId)) throw errors.notFound(`rule ${ruleId}`);
       edit = (d) => {
