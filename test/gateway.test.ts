@@ -156,3 +156,74 @@ test('malformed requests get 400 and the gateway keeps serving', async (t) => {
   const ok = await send(bw.gatewayUrl, '/');
   assert.equal(ok.status, 200);
 });
+
+test('absolute-form targets are forwarded in origin-form; asterisk-form gets 400', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const port = Number(new URL(bw.gatewayUrl).port);
+  const abs = await sendRaw(port, 'GET http://elsewhere.example/a/b?c=%20d HTTP/1.1\r\nHost: elsewhere.example\r\nConnection: close\r\n\r\n');
+  assert.equal(abs.status, 200);
+  assert.equal(up.requests.at(-1)!.url, '/a/b?c=%20d');
+  const star = await sendRaw(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(star.status, 400);
+  assert.equal(star.headers['content-type'], 'application/problem+json');
+  assert.equal(up.requests.length, 1);
+});
+
+test('a client that disconnects mid-download aborts the upstream exchange', async (t) => {
+  let upstreamClosed: () => void = () => {};
+  const closed = new Promise<void>((r) => (upstreamClosed = r));
+  const up = await startUpstream({
+    handler: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      const timer = setInterval(() => res.write(chunk), 5);
+      res.on('close', () => {
+        clearInterval(timer);
+        upstreamClosed();
+      });
+    },
+  });
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const port = Number(new URL(bw.gatewayUrl).port);
+  const r = await sendRaw(port, 'GET /endless HTTP/1.1\r\nHost: x\r\n\r\n', 300);
+  assert.equal(r.status, 200);
+  await closed; // the gateway closed its upstream request after the client went away
+  assert.equal((await getText(bw.adminUrl + '/healthz')).status, 200);
+  const m = await getText(bw.adminUrl + '/metrics');
+  assert.equal(metricValue(m.body, 'bulwark_requests_total', 'action="allow"'), 1, 'the aborted exchange completed its bookkeeping');
+});
+
+test('Expect: 100-continue is answered by the gateway and the body forwarded', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const port = Number(new URL(bw.gatewayUrl).port);
+  const { connect } = await import('node:net');
+  const s = connect({ port, host: '127.0.0.1' });
+  let text = '';
+  s.on('data', (c: Buffer) => {
+    text += c.toString();
+    if (text.includes('100 Continue') && !text.includes('sent')) {
+      text += 'sent';
+      s.write('hello');
+    }
+  });
+  s.write('POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+  await new Promise((r) => s.on('close', r));
+  assert.match(text, /HTTP\/1\.1 100 Continue/);
+  assert.match(text, /HTTP\/1\.1 200 OK/);
+  assert.equal(up.requests.at(-1)!.body.toString(), 'hello');
+  assert.equal(up.requests.at(-1)!.headers.expect, undefined);
+});

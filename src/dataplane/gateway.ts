@@ -107,6 +107,25 @@ type CounterChild = ReturnType<Counter<'action'>['labels']>;
 const ACTIONS: readonly Action[] = ['allow', 'log', 'throttle', 'block', 'ban'];
 
 /**
+ * The origin-form (`/path?query`) of a request-target to send upstream (RFC 9112 §3.2): origin-form as is;
+ * absolute-form (`http://host/path?q`) reduced to its path and query (a reverse proxy must accept it,
+ * §3.2.2); `*` and authority-form are not forwardable (undefined → 400). Percent-encoding is preserved.
+ */
+export function originForm(target: string): string | undefined {
+  if (target.charCodeAt(0) === 47 /* / */) return target;
+  const scheme = target.indexOf('://');
+  if (scheme <= 0 || scheme > 5) return undefined;
+  const lower = target.slice(0, scheme).toLowerCase();
+  if (lower !== 'http' && lower !== 'https') return undefined;
+  const rest = scheme + 3;
+  let i = rest;
+  while (i < target.length && target[i] !== '/' && target[i] !== '?') i++;
+  if (i === rest) return undefined;
+  if (i === target.length) return '/';
+  return target[i] === '?' ? '/' + target.slice(i) : target.slice(i);
+}
+
+/**
  * Per-connection cache of the peer address: parsed once per TCP connection (keep-alive connections carry
  * many requests), revalidated when the state (trusted proxies, IPv6 prefix) changes.
  */
@@ -496,6 +515,13 @@ class Exchange {
 
   private forward(): void {
     const ctx = this.ctx;
+    const path = originForm(ctx.target);
+    if (path === undefined) {
+      const close = this.bodyPending && !this.req.complete;
+      const bytes = sendProblem(this.res, 'badRequest', 'The request-target must be an absolute path (origin-form) or an absolute URI.', ctx.id, ctx.responseHeaders, close);
+      this.complete(400, bytes, 0, true);
+      return;
+    }
     const peerTrusted = ctx.peerIp !== ctx.clientIp || this.st.trusted.has(ctx.peerIp);
     const body = this.bodyBuffer ?? (this.bodyPending ? this.req : null);
     this.res.once('close', () => {
@@ -505,7 +531,7 @@ class Exchange {
       this.res,
       {
         method: ctx.method,
-        path: ctx.target,
+        path,
         headers: upstreamHeaders(ctx, peerTrusted),
         body,
         requestId: ctx.id,
