@@ -118,6 +118,11 @@ test('control plane resources: events, exports, decisions, lists, stats, reports
   assert.equal(r.json.value, '10.1.0.0/16', 'CIDR normalised');
   r = await admin.req('GET', '/api/v1/decisions?scope=ip');
   assert.deepEqual(r.json.items.map((x: { id: string }) => x.id), [d.id]);
+  r = await admin.req('GET', '/api/v1/decisions?limit=1');
+  assert.equal(r.json.items.length, 1);
+  assert.equal(r.json.total, 2);
+  const all = (await admin.req('GET', '/api/v1/decisions')).json.items as { createdAt: number }[];
+  assert.equal(r.json.items[0].createdAt, Math.max(...all.map((x) => x.createdAt)), 'newest first');
   r = await admin.req('GET', `/api/v1/decisions/${d.id}`);
   assert.equal(r.json.reason, 'manual test ban');
   r = await admin.req('GET', '/api/v1/decisions/export?format=csv');

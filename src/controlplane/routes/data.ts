@@ -97,9 +97,15 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     origin: z.enum(['rule', 'manual']).optional(),
     includeExpired: bool.optional(),
   });
-  r.get('/decisions', { config: { role: 'viewer' }, schema: { tags: ['decisions'], summary: 'Active decisions (bans, throttles)', querystring: decisionFilter } }, async (request) => ({
-    items: svc.decisions.list(request.query),
-  }));
+  r.get('/decisions', {
+    config: { role: 'viewer' },
+    schema: { tags: ['decisions'], summary: 'Active decisions (bans, throttles), newest first; `total` counts all matches', querystring: decisionFilter.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(1000) }) },
+  }, async (request) => {
+    const { limit, ...filter } = request.query;
+    const all = svc.decisions.list(filter);
+    all.sort((a, b) => b.createdAt - a.createdAt);
+    return { items: all.slice(0, limit), total: all.length };
+  });
 
   r.get('/decisions/export', {
     config: { role: 'viewer' },
