@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { policySchema } from '../../config/schema.ts';
 import { runEval } from '../../engine/eval/run.ts';
-import { learnEvalExtension, splitValue } from './eval-learn.ts';
-import type { PositiveDetector } from './detector.ts';
+import { EvalPositiveDetector, learnEvalExtension, splitValue } from './eval-learn.ts';
+
 
 function rec(id: number, target: string) {
   return { id: `t-${id}`, label: 'benign', category: null, method: 'GET', target, headers: [['Host', 'api.example.test']] };
@@ -33,9 +33,9 @@ test('deterministic split and --learn: learns one part, scores the held-out part
     assert.ok(held.length > 150 && held.length < 250, `held out ${held.length}`);
     const rep = await runEval(String(opts.corpus), policy, { extraDetectors: dets });
     assert.equal(rep.overall.fp, 0);
-    const pos = dets[1] as PositiveDetector;
-    assert.equal(pos.stats.enforced, held.length, 'every held-out request hit an enforced profile');
-    assert.equal(pos.stats.flagged, 0, 'held-out benign requests of the same shape are not flagged');
+    const pos = dets[1] as EvalPositiveDetector;
+    assert.equal(pos.summary().enforced, held.length, 'every held-out request hit an enforced profile (counted once)');
+    assert.equal(pos.summary().flagged, 0, 'held-out benign requests of the same shape are not flagged');
     // a deviating request is flagged
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, JSON.stringify(rec(9999, '/api/items/5?page=abc&sort=name&admin=1')) + '\n');

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Detector } from '../../core/detector.ts';
+import type { RequestContext } from '../../core/context.ts';
+import type { Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import type { EvalExtension } from '../../cli/eval.ts';
 import { bodyOf, contextFromRecord, readCorpus, type CorpusRecord } from '../../engine/eval/corpus.ts';
@@ -34,6 +36,43 @@ export function splitValue(r: Pick<CorpusRecord, 'id' | 'target'>): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return (h >>> 0) / 4294967296;
+}
+
+/**
+ * The positive detector as eval runs it, counting each record once (by request id) even when eval runs a record
+ * twice (its untimed JIT warm-up pass).
+ */
+export class EvalPositiveDetector extends PositiveDetector {
+  private readonly seen = new Map<string, { enforced: boolean; flagged: boolean }>();
+
+  private note(ctx: RequestContext, flagged: boolean): void {
+    const cur = this.seen.get(ctx.id);
+    const enforced = this.model.state(endpointKey(ctx), ctx.startedAt) !== 'learning';
+    this.seen.set(ctx.id, { enforced: enforced || (cur?.enforced ?? false), flagged: flagged || (cur?.flagged ?? false) });
+  }
+
+  override inspectRequest(ctx: RequestContext): Signal[] | undefined {
+    const r = super.inspectRequest(ctx);
+    this.note(ctx, r !== undefined);
+    return r;
+  }
+
+  override inspectBody(ctx: RequestContext): Signal[] | undefined {
+    const r = super.inspectBody(ctx);
+    this.note(ctx, r !== undefined);
+    return r;
+  }
+
+  /** Distinct scored requests whose endpoint profile was enforced, and how many of them were flagged. */
+  summary(): { enforced: number; flagged: number } {
+    let enforced = 0;
+    let flagged = 0;
+    for (const v of this.seen.values()) {
+      if (v.enforced) enforced++;
+      if (v.flagged) flagged++;
+    }
+    return { enforced, flagged };
+  }
 }
 
 /** What {@link learnFromCorpus} produced. */
@@ -136,11 +175,11 @@ export const learnEvalExtension: EvalExtension = {
     if (opts.learnExport) writeFileSync(String(opts.learnExport), JSON.stringify(model.export(), null, 1));
     const disc = discoverySchema.parse({ learningPeriod: 0, unknownScore: 0, unknownRisk: 0 });
     // discovery only templates routes here (no unknown-endpoint signals): the figure is the positive model's
-    const det = new PositiveDetector(pm, model);
+    const det = new EvalPositiveDetector(pm, model);
     process.once('beforeExit', () => {
-      const st = det.stats;
+      const st = det.summary();
       const pct = st.enforced ? ((100 * st.flagged) / st.enforced).toFixed(2) : '0.00';
-      process.stderr.write(`bulwark eval --learn: positive model enforced on ${st.enforced} scored requests, flagged ${st.flagged} (${pct}%); deviations ${JSON.stringify(st.kinds)}\n`);
+      process.stderr.write(`bulwark eval --learn: positive model enforced on ${st.enforced} scored requests, flagged ${st.flagged} (${pct}%); deviations ${JSON.stringify(det.stats.kinds)}\n`);
     });
     return [new DiscoveryDetector(disc, res.inventory), det];
   },
