@@ -48,8 +48,28 @@ interface ChainInfo {
   /** Cache slot of each prefix (`a`, `a>b`, `a>b>c`); equal prefixes of different chains share a slot. */
   readonly ids: readonly number[];
   readonly fns: readonly Transform[];
+  /** Per step: true for decoders that are the identity on an inert value (see {@link isInert}). */
+  readonly decoder: readonly boolean[];
   /** Empty chain or `['none']`: the value itself. */
   readonly identity: boolean;
+}
+
+/**
+ * Transformations that return their input unchanged when it has none of `%`, `+`, `&`, `\`, control or
+ * non-ASCII characters and no `/*`: percent/entity/JS/CSS decoding, UTF-8 and Unicode normalisation, NUL and
+ * C-comment removal.
+ */
+const DECODERS: ReadonlySet<TransformName> = new Set([
+  'urlDecodeUni', 'urlDecodePercent', 'urlDecodeRepeat', 'htmlEntityDecode', 'jsDecode', 'cssDecode', 'utf8ToUnicode',
+  'unicodeNormalize', 'removeNulls', 'replaceComments',
+]);
+
+/** A character or sequence some decoder acts on (one class or a literal: linear). */
+const DECODABLE = /[%+&\\\u0000-\u001f\u007f-\uffff]|\/\*/;
+
+/** True when every {@link DECODERS} step is the identity on `s` (most API values: ids, words, plain text). */
+export function isInert(s: string): boolean {
+  return !DECODABLE.test(s);
 }
 
 const prefixIds = new Map<string, number>();
@@ -61,9 +81,11 @@ function chainInfo(chain: readonly TransformName[]): ChainInfo {
   if (info === undefined) {
     const ids: number[] = [];
     const fns: Transform[] = [];
+    const decoder: boolean[] = [];
     let acc = '';
     for (const t of chain) {
       if (t === 'none') continue;
+      decoder.push(DECODERS.has(t));
       acc = acc ? `${acc}>${t}` : t;
       let id = prefixIds.get(acc);
       if (id === undefined) {
@@ -73,7 +95,7 @@ function chainInfo(chain: readonly TransformName[]): ChainInfo {
       ids.push(id);
       fns.push(TRANSFORMS[t]);
     }
-    info = { ids, fns, identity: ids.length === 0 };
+    info = { ids, fns, decoder, identity: ids.length === 0 };
     chainInfos.set(chain, info);
   }
   return info;
@@ -93,6 +115,8 @@ export class Scope implements InspectionScope {
   /** `performance.now()` deadline of this phase, ms. */
   readonly deadline: number;
   private readonly cache: (string | undefined)[][] = [];
+  /** Per part: 1 inert, 2 not inert, 0 unknown yet. */
+  private readonly inert: Uint8Array;
   private index?: Map<Part, number>;
 
   constructor(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', deadline: number, body?: BodyInfo, detection?: DetectionPolicy) {
@@ -102,6 +126,7 @@ export class Scope implements InspectionScope {
     this.deadline = deadline;
     this.body = body;
     this.detection = detection;
+    this.inert = new Uint8Array(parts.length);
   }
 
   transformed(part: Part, chain: readonly TransformName[]): string {
@@ -136,6 +161,16 @@ export class Scope implements InspectionScope {
         v = x;
         break;
       }
+    }
+    let inert = this.inert[i]!;
+    if (inert === 0) this.inert[i] = inert = isInert(this.parts[i]!.value) ? 1 : 2;
+    if (inert === 1 && k < 0) {
+      // decoders are the identity on this value: only the other steps run
+      for (let j = 0; j < n; j++) {
+        if (!info.decoder[j]) v = info.fns[j]!(v);
+        c[ids[j]!] = v;
+      }
+      return v;
     }
     for (let j = k + 1; j < n; j++) {
       v = info.fns[j]!(v);
@@ -307,11 +342,10 @@ export class PayloadEngine {
     // part indices per distinct `targets` array (rules of a module share one array): built once per phase
     const byTargets = new Map<readonly Location['kind'][], number[]>();
 
-    let count = 0;
     if (parts.length > 0) {
       for (const c of this.partRules) {
         if (matched.has(c.signalId)) continue;
-        if (c.optional && (overBudget || ((++count & 7) === 0 && performance.now() > scope.deadline))) {
+        if (c.optional && (overBudget || performance.now() > scope.deadline)) {
           overBudget = true;
           skipped++;
           continue;
