@@ -81,6 +81,10 @@ test('does not flag benign text, code spans and ordinary field values', () => {
     'C:\\Users\\report.docx',
     'echo chamber',
     'x=1&y=2',
+    "      'type': 'object',",
+    'which Node.js versions provide a given Node-API version',
+    'you must run `node --http-parser=legacy` to monkey-patch',
+    'a pattern like `x:/*` or `//host/share/*` will match',
   ];
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
   // paranoia 2 adds the looser start-of-value rule

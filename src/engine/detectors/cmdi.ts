@@ -225,7 +225,13 @@ function argLike(s: string, i: number, lvl: 'b' | 'a' | 'n', word: string): bool
   if ((word === 'which' || word === 'whereis' || word === 'sudo' || word === 'nohup' || word === 'exec' || word === 'xargs' || word === 'timeout') && isAlpha(c)) {
     let k = i;
     while (k < s.length && isWordChar(s.charCodeAt(k))) k++;
-    return COMMANDS.has(s.slice(i, k));
+    if (!COMMANDS.has(s.slice(i, k))) return false;
+    // `which curl` ends there (or at a separator); `which node.js versions …` is prose
+    if (word === 'which' || word === 'whereis') {
+      while (k < s.length && s.charCodeAt(k) === 0x20) k++;
+      return k >= s.length || isSep(s.charCodeAt(k));
+    }
+    return true;
   }
   return false;
 }
@@ -275,8 +281,16 @@ function isGlobPath(s: string, cmd: CmdAt, i: number): boolean {
   while (k < s.length && (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x28)) k++;
   if (s.charCodeAt(k) !== 0x2f) return false;
   let slashes = 0;
-  for (let j = k; j < cmd.end; j++) if (s.charCodeAt(j) === 0x2f) slashes++;
-  return slashes >= 2;
+  let q = 0;
+  let globs = 0;
+  for (let j = k; j < cmd.end; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 0x2f) slashes++;
+    else if (c === 0x3f) { q++; globs++; }
+    else if (c === 0x2a) globs++;
+  }
+  // `/???/??t`: two or more wildcards including `?` (`/foo/*` is an ordinary path pattern)
+  return slashes >= 2 && globs >= 2 && q >= 1;
 }
 
 /**
@@ -300,6 +314,8 @@ function judgeAt(s: string, i: number, atStart: boolean): string | null {
   while (k < n && s.charCodeAt(k) === 0x20) k++;
   const next = k < n ? s.charCodeAt(k) : -1;
   const endsHere = next === -1 || isSep(next) || next === 0x22 || next === 0x27 || next === 0x29 || next === 0x23 || next === 0x7d;
+  // an argument is a separate word: only redirections may follow the command without a space (`cat</etc/x`)
+  const spaced = k > cmd.end || next === 0x3c || next === 0x3e;
   if (lvl === 'b' && endsHere) {
     if (!atStart) return 'command ' + cmd.word;
     // at the start: the whole value must be a distinctive recon command (`id`, `pwd`, `hostname` are also
@@ -308,7 +324,7 @@ function judgeAt(s: string, i: number, atStart: boolean): string | null {
     return null;
   }
   if (atStart && !START_OK.has(cmd.word)) return null;
-  if (next !== -1 && argLike(s, k, lvl, cmd.word)) return 'command ' + clip(cmd.word + ' ' + s.slice(k, k + 32), 48);
+  if (next !== -1 && spaced && argLike(s, k, lvl, cmd.word)) return 'command ' + clip(cmd.word + ' ' + s.slice(k, k + 32), 48);
   return null;
 }
 
@@ -351,14 +367,15 @@ export function findSubstitution(s: string): string | null {
     if (!(e === -1 || e === 0x20 || e === 0x60 || e === 0x29 || e === 0x3b || e === 0x7c || e === 0x5c)) continue;
     while (k < n && s.charCodeAt(k) === 0x20) k++;
     const next = k < n ? s.charCodeAt(k) : -1;
-    if (next !== -1 && next !== 0x60 && next !== 0x29 && next !== 0x5c && argLike(s, k, lvl, cmd.word)) return 'substitution ' + clip(s.slice(i, k + 16), 48);
-    if (lvl !== 'b' || !(next === -1 || next === 0x60 || next === 0x29 || next === 0x5c || next === 0x3b || next === 0x7c)) continue;
-    // A bare word in backticks is also Markdown code (`id`); require a distinctive command, `$(`, or a
-    // shell context before the backtick (start of value, a separator, `=`).
-    if (c === 0x24 || DISTINCT_BARE.has(cmd.word)) return 'substitution ' + clip(s.slice(i, k + 8), 48);
+    // Backticks are also Markdown code spans (`id`, `node --flag`): unless the command is distinctive, a
+    // backtick needs a shell context before it (start of value, a separator, `=`, `(`, `$`); `$(` always counts.
     let b = i - 1;
-    while (b >= 0 && (s.charCodeAt(b) === 0x20 || s.charCodeAt(b) === 0x22 || s.charCodeAt(b) === 0x27)) b--;
-    if (b < 0 || isSep(s.charCodeAt(b)) || s.charCodeAt(b) === 0x3d || s.charCodeAt(b) === 0x28 || s.charCodeAt(b) === 0x24) return 'substitution ' + clip(s.slice(i, k + 8), 48);
+    while (b >= 0 && (s.charCodeAt(b) === 0x20 || s.charCodeAt(b) === 0x22 || s.charCodeAt(b) === 0x27 || s.charCodeAt(b) === 0x5c)) b--;
+    const shellCtx = c === 0x24 || b < 0 || isSep(s.charCodeAt(b)) || s.charCodeAt(b) === 0x3d || s.charCodeAt(b) === 0x28 || s.charCodeAt(b) === 0x24;
+    if (!shellCtx && !DISTINCT_BARE.has(cmd.word)) continue;
+    if (next !== -1 && next !== 0x60 && next !== 0x29 && next !== 0x5c && k > cmd.end && argLike(s, k, lvl, cmd.word)) return 'substitution ' + clip(s.slice(i, k + 16), 48);
+    if (lvl !== 'b' || !(next === -1 || next === 0x60 || next === 0x29 || next === 0x5c || next === 0x3b || next === 0x7c)) continue;
+    return 'substitution ' + clip(s.slice(i, k + 8), 48);
   }
   return null;
 }
@@ -449,7 +466,7 @@ const glob: PartRule = {
         if (c === 0x2f) segs++;
       }
       const after = s.charCodeAt(cmd.end);
-      if (segs >= 2 && globs >= 2 && (after === 0x20 || Number.isNaN(after) || isSep(after))) return 'glob path ' + clip(s.slice(i, cmd.end), 48);
+      if (isGlobPath(s, cmd, i) && (after === 0x20 || Number.isNaN(after) || isSep(after))) return 'glob path ' + clip(s.slice(i, cmd.end), 48);
       i = Math.max(i, cmd.end - 1);
     }
     return null;

@@ -30,6 +30,7 @@ test('does not flag prose with parentheses, wildcards and SQL-like filters', () 
     "it's (not) a problem",
     'f(x)(y)',
     'admin*',
+    '| | | | |',
   ];
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
   assert.ok(matchAll(rules, 'admin*', 'query', 3).includes('936120'));

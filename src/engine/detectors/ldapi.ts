@@ -99,7 +99,7 @@ const metaOnly: PartRule = {
       const c = input.charCodeAt(i);
       // * ( ) | & ! = ' " NUL backslash
       if (c === 0x28 || c === 0x29 || c === 0x7c || c === 0x26) structural++;
-      else if (!(c === 0x2a || c === 0x21 || c === 0x3d || c === 0x27 || c === 0x22 || c === 0x00 || c === 0x5c || c === 0x20)) return null;
+      else if (!(c === 0x2a || c === 0x21 || c === 0x3d || c === 0x27 || c === 0x22 || c === 0x00 || c === 0x5c)) return null; // no spaces: `| | |` is a Markdown table row
     }
     if (structural === 0) return null;
     // `()` alone, `&&`, `||` are common enough in text to need more: require two different characters

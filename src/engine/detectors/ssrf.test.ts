@@ -56,6 +56,7 @@ test('detects SSRF URLs, parser-differential tricks and dangerous schemes', () =
   // paranoia 2: bare internal host values and odd schemes
   assert.ok(matchAll(rules, '127.0.0.1:6379', 'query', 2).includes('934120'));
   assert.ok(matchAll(rules, 'sftp://files.example.com/', 'query', 2).includes('934130'));
+  assert.ok(matchAll(rules, 'Running 10s test @ http://localhost:3000', 'query', 2).includes('934101'));
 });
 
 test('does not flag public URLs and ordinary values at paranoia 1', () => {
@@ -71,6 +72,7 @@ test('does not flag public URLs and ordinary values at paranoia 1', () => {
     'mailto:someone@example.com',
     'ratio 1:2 / 3',
     'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    'Running 10s test @ http://localhost:3000',
   ];
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
   assert.equal(findInternalUrl('see https://example.org/a@b'), null);

@@ -15,7 +15,8 @@ import { clip, isDigit, isWordChar, hexVal } from './lib/text.ts';
  * or hex (`0x7f`), the last part filling the remaining bytes (`127.1`, `2130706433`).
  *
  * Rule ids (CRS range 934xxx):
- * - `934100` URL whose host is internal (loopback, private, link-local, metadata), PL1, critical.
+ * - `934100` URL whose host is internal (loopback, private, link-local, metadata), PL1, critical — when the
+ *   URL is the value (or the value is one token); `934101` the same inside prose, PL2, warning.
  * - `934110` URL with a scheme used to reach non-HTTP services (`gopher://`, `dict://`, `ldap://`, `tftp://`,
  *   `netdoc://`, `jar:`), PL1, critical.
  * - `934120` a value that is a bare internal host or IP (`127.0.0.1:6379`, `169.254.169.254`), PL2, error
@@ -207,8 +208,46 @@ function schemeBefore(s: string, colon: number): string {
   return s.slice(b + 1, colon).toLowerCase();
 }
 
-/** Scans a value for URLs (`scheme://` and scheme-relative `//host` at the start) with an internal host. */
-export function findInternalUrl(s: string): string | null {
+/** Facts about the whole value computed once per scan (keeps {@link urlIsValue} O(1)). */
+interface ValueShape {
+  /** Index of the first character after leading spaces, quotes and `<`. */
+  lead: number;
+  /** True when the value has no whitespace (a single token). */
+  singleToken: boolean;
+}
+
+function shapeOf(s: string): ValueShape {
+  let lead = 0;
+  while (lead < s.length && (s.charCodeAt(lead) === 0x20 || s.charCodeAt(lead) === 0x22 || s.charCodeAt(lead) === 0x27 || s.charCodeAt(lead) === 0x3c)) lead++;
+  let singleToken = true;
+  for (let k = lead; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      singleToken = false;
+      break;
+    }
+  }
+  return { lead, singleToken };
+}
+
+/**
+ * True when a URL starting at `schemeStart` is the value itself, a token of a single-token value, or a value
+ * inside structured text (right after a quote, `=`, `:`, `(`, `[`, `,`, `<`): what an application would fetch.
+ * A URL inside prose ("test @ http://localhost:3000") is left to paranoia 2.
+ */
+function urlIsValue(s: string, schemeStart: number, shape: ValueShape): boolean {
+  if (schemeStart === shape.lead || shape.singleToken) return true;
+  let b = schemeStart - 1;
+  while (b >= 0 && s.charCodeAt(b) === 0x20) b--;
+  const pb = b < 0 ? -1 : s.charCodeAt(b);
+  return pb === 0x22 || pb === 0x27 || pb === 0x3d || pb === 0x3a || pb === 0x28 || pb === 0x5b || pb === 0x2c || pb === 0x3c;
+}
+
+/**
+ * Scans a value for URLs (`scheme://` and scheme-relative `//host` at the start) with an internal host.
+ * @param anywhere - also report URLs embedded in prose (paranoia 2); otherwise the URL must be the value.
+ */
+export function findInternalUrl(s: string, anywhere = false): string | null {
   const n = s.length;
   // scheme-relative `//host/...` or `\\host` at the start of the value
   let i0 = 0;
@@ -218,12 +257,14 @@ export function findInternalUrl(s: string): string | null {
     if (r !== null) return r;
   }
   let lastAuthEnd = -1;
+  const shape = anywhere ? undefined : shapeOf(s);
   for (let k = s.indexOf(':'); k !== -1; k = s.indexOf(':', k + 1)) {
     const a = s.charCodeAt(k + 1);
     if (a !== 0x2f && a !== 0x5c) continue;
     if (k < lastAuthEnd) continue; // inside an authority already checked
     const scheme = schemeBefore(s, k);
     if (scheme.length === 0 || scheme.length > 16) continue;
+    if (shape !== undefined && !urlIsValue(s, k - scheme.length, shape)) continue;
     const r = checkAuthority(s, k + 1);
     if (r !== null) return scheme + ': ' + r;
     lastAuthEnd = k + 2;
@@ -263,6 +304,22 @@ const internalUrl: PartRule = {
   match(input) {
     if (input.indexOf('/') === -1 && input.indexOf('\\') === -1) return null;
     return findInternalUrl(input);
+  },
+};
+
+const internalUrlInText: PartRule = {
+  kind: 'part',
+  id: '934101',
+  name: 'ssrf-internal-address-url-in-text',
+  category: 'ssrf',
+  severity: 'warning',
+  paranoia: 2,
+  tags: TAGS,
+  targets: SSRF_TARGETS,
+  transforms: CHAINS,
+  match(input) {
+    if (input.indexOf('/') === -1 && input.indexOf('\\') === -1) return null;
+    return findInternalUrl(input, true);
   },
 };
 
@@ -321,4 +378,4 @@ const oddScheme: PartRule = {
 };
 
 /** The SSRF rules (ids and levels in the module comment). */
-export const rules: readonly PartRule[] = [internalUrl, scheme, bareHost, oddScheme];
+export const rules: readonly PartRule[] = [internalUrl, internalUrlInText, scheme, bareHost, oddScheme];

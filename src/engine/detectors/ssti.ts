@@ -11,8 +11,8 @@ import { clip, isWordChar, isDigit, isSpace, NeedleSet } from './lib/text.ts';
  * `freemarker.template.utility.Execute`, `#set(`).
  *
  * Rule ids (939xxx, unused by OWASP CRS; chosen for SSTI):
- * - `939100` computing expression inside template delimiters (`{{ }}`, `${ }`, `#{ }`, `*{ }`, `<%= %>`,
- *   `@( )`, `[[ ]]`, `{$ }`), PL1, critical.
+ * - `939100` computing expression inside template delimiters (`{{ }}`, `{% %}`, `${ }`, `#{ }`, `*{ }`,
+ *   `<%= %>`, `@( )`, `{$ }`), PL1, critical.
  * - `939110` sandbox-escape and code-execution gadgets of Jinja2/Twig/Mako/Freemarker/Velocity/Thymeleaf/
  *   Spring EL/Smarty/ERB, PL1, critical.
  * - `939120` template statements `{% … %}` and filters (`{{ x | upper }}`), PL2, warning.
@@ -60,14 +60,14 @@ function gadgetAt(s: string, _i: number, g: string): boolean {
 
 /** Openers and the closer each expects. `${`/`#{`/`*{` close at the matching `}`. */
 const OPENERS: readonly (readonly [string, string])[] = [
-  ['{{', '}}'], ['{%', '%}'], ['${', '}'], ['#{', '}'], ['*{', '}'], ['<%=', '%>'], ['<%', '%>'], ['@(', ')'], ['[[', ']]'], ['{$', '}'],
+  ['{{', '}}'], ['{%', '%}'], ['${', '}'], ['#{', '}'], ['*{', '}'], ['<%=', '%>'], ['<%', '%>'], ['@(', ')'], ['{$', '}'],
 ];
 
 /**
  * True when a template expression computes: a call `(`, arithmetic between operands, a dunder, a string
  * literal with a method, or a bare dangerous object. `expr` is lower-case, without delimiters.
  */
-export function computes(expr: string): string | null {
+export function computes(expr: string, strictCalls = false): string | null {
   const e = expr.trim();
   if (e.length === 0) return null;
   if (e.indexOf('__') !== -1) return 'dunder';
@@ -78,10 +78,18 @@ export function computes(expr: string): string | null {
   if (DANGEROUS_OBJECTS.has(head) && (k === e.length || e.charCodeAt(k) === 0x2e || e.charCodeAt(k) === 0x7c || isSpace(e.charCodeAt(k)))) {
     if (k === e.length || head === 'self' || head === 'config' || head === 'request' || head === '_self') return 'object ' + head;
   }
-  // a call: identifier or `)`/`]`/quote followed by `(`
+  // a call: identifier or `)`/`]`/quote followed by `(`. With `strictCalls` (`${…}`/`#{…}`, which are also
+  // JavaScript template literals and EL placeholders), one empty call such as `${x.toString()}` is not enough:
+  // the call needs arguments, or there are two calls.
+  let calls = 0;
   for (let i = e.indexOf('('); i !== -1; i = e.indexOf('(', i + 1)) {
     const b = i === 0 ? -1 : e.charCodeAt(i - 1);
-    if (i === 0 || isWordChar(b) || b === 0x29 || b === 0x5d || b === 0x27 || b === 0x22) return 'call';
+    if (!(i === 0 || isWordChar(b) || b === 0x29 || b === 0x5d || b === 0x27 || b === 0x22)) continue;
+    if (!strictCalls) return 'call';
+    calls++;
+    let k = i + 1;
+    while (k < e.length && isSpace(e.charCodeAt(k))) k++;
+    if (calls >= 2 || (k < e.length && e.charCodeAt(k) !== 0x29)) return 'call';
   }
   // arithmetic `a*b` / `a+b` with operands (digits, quoted strings, identifiers)
   for (let i = 0; i < e.length; i++) {
@@ -123,7 +131,7 @@ export function findTemplateExpression(s: string): string | null {
       }
       // an unterminated expression is still inspected (payloads are often cut by the injection point)
       const expr = s.slice(start, end === -1 ? limit : end);
-      const why = computes(expr);
+      const why = computes(expr, open === '${' || open === '#{');
       if (why !== null) return clip(open + expr.slice(0, 40) + ' (' + why + ')');
       // Openers inside the examined window were judged as part of this expression: skip past it (keeps the
       // scan linear with a small constant on `{{{{…`).

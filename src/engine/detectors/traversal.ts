@@ -355,9 +355,12 @@ const wrappers: PartRule = {
         const b = i === 0 ? -1 : input.charCodeAt(i - 1);
         if (b === -1 || !isWordChar(b)) {
           if (w === 'file:') {
-            // `file:` alone is common prose ("file: x"); require `file:/` or `file:\`.
-            const c = input.charCodeAt(i + 5);
-            if (c !== 0x2f && c !== 0x5c) { from = i + 1; continue; }
+            // `file:` alone is common prose ("file: x"); require `file:/` or `file:\` and then a path or host
+            // (not "`file://` URL" in documentation)
+            let k = i + 5;
+            while (k < input.length && k - i < 10 && (input.charCodeAt(k) === 0x2f || input.charCodeAt(k) === 0x5c)) k++;
+            const c = input.charCodeAt(k);
+            if (k === i + 5 || !(isWordChar(c) || c === 0x2e || c === 0x25 || c === 0x7e)) { from = i + 1; continue; }
           }
           return clip(input.slice(i, i + 48));
         }
