@@ -132,6 +132,7 @@ test('policy validation: bad exclusions are ConfigErrors with paths', () => {
   assert.throws(() => validatePolicy({ detection: { exclusions: [{ id: 'x', clients: ['not-an-ip'] }] } }), (e: unknown) => e instanceof ConfigError && /detection.exclusions\[0\].clients\[0\]/.test(e.message));
   assert.throws(() => validatePolicy({ detection: { paranoiaLevel: 5 } }), ConfigError);
   assert.throws(() => validatePolicy({ detection: { disabledRules: ['drop table'] } }), ConfigError);
+  assert.throws(() => validatePolicy({ detection: { exclusions: [{ id: 'a' }, { id: 'a' }] } }), (e: unknown) => e instanceof ConfigError && /exclusions\[1\]\.id: duplicate/.test(e.message));
 });
 
 test('route patterns: * one segment, ** any, :name one segment', () => {
@@ -206,4 +207,32 @@ test('payload detector: factory honours detection.enabled and needs the body', (
   const c = ctx("/search?q=1'+or+'1'='1", {});
   const s = d.inspectRequest!(c) as readonly { ruleId: string }[];
   assert.ok(s.some((x) => x.ruleId === 'sqli.942100'));
+});
+
+test('the whole registry stays linear on 64 KiB pathological input in every location', () => {
+  const e = new PayloadEngine(validatePolicy({ detection: { paranoiaLevel: 4 } }).detection, ruleRegistry());
+  const n = 65536;
+  const payloads = ["'".repeat(n), '<'.repeat(n), '('.repeat(n), '/*'.repeat(n / 2), '%'.repeat(n), '&#'.repeat(n / 2), '\\'.repeat(n), '${'.repeat(n / 2), '../'.repeat(n / 3), 'a['.repeat(n / 2)];
+  const worst: [number, string] = [0, ''];
+  const time = (label: string, c: RequestContext) => {
+    const t0 = performance.now();
+    run(e, c);
+    const ms = performance.now() - t0;
+    if (ms > worst[0]) { worst[0] = ms; worst[1] = label; }
+    assert.ok(ms < 3000, `${label}: ${ms.toFixed(0)} ms`);
+  };
+  for (const p of payloads) {
+    const enc = encodeURIComponent(p);
+    const label = JSON.stringify(p.slice(0, 4));
+    time(`query ${label}`, ctx('/?q=' + enc));
+    time(`path ${label}`, ctx('/' + enc));
+    time(`header ${label}`, ctx('/', { headers: { 'user-agent': p, cookie: 'a=' + p } }));
+    time(`json ${label}`, ctx('/', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: p }) }));
+    time(`form ${label}`, ctx('/', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'q=' + enc }));
+  }
+  time('deep json', ctx('/', { headers: { 'content-type': 'application/json' }, body: '['.repeat(n) }));
+  time('json keys', ctx('/', { headers: { 'content-type': 'application/json' }, body: '{' + Array.from({ length: 4000 }, (_, i) => `"k${i}":"<a"`).join(',') + '}' }));
+  time('a[ query', ctx('/?' + 'a['.repeat(n / 2)));
+  time('multipart', ctx('/', { headers: { 'content-type': 'multipart/form-data; boundary=b' }, body: '--b\r\nContent-Disposition: form-data; name="x"; filename="<a"\r\n\r\n\'(<\r\n'.repeat(1500) }));
+  time('xml', ctx('/', { headers: { 'content-type': 'application/xml' }, body: '<a b="<!ENTITY '.repeat(4000) }));
 });

@@ -119,8 +119,17 @@ export const detectionSchema = z
         categories: z.array(category).default([]),
       })
       .prefault({}),
-    /** Exclusions for false-positive tuning; each has an `id` shown in the signal's `exclusion` field. */
-    exclusions: z.array(exclusionSchema).default([]),
+    /** Exclusions for false-positive tuning; each has a unique `id` shown in the signal's `exclusion` field. */
+    exclusions: z
+      .array(exclusionSchema)
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((e, i) => {
+          if (seen.has(e.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate exclusion id ${e.id}` });
+          seen.add(e.id);
+        });
+      }),
   })
   .loose();
 
