@@ -220,8 +220,9 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
     cleanups.push(() => events.close());
 
     let current: GatewayState | undefined;
+    const decisionStore = new SqliteDecisionStore(db);
     const decisions: DecisionService = await createDecisionService({
-      store: new SqliteDecisionStore(db),
+      store: decisionStore,
       policy: () => current?.policy ?? policy,
       metrics,
       logger,
@@ -361,9 +362,11 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
         const now = Date.now();
         const p = current!.policy;
         const ev = await eventStore.prune(now - p.events.retention);
-        if (ev > 0) logger.info({ events: ev }, 'pruned old events');
+        // expired decisions are kept for one offence window: escalation counts earlier offences
+        const dec = await decisionStore.prune(now - p.decisions.offenceWindow);
+        if (ev > 0 || dec > 0) logger.info({ events: ev, decisions: dec }, 'retention: pruned old events and expired decisions');
       } catch (err) {
-        logger.warn({ err }, 'event retention prune failed');
+        logger.warn({ err }, 'retention prune failed');
       }
     };
     const pruneTimer = setInterval(() => void prune(), 3_600_000);

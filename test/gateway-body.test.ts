@@ -113,6 +113,11 @@ test('oversize: reject answers 413 and closes the connection', async (t) => {
   assert.equal(chunked.status, 413);
   assert.equal((await send(bw.gatewayUrl, '/up', { method: 'POST', body: Buffer.alloc(1024, 0x61) })).status, 200);
   assert.equal(up.requests.length, 1);
+  await bw.services.events.flush();
+  const ev = (await bw.services.eventStore.query({ limit: 10 })).events;
+  const rejected = ev.filter((e) => e.reasons.includes('gateway.body-too-large'));
+  assert.equal(rejected.length, 2, 'each 413 is a security event');
+  assert.ok(rejected.every((e) => e.status === 413 && e.action === 'block'));
 });
 
 test('streams a 50 MB request body without buffering it (with body inspection on)', async (t) => {

@@ -227,3 +227,28 @@ test('Expect: 100-continue is answered by the gateway and the body forwarded', a
   assert.equal(up.requests.at(-1)!.body.toString(), 'hello');
   assert.equal(up.requests.at(-1)!.headers.expect, undefined);
 });
+
+test('detectors that throw or reject are counted and the request continues', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({
+    upstream: up.url,
+    policy: NO_LIMITS,
+    detectors: () => [
+      { name: 'test-throws', inspectRequest: () => { throw new Error('boom'); } },
+      { name: 'test-rejects', inspectRequest: () => Promise.reject(new Error('async boom')) },
+      { name: 'test-needs-body', needsBody: true, inspectBody: () => { throw new Error('body boom'); } },
+      { name: 'test-observe', observeResponse: () => { throw new Error('late boom'); } },
+    ],
+  });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  assert.equal((await send(bw.gatewayUrl, '/a')).status, 200);
+  assert.equal((await send(bw.gatewayUrl, '/b', { method: 'POST', body: 'x' })).status, 200);
+  const m = (await getText(bw.adminUrl + '/metrics')).body;
+  assert.equal(metricValue(m, 'bulwark_detector_errors_total', 'detector="test-throws"'), 2);
+  assert.equal(metricValue(m, 'bulwark_detector_errors_total', 'detector="test-rejects"'), 2);
+  assert.equal(metricValue(m, 'bulwark_detector_errors_total', 'detector="test-needs-body"'), 1);
+  assert.equal(metricValue(m, 'bulwark_detector_errors_total', 'detector="test-observe"'), 2);
+});

@@ -110,6 +110,12 @@ export function register(program: Command): void {
           },
         );
       };
+      // last-resort safety nets: the request path catches its own errors; anything reaching here is a bug
+      process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection (ignored; please report)'));
+      process.on('uncaughtException', (err) => {
+        logger.fatal({ err }, 'uncaught exception: shutting down');
+        stop('uncaughtException');
+      });
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });

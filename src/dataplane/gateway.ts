@@ -198,6 +198,7 @@ export class Gateway {
         socket.destroy();
       }
     });
+    this.applyTimeouts(opts.state.policy);
     this.server.on('connection', (s: Socket) => {
       s.setNoDelay(true);
       this.sockets.add(s);
@@ -218,8 +219,19 @@ export class Gateway {
     const old = this.current;
     if (old === next) return;
     this.current = next;
+    this.applyTimeouts(next.policy);
     if ((this.inflight.get(old) ?? 0) === 0) onIdle(old);
     else this.retired.set(old, () => onIdle(old));
+  }
+
+  /**
+   * Idle-socket timeout: a client that sends nothing and receives nothing for longer than the upstream may
+   * legitimately take (max of `proxy.headersTimeout` and `proxy.bodyTimeout`, plus 5 s) is disconnected,
+   * so slow-drip request bodies cannot hold connections forever. Header completion is bounded separately
+   * (`headersTimeout` 30 s, Node's slowloris guard).
+   */
+  private applyTimeouts(p: Policy): void {
+    this.server.timeout = Math.max(p.proxy.headersTimeout, p.proxy.bodyTimeout) + 5000;
   }
 
   /** Starts listening. @returns the bound address (port 0 picks an ephemeral port). */
@@ -447,9 +459,19 @@ class Exchange {
     }
   }
 
+  /**
+   * Records a protocol-level rejection by the gateway itself (oversize body, unforwardable request-target)
+   * as a signal so it is decided, counted and recorded as a security event like any other block.
+   */
+  private protocolReject(ruleId: string, message: string): void {
+    this.ctx.add({ ruleId, detector: 'gateway', category: 'protocol', score: 0, action: 'block', message });
+    this.ctx.verdict = undefined;
+    this.st.pipeline.decide(this.ctx);
+    this.requestSignalCount = this.ctx.signals.length;
+  }
+
   private answerTooLarge(): void {
-    const v = this.st.pipeline.decide(this.ctx);
-    void v;
+    this.protocolReject('gateway.body-too-large', `request body larger than body.inspectLimitBytes (${this.st.policy.body.inspectLimitBytes} bytes) with body.oversize: reject`);
     const bytes = sendProblem(this.res, 'tooLarge', 'The request body is larger than this gateway accepts.', this.ctx.id, this.ctx.responseHeaders, true);
     this.complete(413, bytes, 0, true);
   }
@@ -482,6 +504,15 @@ class Exchange {
   }
 
   private decideAndAct(): void {
+    try {
+      this.decideAndActUnsafe();
+    } catch (err) {
+      // also reached from promise callbacks: an exception here must not become an unhandled rejection
+      this.gw.internalError(err, this.st, this.res, this);
+    }
+  }
+
+  private decideAndActUnsafe(): void {
     const ctx = this.ctx;
     const t0 = performance.now();
     const v = this.st.pipeline.decide(ctx);
@@ -517,6 +548,7 @@ class Exchange {
     const ctx = this.ctx;
     const path = originForm(ctx.target);
     if (path === undefined) {
+      this.protocolReject('gateway.request-target', 'request-target is neither origin-form nor absolute-form');
       const close = this.bodyPending && !this.req.complete;
       const bytes = sendProblem(this.res, 'badRequest', 'The request-target must be an absolute path (origin-form) or an absolute URI.', ctx.id, ctx.responseHeaders, close);
       this.complete(400, bytes, 0, true);
@@ -543,6 +575,15 @@ class Exchange {
   }
 
   private onForwarded(r: ForwardResult): void {
+    try {
+      this.onForwardedUnsafe(r);
+    } catch (err) {
+      this.gw.services.logger.error({ err }, 'gateway: failure after forwarding');
+      this.abandon();
+    }
+  }
+
+  private onForwardedUnsafe(r: ForwardResult): void {
     const m = this.gw.services.metrics;
     if (r.error !== undefined && r.error !== 'client-abort') m.upstreamErrors.inc({ kind: r.error });
     this.gw.observeUpstream(r.error !== undefined && r.byGateway ? 'error' : statusClass(r.status), r.upstreamMs / 1000);
