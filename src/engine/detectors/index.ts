@@ -1,40 +1,41 @@
 import type { PayloadRule } from '../types.ts';
 import { rules as sqli } from './sqli.ts';
 import { rules as xss } from './xss.ts';
+import { rules as traversal } from './traversal.ts';
+import { rules as rfi } from './rfi.ts';
+import { rules as cmdi } from './cmdi.ts';
+import { rules as ssrf } from './ssrf.ts';
+import { rules as nosqli } from './nosqli.ts';
+import { rules as prototypePollution } from './prototype-pollution.ts';
+import { rules as ssti } from './ssti.ts';
+import { rules as jndi } from './jndi.ts';
+import { rules as xxe } from './xxe.ts';
+import { rules as scanner } from './scanner.ts';
+import { rules as protocol } from './protocol.ts';
+import { rules as ldapi } from './ldapi.ts';
+import { rules as ssi } from './ssi.ts';
 
 /**
  * The rule sets of the payload engine, one module per attack (`src/engine/detectors/<attack>.ts`, each
- * exporting `rules: readonly PayloadRule[]`). The order here is the evaluation order within a severity.
- *
- * Modules of attacks still being written are loaded when present (top-level `await import`), so that the
- * engine works while the set grows; a module that exists but fails to load is an error, not skipped.
+ * exporting `rules: readonly PayloadRule[]`). The order here is the evaluation order within a severity class
+ * (the engine runs mandatory critical paranoia-1 rules first). To add an attack module, import it here.
  */
-const OPTIONAL_MODULES = [
-  'traversal', 'rfi', 'cmdi', 'ssrf', 'nosqli', 'prototype-pollution', 'ssti', 'jndi', 'xxe', 'scanner', 'protocol',
-  'ldapi', 'ssi',
-] as const;
-
-const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-
-async function loadOptional(name: string): Promise<readonly PayloadRule[]> {
-  const url = new URL(`./${name}${ext}`, import.meta.url);
-  try {
-    const m = (await import(url.href)) as { rules?: readonly PayloadRule[] };
-    return m.rules ?? [];
-  } catch (err) {
-    const e = err as { code?: string; url?: string; message?: string };
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && (e.url === url.href || (e.message ?? '').includes(`${name}${ext}`))) return [];
-    throw err;
-  }
-}
-
-const optional = await Promise.all(OPTIONAL_MODULES.map(loadOptional));
-
-/** Every rule set, by module name. */
 export const RULE_SETS: Readonly<Record<string, readonly PayloadRule[]>> = Object.freeze({
   sqli,
   xss,
-  ...Object.fromEntries(OPTIONAL_MODULES.map((n, i) => [n, optional[i]!])),
+  traversal,
+  rfi,
+  cmdi,
+  ssrf,
+  nosqli,
+  'prototype-pollution': prototypePollution,
+  ssti,
+  jndi,
+  xxe,
+  scanner,
+  protocol,
+  ldapi,
+  ssi,
 });
 
 /** All payload rules, flattened in module order. */
