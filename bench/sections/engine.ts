@@ -68,6 +68,7 @@ export function measure(name: string, recs: readonly CorpusRecord[], engine: Pay
   return `${name.padEnd(28)} n=${String(n).padStart(6)}  p50 ${percentile(wall, 50).toFixed(1).padStart(6)} µs  p99 ${percentile(wall, 99).toFixed(1).padStart(7)} µs  mean ${mean.toFixed(1).padStart(6)} µs  cpu/req ${cpuPer.toFixed(1).padStart(6)} µs`;
 }
 
+/** Bench section entry point (`npm run bench engine`): prints one line per sample / corpus. */
 export async function run(): Promise<void> {
   const rounds = Number(process.env.BENCH_ENGINE_ROUNDS ?? 3);
   const policy = validatePolicy({});

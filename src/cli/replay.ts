@@ -60,6 +60,10 @@ export function isBlockedStatus(s: number): boolean {
   return s === 403 || s === 429 || (s >= 400 && s < 500 && s !== 404 && s !== 405);
 }
 
+/**
+ * Registers `bulwark replay` (see the module comment). Exit code 0; 2 on bad input (unreadable corpus,
+ * non-loopback target without `--allow-remote`, non-http URL).
+ */
 export function register(program: Command): void {
   program
     .command('replay')

@@ -45,7 +45,11 @@ const DATA_ACTIVE = ['text/html', 'image/svg', 'application/xhtml', 'text/xml', 
  * Elements that are active content or mutation-XSS vectors on their own: SVG and MathML roots (script-capable
  * foreign content), `xmp`/`plaintext`/`listing` raw-text elements (mXSS), `isindex`, and `svg:svg`.
  */
-const ACTIVE_CONTAINERS = new Set(['svg', 'svg:svg', 'math', 'xmp', 'plaintext', 'listing', 'isindex', 'xss', 'xss:xss', 'vmlframe', 'v:vmlframe']);
+const ACTIVE_CONTAINERS = new Set([
+  'svg', 'svg:svg', 'math', 'xmp', 'plaintext', 'listing', 'isindex', 'xss', 'xss:xss', 'vmlframe', 'v:vmlframe',
+  // XSLT stylesheets and XML Events listeners run script when the document is rendered as XML
+  'xsl:stylesheet', 'xsl:transform', 'xsl:template', 'listener', 'ev:listener',
+]);
 
 /** Elements that load or run active content through an attribute (src, data, code, srcdoc …). */
 const EMBEDDING = new Set(['iframe', 'frame', 'embed', 'object', 'applet', 'frameset', 'portal', 'fencedframe', 'layer', 'ilayer', 'xml', 'bgsound', 'import']);
@@ -379,7 +383,11 @@ export function scanHtml(s: string): string | null {
     if (c === 0x2f && (s.charCodeAt(i + 2) | 0x20) === 0x73 && s.slice(i + 2, i + 8).toLowerCase() === 'script') {
       return '</script> closes a script block';
     }
-    if (c === 0x3f && s.slice(i + 2, i + 8).toLowerCase() === 'import') return '<?import> HTC behaviour';
+    if (c === 0x3f) {
+      const pi = s.slice(i + 2, i + 16).toLowerCase();
+      if (pi.startsWith('import')) return '<?import> HTC behaviour';
+      if (pi.startsWith('xml-stylesheet')) return '<?xml-stylesheet> (XSLT/CSS injection)';
+    }
     if (!isLetter) {
       i = s.indexOf('<', i + 1);
       continue;
