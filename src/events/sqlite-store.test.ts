@@ -41,3 +41,19 @@ test('SQLite event store: a malformed cursor reads from the newest; pathological
   assert.equal((await store.query({ text: '%_\\'.repeat(20_000) })).events.length, 0);
   assert.ok(performance.now() - t0 < 2000);
 });
+
+test('SQLite event store writer thread: a failed batch rejects and rolls back; later batches succeed; close is clean', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bw-events-w-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = openDatabase(join(dir, 'bulwark.db'));
+  t.after(() => db.close());
+  const store = new SqliteEventStore(db, { writerThread: true });
+  const good = sampleEvent();
+  await assert.rejects(store.insertBatch([good, sampleEvent({ method: null as unknown as string })]), /NOT NULL/);
+  assert.equal((await store.query({})).events.length, 0);
+  await store.insertBatch([good]);
+  const page = await store.query({});
+  assert.deepEqual(page.events.map((e) => e.id), [good.id], 'written by the thread, visible to the main connection');
+  await store.close();
+  await assert.rejects(store.insertBatch([sampleEvent()]), /closed/);
+});
