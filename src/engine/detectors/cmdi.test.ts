@@ -57,6 +57,9 @@ test('detects values that are command lines, and PHP code', () => {
     '${@print(md5(x))}',
     '{${phpinfo()}}',
     "os.system('id')",
+    'O:8:"stdClass":1:{s:4:"file";s:11:"/etc/passwd";}',
+    'a:1:{i:0;O:+4:"Evil":0:{}}',
+    'Tzo0OiJFdmlsIjowOnt9', // base64 of O:4:"Evil":0:{}
   ];
   for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
 });

@@ -26,6 +26,7 @@ import { cmdLine } from '../transforms.ts';
  * - `933100` PHP code: `<?php`, superglobals (`$_GET[`), complex syntax `{${…}}` / `${@…}`, PL1, critical.
  * - `933110` PHP/Perl/Python execution functions with a call (`system('id')`, `shell_exec(`, `passthru(`,
  *   `phpinfo()`, `eval('…')`), PL1, critical.
+ * - `933120` PHP serialized object (`O:8:"Example":1:{…}`, plain or base64) — object injection, PL1, critical.
  */
 
 const TAGS = ['OWASP_CRS/ATTACK-RCE', 'CWE-78', 'attack-rce'] as const;
@@ -709,7 +710,46 @@ const phpFunc: PartRule = {
   },
 };
 
+/**
+ * Finds a PHP serialized object (`O:8:"stdClass":1:{…}`, also `C:` custom-serialized) — the input of PHP
+ * object injection (CWE-502, OWASP CRS 933 "PHP Object Injection"). Linear: each `O:`/`C:` is read once.
+ */
+export function findPhpObject(s: string): string | null {
+  for (let i = s.indexOf(':'); i !== -1; i = s.indexOf(':', i + 1)) {
+    const t = s.charCodeAt(i - 1);
+    if (t !== 0x4f && t !== 0x43) continue; // `O` or `C`
+    if (i >= 2 && isWordChar(s.charCodeAt(i - 2))) continue;
+    let k = i + 1;
+    if (s.charCodeAt(k) === 0x2b || s.charCodeAt(k) === 0x20) k++; // `O:+8:` evasion (`+` may arrive as a space)
+    const d0 = k;
+    while (k < s.length && k - d0 < 6 && isDigit(s.charCodeAt(k))) k++;
+    if (k === d0 || s.charCodeAt(k) !== 0x3a || s.charCodeAt(k + 1) !== 0x22) continue;
+    const len = Number(s.slice(d0, k));
+    const nameStart = k + 2;
+    const nameEnd = nameStart + len;
+    if (len === 0 || len > 128 || s.charCodeAt(nameEnd) !== 0x22 || s.charCodeAt(nameEnd + 1) !== 0x3a) continue;
+    return clip(s.slice(i - 1, nameEnd + 8));
+  }
+  return null;
+}
+
+const phpObject: PartRule = {
+  kind: 'part',
+  id: '933120',
+  name: 'php-object-injection',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...PHP_TAGS, 'CWE-502'],
+  targets: [...CMDI_TARGETS, 'cookie'],
+  transforms: [['urlDecodeRepeat'], ['base64Decode']],
+  match(input) {
+    if (input.indexOf(':"') === -1) return null;
+    return findPhpObject(input);
+  },
+};
+
 /** The command-injection and PHP-injection rules (ids and levels in the module comment). */
 export const rules: readonly PartRule[] = [
-  separated, substitution, glob, windows, windowsObfuscated, shellshock, wholeValue, startsWithCommand, phpCode, phpFunc,
+  separated, substitution, glob, windows, windowsObfuscated, shellshock, wholeValue, startsWithCommand, phpCode, phpFunc, phpObject,
 ];

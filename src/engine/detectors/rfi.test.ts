@@ -22,9 +22,10 @@ test('detects remote inclusion in include-style parameters and truncation tricks
   assert.ok(matchPart(rules[0]!, 'https://evil.example/x', 'json', 'config.template') !== null);
 });
 
-test('paranoia 2 adds script URLs and IP hosts', () => {
+test('URLs with IP hosts (PL1) and script URLs (PL2)', () => {
+  assert.ok(ids('http://203.0.113.7/a', 'callback').includes('931130'));
   assert.ok(ids('https://evil.example/payload.php', 'avatar', 2).includes('931120'));
-  assert.ok(ids('http://203.0.113.7/a', 'callback', 2).includes('931130'));
+  assert.deepEqual(ids('https://evil.example/payload.php', 'avatar'), []);
 });
 
 test('does not flag URLs in ordinary API fields at paranoia 1', () => {

@@ -15,7 +15,8 @@ import { clip, isWordChar } from './lib/text.ts';
  * - `931110` remote URL ending in `?`, `#` or a NUL byte (suffix truncation), PL1, critical.
  * - `931120` remote URL to a script or text payload (`.php`, `.txt`, `.phtml`, `.asp`, `.jsp`, `.pl`,
  *   `.cgi`, `.sh`, `.inc`) in any parameter, PL2, error.
- * - `931130` URL whose host is a public IP literal (CRS 931100), PL2, warning.
+ * - `931130` a value that is a URL whose host is an IP literal (as OWASP CRS 931100 at paranoia 1: payloads
+ *   are served from bare IPs, real integrations use names), PL1, critical.
  */
 
 const TAGS = ['OWASP_CRS/ATTACK-RFI', 'CWE-98', 'attack-rfi'] as const;
@@ -133,8 +134,8 @@ const ipHost: PartRule = {
   id: '931130',
   name: 'rfi-url-with-ip-host',
   category: 'rfi',
-  severity: 'warning',
-  paranoia: 2,
+  severity: 'critical',
+  paranoia: 1,
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
