@@ -8,6 +8,7 @@ import type { Decision } from '../core/types.ts';
 import { validatePolicy } from '../config/load.ts';
 import { openDatabase } from '../store/sqlite.ts';
 import { createDecisionService, escalatedDuration } from './service.ts';
+import { maskApiKey } from '../events/record.ts';
 import { MemoryDecisionStore } from './memory-store.ts';
 import { SqliteDecisionStore } from './sqlite-store.ts';
 import type { DecisionStore } from './types.ts';
@@ -40,6 +41,11 @@ test('match by scope, expiry on read, most severe wins', async (t) => {
   const ban = s.add({ scope: 'api_key', value: 'k-123', type: 'ban', origin: 'manual', source: 'op', reason: 'leaked key', durationMs: 30_000 }, now);
   assert.equal(s.match(ctx('192.0.2.1', { apiKey: 'k-123' }), now)?.id, ban.id, 'ban beats throttle');
   assert.equal(s.match(ctx('198.51.100.1', { apiKey: 'k-123' }), now)?.id, ban.id);
+  // A ban on the masked form (as shown in events) matches the key.
+  const masked = s.add({ scope: 'api_key', value: maskApiKey('sk_live_secret_0001'), type: 'ban', origin: 'manual', source: 'op', reason: 'from event', durationMs: 30_000 }, now);
+  assert.equal(s.match(ctx('198.51.100.2', { apiKey: 'sk_live_secret_0001' }), now)?.id, masked.id);
+  assert.equal(s.match(ctx('198.51.100.2', { apiKey: 'sk_live_secret_0002' }), now), undefined);
+  await s.remove(masked.id);
   s.add({ scope: 'user', value: 'alice', type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 1000 }, now);
   assert.equal(s.match(ctx('203.0.113.9', { user: 'alice' }), now)?.value, 'alice');
   s.add({ scope: 'fingerprint', value: 'fp1', type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 1000 }, now);

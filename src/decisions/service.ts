@@ -5,6 +5,7 @@ import type { Decision, DecisionScope } from '../core/types.ts';
 import type { Policy } from '../config/schema.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CidrList, parseCidr, parseIp } from './cidr.ts';
+import { maskApiKey } from '../events/record.ts';
 import type { DecisionFilter, DecisionService, DecisionStore, NewDecision } from './types.ts';
 
 type Change = { op: 'put'; decision: Decision } | { op: 'delete'; id: string };
@@ -52,7 +53,9 @@ type Pending = { op: 'put'; decision: Decision; after?: () => void } | { op: 'de
  * The in-memory decision index over a persistent {@link DecisionStore}.
  *
  * - `match` is synchronous: one Map lookup per hash scope (ip by `ctx.clientKey` and `ctx.clientIp`, api_key,
- *   user, fingerprint) plus a scan of the `range` decisions (CIDR containment on the client IP).
+ *   user, fingerprint) plus a scan of the `range` decisions (CIDR containment on the client IP). An `api_key`
+ *   decision may hold the key itself or its masked form as shown in events (`maskApiKey`: first 4 chars + `…`
+ *   + 8 hex of SHA-256), so operators can ban a key seen in an event and rule bans store no secret.
  * - Expiry: expired decisions are skipped on read and removed by a periodic sweep.
  * - Escalation: `add` counts earlier decisions for the same (scope, value, source) within
  *   `decisions.offenceWindow` (in memory, then corrected from the store in the background, which also
@@ -190,7 +193,17 @@ export class DecisionIndex implements DecisionService {
       best = this.pick(best, ip.get(ctx.clientKey), now);
       if (ctx.clientIp !== ctx.clientKey) best = this.pick(best, ip.get(ctx.clientIp), now);
     }
-    if (ctx.apiKey !== undefined && this.byScope.api_key.size > 0) best = this.pick(best, this.byScope.api_key.get(ctx.apiKey), now);
+    if (ctx.apiKey !== undefined && this.byScope.api_key.size > 0) {
+      const m = this.byScope.api_key;
+      best = this.pick(best, m.get(ctx.apiKey), now);
+      // api_key decisions may hold the masked key as shown in events (no secret in the store).
+      let masked = ctx.scratch.get('apiKey.masked') as string | undefined;
+      if (masked === undefined) {
+        masked = maskApiKey(ctx.apiKey);
+        ctx.scratch.set('apiKey.masked', masked);
+      }
+      best = this.pick(best, m.get(masked), now);
+    }
     if (ctx.user !== undefined && this.byScope.user.size > 0) best = this.pick(best, this.byScope.user.get(ctx.user), now);
     if (ctx.fingerprint !== undefined && this.byScope.fingerprint.size > 0) best = this.pick(best, this.byScope.fingerprint.get(ctx.fingerprint), now);
     if (this.ranges.size > 0) {

@@ -109,6 +109,22 @@ test('ban after banAfter consecutive rejections, with the rule ban duration', as
   assert.equal(run(d, makeCtx())[0]?.action, 'throttle', 'streak restarts after a ban');
 });
 
+test('an api_key ban holds the masked key, and the decision service matches it', async (t) => {
+  const policy = validatePolicy({ rateLimits: [{ id: 'key-ban', key: 'api_key', limit: 1, window: '1m', action: 'ban' }] });
+  const services = await makeServices(policy);
+  const d = rateLimitDetector(policy, services)!;
+  t.after(() => d.close?.());
+  const key = 'sk_live_zzzzzzzzzzzzzzzz';
+  run(d, makeCtx({ apiKey: key }));
+  const s = run(d, makeCtx({ apiKey: key }))[0]!;
+  assert.equal(s.action, 'ban');
+  assert.equal(s.ban?.scope, 'api_key');
+  assert.ok(!s.ban?.value?.includes('zzzz'), 'no secret in the ban');
+  services.decisions.add({ scope: s.ban!.scope!, value: s.ban!.value!, type: 'ban', origin: 'rule', source: s.ruleId, reason: 'x' });
+  assert.ok(services.decisions.match(makeCtx({ ip: '203.0.113.1', apiKey: key })));
+  assert.equal(services.decisions.match(makeCtx({ ip: '203.0.113.1', apiKey: key + 'x' })), undefined);
+});
+
 test('monitor rule: signal marked monitor; the request passes and wouldBe is throttle', async (t) => {
   const policy = validatePolicy({ rateLimits: [{ id: 'watch', limit: 1, window: '1m', monitor: true }] });
   const d = rateLimitDetector(policy, await makeServices(policy))!;

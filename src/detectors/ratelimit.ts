@@ -47,7 +47,8 @@ function compile(rule: RateLimitRule): CompiledRule {
       // API keys never appear in state keys or evidence in clear.
       key = (ctx) => (ctx.apiKey === undefined || ctx.apiKey === '' ? undefined : digest(ctx.apiKey));
       display = (ctx) => maskApiKey(ctx.apiKey ?? '');
-      banTarget = (ctx) => (ctx.apiKey ? { scope: 'api_key', value: ctx.apiKey } : ipBan(ctx));
+      // The ban holds the masked key (the decision service matches it): no secret in the decision store.
+      banTarget = (ctx) => (ctx.apiKey ? { scope: 'api_key', value: maskApiKey(ctx.apiKey) } : ipBan(ctx));
       break;
     case 'user':
       key = (ctx) => (ctx.user === undefined || ctx.user === '' ? undefined : ctx.user.length > 64 ? digest(ctx.user) : ctx.user);
