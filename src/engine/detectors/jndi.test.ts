@@ -53,3 +53,23 @@ test('linear time on 64 KiB pathological input', () => {
   checkAll(rules, testScope([], ctx));
   assert.ok(performance.now() - t0 < 2000);
 });
+
+test('detects Java code-execution gadgets, OGNL and serialized objects', () => {
+  const attacks: [string, string][] = [
+    ['${T(java.lang.Runtime).getRuntime().exec("id")}', '944100'],
+    ["%{(#_memberAccess['allowStaticMethodAccess']=true).(@java.lang.Runtime@getRuntime().exec('id'))}", '944100'],
+    ['class.module.classLoader.resources.context.parent.pipeline.first.pattern=x', '944100'],
+    ['<sorted-set><dynamic-proxy><interface>java.lang.Comparable</interface></dynamic-proxy></sorted-set>', '944100'],
+    ['new java.lang.ProcessBuilder("id").start()', '944100'],
+    ['rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA==', '944110'],
+    ['ACED0005737200', '944110'],
+  ];
+  for (const [a, id] of attacks) assert.ok(matchAll(rules, a).includes(id), `missed ${id} on ${a}`);
+  const ctx = testContext('POST', '/upload', [['Host', 'a'], ['Content-Type', "%{(#nike='multipart/form-data').(#_memberAccess=@ognl.OgnlContext@DEFAULT_MEMBER_ACCESS)}"]]);
+  assert.ok(checkAll(rules, testScope([], ctx)).some((h) => h.startsWith('944101')));
+});
+
+test('does not flag Java prose or ordinary base64', () => {
+  const benign = ['Uses the java.lang package', 'The OGNL expression language', 'a priority queue', 'SGVsbG8gd29ybGQ=', 'brO0ABC is not at a boundary', 'Runtime errors'];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
+});

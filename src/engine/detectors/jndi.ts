@@ -1,7 +1,7 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, RequestRule } from '../types.ts';
 import { applyChain } from '../transforms.ts';
-import { clip } from './lib/text.ts';
+import { clip, NeedleSet } from './lib/text.ts';
 
 /**
  * JNDI lookup injection / Log4Shell (CVE-2021-44228, CVE-2021-45046; CWE-917; OWASP CRS 944150).
@@ -18,6 +18,12 @@ import { clip } from './lib/text.ts';
  *   rode on `User-Agent`, `X-Api-Version`, `Referer`, `X-Forwarded-For` …), PL1, critical.
  * - `944152` other Log4j lookups that exfiltrate data (`${env:…}`, `${sys:…}`, `${java:…}`, `${ctx:…}`,
  *   `${main:…}`, nested `${${`), PL2, error.
+ * - `944100` Java code-execution classes and expression-language gadgets (`java.lang.Runtime`,
+ *   `ProcessBuilder`, OGNL `#_memberAccess` / `%{(#`, Spring4Shell `class.module.classLoader`, XStream
+ *   `dynamic-proxy`, commons-collections functors) in values, PL1, critical (category `cmdi`);
+ *   `944101` the same in any request header (Struts2 CVE-2017-5638 used Content-Type).
+ * - `944110` Java serialization stream (`rO0AB`, `aced0005`, raw `AC ED 00 05`) — deserialization (CWE-502),
+ *   PL1, critical (category `other`).
  */
 
 const TAGS = ['OWASP_CRS/ATTACK-JAVA', 'CWE-917', 'CVE-2021-44228', 'attack-rce'] as const;
@@ -197,5 +203,97 @@ const dataLookup: PartRule = {
   },
 };
 
-/** The JNDI / Log4Shell rules (ids and levels in the module comment). */
-export const rules: readonly (PartRule | RequestRule)[] = [jndiPart, jndiHeaders, dataLookup];
+/**
+ * Java code-execution classes, expression-language (OGNL, SpEL, MVEL) gadgets, Spring4Shell property paths and
+ * deserialization gadget classes (OWASP CRS `java-classes.data`, `java-code-leakages.data`, abridged; lower-case).
+ */
+const JAVA_GADGETS = new NeedleSet([
+  'java.lang.runtime', 'getruntime()', 'processbuilder', 'javax.script.scriptenginemanager', 'java.lang.reflect.',
+  'java.lang.classloader', 'defineclass(', 'jdk.jshell', 'ognl.ognlcontext', '#_memberaccess', '@java.lang.', '%{(#', '${(#',
+  'class.module.classloader', 'class.classloader', '#context[', 'java.beans.xmldecoder', 'java.beans.eventhandler',
+  'dynamic-proxy', 'javax.naming.initialcontext', 'com.sun.rowset.jdbcrowsetimpl', 'org.apache.commons.collections.functors',
+  'org.apache.commons.collections4.functors', 'ysoserial', 'sun.misc.unsafe', 'java.net.urlclassloader',
+  'org.springframework.context.support.classpathxmlapplicationcontext', 'bsh.interpreter', 'groovy.lang.groovyshell',
+  'com.sun.org.apache.xalan.internal.xsltc.trax.templatesimpl', 'java.util.priorityqueue', 'ognl.', 'new javax.',
+]);
+
+/** `ognl.` and `java.util.priorityqueue` are also ordinary words in docs: they need an expression context. */
+function javaGadgetAt(s: string, i: number, g: string): boolean {
+  if (g === 'ognl.') return s.indexOf('#', i) !== -1 || s.indexOf('@', i) !== -1;
+  if (g === 'java.util.priorityqueue') return s.indexOf('<', 0) !== -1 || s.indexOf('{', 0) !== -1;
+  return true;
+}
+
+const javaExec: PartRule = {
+  kind: 'part',
+  id: '944100',
+  name: 'java-code-execution-gadget',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: ['OWASP_CRS/ATTACK-JAVA', 'CWE-94', 'CWE-917', 'attack-rce'],
+  targets: [...TARGETS, 'header'],
+  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'jsDecode', 'lowercase']],
+  match(input) {
+    const m = JAVA_GADGETS.find(input, javaGadgetAt);
+    return m === null ? null : clip(input.slice(Math.max(0, m.index - 8), m.index + 48));
+  },
+};
+
+/** Every request header (Struts2 CVE-2017-5638 rode on Content-Type, which is not an inspected part). */
+const javaExecHeaders: RequestRule = {
+  kind: 'request',
+  id: '944101',
+  name: 'java-code-execution-gadget-any-header',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: ['OWASP_CRS/ATTACK-JAVA', 'CWE-94', 'CWE-917', 'attack-rce'],
+  check(scope) {
+    const raw = scope.ctx.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const v = raw[i + 1]!;
+      if (v.indexOf('{') === -1 && v.indexOf('.') === -1) continue;
+      const low = v.length > 8192 ? v.slice(0, 8192).toLowerCase() : v.toLowerCase();
+      const m = JAVA_GADGETS.find(low, javaGadgetAt);
+      if (m !== null) return [{ hit: clip(low.slice(Math.max(0, m.index - 8), m.index + 48)), loc: { kind: 'header', name: raw[i]!.toLowerCase() } }];
+    }
+    return [];
+  },
+};
+
+/**
+ * Java serialization stream magic (`AC ED 00 05`, Java Object Serialization Specification §6.4.2): raw, hex
+ * (`aced0005`) or base64 (`rO0AB`) — the carrier of deserialization attacks (CWE-502, CRS 944200/944210).
+ */
+export function findJavaSerialized(s: string): string | null {
+  const b64 = s.indexOf('rO0AB');
+  if (b64 !== -1 && (b64 === 0 || !isB64Char(s.charCodeAt(b64 - 1)))) return 'base64 Java serialization stream rO0AB…';
+  const hex = s.toLowerCase().indexOf('aced0005');
+  if (hex !== -1 && (hex === 0 || !isB64Char(s.charCodeAt(hex - 1)))) return 'hex Java serialization stream aced0005…';
+  const raw = s.indexOf('\u00ac\u00ed\u0000\u0005');
+  return raw === -1 ? null : 'Java serialization stream magic AC ED 00 05';
+}
+
+function isB64Char(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
+}
+
+const javaSerialized: PartRule = {
+  kind: 'part',
+  id: '944110',
+  name: 'java-serialized-object',
+  category: 'other',
+  severity: 'critical',
+  paranoia: 1,
+  tags: ['OWASP_CRS/ATTACK-JAVA', 'CWE-502', 'attack-deserialization'],
+  targets: [...TARGETS, 'header'],
+  transforms: [['urlDecodeUni']],
+  match(input) {
+    if (input.length < 4) return null;
+    return findJavaSerialized(input);
+  },
+};
+
+/** The JNDI / Log4Shell and Java rules (ids and levels in the module comment). */
+export const rules: readonly (PartRule | RequestRule)[] = [jndiPart, jndiHeaders, dataLookup, javaExec, javaExecHeaders, javaSerialized];
