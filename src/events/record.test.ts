@@ -49,3 +49,18 @@ test('maskApiKey hides short keys entirely; uuidv7 ids sort by time', () => {
   assert.ok(a < b && b < c);
   assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });
+
+test('64 KiB request strings and evidence are truncated in bounded time', () => {
+  const big = '\u{1F600}'.repeat(16 * 1024) + '%'.repeat(1024);
+  const t0 = performance.now();
+  for (let i = 0; i < 50; i++) {
+    const ctx = new RequestContext({ id: big, clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method: big, target: big, headers: { 'user-agent': big, host: big } });
+    ctx.apiKey = big;
+    ctx.user = big;
+    ctx.add({ ruleId: 'x', detector: 'x', category: 'x', score: 1, message: big, evidence: { value: big, matched: big, transformed: big, location: { kind: 'header', name: big }, detail: { a: big } } });
+    const e = toSecurityEvent(ctx, 403, 1);
+    assert.ok(JSON.stringify(e).length < 8000);
+    assert.ok(e.target.isWellFormed() && e.userAgent!.isWellFormed(), 'no split surrogate pairs');
+  }
+  assert.ok(performance.now() - t0 < 2000);
+});

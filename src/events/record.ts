@@ -12,9 +12,13 @@ export const MAX_SHORT = 256;
 /** Maximum length of evidence values (`value`, `transformed`, `matched`, string details), chars. */
 export const MAX_EVIDENCE = 256;
 
-/** Truncates to `max` chars, marking the cut with `…`. */
+/** Truncates to `max` UTF-16 code units, marking the cut with `…`; never splits a surrogate pair. */
 export function truncate(s: string, max: number): string {
-  return s.length <= max ? s : s.slice(0, max - 1) + '…';
+  if (s.length <= max) return s;
+  let cut = max - 1;
+  const c = s.charCodeAt(cut - 1);
+  if (c >= 0xd800 && c <= 0xdbff) cut--; // high surrogate without its low half
+  return s.slice(0, cut) + '…';
 }
 
 /**
