@@ -62,6 +62,15 @@ export const DANGEROUS_FUNCTIONS = new Set([
 /** System procedures that run OS commands or read the registry/files (MSSQL). */
 const SYSTEM_PROCEDURES = new Set(['xp_cmdshell', 'xp_dirtree', 'xp_regread', 'xp_regwrite', 'xp_fileexist', 'sp_oacreate', 'sp_oamethod', 'sp_makewebtask', 'sp_addextendedproc', 'xp_servicecontrol', 'xp_availablemedia', 'xp_subdirs']);
 
+/** Common SQL functions recognised as calls even with whitespace or comments before `(`. */
+const KNOWN_FUNCTIONS = new Set([
+  'concat', 'concat_ws', 'group_concat', 'char', 'chr', 'nchar', 'ascii', 'ord', 'substring', 'substr', 'mid', 'left',
+  'right', 'length', 'len', 'cast', 'convert', 'count', 'if', 'ifnull', 'isnull', 'nullif', 'coalesce', 'iif', 'md5',
+  'sha1', 'hex', 'unhex', 'rand', 'floor', 'ceil', 'round', 'exists', 'lower', 'upper', 'replace', 'reverse', 'trim',
+  'instr', 'locate', 'position', 'strcmp', 'elt', 'field', 'benchmark', 'version', 'database', 'user', 'schema',
+  'row', 'least', 'greatest', 'case', 'current_setting', 'to_char', 'decode', 'encode', 'xmltype',
+]);
+
 /** Zero-argument functions that reveal the database (`version()`, `database()`, `user()` …). */
 export const INFO_FUNCTIONS = new Set([
   'version', 'database', 'user', 'current_user', 'schema', 'system_user', 'session_user', 'db_name', 'host_name',
@@ -284,7 +293,8 @@ export function tokenize(s: string, q: number): Tokens {
       }
       i = j;
       const nx = nextSignificant(s, i);
-      const paren = nx < n && s.charCodeAt(nx) === 0x28;
+      // a call: `name(` directly, or `name (` / `name/**/(` for known SQL functions (prose has "word (aside)")
+      const paren = nx < n && s.charCodeAt(nx) === 0x28 && (nx === i || KNOWN_FUNCTIONS.has(w) || DANGEROUS_FUNCTIONS.has(w) || INFO_FUNCTIONS.has(w));
       let t: TokenType;
       if (LOGIC.has(w)) t = '&';
       else if (w === 'union' || w === 'intersect' || w === 'except') t = 'U';
@@ -497,7 +507,7 @@ function afterBreak(t: readonly TokenType[], v: readonly string[], i: number, st
         if (after === 'o' || after === 'c' || after === '&' || after === ';' || after === ')' || after === 'B' || after === 'U' || (!strict && after === 'f')) return `logic ${v[j]} literal`;
         if (!strict && (after === undefined || after === 's' || after === '1')) return `logic ${v[j]} literal`;
         // a whole value `OR 1` / `AND true`: a numeric-context tautology
-        if (strict && j === 0 && after === undefined && u === '1') return `logic ${v[j]} literal`;
+        if (strict && after === undefined && u === '1' && (j === 0 || v[k] === 'true')) return `logic ${v[j]} literal`;
         return null;
       }
       if (u === 'n') {
@@ -689,6 +699,15 @@ function mayBeKeywordSql(s: string): boolean {
   let k = 0;
   while (k < l.length && l.charCodeAt(k) === 0x20) k++;
   if (l.startsWith('or ', k) || l.startsWith('and ', k) || l.startsWith('xor ', k)) return true;
+  // a leading number then a logical operator: `1 OR true`
+  let d = k;
+  if (l.charCodeAt(d) === 0x2d) d++;
+  const ds = d;
+  while (d < l.length && isDigit(l.charCodeAt(d))) d++;
+  if (d > ds && l.charCodeAt(d) === 0x20) {
+    while (l.charCodeAt(d) === 0x20) d++;
+    if (l.startsWith('or ', d) || l.startsWith('and ', d) || l.startsWith('xor ', d)) return true;
+  }
   for (const w of WORD_TRIGGERS) if (l.indexOf(w) !== -1) return true;
   return false;
 }
