@@ -39,6 +39,8 @@ export class GeoDetector implements Detector {
   private readonly country: CountryDb | null;
   private asn: AsnSource | null = null;
   private readonly cache: LruMap<string, ClientGeo>;
+  /** Shared ClientGeo per `country|asn` (bounded by the number of ASNs, ~80k, in practice far fewer). */
+  private readonly interned: LruMap<string, ClientGeo>;
   private readonly travel: LruMap<string, Travel>;
   private readonly hostingExtra: ReadonlySet<number>;
   private readonly allow: ReadonlySet<string>;
@@ -52,9 +54,11 @@ export class GeoDetector implements Detector {
       void sources.asn.then((a) => {
         this.asn = a;
         this.cache.clear();
+        this.interned.clear();
       });
     } else this.asn = sources.asn;
     this.cache = new LruMap(policy.cacheSize);
+    this.interned = new LruMap(policy.cacheSize);
     this.travel = new LruMap(policy.cacheSize);
     this.hostingExtra = new Set(policy.hostingAsns);
     this.allow = new Set(policy.allowCountries);
@@ -74,6 +78,13 @@ export class GeoDetector implements Detector {
     const cc = this.country?.country(ip);
     const a = this.asn?.lookup(ip);
     if (cc !== undefined || a !== undefined) {
+      // one shared (frozen) object per country + ASN: the per-IP cache then costs a key and a pointer
+      const ik = `${cc ?? ''}|${a?.asn ?? ''}`;
+      const shared = this.interned.get(ik);
+      if (shared !== undefined) {
+        this.cache.set(ip, shared);
+        return shared;
+      }
       g = {};
       if (cc !== undefined) {
         g.country = cc;
@@ -88,6 +99,8 @@ export class GeoDetector implements Detector {
         if (a.org) g.asnOrg = a.org;
         g.hosting = isHostingAsn(a.asn, this.hostingExtra);
       }
+      Object.freeze(g);
+      this.interned.set(ik, g);
     }
     this.cache.set(ip, g);
     return g;

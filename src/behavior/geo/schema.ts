@@ -35,8 +35,11 @@ export const geoSchema = z
         score: z.number().min(0).default(0),
       })
       .prefault({}),
-    /** Lookup cache entries (per client IP) and identities tracked for impossible travel. */
-    cacheSize: z.int().positive().default(100_000),
+    /**
+     * Lookup cache entries (per client IP; values are shared per country+ASN, so an entry is ~100 bytes) and
+     * identities tracked for impossible travel. A miss costs one MMDB walk plus a binary search (~2 µs).
+     */
+    cacheSize: z.int().positive().default(20_000),
     monitor: z.boolean().default(false),
   })
   .prefault({});

@@ -25,8 +25,8 @@ export const anomalyModelSchema = z
     threshold: z.number().min(0.5).max(1).default(0.65),
     /** Risk at score 1 (linear from `threshold`); the risk model caps the `anomaly` category at this too. */
     maxRisk: z.number().min(0).max(1).default(0.45),
-    /** Clients tracked (LRU). */
-    maxClients: z.int().positive().default(100_000),
+    /** Clients tracked (LRU, ~400 bytes each: 50,000 → ~20 MB). */
+    maxClients: z.int().positive().default(50_000),
     /** Seed of the pseudo-random generator (reproducible forests). */
     seed: z.int().default(42),
     monitor: z.boolean().default(false),
