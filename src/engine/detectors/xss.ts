@@ -9,6 +9,9 @@ import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSeven
  *   attributes, script URLs in attributes, dangerous CSS, embedding elements, `<base href>`, meta refresh, SMIL.
  * - `941170` (PL1, critical): a value that is a script URL (`javascript:`, `vbscript:`, `data:text/html`),
  *   with whitespace/control characters and entities inside the scheme.
+ * - `941121` (PL1, critical): a whole value that is an event-handler name (`onload`, `FSCommand`): attribute-name
+ *   injection (the one XSS rule with a known false-positive class: APIs whose values name DOM events).
+ * - `941190` (PL1, critical): a value that is only an escaped `<` (`&#x3C;`, `\u003c`, `%253C`): a filter probe.
  * - `941370` (PL1, critical): JS-context breakouts (`";alert(1)//`), `${…}` template expressions and
  *   `{{…constructor…}}` client-side template injection that reach a sink.
  * - `941320` (PL2, error): risky HTML elements without an executing attribute (`<iframe>`, `<svg>`, `<form>`,
@@ -87,7 +90,7 @@ export const rules: readonly PartRule[] = [
         const r = scanUtf7(input);
         if (r) return r;
       }
-      return cssExpression(input) ?? bareEventName(input) ?? scanSevenBit(input) ?? (input.length >= 16 && input.indexOf('P') !== -1 ? scanBase64Markup(input) : null) ?? (lt || input.indexOf('-->') !== -1 || input.indexOf(']]>') !== -1 ? scanPolyglot(input) : null);
+      return cssExpression(input) ?? scanSevenBit(input) ?? (input.length >= 16 && input.indexOf('P') !== -1 ? scanBase64Markup(input) : null) ?? (lt || input.indexOf('-->') !== -1 || input.indexOf(']]>') !== -1 ? scanPolyglot(input) : null);
     },
   },
   {
@@ -119,6 +122,25 @@ export const rules: readonly PartRule[] = [
       // every breakout and expression needs a call `(`, a tagged template `` ` `` or an assignment `=`
       if (inert(input, '(`=') || inert(input, '"\'`${(;')) return null;
       return scanJsBreakout(input) ?? scanJsExpression(input);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941121',
+    name: 'xss-event-handler-name-value',
+    category: 'xss',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: XSS_TARGETS,
+    transforms: [CHAINS[0]!],
+    match(input) {
+      // a whole value that is an event-handler attribute name (`onload`, `onMouseOver`): attribute-name
+      // injection. APIs whose values legitimately name DOM events (form builders: `mode: "onChange"`) should
+      // disable this rule for those parameters (`detection.exclusions[].parameters`) or globally.
+      const c = input.charCodeAt(0) | 0x20;
+      if (input.length < 5 || input.length > 42 || (c !== 0x6f && c !== 0x66 && c !== 0x73 && c !== 0x20)) return null;
+      return bareEventName(input);
     },
   },
   {
