@@ -54,6 +54,10 @@ test('detects sensitive files, absolute paths, NUL truncation and wrappers', () 
   ];
   for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
   assert.ok(matchAll(rules, '/static/../../etc/hosts', 'path').length > 0);
+  for (const p of ['/static/etc/hostname.le0', '/files/c:\\apache\\logs\\access.log', '/download/var/log/syslog', '/static/.bashrc', '/x/usr/local/etc/php.ini']) {
+    assert.ok(matchAll(rules, p, 'path').length > 0, `missed path ${p}`);
+  }
+  assert.ok(matchAll(rules, 'Li4vZXRjL3Bhc3N3ZA==', 'path_segment').length > 0);
 });
 
 test('does not flag benign values', () => {
@@ -75,7 +79,9 @@ test('does not flag benign values', () => {
     'a..b/c',
   ];
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
-  assert.deepEqual(matchAll(rules, '/api/v1/files/42/content', 'path'), []);
+  for (const p of ['/api/v1/files/42/content', '/.well-known/openid-configuration', '/v1/etcetera/x', '/api/private/keys', '/varnish/stats', '/api/logs/2024', '/opt-in/confirm']) {
+    assert.deepEqual(matchAll(rules, p, 'path'), [], `false positive on path ${p}`);
+  }
 });
 
 test('canonPath folds encodings; findDotDot needs a boundary', () => {

@@ -11,7 +11,8 @@ import { canonPath, clip, around, isWordChar, isAlpha, lowerAscii, NeedleSet } f
  * - `930105` the same hidden in a base64-encoded parameter, PL1, critical.
  * - `930110` sensitive OS file or system directory by absolute path (`/etc/passwd`, `/proc/self/environ`,
  *   `c:\windows\win.ini`, `boot.ini`, …), a parameter that is a Windows drive-letter path or an absolute
- *   path to a config/log/credential file type (CWE-36), PL1, critical.
+ *   path to a config/log/credential file type (CWE-36), and in the request path a drive segment, a
+ *   `/<system dir>/<name>` pair (`/static/etc/hostname`) or a credential dotfile, PL1, critical.
  * - `930120` NUL-byte truncation after a file-like value (`file.php%00.html`), PL1, critical.
  * - `930130` stream wrappers that read local files (`file://`, `php://filter`, `expect://`, `zip://`,
  *   `phar://`, `glob://`, `compress.zlib://`), PL1, critical.
@@ -103,7 +104,9 @@ const WIN_ENV_DIRS = new NeedleSet([
 const SENSITIVE_SET = new NeedleSet(SENSITIVE.filter((n) => !n.startsWith('home/*/')));
 
 /** Needles that may be followed by more word characters (prefixes such as `sysprep` → `sysprep.inf`). */
-const OPEN_ENDED: ReadonlySet<string> = new Set(['etc/passwd', 'sysprep', 'unattend', 'program files']);
+const OPEN_ENDED: ReadonlySet<string> = new Set([
+  'etc/passwd', 'sysprep', 'unattend', 'program files', 'etc/apache', 'etc/php', 'etc/network', 'var/apache', 'var/cpanel', 'var/mysql',
+]);
 
 /** Path boundary before a sensitive name: start, `/`, `:` (file:), `=`, space, quotes, `;`. */
 function pathBoundary(b: number): boolean {
@@ -188,6 +191,40 @@ export function absoluteSensitiveFile(s: string): string | null {
   return null;
 }
 
+/**
+ * Unix directories that never name a segment of a real API route but do name system paths: a request path
+ * containing `/<dir>/<name>` (e.g. `/static/etc/hostname.le0`) asks for a system file.
+ */
+const PATH_ROOTS: ReadonlySet<string> = new Set(['etc', 'proc', 'var', 'usr', 'boot', 'sbin', 'srv', 'opt']);
+
+/** Dotfiles holding credentials or shell state (a request path ending in one is a file-read attempt). */
+const DOTFILES: ReadonlySet<string> = new Set([
+  '.bashrc', '.bash_history', '.bash_profile', '.profile', '.zshrc', '.zsh_history', '.forward', '.rhosts', '.shosts',
+  '.netrc', '.pgpass', '.my.cnf', '.htpasswd', '.htaccess', '.env', '.xauthority', '.logout', '.passwd', '.git-credentials',
+  '.npmrc', '.dockercfg', '.history', '.viminfo', '.mysql_history', '.psql_history',
+]);
+
+/**
+ * Checks a canonical request path for a system path: a drive-letter segment (`/c:/…`), a segment pair
+ * `/<system dir>/<name>` ({@link PATH_ROOTS}), or a final credential dotfile ({@link DOTFILES}). Linear.
+ */
+export function systemPathInRequestPath(s: string): string | null {
+  let start = 0;
+  const n = s.length;
+  while (start <= n) {
+    let end = s.indexOf('/', start);
+    if (end === -1) end = n;
+    const len = end - start;
+    if (len === 2 && isAlpha(s.charCodeAt(start)) && s.charCodeAt(start + 1) === 0x3a) return 'windows drive in path ' + clip(s.slice(start, start + 40));
+    if (len >= 3 && len <= 4 && end < n && isWordChar(s.charCodeAt(end + 1)) && PATH_ROOTS.has(s.slice(start, end))) {
+      return 'system directory in path ' + clip(s.slice(start, start + 40));
+    }
+    if (end === n && len > 2 && s.charCodeAt(start) === 0x2e && DOTFILES.has(s.slice(start, end))) return 'dotfile ' + s.slice(start, end);
+    start = end + 1;
+  }
+  return null;
+}
+
 /** Per-part cache of the canonical form, keyed by the transformed input (several rules reuse it). */
 let lastIn = '';
 let lastOut = '';
@@ -251,7 +288,7 @@ const base64Path: PartRule = {
   severity: 'critical',
   paranoia: 1,
   tags: TAGS,
-  targets: ['query', 'form', 'json', 'cookie', 'multipart'],
+  targets: ['query', 'form', 'json', 'cookie', 'multipart', 'path_segment'],
   transforms: [['none']],
   match(input) {
     const d = decodeBase64Printable(input);
@@ -294,7 +331,10 @@ const sensitive: PartRule = {
     const s = canon(input);
     const f = findSensitive(s);
     if (f !== null) return 'sensitive path ' + f;
-    if (part.loc.kind !== 'path') {
+    if (part.loc.kind === 'path') {
+      const r = systemPathInRequestPath(s);
+      if (r !== null) return r;
+    } else {
       const r = startsWithSystemPath(s);
       if (r !== null) return 'absolute system path ' + r;
       if (startsWithDrive(s)) return clip('windows absolute path ' + s);
