@@ -217,6 +217,7 @@ function targetSet(t: readonly Location['kind'][]): ReadonlySet<Location['kind']
 }
 
 const SCRATCH_MATCHED = 'payload.matched';
+const SCRATCH_START = 'payload.start';
 const SCRATCH_EXCL = 'payload.exclusions';
 
 /** Error thrown at engine construction when the rule registry is inconsistent (a programming error). */
@@ -326,7 +327,12 @@ export class PayloadEngine {
   }
 
   private run(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', body?: BodyInfo): Signal[] {
-    const t0 = performance.now();
+    // the budget is per request: the body phase gets what the request phase left
+    let t0 = ctx.scratch.get(SCRATCH_START) as number | undefined;
+    if (t0 === undefined) {
+      t0 = performance.now();
+      ctx.scratch.set(SCRATCH_START, t0);
+    }
     const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs, body, this.policy);
     const excl = this.requestExclusions(ctx);
     let matched = ctx.scratch.get(SCRATCH_MATCHED) as Set<string> | undefined;

@@ -73,7 +73,7 @@ export const detectionSchema = z
     /** Anomaly score at which a request is blocked (403); OWASP CRS default inbound threshold is 5. */
     anomalyThreshold: z.number().positive().default(5),
     /**
-     * Inspection time budget per request phase, ms. When spent, the remaining optional rules (all but
+     * Inspection time budget per request (request and body phases together), ms. When spent, the remaining optional rules (all but
      * critical paranoia-1 rules) are skipped and a `payload.949990` signal (score 0) says so. Default 20 ms,
      * two orders of magnitude above the p99 target (250 µs), so it only trips on hostile or huge input.
      */
