@@ -79,7 +79,8 @@ function fresh(now: number): ClientWindow {
  * that closes with at least `minRequests` requests (the training stream of the anomaly model).
  */
 export class FeatureTracker {
-  private readonly clients: LruMap<string, ClientWindow>;
+  /** A client's window, or just the time of its only request so far (admission on the second request). */
+  private readonly clients: LruMap<string, ClientWindow | number>;
   readonly windowMs: number;
   readonly minRequests: number;
   private readonly onWindowClosed?: (v: Float64Array) => void;
@@ -100,23 +101,38 @@ export class FeatureTracker {
     return this.clients.size;
   }
 
-  /** The window of a client (without touching recency). */
+  /** The window of a client (without touching recency); undefined before its second request. */
   peek(id: string): ClientWindow | undefined {
-    return this.clients.peek(id);
+    const v = this.clients.peek(id);
+    return typeof v === 'number' ? undefined : v;
   }
 
-  /** Records a request arrival (request phase). @returns the client's window. */
-  onRequest(id: string, route: string, bytesIn: number, now: number): ClientWindow {
-    let w = this.clients.get(id);
-    if (w === undefined) {
-      w = fresh(now);
+  /**
+   * Records a request arrival (request phase). A client's first request only stores its time (~100 bytes with
+   * the key): a flood of one-request IPs never allocates windows; the window starts at the second request
+   * (counting the first: n = 2, one gap; the first request's route, size and response are not recorded).
+   * @returns the client's window, or undefined after a first request.
+   */
+  onRequest(id: string, route: string, bytesIn: number, now: number): ClientWindow | undefined {
+    const cur = this.clients.get(id);
+    let w: ClientWindow;
+    if (cur === undefined || (typeof cur === 'number' && now - cur >= this.windowMs)) {
+      this.clients.set(id, now);
+      return undefined;
+    }
+    if (typeof cur === 'number') {
+      w = fresh(cur);
+      w.n = 1;
+      w.last = cur;
       this.clients.set(id, w);
-    } else if (now - w.start >= this.windowMs) {
+    } else if (now - cur.start < this.windowMs) {
+      w = cur;
+    } else {
+      w = cur;
       if (w.n >= this.minRequests && this.onWindowClosed) this.onWindowClosed(this.vector(w, w.start + this.windowMs));
-      const keep = w;
       const f = fresh(now);
-      f.score = keep.score;
-      f.explanation = keep.explanation;
+      f.score = w.score;
+      f.explanation = w.explanation;
       w = f;
       this.clients.set(id, w);
     }
@@ -150,7 +166,7 @@ export class FeatureTracker {
   /** Records the response facts and the request's payload anomaly score (response phase). */
   onResponse(id: string, res: ResponseInfo, anomalyScore: number): void {
     const w = this.clients.peek(id);
-    if (w === undefined) return;
+    if (w === undefined || typeof w === 'number') return;
     w.responses++;
     if (res.status === 404) w.notFound++;
     else if (res.status >= 400) w.errors++;

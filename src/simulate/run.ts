@@ -209,7 +209,7 @@ export function formatReport(r: SimulationReport): string {
   L.push(`real time, so every threshold ("more than 5 failed logins in 10 minutes") compares the same counts and means the same.`);
   L.push(`Simulation policy differences from the default: trusted proxy 127.0.0.1; session tokens as identity; 100/min per`);
   L.push(`session + 300/min per IP (exceeding it bans 15 min) + 30 logins/min per IP, for 20 users behind one NAT IP;`);
-  L.push(`fingerprint flood minRequests 150/min (default 600: too many requests for this machine at F); flow rule`);
+  L.push(`fingerprint flood minRequests 100/min (default 600: too many requests for this machine at F); flow rule`);
   L.push(`payment-needs-balance. Times are given in simulated seconds (sim s) and wall seconds.`);
   if (r.durationMin < 64) L.push(`Note: the low-and-slow attacker needs about 60 simulated minutes (20 failures, one per 140–180 s) to be caught.`);
   L.push('');

@@ -209,12 +209,12 @@ export function scenarios(scale = 1): Scenario[] {
       name: 'flood-distributed',
       kind: 'attack',
       expected: 'behavior.fingerprint.flood',
-      description: '300 IPs (1 request per IP per minute: under every per-IP limit), one tool fingerprint, 300 requests per minute',
+      description: '300 IPs (2 requests per IP per minute: under every per-IP limit), one tool fingerprint, 600 requests per minute',
       startMin: atk(3),
       run: async (sim, start) => {
         const hdr = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', accept: '*/*' };
         const cs = Array.from({ length: 300 }, (_, i) => sim.client(`ddos-${i}`, 'flood-distributed', ip('198.18', i + 1), hdr, start));
-        await attack(sim, { perMin: 300, concurrency: 8, max: 3000, giveUpAfter: 300, next: (i) => ({ c: cs[i % cs.length]!, path: i % 2 ? '/api/products' : '/api/search?q=loan' }) });
+        await attack(sim, { perMin: 600, concurrency: 12, max: 3000, giveUpAfter: 300, next: (i) => ({ c: cs[i % cs.length]!, path: i % 2 ? '/api/products' : '/api/search?q=loan' }) });
       },
     },
     {

@@ -223,13 +223,21 @@ export const abuseShape = {
   bots: botsSchema,
 };
 
-/** Parsed abuse-detector settings. */
+/** Parsed `behavior.bruteForce` (durations in ms). */
 export type BruteForcePolicy = z.output<typeof bruteForceSchema>;
+/** Parsed `behavior.credentialStuffing` (durations in ms). */
 export type CredentialStuffingPolicy = z.output<typeof credentialStuffingSchema>;
+/** Parsed `behavior.enumeration` (durations in ms). */
 export type EnumerationPolicy = z.output<typeof enumerationSchema>;
+/** Parsed `behavior.scanner` (durations in ms). */
 export type ScannerPolicy = z.output<typeof scannerSchema>;
+/** Parsed `behavior.honeypot` (durations in ms). */
 export type HoneypotPolicy = z.output<typeof honeypotSchema>;
+/** Parsed `behavior.flows`. */
 export type FlowsPolicy = z.output<typeof flowsSchema>;
+/** One parsed business-flow rule (durations in ms). */
 export type FlowRule = z.output<typeof flowRuleSchema>;
+/** Parsed `behavior.fingerprint` (durations in ms). */
 export type FingerprintPolicy = z.output<typeof fingerprintSchema>;
+/** Parsed `behavior.bots`. */
 export type BotsPolicy = z.output<typeof botsSchema>;

@@ -136,7 +136,7 @@ export class AnomalyDetector implements Detector {
     const w = this.model.tracker.onRequest(id, ctx.route ?? ctx.path.slice(0, 256), bytesIn, now);
     void this.model.maybeTrain(now);
     const forest = this.model.forest;
-    if (forest === undefined || w.n < this.policy.minRequests) return undefined;
+    if (w === undefined || forest === undefined || w.n < this.policy.minRequests) return undefined;
     if (w.scoredAt === 0 || w.n - w.scoredAt >= RESCORE_EVERY) {
       const v = this.model.tracker.vector(w, now);
       const s = forest.score(v);

@@ -58,7 +58,7 @@ test('feature tracker windows, vectors and LRU bound', () => {
   const T0 = 1_700_000_000_000;
   for (let i = 0; i < 6; i++) {
     t.onRequest('ip:1', i % 2 ? '/a' : '/b', 100, T0 + i * 1000);
-    t.onResponse('ip:1', { status: i === 0 ? 404 : 200, latencyMs: 1, bytes: 1000, byGateway: false }, 0);
+    t.onResponse('ip:1', { status: i === 1 ? 404 : 200, latencyMs: 1, bytes: 1000, byGateway: false }, 0);
   }
   const w = t.peek('ip:1')!;
   const v = t.vector(w, T0 + 6000);
@@ -66,11 +66,13 @@ test('feature tracker windows, vectors and LRU bound', () => {
   assert.ok(Math.abs(v[0]! - Math.log1p(6)) < 0.01, "rate: 6 requests in a 60 s window = 6/min");
   assert.equal(v[1], 0, 'regular gaps: cv 0');
   assert.equal(v[2], 2);
-  assert.ok(Math.abs(v[4]! - 1 / 6) < 1e-9);
+  assert.ok(Math.abs(v[4]! - 1 / 5) < 1e-9, 'the first request only admits the client: 5 responses recorded');
+  assert.equal(t.onRequest('ip:new', '/a', 0, T0), undefined, 'a first request allocates no window');
+  assert.equal(t.peek('ip:new'), undefined);
   t.onRequest('ip:1', '/a', 0, T0 + 61_000);
   assert.equal(closed.length, 1, 'a closed window with enough requests is a training vector');
   for (let i = 0; i < 100; i++) t.onRequest('ip:x' + i, '/', 0, T0);
-  assert.equal(t.size, 10);
+  assert.equal(t.size, 10, 'LRU bound');
 });
 
 test('detector: trains on baseline traffic, flags a flooding scanner client with risk only', async () => {
