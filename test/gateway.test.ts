@@ -252,3 +252,36 @@ test('detectors that throw or reject are counted and the request continues', asy
   assert.equal(metricValue(m, 'bulwark_detector_errors_total', 'detector="test-needs-body"'), 1);
   assert.equal(metricValue(m, 'bulwark_detector_errors_total', 'detector="test-observe"'), 2);
 });
+
+test('response phase gets status, latency, bytes and the requested body sample', async (t) => {
+  const up = await startUpstream({ status: 404 });
+  const seen: { status: number; bytes: number; byGateway: boolean; sample?: string; latencyMs: number }[] = [];
+  const bw = await startTestBulwark({
+    upstream: up.url,
+    policy: NO_LIMITS,
+    detectors: () => [
+      {
+        name: 'test-sampler',
+        inspectRequest(ctx) {
+          ctx.wantResponseBody = 9;
+        },
+        observeResponse(_ctx, res) {
+          seen.push({ status: res.status, bytes: res.bytes, byGateway: res.byGateway, sample: res.bodySample?.toString(), latencyMs: res.latencyMs });
+        },
+      },
+    ],
+  });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const r = await send(bw.gatewayUrl, '/missing');
+  assert.equal(r.status, 404);
+  for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((res) => setTimeout(res, 10));
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.status, 404);
+  assert.equal(seen[0]!.byGateway, false);
+  assert.equal(seen[0]!.bytes, Buffer.byteLength(r.body));
+  assert.equal(seen[0]!.sample, r.body.slice(0, 9));
+  assert.ok(seen[0]!.latencyMs > 0);
+});
