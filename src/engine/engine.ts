@@ -217,7 +217,7 @@ function targetSet(t: readonly Location['kind'][]): ReadonlySet<Location['kind']
 }
 
 const SCRATCH_MATCHED = 'payload.matched';
-const SCRATCH_START = 'payload.start';
+const SCRATCH_SPENT = 'payload.spentMs';
 const SCRATCH_EXCL = 'payload.exclusions';
 
 /** Error thrown at engine construction when the rule registry is inconsistent (a programming error). */
@@ -327,13 +327,11 @@ export class PayloadEngine {
   }
 
   private run(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', body?: BodyInfo): Signal[] {
-    // the budget is per request: the body phase gets what the request phase left
-    let t0 = ctx.scratch.get(SCRATCH_START) as number | undefined;
-    if (t0 === undefined) {
-      t0 = performance.now();
-      ctx.scratch.set(SCRATCH_START, t0);
-    }
-    const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs, body, this.policy);
+    // the budget is per request and counts inspection time only (not the wait for the body between phases):
+    // the body phase gets what the request phase left
+    const t0 = performance.now();
+    const spent = (ctx.scratch.get(SCRATCH_SPENT) as number | undefined) ?? 0;
+    const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs - spent, body, this.policy);
     const excl = this.requestExclusions(ctx);
     let matched = ctx.scratch.get(SCRATCH_MATCHED) as Set<string> | undefined;
     if (matched === undefined) {
@@ -395,6 +393,7 @@ export class PayloadEngine {
       matched.add(c.signalId);
       out.push(this.signal(c, hit));
     }
+    ctx.scratch.set(SCRATCH_SPENT, spent + (performance.now() - t0));
     if (overBudget) {
       out.push({
         ruleId: BUDGET_RULE_ID,
