@@ -196,6 +196,8 @@ interface Compiled<R extends PayloadRule> {
   readonly monitor: boolean;
   /** Part rules: prepared transformation chains. */
   readonly chains: readonly ChainInfo[];
+  /** Part rules: id of the rule's distinct target-kind set (rules with equal `targets` share one part list). */
+  readonly tid: number;
 }
 
 /** A finding before it becomes a signal. */
@@ -205,15 +207,6 @@ interface Hit {
   transformed?: string;
   matched: string;
   exclusion?: CompiledExclusion;
-}
-
-const targetSets = new WeakMap<readonly Location['kind'][], ReadonlySet<Location['kind']>>();
-
-/** The set form of a rule's `targets` array, memoised per array. */
-function targetSet(t: readonly Location['kind'][]): ReadonlySet<Location['kind']> {
-  let s = targetSets.get(t);
-  if (s === undefined) targetSets.set(t, (s = new Set(t)));
-  return s;
 }
 
 const SCRATCH_MATCHED = 'payload.matched';
@@ -254,6 +247,10 @@ export class PayloadEngine {
   private readonly exclusions: CompiledExclusion[];
   private readonly headers: readonly string[];
   private readonly limits: TargetLimits;
+  /** Distinct target-kind sets of the part rules, by canonical key. */
+  private readonly targetIds = new Map<string, number>();
+  /** For each location kind, the target-set ids that include it. */
+  private readonly kindTids = new Map<Location['kind'], number[]>();
   /** Rule failures (a rule threw) since construction; the request continued without that rule. */
   ruleErrors = 0;
   /** Number of rules active after the policy filter. */
@@ -283,6 +280,7 @@ export class PayloadEngine {
         optional: !(r.severity === 'critical' && r.paranoia === 1),
         monitor: monRules.has(r.id) || monCats.has(r.category),
         chains: r.kind === 'part' ? r.transforms.map(chainInfo) : [],
+        tid: r.kind === 'part' ? this.targetId(r.targets) : -1,
       };
       if (r.kind === 'part') part.push(c as Compiled<PartRule>);
       else if (r.phase === 'body') body.push(c as Compiled<RequestRule>);
@@ -301,6 +299,21 @@ export class PayloadEngine {
     for (const h of policy.headers) hs.add(h);
     this.headers = [...hs];
     this.limits = policy.limits;
+  }
+
+  private targetId(targets: readonly Location['kind'][]): number {
+    const key = [...new Set(targets)].sort().join(',');
+    let id = this.targetIds.get(key);
+    if (id === undefined) {
+      id = this.targetIds.size;
+      this.targetIds.set(key, id);
+      for (const k of new Set(targets)) {
+        const l = this.kindTids.get(k);
+        if (l === undefined) this.kindTids.set(k, [id]);
+        else l.push(id);
+      }
+    }
+    return id;
   }
 
   /** Request phase: path, path segments, query names/values, cookies, selected headers, and request rules. */
@@ -342,9 +355,13 @@ export class PayloadEngine {
     let skipped = 0;
     let overBudget = false;
 
-    // group parts by location kind once
-    // part indices per distinct `targets` array (rules of a module share one array): built once per phase
-    const byTargets = new Map<readonly Location['kind'][], number[]>();
+    // part indices per distinct target-kind set, built in one pass over the parts
+    const byTargets: number[][] = [];
+    for (let t = 0; t < this.targetIds.size; t++) byTargets.push([]);
+    for (let i = 0; i < parts.length; i++) {
+      const tids = this.kindTids.get(parts[i]!.loc.kind);
+      if (tids !== undefined) for (let k = 0; k < tids.length; k++) byTargets[tids[k]!]!.push(i);
+    }
 
     if (parts.length > 0) {
       for (const c of this.partRules) {
@@ -413,17 +430,12 @@ export class PayloadEngine {
     return undefined;
   }
 
-  private runPartRule(c: Compiled<PartRule>, byTargets: Map<readonly Location['kind'][], number[]>, scope: Scope, excl: readonly CompiledExclusion[]): Hit | undefined {
+  private runPartRule(c: Compiled<PartRule>, byTargets: readonly number[][], scope: Scope, excl: readonly CompiledExclusion[]): Hit | undefined {
     const r = c.rule;
     const chains = c.chains;
     const parts = scope.parts;
-    let list = byTargets.get(r.targets);
-    if (list === undefined) {
-      const kinds = targetSet(r.targets);
-      list = [];
-      for (let i = 0; i < parts.length; i++) if (kinds.has(parts[i]!.loc.kind)) list.push(i);
-      byTargets.set(r.targets, list);
-    }
+    const list = byTargets[c.tid]!;
+    if (list.length === 0) return undefined;
     let excluded: Hit | undefined;
     try {
       for (let li = 0; li < list.length; li++) {
