@@ -232,3 +232,12 @@ test('control plane sessions expire after the idle timeout', async (t) => {
   assert.equal(r.status, 401);
   assert.match(r.json.detail, /expired/);
 });
+
+test('control plane session cookie gets Secure when controlPlane.secureCookies is set', async (t) => {
+  const cp = await startControlPlane({ policy: { controlPlane: { secureCookies: true } } });
+  t.after(() => cp.stop());
+  const r = await fetch(cp.base + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin-password-0123' }) });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('set-cookie')!, /; Secure/);
+  await r.text();
+});
