@@ -164,7 +164,7 @@ export function createBotsDetector(policy: Policy, opts: { verify?: CrawlerVerif
           out.push(signal({ ...base, ruleId: 'behavior.bots.library', action: cfg.browserOnlyAction, risk: cfg.browserOnlyRisk, message: `HTTP library ${lib} on a browser-only route`, detail: { signature: lib } }));
         }
       }
-      if (ua.startsWith('mozilla/') && !isbot(ua)) {
+      if (ua.startsWith('mozilla/')) {
         const chrome = Math.max(versionAfter(ua, 'chrome/'), versionAfter(ua, 'edg/'));
         const firefox = versionAfter(ua, 'firefox/');
         const isBrowser = chrome > 0 || firefox > 0 || ua.includes('safari/');
@@ -172,7 +172,8 @@ export function createBotsDetector(policy: Policy, opts: { verify?: CrawlerVerif
           const missing: string[] = [];
           if (ctx.header('accept-language') === '') missing.push('accept-language');
           if ((chrome >= 80 || firefox >= 90) && ctx.header('sec-fetch-mode') === '') missing.push('sec-fetch-mode');
-          if (missing.length > 0) {
+          // isbot (a large regular expression) only when something is missing: crawlers legitimately omit them.
+          if (missing.length > 0 && !isbot(ua)) {
             out.push(signal({ ...base, ruleId: 'behavior.bots.headers', action: 'log', risk: cfg.automationRisk, message: `browser User-Agent without ${missing.join(', ')}`, detail: { missing: missing.join(',') } }));
           }
         }
