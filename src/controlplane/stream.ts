@@ -25,10 +25,16 @@ export class SseConnection {
   /** Messages dropped over the connection's life. */
   droppedTotal = 0;
   closed = false;
+  /**
+   * Re-checks the credential the stream was opened with (called at each heartbeat): a revoked token,
+   * logged-out or expired session ends the stream within one heartbeat interval.
+   */
+  readonly revalidate?: () => Promise<boolean>;
 
-  constructor(res: ServerResponse, types?: ReadonlySet<string>) {
+  constructor(res: ServerResponse, types?: ReadonlySet<string>, revalidate?: () => Promise<boolean>) {
     this.res = res;
     this.types = types;
+    this.revalidate = revalidate;
     res.on('drain', () => this.drain());
     res.on('close', () => {
       this.closed = true;
@@ -94,8 +100,12 @@ export class StreamHub {
   /** Called when the first connection opens / the last one closes (to start/stop per-second counters). */
   private readonly onActive: (active: boolean) => void;
 
-  constructor(onActive: (active: boolean) => void = () => {}) {
+  private readonly heartbeatMs: number;
+
+  /** @param heartbeatMs - heartbeat and credential re-check interval (default {@link SSE_HEARTBEAT_MS}). */
+  constructor(onActive: (active: boolean) => void = () => {}, heartbeatMs = SSE_HEARTBEAT_MS) {
     this.onActive = onActive;
+    this.heartbeatMs = heartbeatMs;
   }
 
   /** Number of open connections. */
@@ -108,8 +118,17 @@ export class StreamHub {
     this.conns.add(c);
     if (this.conns.size === 1) {
       this.heartbeat = setInterval(() => {
-        for (const x of this.conns) x.comment('ping');
-      }, SSE_HEARTBEAT_MS);
+        for (const x of this.conns) {
+          if (!x.revalidate) {
+            x.comment('ping');
+            continue;
+          }
+          x.revalidate().then(
+            (ok) => (ok ? x.comment('ping') : x.end()),
+            () => x.end(),
+          );
+        }
+      }, this.heartbeatMs);
       this.heartbeat.unref();
       this.onActive(true);
     }

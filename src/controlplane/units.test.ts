@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { lineDiff } from './diff.ts';
 import { hashPassword, verifyPassword, safeEqual } from './crypto.ts';
 import { csvCell, serialize } from './export.ts';
-import { SseConnection, SSE_MAX_QUEUED } from './stream.ts';
+import { SseConnection, SSE_MAX_QUEUED, StreamHub } from './stream.ts';
 import { escapeHtml } from './report.ts';
 import { mergePatch, policyToDocument, policyToYaml, samePolicy } from './policy.ts';
 import { redact } from './audit.ts';
@@ -168,4 +168,23 @@ test('traffic stats: O(1) record, rollups flushed to SQLite, bounded top-N, 64 K
   const ep = stats.topN('endpoint', 0, now + 60_000, 10).map((x) => x.key.length);
   assert.ok(Math.max(...ep) <= 4 + 160);
   stats.close();
+});
+
+test('SSE hub: heartbeats re-check credentials and end streams whose credential was revoked', async () => {
+  const hub = new StreamHub(() => {}, 20);
+  let valid = true;
+  const res = fakeRes();
+  let ended = false;
+  res.end = () => {
+    ended = true;
+  };
+  const c = new SseConnection(res as unknown as ServerResponse, undefined, async () => valid);
+  hub.add(c, res as unknown as ServerResponse);
+  await new Promise((r) => setTimeout(r, 70));
+  assert.ok(res.written.includes(': ping\n\n'), 'heartbeat sent while valid');
+  assert.equal(ended, false);
+  valid = false;
+  await new Promise((r) => setTimeout(r, 70));
+  assert.equal(ended, true, 'stream ended after revocation');
+  hub.close();
 });

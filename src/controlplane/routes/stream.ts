@@ -42,7 +42,8 @@ export async function streamRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     };
     res.writeHead(200, headers);
     res.socket?.setNoDelay(true);
-    const conn = new SseConnection(res, types);
+    // Credentials are re-checked at every heartbeat: revoking the token or ending the session closes the stream.
+    const conn = new SseConnection(res, types, async () => (await ctx.auth.authenticate(request)) !== undefined);
     ctx.hub.add(conn, res);
     conn.send('hello', { principal: { id: p.id, name: p.name, role: p.role, kind: p.kind }, serverTime: Date.now() });
   });
