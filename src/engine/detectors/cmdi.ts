@@ -100,7 +100,8 @@ const WIN_SUBCOMMANDS: readonly string[] = [
 ];
 
 /**
- * De-obfuscates a lower-cased shell fragment, linearly: literal `\n`/`\r` → newline; `$IFS`, `${IFS}`,
+ * De-obfuscates a lower-cased shell fragment, linearly: ANSI terminal escapes removed; literal `\n`/`\r` →
+ * newline; `$IFS`, `${IFS}`,
  * `$IFS$9`, tabs → space; `\`, `^` and empty or inner quotes between word characters removed (`c\a't'`);
  * `{cmd,arg}` brace expansion → `cmd arg`.
  */
@@ -111,7 +112,7 @@ export function shellNormalize(src: string): string {
   let plain = true;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x5c || c === 0x24 || c === 0x27 || c === 0x22 || c === 0x5e || c === 0x7b || c === 0x09 || c === 0x0b || c === 0x0c) {
+    if (c === 0x5c || c === 0x24 || c === 0x27 || c === 0x22 || c === 0x5e || c === 0x7b || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x1b) {
       plain = false;
       break;
     }
@@ -120,6 +121,17 @@ export function shellNormalize(src: string): string {
   let out = '';
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
+    // ANSI terminal escapes (`\033[2A`, `\x1b[1;31m`, `\e[K`, or a raw ESC): dropped, as a terminal would
+    // not show them (log-viewer and shell-history injection hides commands behind them)
+    const esc = c === 0x1b ? 1 : c === 0x5c ? (s.startsWith('033[', i + 1) ? 4 : s.startsWith('x1b[', i + 1) ? 4 : s.startsWith('e[', i + 1) ? 2 : 0) : 0;
+    if (esc > 0 && (c !== 0x1b || s.charCodeAt(i + 1) === 0x5b)) {
+      let k = i + esc + 1;
+      while (k < n && k - i < 24 && (isDigit(s.charCodeAt(k)) || s.charCodeAt(k) === 0x3b)) k++;
+      if (k < n && isAlpha(s.charCodeAt(k))) {
+        i = k;
+        continue;
+      }
+    }
     if (c === 0x5c) {
       const d = s.charCodeAt(i + 1);
       if (d === 0x6e || d === 0x72) {
