@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { recordAudit, storeFor } from './audit.ts';
 import { AuthService, roleAllows } from './auth.ts';
@@ -32,7 +33,7 @@ function issuePath(context: string | undefined, instancePath: string): string {
 }
 
 /** Turns any error thrown in the control plane into problem details (RFC 9457). Never leaks stack traces. */
-function errorHandler(this: FastifyInstance, err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply, logger: Logger): FastifyReply {
   const instance = request.url.split('?')[0];
   reply.type('application/problem+json');
   if (err instanceof ApiError) {
@@ -48,7 +49,8 @@ function errorHandler(this: FastifyInstance, err: FastifyError, request: Fastify
   if (status === 413) return reply.code(413).send(problem(413, 'BWK_PAYLOAD_TOO_LARGE', `request body larger than ${CONTROL_PLANE_BODY_LIMIT} bytes`, instance));
   if (status === 415) return reply.code(415).send(problem(415, 'BWK_UNSUPPORTED_MEDIA_TYPE', 'unsupported content type', instance));
   if (status >= 400 && status < 500) return reply.code(status).send(problem(status, 'BWK_VALIDATION', err.message, instance));
-  request.log.error({ err }, 'control plane error');
+  // The admin listener's Fastify logger is off: report through the gateway's logger (method and path only).
+  logger.error({ err, method: request.method, path: instance }, 'control plane: internal error');
   reply.code(500).send(problem(500, 'BWK_INTERNAL', 'internal error', instance));
   return reply;
 }
@@ -111,7 +113,7 @@ export async function controlPlanePlugin(admin: FastifyInstance, app: ControlPla
   await admin.register(async (root) => {
     root.setValidatorCompiler(validatorCompiler);
     root.setSerializerCompiler(serializerCompiler);
-    root.setErrorHandler(errorHandler);
+    root.setErrorHandler((err: FastifyError, request, reply) => errorHandler(err, request, reply, app.services.logger));
     await root.register(cookie);
     root.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, root.getDefaultJsonParser('error', 'error'));
     root.addHook('onRoute', (r) => {
