@@ -24,16 +24,14 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Pro
 
 test('gateway blocks → incident → signed webhook alert; roles through real tokens; secrets masked and never leaked', async (t) => {
   const rx = await startWebhookReceiver({ statuses: [503] });
+  t.after(() => rx.close());
   const cp = await startControlPlane({
     policy: {
       lists: { deny: { ips: ['127.0.0.1'] } },
       controlPlane: { alerts: { backoffBase: '10ms', backoffMax: '50ms', timeout: '2s' } },
     },
   });
-  t.after(async () => {
-    await cp.stop();
-    await rx.close();
-  });
+  t.after(() => cp.stop());
   const admin = await cp.login('admin', 'admin-password-0123');
   const mk = async (role: string) => {
     const r = await admin.req('POST', '/api/v1/tokens', { name: `t-${role}`, role });

@@ -105,7 +105,10 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promi
 
 test('incidents and alerts API over HTTP: roles, validation, webhook delivery from sink events, masking, audit', async () => {
   const rx = await startWebhookReceiver({ statuses: [500, 500] });
-  const h = await harness();
+  const h = await harness().catch(async (err: unknown) => {
+    await rx.close();
+    throw err;
+  });
   try {
     // Unauthenticated and role checks on channels.
     assert.equal((await h.call(undefined, 'GET', '/incidents')).status, 401);
@@ -276,7 +279,10 @@ test('API: the incident list pages with cursors, filters by time, and hostile 64
 test('API: e-mail channel over a real SMTP server; credentials masked in responses and absent from logs and the database', async () => {
   const password = 'smtp-http-Pa55-word-77';
   const smtp = await startSmtpReceiver({ user: 'bulwark', password });
-  const h = await harness();
+  const h = await harness().catch(async (err: unknown) => {
+    await smtp.close();
+    throw err;
+  });
   try {
     const body = { name: 'mail', type: 'email', minSeverity: 'HIGH', email: { to: ['soc@example.test'], from: 'bulwark@example.test', smtp: { host: '127.0.0.1', port: smtp.port, user: 'bulwark', password } } };
     assert.equal((await h.call('admin', 'POST', '/channels', { ...body, email: { ...body.email, to: ['not-an-address'] } })).status, 400);
