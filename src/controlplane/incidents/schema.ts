@@ -14,7 +14,8 @@ const level = z.enum(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
  *   the cost of merging unrelated clients that share a tool; opt in by listing it before `ip`.
  * - `severityByAction`: floor of the incident severity per enforced (or, in monitor mode, would-be) action; the
  *   severity is the highest of the events' threat levels and these floors.
- * - `maxOpen`: bound on the in-memory index of open incidents (LRU; evicted ones are found again in SQLite).
+ * - `maxOpen`: bound on the in-memory index of open incidents (LRU; evicted ones are found again in SQLite). Read
+ *   when the service starts (a reload does not resize the index).
  * - `sampleEvents`: event ids kept per incident (the first and the latest ones).
  * - `queueLimit`: events waiting for correlation; past it events are dropped and counted (never blocks the sink).
  * - `recommend`: thresholds of the recommendations (distinct IPs in one /24 or IPv6 /48 before "ban this
