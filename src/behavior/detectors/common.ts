@@ -161,25 +161,39 @@ export function isIdSegment(seg: string): boolean {
 }
 
 /**
- * Route template and id for enumeration: `ctx.route` from API discovery when set (the id is then the last
- * path segment that is id-like), else a tiny fallback that replaces id-like segments by `{id}`.
- * @returns `{ route, id }` (id: the last id-like segment), or undefined when the path has no id segment.
+ * Route template and id for enumeration: `ctx.route` from API discovery when set (the id is the path segment
+ * under its last `{param}`, slugs included), else a tiny fallback that replaces id-like segments (digits, UUIDs,
+ * long hex) by `{id}`. Cached in `ctx.scratch`.
+ * @returns `{ route: 'METHOD /template', id }`, or undefined when the path has no id segment.
  */
 export function templatedRoute(ctx: RequestContext): { route: string; id: string } | undefined {
+  const k = 'behavior.route';
+  if (ctx.scratch.has(k)) return ctx.scratch.get(k) as { route: string; id: string } | undefined;
   const segs = segmentsOf(ctx);
-  let id: string | undefined;
-  let fallback = '';
-  for (const s of segs) {
-    if (isIdSegment(s)) {
-      id = s;
-      fallback += '/{id}';
-    } else {
-      fallback += '/' + s;
-    }
+  let out: { route: string; id: string } | undefined;
+  if (ctx.route !== undefined && ctx.route.includes('{')) {
+    // API discovery's template: the id is the path segment under its last `{param}` (slugs included).
+    const parts = ctx.route.split('/').filter((x) => x !== '');
+    let at = -1;
+    for (let i = 0; i < parts.length; i++) if (parts[i]!.startsWith('{')) at = i;
+    const id = at >= 0 && parts.length === segs.length ? segs[at] : undefined;
+    if (id !== undefined) out = { route: `${ctx.method} ${ctx.route}`, id };
   }
-  if (id === undefined) return undefined;
-  const route = ctx.route !== undefined && ctx.route.includes('{') ? ctx.route : fallback;
-  return { route: `${ctx.method} ${route}`, id };
+  if (out === undefined) {
+    let id: string | undefined;
+    let fallback = '';
+    for (const s of segs) {
+      if (isIdSegment(s)) {
+        id = s;
+        fallback += '/{id}';
+      } else {
+        fallback += '/' + s;
+      }
+    }
+    if (id !== undefined) out = { route: `${ctx.method} ${fallback}`, id };
+  }
+  ctx.scratch.set(k, out);
+  return out;
 }
 
 /** How a detector keys a client: `user`, `api_key` or `ip` (the client key, IPv6 aggregated). */

@@ -25,6 +25,9 @@ test('enumeration: many distinct random ids, and the discovery route takes prece
   let r: string[] = [];
   for (let i = 0; i < 5; i++) r = ids(await drive(d3, { target: `/api/users/${100 + i * 3}`, route: '/api/users/{id}', t: T0 + i }));
   assert.deepEqual(r, ['behavior.enum.distinct']);
+  const d4 = enumerationDetector(policyWith({ enumeration: { maxDistinctIds: 5 } }))!;
+  for (let i = 0; i < 5; i++) r = ids(await drive(d4, { target: `/api/articles/post-${i}-title`, route: '/api/articles/{slug}', t: T0 + i }));
+  assert.deepEqual(r, ['behavior.enum.distinct'], 'slugs templated by discovery count as ids');
   // Human browsing: a few ids, revisits, no walk.
   const d2 = enumerationDetector(policyWith())!;
   for (let i = 0; i < 200; i++) assert.deepEqual(await drive(d2, { target: `/api/users/${[5, 17, 5, 42, 17, 99][i % 6]}`, t: T0 + i * 1000 }), []);
