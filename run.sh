@@ -23,6 +23,7 @@ case "$cmd" in
   test)
     install
     bash scripts/services.sh
+    bash scripts/browser.sh   # Debian Chromium for the dashboard e2e tests (test/e2e/)
     exec npm test
     ;;
   bench|simulate|eval)

@@ -9,6 +9,7 @@ import { recordAudit, storeFor } from './audit.ts';
 import { AuthService, roleAllows } from './auth.ts';
 import type { ControlPlaneContext, ControlPlanePluginOptions } from './context.ts';
 import type { ControlPlaneHost } from './host.ts';
+import { dashboardPlugin } from './dashboard.ts';
 import { PolicyService } from './policy.ts';
 import { ApiError, problem, type ProblemIssue } from './problem.ts';
 import { trafficStatsFor } from './stats/traffic.ts';
@@ -183,6 +184,8 @@ export async function controlPlanePlugin(admin: FastifyInstance, app: ControlPla
       { prefix: '/api/v1' },
     );
   });
+
+  await dashboardPlugin(admin); // dashboard SPA (web/dist) at / with a strict CSP: src/controlplane/dashboard.ts
 
   admin.addHook('preClose', async () => {
     hub.close();
