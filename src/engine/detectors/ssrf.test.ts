@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rules, inetAton, classifyHost, findInternalUrl } from './ssrf.ts';
-import { matchAll, timeAll, ruleMetaProblems } from './lib/testing.ts';
+import { matchAll, matchPart, timeAll, ruleMetaProblems } from './lib/testing.ts';
 
 test('rule metadata is well formed', () => {
   assert.deepEqual(ruleMetaProblems(rules), []);
@@ -76,6 +76,11 @@ test('does not flag public URLs and ordinary values at paranoia 1', () => {
   ];
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
   assert.equal(findInternalUrl('see https://example.org/a@b'), null);
+  // OAuth redirect targets on the developer's machine are navigated by the browser, not fetched
+  const internal = rules.find((r) => r.id === '934100')!;
+  assert.equal(matchPart(internal, 'http://localhost:3000/callback', 'json', 'redirect_uris.0'), null);
+  assert.ok(matchPart(internal, 'http://169.254.169.254/latest/meta-data/', 'json', 'redirect_uri') !== null);
+  assert.ok(matchPart(internal, 'http://localhost:6379/', 'json', 'webhook.url') !== null);
 });
 
 test('linear time on 64 KiB pathological input', () => {

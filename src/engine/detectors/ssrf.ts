@@ -16,7 +16,8 @@ import { clip, isDigit, isWordChar, hexVal } from './lib/text.ts';
  *
  * Rule ids (CRS range 934xxx):
  * - `934100` URL whose host is internal (loopback, private, link-local, metadata), PL1, critical — when the
- *   URL is the value (or the value is one token); `934101` the same inside prose, PL2, warning.
+ *   URL is the value (or the value is one token); a loopback URL in a browser-navigation parameter
+ *   (`redirect_uri`, `return_to`) is exempt. `934101`: internal URLs inside prose, PL2, warning.
  * - `934110` URL with a scheme used to reach non-HTTP services (`gopher://`, `dict://`, `ldap://`, `tftp://`,
  *   `netdoc://`, `jar:`), PL1, critical.
  * - `934120` a value that is a bare internal host or IP (`127.0.0.1:6379`, `169.254.169.254`), PL2, error
@@ -301,11 +302,28 @@ const internalUrl: PartRule = {
   tags: TAGS,
   targets: SSRF_TARGETS,
   transforms: CHAINS,
-  match(input) {
+  match(input, part) {
     if (input.indexOf('/') === -1 && input.indexOf('\\') === -1) return null;
-    return findInternalUrl(input);
+    const r = findInternalUrl(input);
+    // A browser-navigated URL (OAuth `redirect_uri`, `return_to`, `post_logout_redirect_uri`) to the user's own
+    // machine is a development setup, not a server-side fetch; other internal targets still count.
+    if (r !== null && isNavigationParam(part.loc.name) && (r.indexOf('loopback') !== -1 || r.indexOf('localhost') !== -1)) return null;
+    return r;
   },
 };
+
+/**
+ * Parameter names whose URL a browser navigates to (redirect targets), lower-cased substring match: a loopback
+ * target there is a developer's local setup (OAuth clients register `http://localhost:3000/callback`).
+ */
+const NAVIGATION_PARAMS: readonly string[] = ['redirect', 'return_to', 'returnto', 'returnurl', 'return_url', 'logout', 'login_uri', 'origin', 'callback_url_browser'];
+
+function isNavigationParam(name: string | undefined): boolean {
+  if (name === undefined) return false;
+  const n = name.toLowerCase();
+  for (const p of NAVIGATION_PARAMS) if (n.indexOf(p) !== -1) return true;
+  return false;
+}
 
 const internalUrlInText: PartRule = {
   kind: 'part',

@@ -39,6 +39,8 @@ test('detects sensitive files, absolute paths, NUL truncation and wrappers', () 
     '/var/lib/mysql/mysql.sock',
     '/opt/app/.env',
     '/srv/logs/access.log',
+    '/core/config.php',
+    '/app/database.yml',
     'file:///etc/issue',
     'php://filter/convert.base64-encode/resource=index.php',
     'expect://id',
@@ -75,6 +77,9 @@ test('does not flag benign values', () => {
     'SGVsbG8gd29ybGQh', // base64 "Hello world!"
     '/.well-known/openid-configuration',
     'data:image/png;base64,iVBORw0KGgo=',
+    '/index.php',
+    '/docs/openapi.yaml',
+    '/account/settings',
     '...',
     'a..b/c',
   ];

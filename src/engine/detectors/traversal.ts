@@ -164,11 +164,17 @@ export function startsWithDrive(s: string): boolean {
  * file read attempt.
  */
 const SENSITIVE_EXT: readonly string[] = [
-  '.log', '.conf', '.cnf', '.ini', '.inf', '.cfg', '.config', '.passwd', '.htpasswd', '.htaccess', '.php',
-  '.asp', '.aspx', '.jsp', '.bak', '.old', '.sql', '.db', '.sqlite', '.mdb', '.key', '.pem', '.dat', '.err',
-  '.evt', '.sam', '.history', '.rhosts', '.shosts', '.bashrc', '.profile', '.forward', '.logout', '.xauthority',
-  '.netrc', '.pgpass', '.env', '_log', '.properties', '.yml', '.yaml',
+  '.log', '.conf', '.cnf', '.ini', '.inf', '.cfg', '.config', '.passwd', '.htpasswd', '.htaccess', '.bak', '.old',
+  '.sql', '.db', '.sqlite', '.mdb', '.key', '.pem', '.err', '.evt', '.sam', '.history', '.rhosts', '.shosts',
+  '.bashrc', '.profile', '.forward', '.logout', '.xauthority', '.netrc', '.pgpass', '.env', '_log', '.properties',
 ];
+
+/**
+ * Script and data extensions that name an ordinary page or document (`/index.php`, `/openapi.yaml`) unless the
+ * file name says it holds configuration or credentials (`/core/config.php`, `/db.yml`).
+ */
+const CONFIG_ONLY_EXT: readonly string[] = ['.php', '.asp', '.aspx', '.jsp', '.inc', '.yml', '.yaml', '.xml', '.json', '.dat', '.js'];
+const CONFIG_WORDS: readonly string[] = ['conf', 'db', 'database', 'setting', 'install', 'passw', 'secret', 'credential', 'connect', 'wp-config', 'local'];
 
 /**
  * True when the canonical value as a whole is an absolute Unix path (`/a/b.log`) naming a sensitive file type,
@@ -187,6 +193,11 @@ export function absoluteSensitiveFile(s: string): string | null {
   }
   const p = s.slice(i, end);
   for (const ext of SENSITIVE_EXT) if (p.endsWith(ext)) return ext;
+  const base = p.slice(p.lastIndexOf('/') + 1);
+  for (const ext of CONFIG_ONLY_EXT) {
+    if (!base.endsWith(ext)) continue;
+    for (const w of CONFIG_WORDS) if (base.indexOf(w) !== -1) return ext;
+  }
   if (p.indexOf('/logs/') !== -1 || p.indexOf('/log/') !== -1) return '/logs/';
   return null;
 }
