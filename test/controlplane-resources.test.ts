@@ -152,6 +152,25 @@ test('control plane resources: events, exports, decisions, lists, stats, reports
   r = await admin.req('POST', '/api/v1/lists/allow/entries', { kind: 'api_key', value: 'partner-key-123456', reason: 'partner' });
   assert.equal(r.status, 201);
   for (let i = 0; i < 3; i++) assert.equal((await fetch(cp.bw.gatewayUrl + '/api/products')).status, 403);
+  // viewers never see API keys: not in the lists, the policy, nor the version YAML/diff
+  await admin.req('POST', '/api/v1/users', { username: 'vera', password: 'viewer-password-9', role: 'viewer' });
+  const vera = await cp.login('vera', 'viewer-password-9');
+  for (const path of ['/api/v1/lists', '/api/v1/policy', `/api/v1/policy/versions/${v0 + 2}`]) {
+    const seen = await vera.req('GET', path);
+    assert.equal(seen.status, 200);
+    assert.ok(!seen.text.includes('partner-key-123456'), `viewer sees the API key in ${path}`);
+    assert.ok(seen.text.includes('part…'), `masked key shown in ${path}`);
+  }
+  assert.ok((await admin.req('GET', '/api/v1/policy')).text.includes('partner-key-123456'), 'admins edit the real policy');
+  r = await admin.req('POST', '/api/v1/decisions', { scope: 'api_key', value: 'leaked-key-abcdef', type: 'ban', ttlS: 60, reason: 'abuse' });
+  assert.equal(r.status, 201);
+  assert.equal(r.json.value, 'leaked-key-abcdef');
+  for (const path of ['/api/v1/decisions', `/api/v1/decisions/${r.json.id}`, '/api/v1/decisions/export?format=csv']) {
+    const seen = await vera.req('GET', path);
+    assert.ok(!seen.text.includes('leaked-key-abcdef') && seen.text.includes('leak…'), `viewer sees a masked API key in ${path}`);
+  }
+  assert.ok((await admin.req('GET', '/api/v1/decisions')).text.includes('leaked-key-abcdef'));
+  await admin.req('DELETE', `/api/v1/decisions/${r.json.id}`);
   r = await admin.req('GET', '/api/v1/lists');
   const deny = r.json.items.find((e: { list: string }) => e.list === 'deny');
   assert.deepEqual({ ...deny, addedAt: 0 }, { list: 'deny', kind: 'ip', value: '127.0.0.1', addedBy: 'admin', reason: 'test deny', addedAt: 0 });
@@ -200,8 +219,8 @@ test('control plane resources: events, exports, decisions, lists, stats, reports
 
   // --- audit log: query and export
   r = await admin.req('GET', '/api/v1/audit?resource=decision');
-  assert.deepEqual(r.json.items.map((e: { action: string }) => e.action).sort(), ['decision.create', 'decision.create', 'decision.delete']);
-  const del = r.json.items.find((e: { action: string }) => e.action === 'decision.delete');
+  assert.deepEqual(r.json.items.map((e: { action: string }) => e.action).sort(), ['decision.create', 'decision.create', 'decision.create', 'decision.delete', 'decision.delete']);
+  const del = r.json.items.find((e: { action: string; resourceId: string }) => e.action === 'decision.delete' && e.resourceId === d.id);
   assert.equal(del.before.value, '203.0.113.50', 'before state recorded');
   assert.equal(del.actor, 'admin');
   r = await admin.req('GET', '/api/v1/audit?resource=list');

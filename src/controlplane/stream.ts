@@ -31,10 +31,14 @@ export class SseConnection {
    */
   readonly revalidate?: () => Promise<boolean>;
 
-  constructor(res: ServerResponse, types?: ReadonlySet<string>, revalidate?: () => Promise<boolean>) {
+  /** Rewrites a message for this connection's principal (e.g. masks API keys for viewers). */
+  private readonly transform?: (name: string, data: unknown) => unknown;
+
+  constructor(res: ServerResponse, types?: ReadonlySet<string>, revalidate?: () => Promise<boolean>, transform?: (name: string, data: unknown) => unknown) {
     this.res = res;
     this.types = types;
     this.revalidate = revalidate;
+    this.transform = transform;
     res.on('drain', () => this.drain());
     res.on('close', () => {
       this.closed = true;
@@ -45,7 +49,7 @@ export class SseConnection {
   /** Sends one event (`event: name`, `data: <json>`); filtered by the connection's `types`. */
   send(name: string, data: unknown): void {
     if (this.closed || (this.types && !this.types.has(name))) return;
-    this.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.write(`event: ${name}\ndata: ${JSON.stringify(this.transform ? this.transform(name, data) : data)}\n\n`);
   }
 
   /** Ends the response. */

@@ -46,6 +46,14 @@ function eventQuery(q: { from?: number; to?: number; clientIp?: string; route?: 
   return out;
 }
 
+/**
+ * A decision as a principal may see it: viewers get `api_key` values masked (they are client credentials);
+ * analysts and admins, who manage decisions, see them in full.
+ */
+export function decisionFor(role: string, d: Decision): Decision {
+  return role === 'viewer' && d.scope === 'api_key' ? { ...d, value: maskApiKey(d.value) } : d;
+}
+
 /** Sends a streamed export as an attachment. */
 export function sendExport(reply: FastifyReply, name: string, fmt: ExportFormat, body: NodeJS.ReadableStream): FastifyReply {
   const ext = fmt === 'ndjson' ? 'ndjson' : fmt;
@@ -104,7 +112,8 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     const { limit, ...filter } = request.query;
     const all = svc.decisions.list(filter);
     all.sort((a, b) => b.createdAt - a.createdAt);
-    return { items: all.slice(0, limit), total: all.length };
+    const role = principalOf(request).role;
+    return { items: all.slice(0, limit).map((d) => decisionFor(role, d)), total: all.length };
   });
 
   r.get('/decisions/export', {
@@ -112,13 +121,14 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     schema: { tags: ['decisions'], summary: 'Export decisions', querystring: decisionFilter.extend({ format }) },
   }, async (request, reply) => {
     const { format: fmt, ...filter } = request.query;
-    return sendExport(reply, 'decisions', fmt, exportStream(svc.decisions.list(filter), fmt, DECISION_COLUMNS));
+    const role = principalOf(request).role;
+    return sendExport(reply, 'decisions', fmt, exportStream(svc.decisions.list(filter).map((d) => decisionFor(role, d)), fmt, DECISION_COLUMNS));
   });
 
   r.get('/decisions/:id', { config: { role: 'viewer' }, schema: { tags: ['decisions'], params: z.strictObject({ id: z.string().min(1).max(64) }) } }, async (request) => {
     const d = svc.decisions.get(request.params.id);
     if (!d) throw errors.notFound('decision');
-    return d;
+    return decisionFor(principalOf(request).role, d);
   });
 
   r.post('/decisions', {

@@ -3,7 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Policy } from '../../config/schema.ts';
 import { principalOf, type ControlPlaneContext } from '../context.ts';
-import { documentToYaml, etagOf, mergePatch } from '../policy.ts';
+import { documentToYaml, etagOf, mergePatch, yamlToDocument } from '../policy.ts';
+import { maskApiKey } from '../audit.ts';
 import { ApiError, errors } from '../problem.ts';
 import { appliedResponse, versionsResponse } from '../schemas.ts';
 
@@ -27,6 +28,26 @@ export function assertDepth(v: unknown, max = MAX_DEPTH): void {
     if (d > max) throw errors.validation(`document nested deeper than ${max} levels`);
     for (const y of Array.isArray(x) ? x : Object.values(x as Record<string, unknown>)) stack.push([y, d + 1]);
   }
+}
+
+/** API keys of a policy document's allow/deny lists (strings of at least 4 characters). */
+function apiKeysOf(doc: unknown): string[] {
+  const out: string[] = [];
+  const lists = (doc as { lists?: Record<string, { apiKeys?: unknown } | undefined> } | undefined)?.lists;
+  for (const l of [lists?.allow, lists?.deny]) {
+    if (Array.isArray(l?.apiKeys)) for (const k of l.apiKeys) if (typeof k === 'string' && k.length >= 4) out.push(k);
+  }
+  return out;
+}
+
+/**
+ * Viewers do not see API keys (allow/deny lists hold client credentials): every occurrence in a text is
+ * replaced by its masked form (first 4 chars + `…` + SHA-256 prefix), longest keys first.
+ */
+function maskKeys(text: string, keys: readonly string[]): string {
+  let out = text;
+  for (const k of [...new Set(keys)].sort((a, b) => b.length - a.length)) out = out.split(k).join(maskApiKey(k));
+  return out;
 }
 
 function ifMatchOf(h: string | string[] | undefined): string | undefined {
@@ -77,10 +98,12 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     return { etag: v.etag, body: { version: v.version, yaml: v.yaml, document: v.document, policy: v.policy } };
   };
 
-  r.get('/policy', { config: { role: 'viewer' }, schema: { tags: ['policy'], summary: 'The policy in force (YAML, document as written, and with defaults)' } }, async (_request, reply) => {
+  r.get('/policy', { config: { role: 'viewer' }, schema: { tags: ['policy'], summary: 'The policy in force (YAML, document as written, and with defaults); API keys masked for viewers' } }, async (request, reply) => {
     const v = await view();
     reply.header('etag', v.etag);
-    return v.body;
+    if (principalOf(request).role !== 'viewer') return v.body;
+    const keys = [...apiKeysOf(v.body.document), ...apiKeysOf(v.body.policy)];
+    return JSON.parse(maskKeys(JSON.stringify(v.body), keys)) as typeof v.body;
   });
 
   const input = z.strictObject({ yaml: z.string().max(MAX_YAML).optional(), document: doc.optional(), comment });
@@ -138,7 +161,10 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
   r.get('/policy/versions/:version', { config: { role: 'viewer' }, schema: { tags: ['policy'], summary: 'One version with its YAML and diff', params: verParam } }, async (request) => {
     const v = await svc.version(request.params.version);
     if (!v) throw errors.notFound('policy version');
-    return v;
+    if (principalOf(request).role !== 'viewer') return v;
+    const prev = await svc.version(v.version - 1);
+    const keys = [...apiKeysOf(yamlToDocument(v.yaml)), ...(prev ? apiKeysOf(yamlToDocument(prev.yaml)) : []), ...apiKeysOf(ctx.app.policy())];
+    return { ...v, yaml: maskKeys(v.yaml, keys), diff: maskKeys(v.diff, keys), comment: v.comment === undefined ? undefined : maskKeys(v.comment, keys) };
   });
 
   r.post('/policy/versions/:version/rollback', {

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { principalOf, type ControlPlaneContext } from '../context.ts';
 import { SseConnection } from '../stream.ts';
 import { ApiError } from '../problem.ts';
+import { decisionFor } from './data.ts';
+import type { Decision } from '../../core/types.ts';
 
 const TYPES = ['event', 'decision', 'counters', 'incident', 'alert'] as const;
 /** Open streams allowed at once (each costs a socket and up to 1 MiB of buffer): 503 past it. */
@@ -43,7 +45,14 @@ export async function streamRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     res.writeHead(200, headers);
     res.socket?.setNoDelay(true);
     // Credentials are re-checked at every heartbeat: revoking the token or ending the session closes the stream.
-    const conn = new SseConnection(res, types, async () => (await ctx.auth.authenticate(request)) !== undefined);
+    const transform =
+      p.role === 'viewer'
+        ? (name: string, data: unknown) => {
+            const c = data as { op?: string; decision?: Decision };
+            return name === 'decision' && c.op === 'put' && c.decision ? { ...c, decision: decisionFor('viewer', c.decision) } : data;
+          }
+        : undefined;
+    const conn = new SseConnection(res, types, async () => (await ctx.auth.authenticate(request)) !== undefined, transform);
     ctx.hub.add(conn, res);
     conn.send('hello', { principal: { id: p.id, name: p.name, role: p.role, kind: p.kind }, serverTime: Date.now() });
   });
