@@ -88,6 +88,7 @@ test('CRLF header injection in parameters', () => {
   // body text: only known header names count
   assert.ok(matchAll(rules, 'hello\r\nSet-Cookie: sid=1', 'json').includes('921110'));
   assert.deepEqual(matchAll(rules, 'Dear team,\nSubject: the plan\nNote: see below', 'json'), []);
+  assert.deepEqual(matchAll(rules, 'Offsite day\nLocation: Berlin\nHost: Anna', 'json'), []);
   assert.deepEqual(matchAll(rules, 'line one\nline two', 'query'), []);
   assert.equal(findCrlfHeader('a\nb', false), null);
 });

@@ -315,12 +315,15 @@ const methodOverrideAny = requestRule('921101', 'protocol-method-override', 'not
   return o === null || o.method === scope.ctx.method ? [] : [{ hit: `method override ${scope.ctx.method} → ${clip(o.method, 24)}`, loc: o.loc }];
 });
 
-/** HTTP header names whose injection after CRLF splits a response or smuggles a request (IANA registry, abridged). */
+/**
+ * HTTP header names whose injection after a line break splits a response or smuggles a request, and that do not
+ * double as ordinary words at the start of a line of text (`Location:`, `Host:`, `Link:` do, so they count only
+ * in URL contexts, where any header-like line does).
+ */
 const HEADER_NAMES: readonly string[] = [
-  'set-cookie', 'location', 'content-type', 'content-length', 'transfer-encoding', 'refresh', 'host', 'cookie',
-  'access-control-allow-origin', 'access-control-allow-credentials', 'content-security-policy', 'x-xss-protection',
-  'cache-control', 'connection', 'content-disposition', 'content-encoding', 'link', 'x-forwarded-for',
-  'x-forwarded-host', 'authorization', 'upgrade', 'expect', 'proxy-authorization', 'strict-transport-security',
+  'set-cookie', 'content-length', 'transfer-encoding', 'content-type', 'content-security-policy',
+  'access-control-allow-origin', 'access-control-allow-credentials', 'x-xss-protection', 'x-forwarded-for',
+  'x-forwarded-host', 'strict-transport-security', 'proxy-authorization', 'content-disposition', 'content-encoding',
   'x-frame-options', 'http/1.', 'get /', 'post /',
 ];
 
