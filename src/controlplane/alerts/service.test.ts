@@ -332,12 +332,14 @@ test('alert storm: deliveries per channel are rate limited (maxPerMinute) and re
 
 test('restart: a delivery waiting for a retry survives close() and is delivered by the next service instance', async () => {
   const rx = await startWebhookReceiver({ statuses: [500] });
-  const t = setup({ controlPlane: { alerts: { backoffBase: '300ms', backoffMax: '300ms' } } });
+  // Retry due 1–2 s after the first attempt: the service is closed well before, even on a busy machine.
+  const t = setup({ controlPlane: { alerts: { backoffBase: '2s', backoffMax: '2s' } } });
   try {
     const ch = t.alerts.createChannel({ name: 'h', type: 'webhook', minSeverity: 'LOW', webhook: { url: rx.url, signingKey: SIGNING_KEY } }, 'admin');
     t.incidents.ingest(makeEvent());
     await t.incidents.flush();
-    await new Promise((r) => setTimeout(r, 100));
+    const until = Date.now() + 5000;
+    while (t.alerts.listDeliveries(ch.id).items[0]?.status !== 'retrying' && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     assert.equal(rx.received.length, 1);
     assert.equal(t.alerts.listDeliveries(ch.id).items[0]!.status, 'retrying');
     await t.alerts.close();
@@ -363,12 +365,14 @@ test('restart: a delivery waiting for a retry survives close() and is delivered 
 
 test('a channel disabled while a delivery waits for its retry: the retry is suppressed, not sent', async () => {
   const rx = await startWebhookReceiver({ statuses: [502] });
-  const t = setup({ controlPlane: { alerts: { backoffBase: '100ms', backoffMax: '100ms' } } });
+  // Backoff ≥ 1 s (equal jitter of 2 s): the channel is disabled long before the retry is due, even on a busy machine.
+  const t = setup({ controlPlane: { alerts: { backoffBase: '2s', backoffMax: '2s' } } });
   try {
     const ch = t.alerts.createChannel({ name: 'h', type: 'webhook', minSeverity: 'LOW', webhook: { url: rx.url, signingKey: SIGNING_KEY } }, 'admin');
     t.incidents.ingest(makeEvent());
     await t.incidents.flush();
-    await new Promise((r) => setTimeout(r, 30));
+    const until = Date.now() + 5000;
+    while (t.alerts.listDeliveries(ch.id).items[0]?.status !== 'retrying' && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     assert.equal(t.alerts.listDeliveries(ch.id).items[0]!.status, 'retrying');
     t.alerts.updateChannel(ch.id, { enabled: false }, 'admin');
     await t.alerts.idle();
