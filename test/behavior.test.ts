@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestBulwark, send } from './helpers/index.ts';
+
+/**
+ * Behavioural abuse detectors through the real gateway and demo API over HTTP: response-phase bans
+ * (brute force), request-phase bans (honeypot), monitor mode, business-flow rules, and the typo/NAT leniency.
+ */
+
+const json = (ip: string, body: unknown, extra: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, 'user-agent': 'itest/1.0', ...extra },
+  body: JSON.stringify(body),
+});
+const get = (ip: string, extra: Record<string, string> = {}) => ({ headers: { 'x-forwarded-for': ip, 'user-agent': 'itest/1.0', ...extra } });
+
+test('brute force: the 6th failed login within 10 minutes bans the client IP for 30 minutes; others unaffected', async (t) => {
+  const app = await startTestBulwark({ policy: { trustedProxies: ['127.0.0.1/32', '::1/128'] } });
+  t.after(() => app.stop());
+  for (let i = 0; i < 6; i++) assert.equal((await send(app.gatewayUrl, '/api/login', json('203.0.113.5', { username: 'alice', password: `nope${i}` }))).status, 401);
+  await new Promise((r) => setTimeout(r, 50)); // the ban is created in the response phase
+  const blocked = await send(app.gatewayUrl, '/api/login', json('203.0.113.5', { username: 'alice', password: 'wonderland' }));
+  assert.equal(blocked.status, 403);
+  assert.match(String(blocked.headers['content-type']), /problem\+json/);
+  const ban = app.services.decisions.list({ scope: 'ip', value: '203.0.113.5' })[0];
+  assert.equal(ban?.source, 'behavior.bruteforce.ip');
+  assert.equal(ban.expiresAt - ban.createdAt, 30 * 60_000);
+  assert.equal((await send(app.gatewayUrl, '/api/login', json('198.51.100.9', { username: 'alice', password: 'wonderland' }))).status, 200);
+});
+
+test('login typos behind one shared IP: many users mistyping then logging in are not banned', async (t) => {
+  const app = await startTestBulwark({ policy: { trustedProxies: ['127.0.0.1/32'], rateLimits: [] } });
+  t.after(() => app.stop());
+  const users: [string, string][] = [['alice', 'wonderland'], ['bob', 'builder'], ['carol', 'pa55word']];
+  for (let i = 0; i < 12; i++) {
+    const [u, p] = users[i % 3]!;
+    assert.equal((await send(app.gatewayUrl, '/api/login', json('100.64.9.9', { username: u, password: p + 'typo' }))).status, 401);
+    assert.equal((await send(app.gatewayUrl, '/api/login', json('100.64.9.9', { username: u, password: p }))).status, 200, `user ${i} logs in`);
+  }
+  assert.equal(app.services.decisions.list({ value: '100.64.9.9' }).length, 0);
+});
+
+test('honeypot: one request to /api/admin/* bans the client for an hour; monitor mode only records it', async (t) => {
+  const app = await startTestBulwark({ policy: { trustedProxies: ['127.0.0.1/32'] } });
+  t.after(() => app.stop());
+  assert.equal((await send(app.gatewayUrl, '/api/products', get('192.0.2.44'))).status, 200);
+  assert.equal((await send(app.gatewayUrl, '/api/admin/users', get('192.0.2.44'))).status, 403);
+  assert.equal((await send(app.gatewayUrl, '/api/products', get('192.0.2.44'))).status, 403, 'banned afterwards');
+  const ban = app.services.decisions.list({ value: '192.0.2.44' })[0];
+  assert.equal(ban?.source, 'behavior.honeypot');
+  assert.equal(ban.expiresAt - ban.createdAt, 3_600_000);
+  assert.equal((await send(app.gatewayUrl, '/api/products', get('192.0.2.45'))).status, 200);
+
+  const mon = await startTestBulwark({ policy: { trustedProxies: ['127.0.0.1/32'], behavior: { honeypot: { monitor: true } } } });
+  t.after(() => mon.stop());
+  assert.equal((await send(mon.gatewayUrl, '/api/admin/users', get('192.0.2.46'))).status, 404, 'forwarded to the demo API');
+  assert.equal((await send(mon.gatewayUrl, '/api/products', get('192.0.2.46'))).status, 200);
+  assert.equal(mon.services.decisions.list().length, 0);
+});
+
+test('business flow: a payment needs a balance check by the same identity within 5 minutes', async (t) => {
+  const policy = {
+    trustedProxies: ['127.0.0.1/32'],
+    identity: { apiKeyHeaders: ['authorization'] },
+    behavior: { flows: { rules: [{ id: 'payment-needs-balance', then: 'POST /api/transaction', requires: 'GET /api/balance', within: '5m', by: 'user', action: 'block' }] } },
+  };
+  const app = await startTestBulwark({ policy });
+  t.after(() => app.stop());
+  const login = await send(app.gatewayUrl, '/api/login', json('198.51.100.20', { username: 'bob', password: 'builder' }));
+  const auth = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
+  const pay = () => send(app.gatewayUrl, '/api/transaction', json('198.51.100.20', { to: 'alice', amountCents: 100 }, auth));
+  assert.equal((await pay()).status, 403, 'no balance check yet');
+  assert.equal((await send(app.gatewayUrl, '/api/balance', get('198.51.100.20', auth))).status, 200);
+  assert.equal((await pay()).status, 201);
+  // Another session on the same IP is another identity: its own balance check is needed.
+  const login2 = await send(app.gatewayUrl, '/api/login', json('198.51.100.20', { username: 'alice', password: 'wonderland' }));
+  const auth2 = { authorization: `Bearer ${login2.json<{ token: string }>().token}` };
+  assert.equal((await send(app.gatewayUrl, '/api/transaction', json('198.51.100.20', { to: 'bob', amountCents: 100 }, auth2))).status, 403);
+});
