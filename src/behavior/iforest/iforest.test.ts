@@ -120,3 +120,20 @@ test('detector: trains on baseline traffic, flags a flooding scanner client with
   }
   assert.equal(benign, undefined);
 });
+
+test('64 KiB pathological paths, identities and headers are cheap for the feature tracker', () => {
+  const policy = anomalyModelSchema.parse({ maxClients: 100 });
+  const model = new AnomalyModel(policy);
+  const d = new AnomalyDetector(policy, model);
+  const long = '/' + 'a/'.repeat(32768);
+  const t = performance.now();
+  for (let i = 0; i < 2000; i++) {
+    const c = new RequestContext({ id: 'r', clientIp: '198.51.100.1', clientKey: '198.51.100.1', peerIp: '198.51.100.1', method: 'GET', target: long, headers: { 'content-length': '9'.repeat(65536) }, startedAt: 1_700_000_000_000 + i });
+    c.apiKey = 'k'.repeat(65536);
+    d.inspectRequest(c);
+    d.observeResponse(c, { status: 404, latencyMs: 1, bytes: 1, byGateway: false });
+  }
+  assert.ok(performance.now() - t < 3000);
+  assert.equal(model.tracker.size, 1, 'one (capped) identity');
+  assert.equal(model.tracker.peek('k:' + 'k'.repeat(256))!.bytesIn, 0, 'absurd content-length ignored');
+});
