@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBotsDetector, claimsGoodBot } from './bots.ts';
+import { createBotsDetector, claimsGoodBot, reverseDnsVerifier, type CrawlerResolver } from './bots.ts';
 import { isGoodBot } from './common.ts';
 import { drive, ids, makeCtx, policyWith } from './testkit.ts';
 
@@ -63,4 +63,22 @@ test('bots: 64 KiB pathological User-Agent in bounded time', async () => {
     await drive(d, { headers: { 'user-agent': 'a'.repeat(65_536) } });
   }
   assert.ok(performance.now() - t0 < 3000);
+});
+
+test('bots: forward-confirmed reverse DNS verifier (fake resolver, no network)', async () => {
+  const ptr: Record<string, string[]> = { '66.249.66.1': ['crawl-66-249-66-1.googlebot.com.'], '203.0.113.9': ['crawl.googlebot.com.evil.example'], '198.51.100.3': ['crawl-x.googlebot.com'] };
+  const a: Record<string, string[]> = { 'crawl-66-249-66-1.googlebot.com': ['66.249.66.1'], 'crawl-x.googlebot.com': ['192.0.2.1'] };
+  const resolver: CrawlerResolver = {
+    reverse: async (ip) => ptr[ip] ?? [],
+    addresses: async (host) => a[host] ?? [],
+  };
+  const v = reverseDnsVerifier({ resolver });
+  assert.equal(await v({ ip: '66.249.66.1', name: 'googlebot', userAgent: GOOGLEBOT }), true);
+  assert.equal(await v({ ip: '203.0.113.9', name: 'googlebot', userAgent: GOOGLEBOT }), false, 'suffix must match');
+  assert.equal(await v({ ip: '198.51.100.3', name: 'googlebot', userAgent: GOOGLEBOT }), false, 'forward lookup must confirm the IP');
+  assert.equal(await v({ ip: '192.0.2.7', name: 'twitterbot', userAgent: 'Twitterbot/1.0' }), true, 'no documented suffix: trusted by UA');
+  const failing = reverseDnsVerifier({ resolver: { reverse: () => Promise.reject(new Error('ENOTFOUND')), addresses: async () => [] } });
+  assert.equal(await failing({ ip: '66.249.66.2', name: 'googlebot', userAgent: GOOGLEBOT }), false);
+  const slow = reverseDnsVerifier({ resolver: { reverse: () => new Promise(() => {}), addresses: async () => [] }, timeoutMs: 20 });
+  assert.equal(await slow({ ip: '66.249.66.3', name: 'googlebot', userAgent: GOOGLEBOT }), false, 'timeout');
 });

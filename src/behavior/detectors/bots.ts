@@ -1,3 +1,4 @@
+import { promises as dns } from 'node:dns';
 import { isbot } from 'isbot';
 import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
@@ -53,6 +54,63 @@ export function claimsGoodBot(ctx: RequestContext, goodBots: readonly string[]):
  * never waits on the request path: until the answer arrives the claim is treated as unverified but allowed.
  */
 export type CrawlerVerifier = (claim: { ip: string; name: string; userAgent: string }) => boolean | Promise<boolean>;
+
+/** Host-name suffixes of genuine crawlers' reverse DNS (from each operator's "verify our crawler" documentation). */
+export const CRAWLER_DNS_SUFFIXES: Readonly<Record<string, readonly string[]>> = {
+  googlebot: ['.googlebot.com', '.google.com', '.googleusercontent.com'],
+  bingbot: ['.search.msn.com'],
+  applebot: ['.applebot.apple.com'],
+  yandexbot: ['.yandex.ru', '.yandex.net', '.yandex.com'],
+  baiduspider: ['.baidu.com', '.baidu.jp'],
+};
+
+/** The DNS calls a {@link reverseDnsVerifier} needs (node:dns/promises by default; tests inject a fake). */
+export interface CrawlerResolver {
+  reverse(ip: string): Promise<string[]>;
+  /** Addresses of a host name (A and AAAA). */
+  addresses(host: string): Promise<string[]>;
+}
+
+const systemResolver: CrawlerResolver = {
+  reverse: (ip) => dns.reverse(ip),
+  addresses: async (host) => (await dns.lookup(host, { all: true })).map((a) => a.address),
+};
+
+/**
+ * Forward-confirmed reverse DNS verification of a claimed crawler: the PTR names of the IP must end in one of
+ * the crawler's documented suffixes and resolve back to the same IP ("Verifying Googlebot and other Google
+ * crawlers", Google Search Central; "Verifying Bingbot", Bing Webmaster Tools). Crawlers without a documented
+ * suffix list are accepted by User-Agent. DNS failures and timeouts (`timeoutMs`, default 2000 ms) count as
+ * not verified.
+ */
+export function reverseDnsVerifier(opts: { resolver?: CrawlerResolver; suffixes?: Readonly<Record<string, readonly string[]>>; timeoutMs?: number } = {}): CrawlerVerifier {
+  const resolver = opts.resolver ?? systemResolver;
+  const suffixes = opts.suffixes ?? CRAWLER_DNS_SUFFIXES;
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  return async ({ ip, name }) => {
+    const allowed = suffixes[name];
+    if (allowed === undefined) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+    });
+    const check = (async (): Promise<boolean> => {
+      const hosts = await resolver.reverse(ip);
+      for (const h of hosts.slice(0, 8)) {
+        const host = h.toLowerCase().replace(/\.$/, '');
+        if (!allowed.some((sfx) => host.endsWith(sfx))) continue;
+        if ((await resolver.addresses(host)).includes(ip)) return true;
+      }
+      return false;
+    })().catch(() => false);
+    try {
+      return await Promise.race([check, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
 
 /** Substrings of headless-browser / browser-automation User-Agents. */
 const HEADLESS: readonly string[] = ['headlesschrome', 'phantomjs', 'puppeteer', 'playwright', 'selenium', 'webdriver', 'slimerjs', 'htmlunit'];
@@ -183,5 +241,11 @@ export function createBotsDetector(policy: Policy, opts: { verify?: CrawlerVerif
   };
 }
 
-/** Registry factory: the bots detector without a verification hook (UA-based good-crawler allowance), kept across reloads. */
-export const botsDetector = reloadable((p) => createBotsDetector(p), (p) => [p.behavior.enabled, p.behavior.bots]);
+/**
+ * Registry factory: the bots detector, with {@link reverseDnsVerifier} when `behavior.bots.verifyCrawlers` is on
+ * (else crawlers are trusted by User-Agent), kept across reloads.
+ */
+export const botsDetector = reloadable(
+  (p) => createBotsDetector(p, p.behavior.bots.verifyCrawlers ? { verify: reverseDnsVerifier() } : {}),
+  (p) => [p.behavior.enabled, p.behavior.bots],
+);

@@ -200,6 +200,12 @@ export const botsSchema = z
     goodBots: z
       .array(z.string().min(2).max(64))
       .default(['googlebot', 'bingbot', 'duckduckbot', 'applebot', 'yandexbot', 'baiduspider', 'slurp', 'facebookexternalhit', 'linkedinbot', 'twitterbot']),
+    /**
+     * Verify claimed crawlers by forward-confirmed reverse DNS (Google's and Bing's documented method) before
+     * trusting them; off by default because it makes DNS queries (one per crawler IP, cached, never awaited on
+     * the request path).
+     */
+    verifyCrawlers: z.boolean().default(false),
     /** Routes only browsers use; HTTP libraries there are flagged with `browserOnlyRisk`. */
     browserOnlyRoutes: z.array(pattern).default([]),
     automationRisk: ratio.default(0.3),
