@@ -99,3 +99,22 @@ test('masking: URLs keep only the origin, keys only their last 4 characters', ()
   assert.equal(maskSecret('short'), '****');
   assert.equal(maskSecret(''), '****');
 });
+
+test('key rotation: values under a previous key still decrypt; new values use the current key', () => {
+  const dir = tmp();
+  try {
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const before = openSecretBox({ dataDir: dir, env: { BULWARK_SECRET_KEY: oldKey.toString('base64') } });
+    const blob = before.encrypt('https://hooks.example.test/rotate', 'c1');
+    const after = openSecretBox({ dataDir: dir, env: { BULWARK_SECRET_KEY: newKey.toString('base64'), BULWARK_SECRET_KEY_PREVIOUS: ` ${oldKey.toString('base64')} ,` } });
+    assert.notEqual(after.keyId, before.keyId);
+    assert.equal(after.decrypt(blob, 'c1'), 'https://hooks.example.test/rotate');
+    assert.equal(after.encrypt('x').split('.')[1], after.keyId);
+    const without = openSecretBox({ dataDir: dir, env: { BULWARK_SECRET_KEY: newKey.toString('base64') } });
+    assert.throws(() => without.decrypt(blob, 'c1'), (e: unknown) => e instanceof SecretError && e.code === 'BWK_SECRET_DECRYPT');
+    assert.throws(() => openSecretBox({ dataDir: dir, env: { BULWARK_SECRET_KEY: newKey.toString('base64'), BULWARK_SECRET_KEY_PREVIOUS: 'short' } }), (e: unknown) => e instanceof SecretError && e.code === 'BWK_SECRET_KEY');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

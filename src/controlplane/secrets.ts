@@ -23,6 +23,11 @@ export class SecretError extends Error {
 
 /** Environment variable holding the 32-byte master key in base64. */
 export const SECRET_KEY_ENV = 'BULWARK_SECRET_KEY';
+/**
+ * Environment variable with earlier master keys (base64, comma-separated) during a key rotation: values encrypted
+ * under them still decrypt (chosen by key id); every new encryption uses the current key.
+ */
+export const PREVIOUS_KEYS_ENV = 'BULWARK_SECRET_KEY_PREVIOUS';
 /** Key file name inside the data directory, created with mode 0600 on first run when the env var is unset. */
 export const SECRET_KEY_FILE = 'secret.key';
 /** Prefix and version of the ciphertext format. */
@@ -110,13 +115,18 @@ export function loadSecretKey(opts: { dataDir: string; env?: NodeJS.ProcessEnv; 
 }
 
 /**
- * Creates a {@link SecretBox} over a 32-byte key.
- * @throws {SecretError} `BWK_SECRET_KEY` when the key is not 32 bytes.
+ * Creates a {@link SecretBox} over a 32-byte key; `previous` keys (rotation) are used only to decrypt values
+ * whose key id is theirs.
+ * @throws {SecretError} `BWK_SECRET_KEY` when a key is not 32 bytes.
  */
-export function createSecretBox(key: Buffer): SecretBox {
-  if (key.length !== 32) throw new SecretError('BWK_SECRET_KEY', `AES-256 needs a 32-byte key (got ${key.length})`);
+export function createSecretBox(key: Buffer, previous: readonly Buffer[] = []): SecretBox {
+  for (const x of [key, ...previous]) {
+    if (x.length !== 32) throw new SecretError('BWK_SECRET_KEY', `AES-256 needs a 32-byte key (got ${x.length})`);
+  }
   const k = Buffer.from(key);
   const keyId = keyIdOf(k);
+  const byId = new Map<string, Buffer>(previous.map((p) => [keyIdOf(p), Buffer.from(p)]));
+  byId.set(keyId, k);
   return {
     keyId,
     encrypt(plain: string, context?: string): string {
@@ -131,12 +141,13 @@ export function createSecretBox(key: Buffer): SecretBox {
       const parts = blob.split('.');
       if (parts.length !== 5 || parts[0] !== FORMAT_V1) throw new SecretError('BWK_SECRET_FORMAT', 'not a bwk1 ciphertext');
       const [, kid, n, c, t] = parts as [string, string, string, string, string];
-      if (kid !== keyId) throw new SecretError('BWK_SECRET_DECRYPT', `encrypted with another key (${kid}); this key is ${keyId}`);
+      const dk = byId.get(kid);
+      if (!dk) throw new SecretError('BWK_SECRET_DECRYPT', `encrypted with an unknown key (${kid}); the current key is ${keyId}`);
       const nonce = Buffer.from(n, 'base64url');
       const tag = Buffer.from(t, 'base64url');
       if (nonce.length !== NONCE_BYTES || tag.length !== TAG_BYTES) throw new SecretError('BWK_SECRET_FORMAT', 'bad nonce or tag length');
       try {
-        const decipher = createDecipheriv('aes-256-gcm', k, nonce, { authTagLength: TAG_BYTES });
+        const decipher = createDecipheriv('aes-256-gcm', dk, nonce, { authTagLength: TAG_BYTES });
         if (context !== undefined) decipher.setAAD(Buffer.from(context, 'utf8'));
         decipher.setAuthTag(tag);
         return Buffer.concat([decipher.update(Buffer.from(c, 'base64url')), decipher.final()]).toString('utf8');
@@ -148,11 +159,14 @@ export function createSecretBox(key: Buffer): SecretBox {
 }
 
 /**
- * Convenience: {@link loadSecretKey} then {@link createSecretBox}.
- * @throws {SecretError} `BWK_SECRET_KEY`.
+ * Convenience: {@link loadSecretKey} then {@link createSecretBox}, with earlier keys from
+ * `BULWARK_SECRET_KEY_PREVIOUS` (comma-separated base64) for rotation.
+ * @throws {SecretError} `BWK_SECRET_KEY` when a key is invalid.
  */
 export function openSecretBox(opts: { dataDir: string; env?: NodeJS.ProcessEnv; logger?: Logger }): SecretBox {
-  return createSecretBox(loadSecretKey(opts).key);
+  const env = opts.env ?? process.env;
+  const prev = (env[PREVIOUS_KEYS_ENV] ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+  return createSecretBox(loadSecretKey(opts).key, prev.map((p, i) => decodeKey(p, `${PREVIOUS_KEYS_ENV}[${i}]`)));
 }
 
 /**
