@@ -93,7 +93,15 @@ export function register(program: Command): void {
       }
       const bar = progressBar(flags.progress && !flags.json);
       opts.onProgress = bar.update;
-      const report = await runSimulation(opts);
+      let report;
+      try {
+        report = await runSimulation(opts);
+      } catch (err) {
+        bar.end();
+        process.stderr.write(`bulwark simulate: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
       bar.end();
       process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');
       process.exitCode = report.ok ? 0 : 1;
