@@ -74,6 +74,15 @@ export function register(program: Command): void {
           scale: num('scale', flags.scale, 0.1, 4),
           seed: num('seed', flags.seed, 0, 2 ** 32),
         };
+        if (opts.target !== undefined) {
+          let host: string;
+          try {
+            host = new URL(opts.target).hostname;
+          } catch {
+            throw new RangeError(`--target must be a URL such as http://127.0.0.1:8080, got ${JSON.stringify(opts.target)}`);
+          }
+          if (!['127.0.0.1', '[::1]', 'localhost'].includes(host)) throw new RangeError(`--target must be on loopback (127.0.0.1, [::1]), got ${host}`);
+        }
         const wallS = (opts.durationMin! * 60) / opts.factor!;
         if (wallS > 600) throw new RangeError(`the run would take ${wallS.toFixed(0)} s of wall time (max 600): raise --factor or lower --duration`);
       } catch (err) {
