@@ -240,6 +240,15 @@ const javaExec: PartRule = {
   },
 };
 
+/** True when `v` contains `(`, `{`, `#`, `@` or `<`. */
+function hasInvocationSyntax(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x28 || c === 0x7b || c === 0x23 || c === 0x40 || c === 0x3c) return true;
+  }
+  return false;
+}
+
 /** Every request header (Struts2 CVE-2017-5638 rode on Content-Type, which is not an inspected part). */
 const javaExecHeaders: RequestRule = {
   kind: 'request',
@@ -253,7 +262,8 @@ const javaExecHeaders: RequestRule = {
     const raw = scope.ctx.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const v = raw[i + 1]!;
-      if (v.indexOf('{') === -1 && v.indexOf('.') === -1) continue;
+      // an invocation needs syntax: `(`, `{`, `#`, `@`, `<` (a JWT or a host name has none of them)
+      if (v.length < 10 || !hasInvocationSyntax(v)) continue;
       const low = v.length > 8192 ? v.slice(0, 8192).toLowerCase() : v.toLowerCase();
       const m = JAVA_GADGETS.find(low, javaGadgetAt);
       if (m !== null) return [{ hit: clip(low.slice(Math.max(0, m.index - 8), m.index + 48)), loc: { kind: 'header', name: raw[i]!.toLowerCase() } }];

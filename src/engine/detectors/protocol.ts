@@ -109,15 +109,18 @@ const httpVersion = requestRule('920110', 'protocol-http-version', 'error', 1, T
 
 const headerChars = requestRule('920120', 'protocol-invalid-header-chars', 'critical', 1, TAGS, (scope) => {
   const out: Finding[] = [];
-  for (const [name, value] of headerPairs(scope.ctx.rawHeaders)) {
+  const raw = scope.ctx.rawHeaders;
+  for (let h = 0; h + 1 < raw.length; h += 2) {
+    const name = raw[h]!;
     for (let i = 0; i < name.length; i++) {
       if (!isTchar(name.charCodeAt(i))) {
-        out.push({ hit: `invalid character in header name ${clip(JSON.stringify(name), 40)}`, loc: { kind: 'header_name', name: clip(name, 64) } });
+        out.push({ hit: `invalid character in header name ${clip(JSON.stringify(name), 40)}`, loc: { kind: 'header_name', name: clip(name.toLowerCase(), 64) } });
         break;
       }
     }
+    const value = raw[h + 1]!;
     const i = controlIndex(value, true);
-    if (i !== -1) out.push({ hit: `${ctlName(value.charCodeAt(i))} in header value`, loc: { kind: 'header', name: clip(name, 64) } });
+    if (i !== -1) out.push({ hit: `${ctlName(value.charCodeAt(i))} in header value`, loc: { kind: 'header', name: clip(name.toLowerCase(), 64) } });
     if (out.length >= 4) break;
   }
   return out;
@@ -288,8 +291,10 @@ const OVERRIDE_HEADERS: ReadonlySet<string> = new Set(['x-http-method-override',
 
 /** The override target of a request: from an override header or a `_method` argument; null when none. */
 function overrideOf(scope: InspectionScope): { method: string; loc: Location } | null {
-  for (const [name, value] of headerPairs(scope.ctx.rawHeaders)) {
-    if (OVERRIDE_HEADERS.has(name)) return { method: value.trim().toUpperCase(), loc: { kind: 'header', name } };
+  const h = scope.ctx.headers;
+  for (const name of OVERRIDE_HEADERS) {
+    const v = h[name];
+    if (v !== undefined) return { method: (Array.isArray(v) ? (v[0] ?? '') : v).trim().toUpperCase(), loc: { kind: 'header', name } };
   }
   for (const p of scope.parts) {
     if ((p.loc.kind === 'query' || p.loc.kind === 'form' || p.loc.kind === 'json') && p.loc.name === '_method') {

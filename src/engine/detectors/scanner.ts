@@ -39,23 +39,21 @@ const TOOL_AGENTS: readonly string[] = [
 /** Names that are also ordinary words or product names in browser/SDK UAs: need a tool-like context. */
 const AMBIGUOUS: ReadonlySet<string> = new Set(['zap', 'burp', 'hydra', 'medusa', 'vega', 'paros', 'grabber', 'nasl', 'brutus']);
 
-/** Finds a tool name in a lower-case User-Agent at word boundaries. */
+/** {@link TOOL_AGENTS} as a dispatch set. */
+const TOOL_SET = new NeedleSet(TOOL_AGENTS);
+
+/** A tool name must be a whole word; ambiguous names only as a product token (`zap/2.14`, start of the UA). */
+function toolAt(ua: string, i: number, t: string): boolean {
+  const b = i === 0 ? -1 : ua.charCodeAt(i - 1);
+  const e = i + t.length < ua.length ? ua.charCodeAt(i + t.length) : -1;
+  if ((b !== -1 && isWordChar(b)) || (e !== -1 && isWordChar(e))) return false;
+  return !AMBIGUOUS.has(t) || i === 0 || e === 0x2f;
+}
+
+/** Finds a tool name in a lower-case User-Agent at word boundaries. Linear (one dispatch pass). */
 export function findToolAgent(ua: string): string | null {
-  for (const t of TOOL_AGENTS) {
-    let from = 0;
-    for (;;) {
-      const i = ua.indexOf(t, from);
-      if (i === -1) break;
-      from = i + 1;
-      const b = i === 0 ? -1 : ua.charCodeAt(i - 1);
-      const e = i + t.length < ua.length ? ua.charCodeAt(i + t.length) : -1;
-      if ((b !== -1 && isWordChar(b)) || (e !== -1 && isWordChar(e))) continue;
-      // ambiguous names count only as a product token (`zap/2.14`, start of the UA)
-      if (AMBIGUOUS.has(t) && !(i === 0 || e === 0x2f)) continue;
-      return t;
-    }
-  }
-  return null;
+  const m = TOOL_SET.find(ua, toolAt);
+  return m === null ? null : m.needle;
 }
 
 const userAgent: RequestRule = {
