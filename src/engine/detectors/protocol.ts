@@ -22,8 +22,8 @@ import { clip, isAlpha, isDigit, isSpace } from './lib/text.ts';
  *   outside the RFC 9110 token set, PL1, critical.
  * - `920130` body does not parse as its declared content type (`BodyInfo.parseError`), PL1, critical (a
  *   parser differential is how WAF bypasses start; CRS 200002 "failed to parse request body").
- * - `920140` HTTP/1.1 request without Host, or more than one Host (RFC 9112 §3.2: respond 400), PL1;
- *   missing: warning, duplicate: critical.
+ * - `920140` HTTP/1.1 request without Host (RFC 9112 §3.2), PL1, warning; `920141` more than one Host
+ *   (RFC 9112 §3.2: respond 400; cache-poisoning and routing confusion), PL1, critical.
  * - `920150` Content-Length not a non-negative decimal, or repeated with different values (RFC 9112 §6.3),
  *   PL1, critical.
  * - `920160` Content-Length together with Transfer-Encoding (request smuggling, RFC 9112 §6.1), PL1, critical.
@@ -132,7 +132,7 @@ const bodyParse = requestRule('920130', 'protocol-body-parse-error', 'critical',
   return [{ hit: `body does not parse as ${b.contentType || b.kind}: ${clip(b.parseError, 80)}`, loc: { kind: 'body' } }];
 }, 'body');
 
-const host = requestRule('920140', 'protocol-missing-or-duplicate-host', 'warning', 1, TAGS, (scope) => {
+const host = requestRule('920140', 'protocol-missing-host', 'warning', 1, TAGS, (scope) => {
   let hosts = 0;
   const raw = scope.ctx.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
