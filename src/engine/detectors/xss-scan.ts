@@ -47,6 +47,8 @@ const DATA_ACTIVE = ['text/html', 'image/svg', 'application/xhtml', 'text/xml', 
  */
 const ACTIVE_CONTAINERS = new Set([
   'svg', 'svg:svg', 'math', 'xmp', 'plaintext', 'listing', 'isindex', 'xss', 'xss:xss', 'vmlframe', 'v:vmlframe',
+  // SVG-only elements that load or animate content (no HTML element or prose placeholder has these names)
+  'feimage', 'foreignobject', 'animate', 'animatemotion', 'animatetransform',
   // XSLT stylesheets and XML Events listeners run script when the document is rendered as XML
   'xsl:stylesheet', 'xsl:transform', 'xsl:template', 'listener', 'ev:listener',
 ]);
@@ -127,6 +129,14 @@ function squash(s: string, max: number): string {
   for (let i = 0; i < s.length && out.length < max; i++) {
     const c = s.charCodeAt(i);
     if (c <= 0x20) continue;
+    if (c === 0x22 || c === 0x27) {
+      // a CSS string: copied through, comment markers inside it are not comments
+      const e = s.indexOf(s[i]!, i + 1);
+      const end = e === -1 ? s.length : e;
+      out += s.slice(i, Math.min(end + 1, i + 1 + max - out.length)).toLowerCase();
+      i = end;
+      continue;
+    }
     if (c === 0x2f && s.charCodeAt(i + 1) === 0x2a) {
       const e = s.indexOf('*/', i + 2);
       if (e === -1) break;
@@ -304,7 +314,7 @@ function eventPrefix(a: string): boolean {
 function judgeTag(t: Tag, s: string): string | null {
   const name = t.name;
   if (name === 'script') return '<script> element';
-  if (ACTIVE_CONTAINERS.has(name)) return `<${name}> element`;
+  if (ACTIVE_CONTAINERS.has(name) || name.startsWith('svg:')) return `<${name}> element`;
   if (name === 'xml' && t.attrs.some(([a]) => a === 'id' || a === 'src')) return '<xml> data island';
   for (const [a, raw] of t.attrs) {
     if (a.length > 4 && a.charCodeAt(0) === 0x6f && a.charCodeAt(1) === 0x6e && (EVENTS.has(a) || (hasValue(t, a) && isHandlerName(a)) || eventPrefix(a))) {
@@ -534,6 +544,8 @@ export function scanJsBreakout(s: string): string | null {
   return null;
 }
 
+const MIXED_ON = /O[Nn]|oN/;
+
 const QUOTES = new Set([0x22, 0x27, 0x60, 0x2018, 0x2019, 0x201c, 0x201d, 0x2032, 0x2033]);
 
 /**
@@ -541,7 +553,9 @@ const QUOTES = new Set([0x22, 0x27, 0x60, 0x2018, 0x2019, 0x201c, 0x201d, 0x2032
  * attribute (`" onmouseover=alert(1)`, `'autofocus onfocus=…`, `"/onload=…`), or a known event handler
  * after whitespace whose value calls a sink. Linear.
  */
-export function scanAttributeInjection(s: string): string | null {
+export function scanAttributeInjection(input: string): string | null {
+  // case-insensitive (`" ONMOUSEOVER=…`): work on a lower-cased copy only when an upper-case `on` occurs
+  const s = MIXED_ON.test(input) ? input.toLowerCase() : input;
   const n = s.length;
   let i = s.indexOf('on');
   while (i !== -1) {
@@ -572,6 +586,9 @@ export function scanAttributeInjection(s: string): string | null {
         if (QUOTES.has(s.charCodeAt(v))) v++;
         if (v < n && isIdentStart(s.charCodeAt(v)) && sinkAt(s, v)) return `event handler ${name}= calling a sink`;
       }
+    } else if (EVENTS.has(name) && s.slice(k, k + 5).toUpperCase() === 'CDATA' && (i === 0 || !isIdent(s.charCodeAt(i - 1)))) {
+      // DTD attribute-list declaration giving an element a handler: `onerror CDATA "alert(1)"`
+      return `DTD declares handler ${name}`;
     }
     i = s.indexOf('on', i + 2);
   }

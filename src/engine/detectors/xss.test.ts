@@ -41,6 +41,12 @@ test('script URLs, attribute injection and JS-context breakouts are detected', (
   for (const a of attacks) assert.ok(fired(a).length > 0, `missed: ${a}`);
 });
 
+test('DTD handler declarations, namespaced SVG, SVG-only elements, string-aware CSS, upper-case handlers', () => {
+  for (const a of ['<!ATTLIST a onclick CDATA "go()">', ' onfocus CDATA "f()"', '<svg:g><svg:circle r="9"/></svg:g>', '<feImage href="//x.example/i.svg">', '<foreignObject><p>x</p></foreignObject>', '<b style=\'color:"/*";x:expr/**/ession(go())\'>', '" ONMOUSEOVER=alert(1) x="']) {
+    assert.ok(fired(a).length > 0, `missed: ${a}`);
+  }
+});
+
 test('benign text and markup do not trigger at paranoia 1', () => {
   const benign = [
     '<p>Message</p>', '<your x509 certificate>', '<b>bold</b> and <i>italic</i>', '<a href="https://example.com/docs">docs</a>',
