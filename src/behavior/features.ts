@@ -50,6 +50,8 @@ export interface ClientWindow {
   /** Latest anomaly-model score and when (request count) it was computed. */
   score: number;
   scoredAt: number;
+  /** When (ms) the score was computed. */
+  scoredT: number;
   explanation?: string;
 }
 
@@ -71,7 +73,7 @@ export function clientIdentity(ctx: RequestContext): string {
 }
 
 function fresh(now: number): ClientWindow {
-  return { start: now, last: 0, n: 0, gapN: 0, gapMean: 0, gapM2: 0, routes: [], distinct: 0, responses: 0, errors: 0, notFound: 0, scoreSum: 0, bytesIn: 0, bytesOut: 0, score: 0, scoredAt: 0 };
+  return { start: now, last: 0, n: 0, gapN: 0, gapMean: 0, gapM2: 0, routes: [], distinct: 0, responses: 0, errors: 0, notFound: 0, scoreSum: 0, bytesIn: 0, bytesOut: 0, score: 0, scoredAt: 0, scoredT: 0 };
 }
 
 /**

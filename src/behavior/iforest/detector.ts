@@ -7,8 +7,10 @@ import { FEATURE_NAMES, FeatureTracker, clientIdentity } from '../features.ts';
 import { IsolationForest, mulberry32 } from './forest.ts';
 import type { AnomalyModelPolicy } from './schema.ts';
 
-/** Requests between two re-scorings of the same client (scoring costs ~800 comparisons). */
+/** Requests between two re-scorings of the same client (scoring costs ~800 comparisons)… */
 const RESCORE_EVERY = 5;
+/** … and at least this long (ms) between them: a flooding client is re-scored once per second, not per request. */
+const RESCORE_MIN_MS = 1000;
 
 /** Status of the anomaly model, for the control plane. */
 export interface AnomalyModelStatus {
@@ -112,7 +114,8 @@ export function getAnomalyModelStatus(owner: object): AnomalyModelStatus | undef
 
 /**
  * The Isolation Forest detector: tracks per-client features on every request/response and, once a forest is
- * trained, scores clients with at least `minRequests` requests in their window (every 5th request). A score
+ * trained, scores clients with at least `minRequests` requests in their window (every 5th request, at most once
+ * per second). A score
  * ≥ `threshold` yields `behavior.anomaly.iforest` with score 0 and risk from `maxRisk / 2` (at the threshold)
  * to `maxRisk` (at s = 1): risk only, it never blocks or bans alone. The explanation lists the top three
  * features by isolation credit with their value and the training mean.
@@ -137,11 +140,12 @@ export class AnomalyDetector implements Detector {
     void this.model.maybeTrain(now);
     const forest = this.model.forest;
     if (w === undefined || forest === undefined || w.n < this.policy.minRequests) return undefined;
-    if (w.scoredAt === 0 || w.n - w.scoredAt >= RESCORE_EVERY) {
+    if (w.scoredAt === 0 || (w.n - w.scoredAt >= RESCORE_EVERY && now - w.scoredT >= RESCORE_MIN_MS)) {
       const v = this.model.tracker.vector(w, now);
       const s = forest.score(v);
       w.score = s;
       w.scoredAt = w.n;
+      w.scoredT = now;
       if (s >= this.policy.threshold) {
         const { attributions } = forest.explain(v);
         w.explanation = attributions
