@@ -39,6 +39,9 @@ const CATALOG_SEGMENTS = new Set([
 /** Qualified names whose parts are ordinary words on their own (`mysql.user`, `sys.tables`). */
 const CATALOG_QUALIFIED = new Set(['mysql.user', 'mysql.db', 'sys.tables', 'sys.objects', 'sys.databases', 'sys.columns', 'sys.sysobjects', 'master.dbo', 'master..sysdatabases', 'master..sysservers']);
 
+/** Substrings every catalog name contains (literal alternation: linear); gates the identifier scan. */
+const CATALOG_HINT = /information_schema|sys|pg_|mysql\.|sqlite_|_tab|all_users|dba_|v\$|master\.|rdb\$|user\$|sql_logins/;
+
 function isIdent(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x24;
 }
@@ -48,6 +51,7 @@ function isIdent(c: number): boolean {
  * identifier runs (`[a-z0-9_$.]`), each checked by set lookups per dot-separated segment. Linear.
  */
 export function findCatalog(s: string): string | null {
+  if (!CATALOG_HINT.test(s)) return null;
   const n = s.length;
   let i = 0;
   while (i < n) {
