@@ -42,6 +42,18 @@ const KEYWORDS = new Set([
   'group', 'having', 'limit', 'to', 'program', 'dual', 'if', 'while', 'returns', 'return', 'nvarchar', 'varchar', 'char',
   'int', 'integer', 'binary', 'bigint',
 ]);
+/** Class of each SQL word (one lookup per word instead of one per word list). */
+const WORD_TYPE = new Map<string, TokenType>();
+for (const w of KEYWORDS) WORD_TYPE.set(w, 'k');
+for (const w of STATEMENTS) WORD_TYPE.set(w, 'T');
+for (const w of VALUE_WORDS) WORD_TYPE.set(w, '1');
+for (const w of OPERATOR_WORDS) WORD_TYPE.set(w, 'o');
+for (const w of ['union', 'intersect', 'except']) WORD_TYPE.set(w, 'U');
+WORD_TYPE.set('select', 'E');
+for (const w of LOGIC) WORD_TYPE.set(w, '&');
+/** Longest word in {@link WORD_TYPE}; longer words are barewords without a lookup. */
+const MAX_KEYWORD = Math.max(...[...WORD_TYPE.keys()].map((w) => w.length));
+
 /** Words that keep their class even when followed by `(`. */
 const NOT_FUNCTIONS = new Set(['in', 'and', 'or', 'xor', 'not', 'values', 'as', 'on', 'from', 'into', 'union', 'select', 'where', 'using', 'is', 'like', 'over', 'exists', 'table', 'set', 'to', 'with', 'all']);
 
@@ -296,15 +308,10 @@ export function tokenize(s: string, q: number): Tokens {
       // a call: `name(` directly, or `name (` / `name/**/(` for known SQL functions (prose has "word (aside)")
       const paren = nx < n && s.charCodeAt(nx) === 0x28 && (nx === i || KNOWN_FUNCTIONS.has(w) || DANGEROUS_FUNCTIONS.has(w) || INFO_FUNCTIONS.has(w));
       let t: TokenType;
-      if (LOGIC.has(w)) t = '&';
-      else if (w === 'union' || w === 'intersect' || w === 'except') t = 'U';
-      else if (w === 'select') t = 'E';
+      const kw = w.length <= MAX_KEYWORD ? WORD_TYPE.get(w) : undefined;
+      if (kw === '&' || kw === 'U' || kw === 'E') t = kw;
       else if (paren && !NOT_FUNCTIONS.has(w)) t = 'f';
-      else if (OPERATOR_WORDS.has(w)) t = 'o';
-      else if (VALUE_WORDS.has(w)) t = '1';
-      else if (STATEMENTS.has(w)) t = 'T';
-      else if (KEYWORDS.has(w)) t = 'k';
-      else t = 'n';
+      else t = kw ?? 'n';
       push(t, w);
       continue;
     }
