@@ -167,7 +167,7 @@ test('request rules: request phase by default, body phase with body facts', () =
 });
 
 test('inspection budget: optional rules are skipped once it is spent and a notice says so', () => {
-  const slow: PartRule = { ...needleRule('100030', 'x', { severity: 'warning' }), match: () => { const t = performance.now(); while (performance.now() - t < 10); return null; } };
+  const slow: PartRule = { ...needleRule('100030', 'x', { severity: 'warning' }), match: () => { const t = performance.now(); while (performance.now() - t < 25); return null; } };
   const rules: PayloadRule[] = [];
   for (let i = 0; i < 40; i++) rules.push({ ...slow, id: String(100100 + i) });
   rules.push(needleRule('100001', 'evil'));
@@ -175,7 +175,7 @@ test('inspection budget: optional rules are skipped once it is spent and a notic
   const t0 = performance.now();
   const s = run(e, ctx('/?q=evil'));
   const ms = performance.now() - t0;
-  assert.ok(ms < 150, `took ${ms} ms (40 rules × 10 ms without the budget)`);
+  assert.ok(ms < 500, `took ${ms} ms (40 rules × 25 ms = 1 s without the budget)`);
   assert.ok(s.some((x) => x.ruleId === 'other.100001'), 'mandatory critical rule still ran');
   const notice = s.find((x) => x.ruleId === BUDGET_RULE_ID);
   assert.ok(notice);
