@@ -82,7 +82,8 @@ export const rules: readonly PartRule[] = [
         const r = scanHtml(input);
         if (r) return r;
       }
-      if (input.indexOf('on') !== -1 || input.indexOf('ON') !== -1 || input.indexOf('On') !== -1) {
+      // attribute injection needs `on…=` (or a DTD `on… CDATA` declaration)
+      if ((input.indexOf('=') !== -1 || input.indexOf('CDATA') !== -1) && (input.indexOf('on') !== -1 || input.indexOf('ON') !== -1 || input.indexOf('On') !== -1)) {
         const r = scanAttributeInjection(input);
         if (r) return r;
       }
