@@ -1,5 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
+import { memoizeHeaders } from '../memo.ts';
 import { detectSqli } from './sqli-lexer.ts';
 
 /**
@@ -119,10 +120,10 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: SQLI_TARGETS,
     transforms: CHAINS,
-    match(input) {
+    match: memoizeHeaders((input) => {
       const f = detectSqli(input);
       return f ? `${f.reason} (context ${f.context}, tokens ${f.fingerprint})` : null;
-    },
+    }),
   },
   {
     kind: 'part',

@@ -1,5 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
+import { memoizeHeaders } from '../memo.ts';
 import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSevenBit, scanAttributeInjection, scanHtml, scanJsBreakout, scanJsExpression, scanScriptUrl, scanUtf7, sinkAt } from './xss-scan.ts';
 
 /**
@@ -76,7 +77,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: CHAINS,
-    match(input) {
+    match: memoizeHeaders((input) => {
       const lt = input.indexOf('<') !== -1;
       if (lt) {
         const r = scanHtml(input);
@@ -92,7 +93,7 @@ export const rules: readonly PartRule[] = [
         if (r) return r;
       }
       return cssExpression(input) ?? scanSevenBit(input) ?? (input.length >= 16 && input.indexOf('P') !== -1 ? scanBase64Markup(input) : null) ?? (lt || input.indexOf('-->') !== -1 || input.indexOf(']]>') !== -1 ? scanPolyglot(input) : null);
-    },
+    }),
   },
   {
     kind: 'part',
