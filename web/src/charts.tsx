@@ -19,12 +19,35 @@ echarts.use([LineChart, BarChart, PieChart, MapChart, GridComponent, TooltipComp
 export const COUNTRY_NAMES = new Map<string, string>();
 let mapReady = false;
 
+/**
+ * Rings crossing the antimeridian (Russia's Chukotka, Fiji) would be drawn as stripes across the whole map:
+ * clamp their stray points to the side where most of the ring lies (a sliver of distortion, at 110m scale invisible).
+ */
+function fixAntimeridian(g: any): void {
+  const polys: number[][][][] = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+  for (const poly of polys) {
+    for (const ring of poly) {
+      let east = 0, west = 0;
+      for (const [lon] of ring) {
+        if (lon > 150) east++;
+        else if (lon < -150) west++;
+      }
+      if (east === 0 || west === 0) continue;
+      const side = east >= west ? 180 : -180;
+      for (const p of ring) if (Math.sign(p[0]) !== Math.sign(side) && Math.abs(p[0]) > 150) p[0] = side;
+    }
+  }
+}
+
 /** Registers the `world` map once. */
 export function ensureWorldMap(): void {
   if (mapReady) return;
   const topo = atlas as any;
   const geo = feature(topo, topo.objects.countries) as any;
+  // Antarctica takes a third of the height and never matters here.
+  geo.features = geo.features.filter((f: any) => f.id !== '010');
   for (const f of geo.features) {
+    fixAntimeridian(f.geometry);
     const id = f.id === undefined ? `x-${f.properties.name}` : String(f.id);
     COUNTRY_NAMES.set(id, f.properties.name);
     f.properties = { name: id };

@@ -53,6 +53,11 @@ export function OverviewPage() {
       (r) => setBuckets(new Map(r.items.map((b) => [b.t, { ...b }]))),
       setError,
     );
+    // Seed the live feed with the latest blocked requests; the stream adds new ones.
+    Promise.all(['block', 'ban'].map((action) => api<{ items: any[] }>('GET', `/events${qs({ action, from: to - range.ms, limit: 12 })}`))).then(
+      (pages) => setLive((cur) => [...cur, ...pages.flatMap((p) => p.items)].filter((e, i, all) => all.findIndex((x) => x.id === e.id) === i).sort((a, b) => b.time - a.time).slice(0, 12)),
+      () => {},
+    );
     api<{ items: any[] }>('GET', '/decisions?type=ban&limit=200').then((r) => setBans(r.items.filter((d) => d.expiresAt > Date.now())), setError);
     localStorage.setItem('bwk-range', rangeId);
   }, [rangeId]);
@@ -234,7 +239,7 @@ export function OverviewPage() {
         </Card>
         <Card title="Top attacking clients" testid="top-clients">
           <Table
-            rows={(s?.topClients ?? []).filter((c: any) => c.blocked > 0)}
+            rows={(s?.topClients ?? []).filter((c: any) => c.blocked > 0).slice(0, 10)}
             cols={[
               { label: 'Client IP', cell: (r: any) => <Link href={`/events?clientIp=${encodeURIComponent(r.clientIp)}`}>{r.clientIp}</Link> },
               { label: 'Requests', cell: (r: any) => fmtNum(r.requests), class: 'num' },
