@@ -306,8 +306,9 @@ export class SqliteEventStore implements EventStore {
     const args = w.args.slice();
     const cur = q.cursor ? decodeCursor(q.cursor) : undefined;
     if (cur) {
-      sql += ' AND (time < ? OR (time = ? AND seq < ?))';
-      args.push(cur.time, cur.time, cur.seq);
+      // Row-value comparison lets SQLite seek the (time, seq) index instead of rescanning from its start.
+      sql += ' AND (time, seq) < (?, ?)';
+      args.push(cur.time, cur.seq);
     }
     sql += ' ORDER BY time DESC, seq DESC LIMIT ?';
     args.push(limit + 1);
@@ -323,11 +324,11 @@ export class SqliteEventStore implements EventStore {
   /** Every matching event, oldest first, read in chunks of 500 rows. */
   async *stream(q: Omit<EventQuery, 'cursor' | 'limit'>): AsyncIterable<SecurityEvent> {
     const w = where(q);
-    const sql = `SELECT * FROM events WHERE ${w.sql} AND (time > ? OR (time = ? AND seq > ?)) ORDER BY time, seq LIMIT 500`;
+    const sql = `SELECT * FROM events WHERE ${w.sql} AND (time, seq) > (?, ?) ORDER BY time, seq LIMIT 500`;
     let time = -Infinity;
     let seq = -1;
     for (;;) {
-      const rows = this.stmt(sql).all(...w.args, time === -Infinity ? -9e15 : time, time === -Infinity ? -9e15 : time, seq);
+      const rows = this.stmt(sql).all(...w.args, time === -Infinity ? -9e15 : time, seq);
       for (const r of rows) yield fromRow(r);
       if (rows.length < 500) return;
       const last = rows[rows.length - 1]!;
