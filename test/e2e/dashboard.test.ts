@@ -352,8 +352,15 @@ test('policy edit: invalid value shown inline, valid value applied', { skip: ski
   const v1 = (await admin.req('GET', '/api/v1/policy')).json;
   assert.equal(v1.version, v0.version + 1);
   assert.equal(v1.policy.controlPlane.costPerBlockedRequest, 0.05);
+  // A rule switched to monitor from the rules table (a new policy version, visible through the API).
+  const rules = page.getByTestId('rules');
+  const loginRow = rules.locator('tr', { hasText: 'ratelimit.login-ip' });
+  await loginRow.getByRole('button', { name: 'Monitor' }).click();
+  await loginRow.getByRole('button', { name: 'Enforce' }).waitFor();
+  const det = (await admin.req('GET', '/api/v1/detectors')).json;
+  assert.equal(det.rules.find((r: any) => r.ruleId === 'ratelimit.login-ip')?.mode, 'monitor');
   // The new version is in the history with its diff.
-  await page.getByTestId('policy-versions').getByRole('button', { name: 'Diff' }).first().click();
+  await page.getByTestId('policy-versions').locator('tr', { hasText: 'admin' }).last().getByRole('button', { name: 'Diff' }).click();
   await page.getByTestId('policy-diff').getByText('costPerBlockedRequest: 0.05', { exact: false }).first().waitFor();
 });
 

@@ -210,7 +210,11 @@ function IncidentDetail({ id }: { id: string }) {
             <dt>Last seen</dt>
             <dd>{fmtTime(inc.lastSeen)}</dd>
           </dl>
-          <p class="explain">{typeof data.explanation === 'string' ? data.explanation : JSON.stringify(data.explanation)}</p>
+          <ul class="explain" data-testid="incident-explanation">
+            {(Array.isArray(data.explanation) ? data.explanation : [data.explanation]).filter(Boolean).map((line: unknown) => (
+              <li>{typeof line === 'string' ? line : JSON.stringify(line)}</li>
+            ))}
+          </ul>
         </Card>
         <Card title="Signals">
           <Table

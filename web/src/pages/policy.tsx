@@ -8,6 +8,12 @@ import { api, can, type Issue } from '../api.ts';
 import { Card, ErrorBox, notify, Table, useLoad } from '../components.tsx';
 import { fmtTime } from '../util.ts';
 
+/** Behavioural detector key (policy `behavior.<key>`) → its rule-id family (`behavior.<family>.*`). */
+const FAMILY_OF: Readonly<Record<string, string>> = {
+  bots: 'bots', bruteForce: 'bruteforce', fingerprint: 'fingerprint', honeypot: 'honeypot', scanner: 'scanner',
+  credentialStuffing: 'stuffing', enumeration: 'enum', flows: 'flow',
+};
+
 /** The policy page. */
 export function PolicyPage() {
   const [policy, pErr, reloadPolicy] = useLoad(() => api<{ version: number; yaml: string }>('GET', '/policy'), []);
@@ -71,6 +77,23 @@ export function PolicyPage() {
     } catch (e) {
       notify((e as Error).message, 'err');
     }
+  };
+  const setEnabled = async (name: string, enabled: boolean) => {
+    try {
+      const r = await api<{ version: number }>('PATCH', `/detectors/${encodeURIComponent(name)}`, { enabled });
+      notify(`${name} ${enabled ? 'enabled' : 'disabled'} (policy v${r.version})`);
+      reloadAll();
+    } catch (e) {
+      notify((e as Error).message, 'err');
+    }
+  };
+  const [ruleId, setRuleId] = useState('');
+  const switchRule = (e: Event) => {
+    e.preventDefault();
+    const id = ruleId.trim();
+    if (!id) return;
+    const current = (detectors?.rules ?? []).find((r: any) => r.ruleId === id || r.ruleId.endsWith(`.${id}`));
+    void setMode(id, current?.mode === 'monitor' ? 'enforce' : 'monitor').then(() => setRuleId(''));
   };
   const showDiff = async (v: number) => setDiffOf(await api('GET', `/policy/versions/${v}`));
   const rollback = async (v: number) => {
@@ -173,13 +196,37 @@ export function PolicyPage() {
             </div>
           ) : null}
         </Card>
-        <Card title="Detectors" class="span-3">
+        <Card title="Detectors" class="span-3" testid="detectors">
           <Table
             rows={detectors?.items ?? []}
+            rowKey={(d: any) => d.name}
             cols={[
               { label: 'Detector', cell: (d: any) => <code class="mono">{d.name}</code> },
-              { label: 'Enabled', cell: (d: any) => (d.enabled ? 'yes' : 'no') },
-              { label: 'Mode', cell: (d: any) => (d.monitor === undefined ? '—' : d.monitor ? 'monitor' : 'enforce') },
+              {
+                label: 'Enabled',
+                cell: (d: any) =>
+                  admin && (d.name === 'detection' || d.name === 'behavior') ? (
+                    <label class="inline">
+                      <input type="checkbox" checked={d.enabled} onChange={(e) => setEnabled(d.name, e.currentTarget.checked)} /> {d.enabled ? 'yes' : 'no'}
+                    </label>
+                  ) : d.enabled ? (
+                    'yes'
+                  ) : (
+                    'no'
+                  ),
+              },
+              { label: 'Mode', cell: (d: any) => (d.monitor === undefined ? '—' : <span class={`badge ${d.monitor ? 'act-log' : 'act-block'}`}>{d.monitor ? 'monitor' : 'enforce'}</span>) },
+              {
+                label: '',
+                cell: (d: any) => {
+                  const fam = FAMILY_OF[d.name.replace(/^behavior\./, '')];
+                  return admin && d.monitor !== undefined && fam ? (
+                    <button class="small secondary" onClick={() => setMode(`behavior.${fam}.*`, d.monitor ? 'enforce' : 'monitor')}>
+                      {d.monitor ? 'Enforce' : 'Monitor'}
+                    </button>
+                  ) : null;
+                },
+              },
             ]}
           />
         </Card>
@@ -195,6 +242,17 @@ export function PolicyPage() {
             ]}
           />
           {rules.length > 200 ? <p class="muted small">{rules.length - 200} more: filter to narrow.</p> : null}
+          {admin ? (
+            <form class="row" onSubmit={switchRule}>
+              <input placeholder="rule id, e.g. 942100 or sqli.942100" value={ruleId} onInput={(e) => setRuleId(e.currentTarget.value)} class="grow" aria-label="Rule id to switch" maxLength={128} />
+              <button type="submit" class="secondary">
+                Toggle monitor / enforce
+              </button>
+            </form>
+          ) : null}
+          <p class="muted small">
+            Payload rules are enforced unless listed here; rate-limit rules and behavioural detectors switch individually. Monitor mode records what a rule would do without enforcing it.
+          </p>
         </Card>
       </div>
     </div>
