@@ -18,7 +18,9 @@ install() {
 case "$cmd" in
   start)
     install
-    exec node dist/src/cli.js start "$@"
+    # BULWARK_NODE_FLAGS: extra Node/V8 flags, e.g. "--optimize-for-size --max-old-space-size=256" (README)
+    # shellcheck disable=SC2086
+    exec node ${BULWARK_NODE_FLAGS:-} dist/src/cli.js start "$@"
     ;;
   test)
     install
