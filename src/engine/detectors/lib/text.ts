@@ -218,12 +218,12 @@ export class NeedleSet {
   ): { needle: string; index: number } | null {
     const table = this.byFirst;
     for (let i = from; i < s.length; i++) {
-      // optional cheap position filter on the preceding character (-1 at the start)
-      if (startsAfter !== undefined && !startsAfter(i === 0 ? -1 : s.charCodeAt(i - 1))) continue;
       const c = s.charCodeAt(i);
       if (c >= 128) continue;
       const list = table[c];
       if (list === undefined) continue;
+      // optional position filter on the preceding character (-1 at the start), after the cheap table lookup
+      if (startsAfter !== undefined && !startsAfter(i === 0 ? -1 : s.charCodeAt(i - 1))) continue;
       for (const n of list) {
         if (s.startsWith(n, i) && (accept === undefined || accept(s, i, n))) return { needle: n, index: i };
       }
