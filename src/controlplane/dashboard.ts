@@ -59,7 +59,7 @@ export async function dashboardPlugin(admin: FastifyInstance, opts: DashboardOpt
       reply.header('cross-origin-opener-policy', 'same-origin');
       return payload;
     });
-    const indexFile = dir ? join(dir, 'index.html') : undefined;
+    const indexFile = dir && existsSync(join(dir, 'index.html')) ? join(dir, 'index.html') : undefined;
     const sendIndex = async (_request: unknown, reply: import('fastify').FastifyReply) => {
       if (!indexFile) {
         return reply.code(503).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send('Bulwark dashboard not built: run `npm run build` (vite build of web/).\nThe API is at /api/v1 and its docs at /api/docs.\n');
@@ -73,7 +73,7 @@ export async function dashboardPlugin(admin: FastifyInstance, opts: DashboardOpt
       web.get(`/${page}`, sendIndex);
       web.get(`/${page}/*`, sendIndex);
     }
-    if (dir && existsSync(join(dir, 'assets'))) {
+    if (indexFile && dir && existsSync(join(dir, 'assets'))) {
       await web.register(fastifyStatic, {
         root: join(dir, 'assets'),
         prefix: '/assets/',

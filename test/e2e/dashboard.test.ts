@@ -32,7 +32,8 @@ import { runSimulation } from '../../src/simulate/run.ts';
 declare const window: any;
 declare const document: any;
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium (scripts/browser.sh); `BULWARK_CHROMIUM` overrides it (e.g. to check the missing-browser path). */
+const CHROMIUM = process.env.BULWARK_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SHOTS = join(ROOT, 'screenshots');
 const PASSWORD = 'e2e-admin-password-0123';
