@@ -147,6 +147,7 @@ async function assertNoXss(where: string): Promise<void> {
   assert.equal(r.scripts, 0, `${where}: script element from a payload`);
 }
 
+// The hook may build the dashboard (vite) and starts the stack and the browser: a longer bound than a test's.
 before(async () => {
   if (skipReason) {
     if (process.env.CI) throw new Error(`${skipReason} (required in CI)`);
@@ -182,7 +183,7 @@ before(async () => {
     void d.dismiss();
   });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
-});
+}, { timeout: 300_000 });
 
 after(async () => {
   await context?.close().catch(() => {});
