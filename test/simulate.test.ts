@@ -18,8 +18,20 @@ test('simulate policy: windows and durations are divided by the compression fact
 });
 
 test('simulate (short run): every attacker kind stopped, no benign client blocked, shared-IP users not blocked', { timeout: 110_000 }, async () => {
-  // 66 simulated minutes at F = 90 (44 s): long enough for the low-and-slow attacker (20 failures ≈ 53 min).
-  const report = await runSimulation({ factor: 90, durationMin: 66, scale: 0.5, seed: 11 });
+  // 40 simulated minutes at F = 60 (40 s). To catch the low-and-slow attacker (one attempt per 140–180 s) within
+  // that time, this short run lowers credentialStuffing.lowAndSlow.maxFailures from 20 to 10; everything else is
+  // the simulation policy of `bulwark simulate`, which keeps the default 20 over 80 simulated minutes.
+  const report = await runSimulation({
+    factor: 60,
+    durationMin: 40,
+    scale: 0.5,
+    seed: 11,
+    adjustPolicy: (p) => {
+      const b = p.behavior as Record<string, Record<string, unknown>>;
+      b.credentialStuffing = { ...b.credentialStuffing, lowAndSlow: { ...(b.credentialStuffing!.lowAndSlow as object), maxFailures: 10 } };
+      return p;
+    },
+  });
   const text = formatReport(report);
   assert.ok(report.ok, text);
   const attacks = report.scenarios.filter((s) => s.kind === 'attack');
@@ -33,8 +45,10 @@ test('simulate (short run): every attacker kind stopped, no benign client blocke
   assert.equal(report.sharedIp.clientsBlocked, 0);
   assert.ok(report.sharedIp.clients >= 8 && report.sharedIp.requests > 100);
   // Attacks are stopped by the behaviour they show (decisions from the detectors built for them).
-  for (const rule of ['behavior.honeypot', 'behavior.bruteforce.ip', 'behavior.stuffing.slow']) assert.ok((report.decisions[rule] ?? 0) >= 1, `${rule} decision\n${text}`);
-  assert.match(text, /Time compression F = 90/);
+  for (const rule of ['behavior.honeypot', 'behavior.bruteforce.ip', 'behavior.stuffing.slow', 'behavior.stuffing.fingerprint']) {
+    assert.ok((report.decisions[rule] ?? 0) >= 1, `${rule} decision\n${text}`);
+  }
+  assert.match(text, /Time compression F = 60/);
 });
 
 test('simulate refuses non-loopback targets', async () => {

@@ -24,6 +24,8 @@ export interface SimulateOptions {
   /** Benign population scale (default 1; short runs use less). */
   scale?: number;
   seed?: number;
+  /** Adjusts the simulation policy before the in-process gateway starts (e.g. to put a detector in monitor mode). */
+  adjustPolicy?: (policy: Record<string, unknown>) => Record<string, unknown>;
   /** Called about every 250 ms with progress (elapsed 0–1, requests, blocked). */
   onProgress?: (p: { done: number; sent: number; blocked: number; stopped: number; attacks: number }) => void;
 }
@@ -125,7 +127,7 @@ function summarize(s: Scenario, stats: ClientStats[], factor: number, until: num
 export async function runSimulation(opts: SimulateOptions = {}): Promise<SimulationReport> {
   const factor = opts.factor ?? 60;
   const durationMin = opts.durationMin ?? 80;
-  const policy = simulatePolicy(factor);
+  const policy = opts.adjustPolicy ? opts.adjustPolicy(simulatePolicy(factor)) : simulatePolicy(factor);
   let target = opts.target;
   let stop: (() => Promise<void>) | undefined;
   const decisionCounts: Record<string, number> = {};
@@ -208,7 +210,7 @@ export function formatReport(r: SimulationReport): string {
   L.push(`the clients' think times and rates. Each client puts the same number of events into each (scaled) window as in`);
   L.push(`real time, so every threshold ("more than 5 failed logins in 10 minutes") compares the same counts and means the same.`);
   L.push(`Simulation policy differences from the default: trusted proxy 127.0.0.1; session tokens as identity; 100/min per`);
-  L.push(`session + 300/min per IP (exceeding it bans 15 min) + 30 logins/min per IP, for 20 users behind one NAT IP;`);
+  L.push(`session + 200/min per IP (exceeding it bans 15 min) + 30 logins/min per IP, for 20 users behind one NAT IP;`);
   L.push(`fingerprint flood minRequests 100/min (default 600: too many requests for this machine at F); flow rule`);
   L.push(`payment-needs-balance. Times are given in simulated seconds (sim s) and wall seconds.`);
   if (r.durationMin < 64) L.push(`Note: the low-and-slow attacker needs about 60 simulated minutes (20 failures, one per 140–180 s) to be caught.`);

@@ -198,11 +198,11 @@ export function scenarios(scale = 1): Scenario[] {
       name: 'flood-single-ip',
       kind: 'attack',
       expected: 'ratelimit.ip',
-      description: 'one IP, 600 requests per minute on the catalogue and search',
+      description: 'one IP, up to 1,200 requests per minute on the catalogue and search (16 connections)',
       startMin: atk(0),
       run: async (sim, start) => {
         const c = sim.client('flood', 'flood-single-ip', '203.0.113.10', { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0', accept: '*/*' }, start);
-        await attack(sim, { perMin: 600, concurrency: 4, max: 3000, giveUpAfter: 100, next: (i) => ({ c, path: i % 2 ? '/api/products' : `/api/search?q=${WORDS[i % WORDS.length]}` }) });
+        await attack(sim, { perMin: 1200, concurrency: 16, max: 3000, giveUpAfter: 100, next: (i) => ({ c, path: i % 2 ? '/api/products' : `/api/search?q=${WORDS[i % WORDS.length]}` }) });
       },
     },
     {
