@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -63,6 +63,8 @@ let page: Page;
 let userDataDir: string;
 let sim: Promise<unknown> | undefined;
 const dialogs: string[] = [];
+/** Open sockets of the admin listener (to cut the live stream in the reconnect test). */
+const adminSockets = new Set<Socket>();
 const pageErrors: string[] = [];
 
 /** Sends one raw HTTP/1.1 request (request-target verbatim, so `<`, `>` and `"` reach the gateway unencoded). */
@@ -161,6 +163,10 @@ before(async () => {
   const policy = { ...simulatePolicy(60), controlPlane: { incidents: { window: '30m' } } };
   cp = await startControlPlane({ adminPassword: PASSWORD, policy });
   admin = await cp.login('admin', PASSWORD);
+  cp.bw.admin.server.on('connection', (sock: Socket) => {
+    adminSockets.add(sock);
+    sock.on('close', () => adminSockets.delete(sock));
+  });
   userDataDir = await mkdtemp(join(tmpdir(), 'bulwark-chromium-'));
   const { chromium } = await import('playwright-core');
   // A persistent context is how playwright passes a fresh --user-data-dir (a temp dir, removed after).
@@ -289,6 +295,19 @@ test('XSS payloads in path, query, headers and body are shown as text and never 
     await assertNoXss(path);
   }
   assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+});
+
+test('live stream: connection state shown, reconnects after a loss', { skip: skipReason && !process.env.CI ? skipReason : false, timeout: 120_000 }, async () => {
+  await open('/overview', 'page-overview');
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-state]')?.textContent?.includes('live'));
+  // Lose the connection for real: the admin listener drops every open socket (the stream's included).
+  const reconnect = page.waitForRequest((r) => r.url().includes('/api/v1/stream'), { timeout: 60_000 });
+  for (const s of adminSockets) s.destroy();
+  await reconnect;
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-state]')?.textContent?.includes('live'), undefined, { timeout: 60_000 });
+  // Still receiving after the reconnect: a new blocked request appears in the live feed.
+  assert.equal(await gw(`/api/search?q=1'+OR+'1'='1'--+${MARK}again`, SQLI_IP), 403);
+  await page.getByTestId('live-feed').getByText(`${MARK}again`, { exact: false }).first().waitFor({ state: 'visible' });
 });
 
 test('acknowledge an incident', { skip: skipReason && !process.env.CI ? skipReason : false, timeout: 120_000 }, async () => {
