@@ -29,8 +29,8 @@ export const DEFAULT_LIMITS: TargetLimits = { maxParts: 1000, maxDepth: 32, maxN
 /** Headers inspected by default (OWASP CRS inspects User-Agent and Referer in its injection rules). */
 export const DEFAULT_HEADERS: readonly string[] = ['user-agent', 'referer', 'x-forwarded-host'];
 
-/** Collects parts up to the bound. */
-class Sink {
+/** Collects parts up to the `max` bound; `limited` is set when a part was refused. */
+export class Sink {
   readonly parts: Part[] = [];
   limited = false;
   readonly max: number;
@@ -679,5 +679,3 @@ function isXmlSpace(c: number): boolean {
 function isXmlBreak(c: number): boolean {
   return isXmlSpace(c) || c === 0x3e || c === 0x2f;
 }
-
-export type { Sink };

@@ -111,10 +111,13 @@ export function toIncomingHeaders(list: readonly [string, string][]): IncomingHt
 }
 
 /**
- * Builds the {@link RequestContext} the gateway would build for a record (client 192.0.2.1, TEST-NET-1,
- * RFC 5737), with the body prefix (`inspectLimitBytes`) set when the record has a body.
+ * Builds the {@link RequestContext} the gateway would build for a record's request head (client 192.0.2.1,
+ * TEST-NET-1, RFC 5737). The body prefix is built separately by {@link bodyOf} and set before the body phase,
+ * as the data plane does.
+ * @param _inspectLimitBytes - accepted for call-site symmetry with {@link bodyOf}; the head does not use it.
+ * @param seq - record number, used as the request id when the record has none.
  */
-export function contextFromRecord(r: CorpusRecord, inspectLimitBytes: number, seq = 0): RequestContext {
+export function contextFromRecord(r: CorpusRecord, _inspectLimitBytes: number, seq = 0): RequestContext {
   const ctx = new RequestContext({
     id: r.id || `eval-${seq}`,
     clientIp: '192.0.2.1',
