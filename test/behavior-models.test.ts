@@ -1,3 +1,4 @@
+import { maskApiKey } from '../src/events/record.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestBulwark, send } from './helpers/index.ts';
@@ -75,7 +76,7 @@ test('behaviour models over real HTTP: discovery, positive model, geo, baselines
   const bans = bw.services.decisions.list({ scope: 'api_key' });
   assert.equal(bans.length, 1, JSON.stringify(bans));
   assert.equal(bans[0]!.source, 'behavior.risk.critical');
-  assert.equal(bans[0]!.value, 'attacker-key-0001');
+  assert.equal(bans[0]!.value, maskApiKey('attacker-key-0001'), 'the decision holds the masked key, never the key');
   const banned = await get('/api/products', 'atk-after', { 'x-api-key': 'attacker-key-0001', 'x-forwarded-for': '100.64.1.1' });
   assert.equal(banned.status, 403, 'the key stays banned on a clean request');
   const neighbour = await get('/api/products', 'nat-user', { 'x-api-key': 'good-key-0002', 'x-forwarded-for': '100.64.1.1' });

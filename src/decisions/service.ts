@@ -5,7 +5,7 @@ import type { Decision, DecisionScope } from '../core/types.ts';
 import type { Policy } from '../config/schema.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CidrList, parseCidr, parseIp } from './cidr.ts';
-import { maskApiKey } from '../events/record.ts';
+import { isMaskedApiKey, maskApiKey } from '../events/record.ts';
 import type { DecisionFilter, DecisionService, DecisionStore, NewDecision } from './types.ts';
 
 type Change = { op: 'put'; decision: Decision } | { op: 'delete'; id: string };
@@ -235,6 +235,8 @@ export class DecisionIndex implements DecisionService {
   add(input: NewDecision, now = Date.now()): Decision {
     if (typeof input.value !== 'string' || input.value === '') throw new RangeError('decision value must be a non-empty string');
     if (input.scope === 'range' && parseCidr(input.value) === undefined) throw new RangeError(`range decision value is not a CIDR: ${input.value.slice(0, 64)}`);
+    // API keys are secrets: an api_key decision stores the masked key (match() accepts it), never the key.
+    if (input.scope === 'api_key' && !isMaskedApiKey(input.value)) input = { ...input, value: maskApiKey(input.value) };
     const pol = this.policy().decisions;
     const base = input.durationMs !== undefined && Number.isFinite(input.durationMs) && input.durationMs > 0 ? input.durationMs : pol.defaultBanDuration;
     const escalate = input.escalate ?? input.origin === 'rule';

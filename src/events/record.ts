@@ -31,6 +31,12 @@ export function maskApiKey(key: string): string {
   return (key.length > 8 ? key.slice(0, 4) : '') + '…' + h;
 }
 
+/** True when `value` already has the {@link maskApiKey} form (`abcd…0123abcd` or `…0123abcd`). */
+export function isMaskedApiKey(value: string): boolean {
+  const i = value.indexOf('…');
+  return i >= 0 && i <= 4 && value.length === i + 9 && /^[0-9a-f]{8}$/.test(value.slice(i + 1));
+}
+
 let lastMs = 0;
 let seq = 0;
 
@@ -74,6 +80,8 @@ function cleanEvidence(e: Evidence | undefined): Evidence | undefined {
 
 function cleanSignal(s: Signal): Signal {
   const out: Signal = { ...s };
+  // An API-key ban names the key it bans: keep it recognisable, never in clear.
+  if (s.ban?.scope === 'api_key' && s.ban.value !== undefined && !isMaskedApiKey(s.ban.value)) out.ban = { ...s.ban, value: maskApiKey(s.ban.value) };
   const ev = cleanEvidence(s.evidence);
   if (ev) out.evidence = ev;
   if (s.message !== undefined) out.message = truncate(s.message, MAX_EVIDENCE * 2);
