@@ -1,3 +1,4 @@
+import { loadRedisRateLimitStore } from './detectors/ratelimit.ts';
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -230,6 +231,7 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
     cleanups.push(() => decisions.close());
 
     const services: Services = { logger, metrics, decisions, events, eventStore, db, dataDir, redisUrl: opts.redisUrl };
+    if (opts.redisUrl) await loadRedisRateLimitStore();
 
     let demo: DemoApi | undefined;
     const upstreamsOf = (p: Policy): string[] => (opts.upstream ? [opts.upstream] : demo && p.upstreams.length === 0 ? [demo.url] : p.upstreams);

@@ -7,7 +7,9 @@ import { Pipeline } from '../core/pipeline.ts';
 import type { Detector } from '../core/detector.ts';
 import type { RequestContext } from '../core/context.ts';
 import type { Signal } from '../core/types.ts';
-import { rateLimitDetector } from './ratelimit.ts';
+import { loadRedisRateLimitStore, rateLimitDetector } from './ratelimit.ts';
+
+await loadRedisRateLimitStore();
 import { listsDetector } from './lists.ts';
 import { makeCtx, makeServices } from './testkit.ts';
 
