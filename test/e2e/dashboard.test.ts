@@ -245,6 +245,8 @@ test('login, live timeline and a blocked attack appearing live', { skip: skipRea
 
 test('XSS payloads in path, query, headers and body are shown as text and never run', { skip: skipReason && !process.env.CI ? skipReason : false, timeout: 170_000 }, async () => {
   await open('/overview', 'page-overview');
+  // The page load opened a new stream: send only once it is live (events before it are not replayed).
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-state]')?.textContent?.includes('live'));
   const ua = { 'user-agent': XSS.ua };
   const statuses = [
     // Body payloads from their own client with a plain User-Agent, so the body is what the rules match.
@@ -259,6 +261,10 @@ test('XSS payloads in path, query, headers and body are shown as text and never 
   await feed.getByText('"><svg/onload=window.__xss=1>', { exact: false }).first().waitFor({ state: 'visible' });
   await feed.getByText('<script>window.__xss=2</script>', { exact: false }).first().waitFor({ state: 'visible' });
   await assertNoXss('overview');
+
+  // Overview's top endpoints list the raw path of an unknown route (traffic rollups are flushed every 10 s).
+  await openUntilText('/overview', 'page-overview', '"><svg/onload=window.__xss=1>' + MARK, 45_000);
+  await assertNoXss('overview (top endpoints)');
 
   // Event explorer: list and request detail (User-Agent header, evidence values).
   await openUntilText(`/events?q=${encodeURIComponent(MARK)}`, 'page-events', '<img/src=x/onerror=alert(3)>');
@@ -344,6 +350,23 @@ test('ban and unban a client', { skip: skipReason && !process.env.CI ? skipReaso
   const gone = await admin.req('GET', `/api/v1/decisions?scope=ip&value=${BAN_IP}`);
   assert.equal(gone.json.items.length, 0);
   assert.equal(await gw('/api/products', BAN_IP), 200, 'unbanned client passes again');
+
+  // Deny list: a CIDR with who and why, then removed.
+  const lf = page.getByTestId('list-form');
+  await lf.locator('select[name=list]').selectOption('deny');
+  await lf.locator('select[name=kind]').selectOption('ip');
+  await lf.locator('input[name=value]').fill('198.18.7.0/24');
+  await lf.locator('input[name=reason]').fill('e2e: abusive range');
+  await page.getByTestId('list-submit').click();
+  const entry = page.getByTestId('list-table').locator('tr', { hasText: '198.18.7.0/24' });
+  await entry.waitFor();
+  assert.match((await entry.textContent())!, /deny.*admin.*e2e: abusive range/);
+  const lists = (await admin.req('GET', '/api/v1/lists')).json;
+  assert.ok(lists.items.some((x: any) => x.list === 'deny' && x.value === '198.18.7.0/24' && x.addedBy === 'admin'));
+  assert.equal(await gw('/api/products', '198.18.7.9'), 403, 'denied range is refused');
+  await entry.getByTestId('list-remove').click();
+  await entry.waitFor({ state: 'detached' });
+  assert.ok(!(await admin.req('GET', '/api/v1/lists')).json.items.some((x: any) => x.value === '198.18.7.0/24'));
 });
 
 test('policy edit: invalid value shown inline, valid value applied', { skip: skipReason && !process.env.CI ? skipReason : false, timeout: 120_000 }, async () => {
@@ -381,7 +404,7 @@ test('policy edit: invalid value shown inline, valid value applied', { skip: ski
   const det = (await admin.req('GET', '/api/v1/detectors')).json;
   assert.equal(det.rules.find((r: any) => r.ruleId === 'ratelimit.login-ip')?.mode, 'monitor');
   // The new version is in the history with its diff.
-  await page.getByTestId('policy-versions').locator('tr', { hasText: 'admin' }).last().getByRole('button', { name: 'Diff' }).click();
+  await page.getByTestId(`diff-v${v1.version}`).click();
   await page.getByTestId('policy-diff').getByText('costPerBlockedRequest: 0.05', { exact: false }).first().waitFor();
 });
 

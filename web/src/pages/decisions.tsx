@@ -132,34 +132,37 @@ export function DecisionsPage() {
             <form class="form" onSubmit={addEntry} data-testid="list-form">
               <label>
                 List
-                <select value={entry.list} onChange={(e) => setEntry({ ...entry, list: e.currentTarget.value })}>
+                <select name="list" value={entry.list} onChange={(e) => setEntry({ ...entry, list: e.currentTarget.value })}>
                   <option value="deny">deny</option>
                   <option value="allow">allow</option>
                 </select>
               </label>
               <label>
                 Kind
-                <select value={entry.kind} onChange={(e) => setEntry({ ...entry, kind: e.currentTarget.value })}>
+                <select name="kind" value={entry.kind} onChange={(e) => setEntry({ ...entry, kind: e.currentTarget.value })}>
                   <option value="ip">IP or CIDR</option>
                   <option value="api_key">API key</option>
                 </select>
               </label>
               <label class="wide">
                 Value
-                <input value={entry.value} onInput={(e) => setEntry({ ...entry, value: e.currentTarget.value })} required maxLength={512} placeholder="198.51.100.0/24" />
+                <input name="value" value={entry.value} onInput={(e) => setEntry({ ...entry, value: e.currentTarget.value })} required maxLength={512} placeholder="198.51.100.0/24" />
               </label>
               <label class="wide">
                 Reason
-                <input value={entry.reason} onInput={(e) => setEntry({ ...entry, reason: e.currentTarget.value })} maxLength={512} />
+                <input name="reason" value={entry.reason} onInput={(e) => setEntry({ ...entry, reason: e.currentTarget.value })} maxLength={512} />
               </label>
               <ErrorBox error={entryErr} />
-              <button type="submit">Add entry</button>
+              <button type="submit" data-testid="list-submit">
+                Add entry
+              </button>
             </form>
           </Card>
         ) : null}
         <Card title={`Allow / deny lists${lists ? ` (policy v${lists.policyVersion})` : ''}`} class="span-2" testid="lists">
           <ErrorBox error={lErr} />
           <Table
+            testid="list-table"
             rows={lists?.items ?? []}
             cols={[
               { label: 'List', cell: (x: any) => <span class={`badge ${x.list === 'deny' ? 'act-block' : 'act-allow'}`}>{x.list}</span> },
@@ -168,7 +171,7 @@ export function DecisionsPage() {
               { label: 'Added by', cell: (x: any) => x.addedBy ?? '—' },
               { label: 'Why', cell: (x: any) => x.reason ?? '—' },
               { label: 'When', cell: (x: any) => fmtRel(x.addedAt) },
-              { label: '', cell: (x: any) => (analyst ? <button class="small danger" onClick={() => removeEntry(x)}>Remove</button> : null) },
+              { label: '', cell: (x: any) => (analyst ? <button class="small danger" onClick={() => removeEntry(x)} data-testid="list-remove">Remove</button> : null) },
             ]}
             empty="Both lists are empty."
           />

@@ -174,7 +174,7 @@ export function PolicyPage() {
                 label: '',
                 cell: (v: any) => (
                   <span class="row-actions">
-                    <button class="small secondary" onClick={() => showDiff(v.version)}>Diff</button>
+                    <button class="small secondary" onClick={() => showDiff(v.version)} data-testid={`diff-v${v.version}`}>Diff</button>
                     {admin && v.version !== policy?.version ? <button class="small secondary" onClick={() => rollback(v.version)}>Roll back</button> : null}
                   </span>
                 ),
