@@ -117,7 +117,7 @@ export function EventsPage() {
         rowKey={(e: any) => e.id}
         onRow={setSelected}
         cols={[
-          { label: 'Time', cell: (e: any) => fmtTime(e.time) },
+          { label: 'Time', cell: (e: any) => fmtTime(e.time), class: 'nowrap' },
           { label: 'Client', cell: (e: any) => <code class="mono">{e.clientIp}</code> },
           { label: 'Request', cell: (e: any) => <code class="mono wrap">{e.method} {e.target}</code> },
           { label: 'Status', cell: (e: any) => e.status, class: 'num' },

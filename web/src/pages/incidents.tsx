@@ -253,7 +253,7 @@ function IncidentDetail({ id }: { id: string }) {
             rowKey={(e: any) => e.id}
             onRow={(e: any) => navigate(`/events?id=${encodeURIComponent(e.id)}&from=${e.time - 1}&to=${e.time + 1}`)}
             cols={[
-              { label: 'Time', cell: (e: any) => fmtTime(e.time) },
+              { label: 'Time', cell: (e: any) => fmtTime(e.time), class: 'nowrap' },
               { label: 'Action', cell: (e: any) => <ActionBadge action={e.action} monitor={e.monitor} /> },
               { label: 'Request', cell: (e: any) => <code class="mono wrap">{e.method} {e.target}</code> },
               { label: 'Status', cell: (e: any) => e.status, class: 'num' },
