@@ -451,3 +451,23 @@ test('screenshots of every page at desktop and phone width', { skip: skipReason 
   for (const f of ['overview-desktop.png', 'overview-phone.png', 'login-phone.png']) assert.ok(existsSync(join(SHOTS, f)), f);
   await assertNoXss('screenshots');
 });
+
+test('sign out, then a viewer sees no admin page and no write actions', { skip: skipReason && !process.env.CI ? skipReason : false, timeout: 120_000 }, async () => {
+  const created = await admin.req('POST', '/api/v1/users', { username: 'e2e-viewer', password: 'viewer-password-0123', role: 'viewer' });
+  assert.equal(created.status, 201);
+  await open('/overview', 'page-overview');
+  await page.getByTestId('logout').click();
+  await page.getByTestId('login-form').waitFor();
+  assert.equal((await fetch(`${cp.base}/api/v1/auth/session`, { headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } })).status, 401, 'session ended');
+  await page.fill('input[name=username]', 'e2e-viewer');
+  await page.fill('input[name=password]', 'viewer-password-0123');
+  await page.click('button[type=submit]');
+  await page.getByTestId('page-overview').waitFor();
+  assert.equal(await page.getByTestId('nav-admin').count(), 0, 'admin page hidden from viewers');
+  await open('/decisions', 'page-decisions');
+  assert.equal(await page.getByTestId('decision-form').count(), 0, 'no ban form for viewers');
+  await open('/policy', 'page-policy');
+  assert.equal(await page.getByTestId('policy-save').count(), 0, 'no policy save for viewers');
+  assert.equal(await page.getByTestId('policy-yaml').getAttribute('readonly'), '');
+  await assertNoXss('viewer');
+});
