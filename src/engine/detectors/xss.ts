@@ -1,6 +1,7 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
 import { memoizeHeaders } from '../memo.ts';
+import { scanHtmlInjection, scanJsStatement, scanXmlnsDeclaration } from './html-inject.ts';
 import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSevenBit, scanAttributeInjection, scanHtml, scanJsBreakout, scanJsExpression, scanScriptUrl, scanUtf7, sinkAt } from './xss-scan.ts';
 
 /**
@@ -15,6 +16,13 @@ import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSeven
  * - `941190` (PL1, critical): a value that is only an escaped `<` (`&#x3C;`, `\u003c`, `%253C`): a filter probe.
  * - `941370` (PL1, critical): JS-context breakouts (`";alert(1)//`), `${…}` template expressions and
  *   `{{…constructor…}}` client-side template injection that reach a sink.
+ * - `941160` (PL1, critical): HTML injection into a URL-borne value (path, query, urlencoded form, cookie,
+ *   inspected header): a tag of a known HTML/SVG/MathML element, a comment, markup declaration or processing
+ *   instruction (OWASP CRS 941160 "NoScript XSS InjectionChecker: HTML Injection", PL1; see `html-inject.ts`).
+ * - `941161` (PL2, error): the same in body values that may carry rich text (JSON, multipart, XML, text):
+ *   HTML e-mail templates and rich-text fields are normal in JSON APIs, so only stricter policies flag them.
+ * - `941371` (PL1, critical): JS statements in a URL-borne value: member calls/assignments on browser globals
+ *   (`navigator.vibrate(…)`, `document.write(…)`), jQuery calls (`$("a").click(…)`), `function f(){`.
  * - `941320` (PL2, error): risky HTML elements without an executing attribute (`<iframe>`, `<svg>`, `<form>`,
  *   `<object>`, `<math>`, `<embed>`, `<meta>`, `<link>`, `<base>`, `<marquee>`, `<isindex>`).
  * - `941390` (PL2, error): a call of a JS dialog/eval sink anywhere in the value (`alert(1)`, `eval(…)`).
@@ -36,6 +44,15 @@ const CHAINS: readonly (readonly TransformName[])[] = [
   ['urlDecodeUni', 'utf8ToUnicode', 'removeNulls'],
   ['urlDecodePercent', 'utf8ToUnicode', 'htmlEntityDecode', 'jsDecode', 'cssDecode', 'unicodeNormalize', 'removeNulls'],
 ];
+
+/**
+ * Locations that arrive in the URL or its companions (path, query, urlencoded form body, cookies, inspected
+ * headers): values there are identifiers and short text, never markup, so markup is injection at PL1.
+ */
+export const URL_BORNE_TARGETS: readonly Location['kind'][] = ['query', 'query_name', 'form', 'form_name', 'cookie', 'header', 'path_segment'];
+
+/** Body locations that may carry rich text or markup legitimately (JSON, multipart, XML, text bodies). */
+export const RICH_BODY_TARGETS: readonly Location['kind'][] = ['json', 'json_key', 'multipart', 'multipart_name', 'filename', 'xml', 'body'];
 
 /** True when `s` contains none of the characters every XSS vector needs. */
 function inert(s: string, chars: string): boolean {
@@ -124,6 +141,53 @@ export const rules: readonly PartRule[] = [
       // every breakout and expression needs a call `(`, a tagged template `` ` `` or an assignment `=`
       if (inert(input, '(`=') || inert(input, '"\'`${(;')) return null;
       return scanJsBreakout(input) ?? scanJsExpression(input);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941160',
+    name: 'xss-html-injection',
+    category: 'xss',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: URL_BORNE_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      const markup = input.indexOf('<') !== -1 ? scanHtmlInjection(input) : null;
+      return markup ?? (input.indexOf('xmlns') !== -1 ? scanXmlnsDeclaration(input) : null);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941161',
+    name: 'xss-html-injection-body',
+    category: 'xss',
+    severity: 'error',
+    paranoia: 2,
+    tags: TAGS,
+    targets: RICH_BODY_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      const markup = input.indexOf('<') !== -1 ? scanHtmlInjection(input) : null;
+      return markup ?? (input.indexOf('xmlns') !== -1 ? scanXmlnsDeclaration(input) : null);
+    },
+  },
+  {
+    kind: 'part',
+    id: '941371',
+    name: 'xss-js-statement',
+    category: 'xss',
+    severity: 'critical',
+    paranoia: 1,
+    tags: TAGS,
+    targets: URL_BORNE_TARGETS,
+    transforms: CHAINS,
+    match(input) {
+      // every statement form needs a call or definition `(` (assignments to globals go through `.`)
+      if (input.indexOf('(') === -1 && input.indexOf('=') === -1) return null;
+      if (input.indexOf('.') === -1 && input.indexOf('$') === -1 && input.indexOf('function') === -1 && input.indexOf('jQuery') === -1) return null;
+      return scanJsStatement(input);
     },
   },
   {
