@@ -433,7 +433,11 @@ test('screenshots of every page at desktop and phone width', { skip: skipReason 
     await open(path, id);
     await shoot(name);
   }
-  const inc = (await admin.req('GET', '/api/v1/incidents?limit=1')).json.items[0];
+  await open('/incidents', 'page-incidents');
+  await page.getByTestId('tab-alerts').click();
+  await page.getByTestId('alert-table').waitFor();
+  await shoot('alerts');
+  const inc = (await admin.req('GET', `/api/v1/incidents?actor=${encodeURIComponent(XSS_IP)}&limit=1`)).json.items[0];
   if (inc) {
     await open(`/incidents/${encodeURIComponent(inc.id)}`, 'page-incident');
     await shoot('incident-detail');
