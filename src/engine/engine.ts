@@ -52,6 +52,24 @@ interface ChainInfo {
   readonly decoder: readonly boolean[];
   /** Empty chain or `['none']`: the value itself. */
   readonly identity: boolean;
+  /**
+   * The chain without its {@link DECODERS} steps, for inert values (see {@link isInert}), where decoders are
+   * the identity: cache slots of its prefixes (keyed apart from full chains) and its functions. Chains that
+   * differ only in their decoders (`[urlDecodeUni, lowercase]`, `[urlDecodeRepeat, htmlEntityDecode,
+   * lowercase]`) then share one `lowercase` result per inert part.
+   */
+  readonly rids: readonly number[];
+  readonly rfns: readonly Transform[];
+}
+
+/** Cache slot id of a chain prefix key (`a>b`), shared by every chain with that prefix. */
+function prefixId(key: string): number {
+  let id = prefixIds.get(key);
+  if (id === undefined) {
+    id = prefixIds.size;
+    prefixIds.set(key, id);
+  }
+  return id;
 }
 
 /**
@@ -82,20 +100,25 @@ function chainInfo(chain: readonly TransformName[]): ChainInfo {
     const ids: number[] = [];
     const fns: Transform[] = [];
     const decoder: boolean[] = [];
+    const rids: number[] = [];
+    const rfns: Transform[] = [];
     let acc = '';
+    let racc = '';
     for (const t of chain) {
       if (t === 'none') continue;
-      decoder.push(DECODERS.has(t));
+      const dec = DECODERS.has(t);
+      decoder.push(dec);
       acc = acc ? `${acc}>${t}` : t;
-      let id = prefixIds.get(acc);
-      if (id === undefined) {
-        id = prefixIds.size;
-        prefixIds.set(acc, id);
-      }
-      ids.push(id);
+      ids.push(prefixId(acc));
       fns.push(TRANSFORMS[t]);
+      if (!dec) {
+        // `inert:` keys never equal a full-chain key: the reduced chain is only valid on inert values
+        racc = `${racc}>${t}`;
+        rids.push(prefixId(`inert:${racc}`));
+        rfns.push(TRANSFORMS[t]);
+      }
     }
-    info = { ids, fns, decoder, identity: ids.length === 0 };
+    info = { ids, fns, decoder, identity: ids.length === 0, rids, rfns };
     chainInfos.set(chain, info);
   }
   return info;
@@ -115,6 +138,8 @@ export class Scope implements InspectionScope {
   /** `performance.now()` deadline of this phase, ms. */
   readonly deadline: number;
   private readonly cache: (string | undefined)[][] = [];
+  /** Per part: `(transformation, input, output)` triples computed so far (see {@link Scope.step}). */
+  private readonly memo: (Transform | string)[][] = [];
   /** Per part: 1 inert, 2 not inert, 0 unknown yet. */
   private readonly inert: Uint8Array;
   private index?: Map<Part, number>;
@@ -144,12 +169,26 @@ export class Scope implements InspectionScope {
     return this.at(i, info);
   }
 
-  /** The value of part `i` after a prepared chain (cached). */
+  /**
+   * The value of part `i` after a prepared chain (cached). On an inert part (see {@link isInert}) only the
+   * chain's non-decoder steps run (decoders are the identity there), cached under the reduced chain so that
+   * chains differing only in decoders share results. Each computed step also goes through a per-part memo of
+   * `(transformation, input) → output`, so a step whose input a different chain already produced (a decoder
+   * that changed nothing) is not computed again. Transformations are pure, so results are identical.
+   */
   at(i: number, info: ChainInfo): string {
     if (info.identity) return this.parts[i]!.value;
+    let inert = this.inert[i]!;
+    if (inert === 0) this.inert[i] = inert = isInert(this.parts[i]!.value) ? 1 : 2;
+    let ids = info.ids;
+    let fns = info.fns;
+    if (inert === 1) {
+      ids = info.rids;
+      fns = info.rfns;
+      if (ids.length === 0) return this.parts[i]!.value;
+    }
     let c = this.cache[i];
     if (c === undefined) this.cache[i] = c = [];
-    const ids = info.ids;
     const n = ids.length;
     const hit = c[ids[n - 1]!];
     if (hit !== undefined) return hit;
@@ -162,21 +201,23 @@ export class Scope implements InspectionScope {
         break;
       }
     }
-    let inert = this.inert[i]!;
-    if (inert === 0) this.inert[i] = inert = isInert(this.parts[i]!.value) ? 1 : 2;
-    if (inert === 1 && k < 0) {
-      // decoders are the identity on this value: only the other steps run
-      for (let j = 0; j < n; j++) {
-        if (!info.decoder[j]) v = info.fns[j]!(v);
-        c[ids[j]!] = v;
-      }
-      return v;
-    }
     for (let j = k + 1; j < n; j++) {
-      v = info.fns[j]!(v);
+      v = this.step(i, fns[j]!, v);
       c[ids[j]!] = v;
     }
     return v;
+  }
+
+  /** `f(v)` for part `i`, memoised per part as flat `(f, input, output)` triples (a handful per part). */
+  private step(i: number, f: Transform, v: string): string {
+    let m = this.memo[i];
+    if (m === undefined) this.memo[i] = m = [];
+    for (let k = 0; k < m.length; k += 3) {
+      if (m[k] === f && m[k + 1] === v) return m[k + 2] as string;
+    }
+    const out = f(v);
+    m.push(f, v, out);
+    return out;
   }
 
   budgetLeftMs(): number {

@@ -192,6 +192,14 @@ export function around(s: string, i: number, len = 48): string {
  */
 export class NeedleSet {
   private readonly byFirst: (string[] | undefined)[] = new Array(128);
+  /**
+   * Bigram filter: bit `d` of row `c` (4 × 32 bits) is set when some needle starts with the ASCII pair `c d`.
+   * Most positions whose first character starts a needle fail on the second one, so the per-needle
+   * `startsWith` comparisons (the cost of this scan) run only where a needle can start.
+   */
+  private readonly second = new Uint32Array(128 * 4);
+  /** First characters with a needle of length 1 (or a non-ASCII second character): no bigram filter. */
+  private readonly anySecond = new Uint8Array(128);
   /** All needles, as given. */
   readonly needles: readonly string[];
 
@@ -202,6 +210,9 @@ export class NeedleSet {
       const c = n.charCodeAt(0);
       if (!(c < 128)) throw new RangeError(`NeedleSet: non-ASCII needle ${JSON.stringify(n)}`);
       (this.byFirst[c] ??= []).push(n);
+      const d = n.charCodeAt(1);
+      if (n.length < 2 || !(d < 128)) this.anySecond[c] = 1;
+      else this.second[(c << 2) | (d >> 5)]! |= 1 << (d & 31);
     }
   }
 
@@ -217,15 +228,24 @@ export class NeedleSet {
     startsAfter?: (prev: number) => boolean,
   ): { needle: string; index: number } | null {
     const table = this.byFirst;
-    for (let i = from; i < s.length; i++) {
+    const second = this.second;
+    const anySecond = this.anySecond;
+    const n = s.length;
+    for (let i = from; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 128) continue;
       const list = table[c];
       if (list === undefined) continue;
+      if (anySecond[c] === 0) {
+        // bigram filter: a needle of length ≥ 2 needs the next character in this first character's row
+        if (i + 1 >= n) continue;
+        const d = s.charCodeAt(i + 1);
+        if (d >= 128 || (second[(c << 2) | (d >> 5)]! & (1 << (d & 31))) === 0) continue;
+      }
       // optional position filter on the preceding character (-1 at the start), after the cheap table lookup
       if (startsAfter !== undefined && !startsAfter(i === 0 ? -1 : s.charCodeAt(i - 1))) continue;
-      for (const n of list) {
-        if (s.startsWith(n, i) && (accept === undefined || accept(s, i, n))) return { needle: n, index: i };
+      for (const nd of list) {
+        if (s.startsWith(nd, i) && (accept === undefined || accept(s, i, nd))) return { needle: nd, index: i };
       }
     }
     return null;
