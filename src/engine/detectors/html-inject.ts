@@ -61,7 +61,8 @@ const WORDLIKE: ReadonlySet<string> = new Set(
     'dir discard em filter font footer glyph header image input ins kbd label legend line link main map mark marker ' +
     'mask menu metadata meter nav option output param path pattern picture pre progress rect ruby samp search ' +
     'section select set slot small source spacer stop strong sub summary sup switch symbol table template text time ' +
-    'title track use var video view cursor semantics annotation big strike object'
+    'title track use var video view cursor semantics annotation big strike object frame button canvas circle ellipse ' +
+    'polygon polyline hgroup figure abbr dd dt'
   ).split(' '),
 );
 
@@ -371,8 +372,10 @@ function jqueryArgAt(s: string, k: number): boolean {
   const c = s.charCodeAt(m);
   if (c === 0x22 || c === 0x27 || c === 0x60) {
     // a quoted argument that is closed and followed by `)` within 128 chars
-    const e = s.indexOf(String.fromCharCode(c), m + 1);
-    if (e === -1 || e > m + 128) return false;
+    let e = m + 1;
+    const stop = Math.min(s.length, m + 128);
+    while (e < stop && s.charCodeAt(e) !== c) e++;
+    if (e >= stop) return false;
     let p = e + 1;
     while (p < s.length && isSpace(s.charCodeAt(p))) p++;
     return s.charCodeAt(p) === 0x29 || s.charCodeAt(p) === 0x2c;

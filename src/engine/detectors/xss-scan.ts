@@ -417,10 +417,13 @@ const BRACKET_SLOT = /\[[^[\]<>]{0,8}\]/g;
 function judgeBracketSeparated(s: string, lt: number): string | null {
   // the tag ends at its `>`, or before the next `<` (so the regions of successive tags do not overlap)
   const cap = Math.min(s.length, lt + 2048);
-  let e = s.indexOf('>', lt);
-  e = e === -1 || e >= cap ? cap : e + 1;
-  const nextLt = s.indexOf('<', lt + 1);
-  if (nextLt !== -1 && nextLt < e) e = nextLt;
+  let e = lt + 1;
+  while (e < cap) {
+    const c = s.charCodeAt(e);
+    if (c === 0x3c) break;
+    e++;
+    if (c === 0x3e) break;
+  }
   const norm = s.slice(lt, e).replace(BRACKET_SLOT, ' ');
   if (!isAsciiLetter(norm.charCodeAt(1))) return null;
   const r = judgeTag(parseTag(norm, 0), norm);

