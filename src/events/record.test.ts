@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { RequestContext } from '../core/context.ts';
-import { maskApiKey, toSecurityEvent, uuidv7 } from './record.ts';
+import { isSecretName, maskApiKey, toSecurityEvent, uuidv7 } from './record.ts';
 
 test('toSecurityEvent masks the API key, truncates request strings and evidence, picks the deciding category', () => {
   const ctx = new RequestContext({
@@ -63,4 +63,28 @@ test('64 KiB request strings and evidence are truncated in bounded time', () => 
     assert.ok(e.target.isWellFormed() && e.userAgent!.isWellFormed(), 'no split surrogate pairs');
   }
   assert.ok(performance.now() - t0 < 2000);
+});
+
+test('credential values and API-key ban values never reach an event in clear', () => {
+  const ctx = new RequestContext({ id: 'r', clientIp: '192.0.2.9', clientKey: '192.0.2.9', peerIp: '192.0.2.9', method: 'POST', target: '/api/login', headers: {} });
+  const pw = "hunter2' OR '1'='1";
+  ctx.add([
+    { ruleId: 'sqli.942100', detector: 'payload', category: 'sqli', score: 5, evidence: { location: { kind: 'json', name: 'user.newPassword' }, value: pw, transformed: pw.toLowerCase(), matched: pw } },
+    { ruleId: 'xss.941100', detector: 'payload', category: 'xss', score: 5, evidence: { location: { kind: 'cookie', name: 'sid' }, value: 'sess-abcdef<script>', matched: '<script>' } },
+    { ruleId: 'xss.941100', detector: 'payload', category: 'xss', score: 5, evidence: { location: { kind: 'query', name: 'q' }, value: '<script>alert(1)</script>', matched: '<script>' } },
+    { ruleId: 'behavior.risk.critical', detector: 'risk', category: 'risk', score: 0, action: 'ban', ban: { scope: 'api_key', value: 'sk_live_0123456789abcdef' } },
+  ]);
+  ctx.verdict = { action: 'ban', wouldBe: 'ban', monitor: false, anomalyScore: 15, risk: 1, level: 'CRITICAL', status: 403, reasons: ['sqli.942100'] };
+  const e = toSecurityEvent(ctx, 403, 1);
+  const text = JSON.stringify(e);
+  assert.ok(!text.includes('hunter2'), 'password value redacted');
+  assert.ok(!text.includes('sess-abcdef'), 'cookie value redacted');
+  assert.ok(!text.includes('sk_live_0123456789abcdef'), 'API key in a ban is masked');
+  assert.equal(e.signals[0]!.evidence?.value, `[redacted: ${pw.length} chars]`);
+  assert.equal(e.signals[0]!.evidence?.location?.name, 'user.newPassword', 'the location stays visible');
+  assert.equal(e.signals[2]!.evidence?.value, '<script>alert(1)</script>', 'ordinary parameters keep their evidence');
+  assert.equal(e.signals[3]!.ban?.value, maskApiKey('sk_live_0123456789abcdef'));
+  assert.equal(isSecretName('refresh_token'), true);
+  assert.equal(isSecretName('X-API-Key'), true);
+  assert.equal(isSecretName('q'), false);
 });

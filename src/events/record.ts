@@ -60,13 +60,33 @@ export function uuidv7(now = Date.now()): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** Name fragments of parameters, fields, headers and cookies whose values are credentials (lower case). */
+const SECRET_NAME_PARTS = ['pass', 'pwd', 'secret', 'token', 'apikey', 'api_key', 'api-key', 'authorization', 'credential', 'cvv', 'cvc', 'session'];
+
+/**
+ * True when a location name (query/form/JSON key path, header or cookie name) names a credential, e.g.
+ * `password`, `user.newPassword`, `x-api-key`, `refresh_token`. Over-matching (`passport`) only redacts more.
+ */
+export function isSecretName(name: string | undefined): boolean {
+  if (name === undefined || name.length === 0) return false;
+  const n = name.length > 256 ? name.slice(0, 256).toLowerCase() : name.toLowerCase();
+  for (const p of SECRET_NAME_PARTS) if (n.includes(p)) return true;
+  return false;
+}
+
+function redacted(v: string): string {
+  return `[redacted: ${v.length} chars]`;
+}
+
 function cleanEvidence(e: Evidence | undefined): Evidence | undefined {
   if (e === undefined) return undefined;
   const out: Evidence = {};
   if (e.location) out.location = e.location.name !== undefined ? { kind: e.location.kind, name: truncate(e.location.name, MAX_SHORT) } : { kind: e.location.kind };
-  if (e.value !== undefined) out.value = truncate(e.value, MAX_EVIDENCE);
-  if (e.transformed !== undefined) out.transformed = truncate(e.transformed, MAX_EVIDENCE);
-  if (e.matched !== undefined) out.matched = truncate(e.matched, MAX_EVIDENCE);
+  // Values of credential fields (a password that tripped a rule) never reach the event store in clear.
+  const secret = e.location?.kind === 'cookie' || isSecretName(e.location?.name);
+  if (e.value !== undefined) out.value = secret ? redacted(e.value) : truncate(e.value, MAX_EVIDENCE);
+  if (e.transformed !== undefined) out.transformed = secret ? redacted(e.transformed) : truncate(e.transformed, MAX_EVIDENCE);
+  if (e.matched !== undefined) out.matched = secret ? redacted(e.matched) : truncate(e.matched, MAX_EVIDENCE);
   if (e.detail) {
     const d: Record<string, string | number | boolean> = {};
     for (const k of Object.keys(e.detail)) {
