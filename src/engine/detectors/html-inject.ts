@@ -271,8 +271,10 @@ const WINDOW_ALIASES: ReadonlySet<string> = new Set(['top', 'self', 'parent', 'o
  * - a jQuery call with a selector, markup or function: `$("a.bar").click(…)`, `jQuery(document)`,
  *   `$.getScript(…)`;
  * - a function definition with a body: `function f(){`, `function (a, b) {`.
- * JS identifiers are case-sensitive, so `Document.create(` or "Window (glass)" do not match. Linear: each
- * candidate starts a look-ahead of at most 160 chars.
+ * JS identifiers are case-sensitive, so `Document.create(` or "Window (glass)" do not match. Source: the
+ * DOM-based XSS sinks of the OWASP DOM based XSS Prevention Cheat Sheet and CRS 941180's deny list
+ * (`document.cookie`, `document.write`, `window.location`), generalised to any member call on those globals.
+ * Returns a short description or null. Linear: each candidate starts a look-ahead of at most 160 chars.
  */
 export function scanJsStatement(s: string): string | null {
   const n = s.length;

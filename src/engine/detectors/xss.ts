@@ -8,7 +8,9 @@ import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSeven
  * Cross-site scripting rules (OWASP CRS REQUEST-941-APPLICATION-ATTACK-XSS, CWE-79), HTML- and JS-context
  * aware (see `xss-scan.ts`):
  * - `941100` (PL1, critical): markup that executes script, from an HTML tokenizer: `<script>`, event-handler
- *   attributes, script URLs in attributes, dangerous CSS, embedding elements, `<base href>`, meta refresh, SMIL.
+ *   attributes, script URLs in attributes, dangerous CSS, embedding elements, `<base href>`, meta refresh, SMIL;
+ *   also filter evasions: tag names split by character references or controls (`<scr&#x9;ipt>`) and fuzzing
+ *   templates with bracketed separator slots (`<img[a]src[b]=x[c]onerror=…>`).
  * - `941170` (PL1, critical): a value that is a script URL (`javascript:`, `vbscript:`, `data:text/html`),
  *   with whitespace/control characters and entities inside the scheme.
  * - `941121` (PL1, critical): a whole value that is an event-handler name (`onload`, `FSCommand`): attribute-name
@@ -20,9 +22,13 @@ import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSeven
  *   inspected header): a tag of a known HTML/SVG/MathML element, a comment, markup declaration or processing
  *   instruction (OWASP CRS 941160 "NoScript XSS InjectionChecker: HTML Injection", PL1; see `html-inject.ts`).
  * - `941161` (PL2, error): the same in body values that may carry rich text (JSON, multipart, XML, text):
- *   HTML e-mail templates and rich-text fields are normal in JSON APIs, so only stricter policies flag them.
+ *   HTML e-mail templates and rich-text fields are normal in JSON APIs, so only stricter policies flag them,
+ *   and at severity error (4 points, below the default threshold 5) a lone rich-text value does not block;
+ *   with a second finding (e.g. `941320` `<form>`) it does.
  * - `941371` (PL1, critical): JS statements in a URL-borne value: member calls/assignments on browser globals
- *   (`navigator.vibrate(…)`, `document.write(…)`), jQuery calls (`$("a").click(…)`), `function f(){`.
+ *   (`navigator.vibrate(…)`, `document.write(…)`), jQuery calls (`$("a").click(…)`), `function f(){`. A
+ *   generalisation of CRS 941180 (node-validator deny list: `document.cookie`, `document.write`,
+ *   `window.location`, `.innerHTML`), kept precise by requiring a call or a sink assignment.
  * - `941320` (PL2, error): risky HTML elements without an executing attribute (`<iframe>`, `<svg>`, `<form>`,
  *   `<object>`, `<math>`, `<embed>`, `<meta>`, `<link>`, `<base>`, `<marquee>`, `<isindex>`).
  * - `941390` (PL2, error): a call of a JS dialog/eval sink anywhere in the value (`alert(1)`, `eval(…)`).
