@@ -153,6 +153,9 @@ const PROBE_PREFIXES: readonly string[] = [
 /** Backup / dump file suffixes probed by scanners. */
 const PROBE_SUFFIXES: readonly string[] = ['.bak', '.old', '.orig', '.swp', '.sql', '.sql.gz', '.tar.gz', '.zip', '.tgz', '.7z', '.rar', '~', '.save', '.backup', '.dump'];
 
+/** Scratch bit set (128 bits) of the characters that follow a `/` in the path (reused: rules run one at a time). */
+const AFTER_SLASH = new Uint32Array(4);
+
 const probePath: RequestRule = {
   kind: 'request',
   id: '913200',
@@ -165,7 +168,16 @@ const probePath: RequestRule = {
     const raw = scope.ctx.path;
     if (raw.length > 2048) return [];
     const p = applyChain(raw, ['urlDecodeUni', 'lowercase']);
+    // every prefix starts with `/`: only prefixes whose second character follows some `/` in the path can
+    // occur (one pass instead of one `indexOf` per prefix)
+    const after = AFTER_SLASH.fill(0);
+    for (let k = p.indexOf('/'); k !== -1 && k + 1 < p.length; k = p.indexOf('/', k + 1)) {
+      const d = p.charCodeAt(k + 1);
+      if (d < 128) after[d >> 5]! |= 1 << (d & 31);
+    }
     for (const pre of PROBE_PREFIXES) {
+      const d = pre.charCodeAt(1);
+      if ((after[d >> 5]! & (1 << (d & 31))) === 0) continue;
       const i = p.indexOf(pre);
       if (i === -1) continue;
       const e = i + pre.length < p.length ? p.charCodeAt(i + pre.length) : -1;

@@ -57,6 +57,18 @@ export function findAny(hay: string, needles: readonly string[]): string | null 
   return null;
 }
 
+/** Runs of ASCII capitals (one class under `+`: linear). */
+const ASCII_UPPER = /[A-Z]+/g;
+
+/** Lower-cases ASCII letters only, leaving every other code unit as it is (unlike `toLowerCase`). */
+export function lowerAsciiOnly(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return s.replace(ASCII_UPPER, (m) => m.toLowerCase());
+  }
+  return s;
+}
+
 /**
  * Overlong / look-alike characters folded by {@link canonPath}: Unicode slashes, backslashes and dots that
  * some servers (IIS "best fit" mapping, Java, Windows) turn into `/`, `\` or `.` (OWASP CRS 930100 evasions).
@@ -95,16 +107,36 @@ export function hexVal(c: number): number {
  */
 export function canonPath(s: string): string {
   const n = s.length;
-  // Fast path: nothing to decode or fold (plain ASCII without `%`, `\\`, controls or `0x`): lower-case only.
+  // Fast path: nothing to decode or fold: ASCII lower-casing only. Plain means no `%`, `\\`, controls, DEL
+  // or `0x`, and no non-ASCII code unit that pass 2 would touch: a look-alike, or a UTF-8 lead (U+00C0–U+00FD
+  // except U+00C2/U+00C3) followed by a continuation (U+0080–U+00BF) or, for 2-byte leads, by a unit whose low
+  // 6 bits are `.`, `/` or `\\` (the lenient IIS reading). Accented text (`é`, `ñ`, CJK) stays on this path.
   let plain = true;
+  let ascii = true;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x7f || c < 0x20 || c === 0x25 || c === 0x5c || (c === 0x30 && (s.charCodeAt(i + 1) | 0x20) === 0x78)) {
+    if (c < 0x7f) {
+      if (c < 0x20 || c === 0x25 || c === 0x5c || (c === 0x30 && (s.charCodeAt(i + 1) | 0x20) === 0x78)) {
+        plain = false;
+        break;
+      }
+      continue;
+    }
+    if (c === 0x7f || LOOKALIKE.has(c)) {
       plain = false;
       break;
     }
+    ascii = false;
+    if (c >= 0xc0 && c <= 0xfd && c !== 0xc2 && c !== 0xc3 && i + 1 < n) {
+      const d = s.charCodeAt(i + 1);
+      const low = d & 0x3f;
+      if ((d >= 0x80 && d <= 0xbf) || (c <= 0xdf && (low === 0x2e || low === 0x2f || low === 0x1c))) {
+        plain = false;
+        break;
+      }
+    }
   }
-  if (plain) return lowerAscii(s);
+  if (plain) return ascii ? lowerAscii(s) : lowerAsciiOnly(s);
   // Pass 1: leftover percent forms → code units.
   const u: number[] = [];
   for (let i = 0; i < n; i++) {
