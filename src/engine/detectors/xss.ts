@@ -52,6 +52,13 @@ const CHAINS: readonly (readonly TransformName[])[] = [
 ];
 
 /**
+ * The full-decode chain alone, for the markup-injection and JS-statement rules: it keeps every literal `<`,
+ * `(` and `.` of the raw value and adds the decoded forms (`&lt;form&gt;`, `\x3chead>`, full-width `＜`), so the
+ * raw chain would add nothing but a second invocation per part.
+ */
+const FULL_DECODE: readonly (readonly TransformName[])[] = [CHAINS[1]!];
+
+/**
  * Locations that arrive in the URL or its companions (path, query, urlencoded form body, cookies, inspected
  * headers): values there are identifiers and short text, never markup, so markup is injection at PL1.
  */
@@ -158,7 +165,7 @@ export const rules: readonly PartRule[] = [
     paranoia: 1,
     tags: TAGS,
     targets: URL_BORNE_TARGETS,
-    transforms: CHAINS,
+    transforms: FULL_DECODE,
     match(input) {
       const markup = input.indexOf('<') !== -1 ? scanHtmlInjection(input) : null;
       return markup ?? (input.indexOf('xmlns') !== -1 ? scanXmlnsDeclaration(input) : null);
@@ -173,7 +180,7 @@ export const rules: readonly PartRule[] = [
     paranoia: 2,
     tags: TAGS,
     targets: RICH_BODY_TARGETS,
-    transforms: CHAINS,
+    transforms: FULL_DECODE,
     match(input) {
       const markup = input.indexOf('<') !== -1 ? scanHtmlInjection(input) : null;
       return markup ?? (input.indexOf('xmlns') !== -1 ? scanXmlnsDeclaration(input) : null);
@@ -188,7 +195,7 @@ export const rules: readonly PartRule[] = [
     paranoia: 1,
     tags: TAGS,
     targets: URL_BORNE_TARGETS,
-    transforms: CHAINS,
+    transforms: FULL_DECODE,
     // User-Agent and Referer carry `(` and `.` on every request: memoised (pure matcher)
     match: memoizeHeaders((input) => {
       // every statement form needs a call `(` or an assignment `=`, and a member `.`, `$`, `jQuery` or `function`
