@@ -10,7 +10,9 @@ cmd="${1:-start}"; shift || true
 
 install() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund --loglevel=error
+    # `npm install` rather than `npm ci`: the lock file cannot list optional platform binaries (rollup,
+    # esbuild) that the registry here does not serve, which `npm ci` rejects as "not in sync".
+    npm install --no-audit --no-fund --loglevel=error
   fi
   npm run --silent build
 }
