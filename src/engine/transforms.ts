@@ -26,6 +26,7 @@ function hexVal(c: number): number {
  * taken as Latin-1 (so `%F1` from an ISO-8859-1 form is `ñ`). Linear.
  */
 export function decodeBytesLenient(bytes: readonly number[] | Uint8Array, n: number): string {
+  if (Buffer.isBuffer(bytes)) return decodeBufferLenient(bytes, n);
   let out = '';
   let i = 0;
   while (i < n) {
@@ -70,6 +71,58 @@ export function decodeBytesLenient(bytes: readonly number[] | Uint8Array, n: num
     out += String.fromCodePoint(cp);
     i += need + 1;
   }
+  return out;
+}
+
+/**
+ * {@link decodeBytesLenient} for a Buffer: the same decoding, but runs of bytes that are not part of a
+ * multi-byte sequence are copied as Latin-1 slices (native) instead of one character at a time.
+ */
+function decodeBufferLenient(bytes: Buffer, n: number): string {
+  let out = '';
+  let from = 0; // start of the pending Latin-1 run
+  let i = 0;
+  while (i < n) {
+    const b = bytes[i]!;
+    if (b < 0xc0) {
+      i++; // ASCII, or a stray continuation byte read as Latin-1
+      continue;
+    }
+    let need = 0;
+    let cp = 0;
+    if (b <= 0xdf) {
+      need = 1;
+      cp = b & 0x1f;
+    } else if (b <= 0xef) {
+      need = 2;
+      cp = b & 0x0f;
+    } else if (b <= 0xf4) {
+      need = 3;
+      cp = b & 0x07;
+    }
+    if (need === 0 || i + need >= n) {
+      i++;
+      continue;
+    }
+    let ok = true;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k]!;
+      if ((c & 0xc0) !== 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (!ok || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      i++;
+      continue;
+    }
+    if (i > from) out += bytes.toString('latin1', from, i);
+    out += String.fromCodePoint(cp);
+    i += need + 1;
+    from = i;
+  }
+  if (n > from) out += bytes.toString('latin1', from, n);
   return out;
 }
 

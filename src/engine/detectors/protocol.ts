@@ -54,12 +54,6 @@ function limits(scope: InspectionScope): typeof DEFAULT_LIMITS {
 
 type Finding = { hit: string; loc?: Location; value?: string };
 
-/** Raw headers as lower-case name / value pairs, in wire order. */
-function headerPairs(raw: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
-  return out;
-}
 
 /** True for RFC 9110 §5.6.2 `tchar`. */
 function isTchar(c: number): boolean {
@@ -157,7 +151,11 @@ function isDecimal(v: string): boolean {
 const contentLength = requestRule('920150', 'protocol-invalid-content-length', 'critical', 1, SMUGGLING_TAGS, (scope) => {
   if (scope.ctx.headers['content-length'] === undefined) return [];
   const values: string[] = [];
-  for (const [name, value] of headerPairs(scope.ctx.rawHeaders)) if (name === 'content-length') values.push(...value.split(','));
+  const raw = scope.ctx.rawHeaders;
+  // names are compared by length first: no lower-cased copy of every header name per request
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.length === 14 && raw[i]!.toLowerCase() === 'content-length') values.push(...raw[i + 1]!.split(','));
+  }
   if (values.length === 0) return [];
   const trimmed = values.map((v) => v.trim());
   for (const v of trimmed) if (!isDecimal(v)) return [{ hit: `Content-Length ${clip(JSON.stringify(v), 32)} is not a decimal`, loc: { kind: 'header', name: 'content-length' } }];
@@ -178,7 +176,10 @@ const CODINGS: ReadonlySet<string> = new Set(['chunked', 'gzip', 'x-gzip', 'defl
 const teObfuscated = requestRule('920161', 'protocol-obfuscated-transfer-encoding', 'critical', 1, SMUGGLING_TAGS, (scope) => {
   if (scope.ctx.headers['transfer-encoding'] === undefined) return [];
   const tes: string[] = [];
-  for (const [name, value] of headerPairs(scope.ctx.rawHeaders)) if (name === 'transfer-encoding') tes.push(value);
+  const rawHeaders = scope.ctx.rawHeaders;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length === 17 && rawHeaders[i]!.toLowerCase() === 'transfer-encoding') tes.push(rawHeaders[i + 1]!);
+  }
   if (tes.length === 0) return [];
   const loc: Location = { kind: 'header', name: 'transfer-encoding' };
   if (tes.length > 1) return [{ hit: `Transfer-Encoding repeated ${tes.length} times`, loc }];
@@ -235,16 +236,20 @@ const targetTooLong = requestRule('920320', 'protocol-request-target-too-long', 
   return max > 0 && n > max ? [{ hit: `request-target is ${n} bytes > limit ${max}`, loc: { kind: 'request_line' } }] : [];
 });
 
-/** Argument statistics per scope, computed once for the three argument rules. */
-const argCache = new WeakMap<InspectionScope, { names: number; longName?: string; longValue?: [string, number] }>();
+/**
+ * Argument statistics of the last scope seen, computed once for the three argument rules (they run one after
+ * the other on the same scope; a scope's parts never change). A last-value cache instead of a WeakMap keyed by
+ * scope: no ephemeron-table entry per request.
+ */
+let argScope: InspectionScope | undefined;
+let argStats: { names: number; longName?: string; longValue?: [string, number] } = { names: 0 };
 
 /** Query and form argument parts of a scope: count, first over-long name, first over-long value. */
 function argParts(scope: InspectionScope): { names: number; longName?: string; longValue?: [string, number] } {
-  const cached = argCache.get(scope);
-  if (cached !== undefined) return cached;
-  const r = computeArgParts(scope);
-  argCache.set(scope, r);
-  return r;
+  if (scope === argScope) return argStats;
+  argStats = computeArgParts(scope);
+  argScope = scope;
+  return argStats;
 }
 
 function computeArgParts(scope: InspectionScope): { names: number; longName?: string; longValue?: [string, number] } {

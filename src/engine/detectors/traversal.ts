@@ -1,5 +1,5 @@
 import type { Location } from '../../core/types.ts';
-import type { Part, PartRule, TransformName } from '../types.ts';
+import type { PartRule, TransformName } from '../types.ts';
 import { canonPath, clip, around, isWordChar, isAlpha, lowerAscii, NeedleSet } from './lib/text.ts';
 
 /**
@@ -237,18 +237,16 @@ export function systemPathInRequestPath(s: string): string | null {
 }
 
 /**
- * Per-part cache of the canonical form (930100 and 930110 both need it; the engine runs each rule over all
- * parts in turn, so a single last-value cache would never hit). Keyed by the part object (weakly: it lives as
- * long as the request) and checked against the input, since the rules share one chain but callers may not.
+ * Last-value cache of the canonical form (930100 and 930110 both need it on the same transformed value when a
+ * request has one traversal target; a per-part WeakMap cost more than {@link canonPath}'s fast path saves).
  */
-const canonCache = new WeakMap<Part, { input: string; out: string }>();
-function canon(input: string, part?: Part): string {
-  if (part === undefined) return canonPath(input);
-  const e = canonCache.get(part);
-  if (e !== undefined && e.input === input) return e.out;
-  const out = canonPath(input);
-  canonCache.set(part, { input, out });
-  return out;
+let lastIn = '';
+let lastOut = '';
+function canon(input: string): string {
+  if (input === lastIn) return lastOut;
+  lastIn = input;
+  lastOut = canonPath(input);
+  return lastOut;
 }
 
 /** `930100`: traversal sequences. */
@@ -264,7 +262,7 @@ const dotdot: PartRule = {
   transforms: CHAINS,
   match(input, part) {
     if (input.length < 3) return null;
-    const s = canon(input, part);
+    const s = canon(input);
     if (s.indexOf('..') === -1 && s.indexOf('.?') === -1 && s.indexOf('?.') === -1 && s.indexOf('/./') === -1) return null;
     const i = findDotDot(s);
     if (i !== -1) return clip(around(s, i));
@@ -344,7 +342,7 @@ const sensitive: PartRule = {
       const env = WIN_ENV_DIRS.find(lowerAscii(input), (v, i, n) => v.charCodeAt(i + n.length) === 0x5c || v.charCodeAt(i + n.length) === 0x2f);
       if (env !== null) return 'windows system path ' + env.needle;
     }
-    const s = canon(input, part);
+    const s = canon(input);
     const f = findSensitive(s);
     if (f !== null) return 'sensitive path ' + f;
     if (part.loc.kind === 'path') {

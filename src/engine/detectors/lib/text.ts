@@ -234,6 +234,15 @@ export class NeedleSet {
   private readonly anySecond = new Uint8Array(128);
   /** All needles, as given. */
   readonly needles: readonly string[];
+  /** Window length of the Horspool skip: the shortest needle's length (capped at 32). */
+  private readonly window: number;
+  /**
+   * Horspool shift per ASCII character: how far the window may move when this character is its last one
+   * (0: some needle has it at position `window - 1`, so the window start is a candidate).
+   */
+  private readonly shift = new Uint8Array(128);
+  /** Shift for a non-ASCII last character (needles are ASCII at their start, so usually `window`). */
+  private readonly hiShift: number;
 
   /** @param needles - ASCII strings (compare against input of the same case; lower-case both usually). */
   constructor(needles: readonly string[]) {
@@ -246,6 +255,19 @@ export class NeedleSet {
       if (n.length < 2 || !(d < 128)) this.anySecond[c] = 1;
       else this.second[(c << 2) | (d >> 5)]! |= 1 << (d & 31);
     }
+    let m = 32;
+    for (const n of needles) m = Math.min(m, n.length);
+    this.window = m = Math.max(m, 1);
+    this.shift.fill(m);
+    let hi = m;
+    for (const n of needles) {
+      for (let p = 0; p < m; p++) {
+        const c = n.charCodeAt(p);
+        if (c < 128) this.shift[c] = Math.min(this.shift[c]!, m - 1 - p);
+        else hi = Math.min(hi, m - 1 - p);
+      }
+    }
+    this.hiShift = hi;
   }
 
   /**
@@ -262,8 +284,22 @@ export class NeedleSet {
     const table = this.byFirst;
     const second = this.second;
     const anySecond = this.anySecond;
+    const shift = this.shift;
+    const hiShift = this.hiShift;
+    const m = this.window;
     const n = s.length;
-    for (let i = from; i < n; i++) {
+    // Horspool skip over windows of the shortest needle's length: a start position is examined only when the
+    // window's last character can be at that offset in some needle (positions skipped cannot start a match,
+    // so the first match found is the same as a scan of every position)
+    for (let e = Math.max(from, 0) + m - 1; e < n; ) {
+      const z = s.charCodeAt(e);
+      const sh = z < 128 ? shift[z]! : hiShift;
+      if (sh !== 0) {
+        e += sh;
+        continue;
+      }
+      const i = e - m + 1;
+      e++;
       const c = s.charCodeAt(i);
       if (c >= 128) continue;
       const list = table[c];
