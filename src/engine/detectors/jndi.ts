@@ -240,13 +240,12 @@ const javaExec: PartRule = {
   },
 };
 
+/** One character class (linear, native scan): the characters of {@link hasInvocationSyntax}. */
+const INVOCATION_SYNTAX = /[({#@<]/;
+
 /** True when `v` contains `(`, `{`, `#`, `@` or `<`. */
 function hasInvocationSyntax(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 0x28 || c === 0x7b || c === 0x23 || c === 0x40 || c === 0x3c) return true;
-  }
-  return false;
+  return INVOCATION_SYNTAX.test(v);
 }
 
 /** Every request header (Struts2 CVE-2017-5638 rode on Content-Type, which is not an inspected part). */
@@ -279,7 +278,8 @@ const javaExecHeaders: RequestRule = {
 export function findJavaSerialized(s: string): string | null {
   const b64 = s.indexOf('rO0AB');
   if (b64 !== -1 && (b64 === 0 || !isB64Char(s.charCodeAt(b64 - 1)))) return 'base64 Java serialization stream rO0AB…';
-  const hex = s.toLowerCase().indexOf('aced0005');
+  // no `0005` in `s` means none in its lower-cased form either (digits never come from case mapping): skip the copy
+  const hex = s.indexOf('0005') === -1 ? -1 : s.toLowerCase().indexOf('aced0005');
   if (hex !== -1 && (hex === 0 || !isB64Char(s.charCodeAt(hex - 1)))) return 'hex Java serialization stream aced0005…';
   const raw = s.indexOf('\u00ac\u00ed\u0000\u0005');
   return raw === -1 ? null : 'Java serialization stream magic AC ED 00 05';

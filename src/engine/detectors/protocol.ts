@@ -61,13 +61,13 @@ function isTchar(c: number): boolean {
     c !== 0x3d && c !== 0x3e && c !== 0x3f && c !== 0x40 && c !== 0x5b && c !== 0x5c && c !== 0x5d && c !== 0x7b && c !== 0x7d && c > 0x20 && c < 0x7f);
 }
 
+/** C0 controls and DEL; the same without HTAB (single character classes: linear, native scan). */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL_NO_TAB = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
 /** Index of the first control character (C0 except HTAB when `allowTab`, or DEL) in `s`, or -1. */
 function controlIndex(s: string, allowTab: boolean): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c < 0x20 && !(allowTab && c === 0x09)) || c === 0x7f) return i;
-  }
-  return -1;
+  return s.search(allowTab ? CONTROL_NO_TAB : CONTROL);
 }
 
 /** Printable name of a control character. */

@@ -78,6 +78,9 @@ const SCANNER_HEADERS: ReadonlySet<string> = new Set([
   'x-requestmanager-memo', 'x-scan-memo', 'x-netsparker', 'x-ns-scan', 'bug-bounty', 'x-bug-bounty',
 ]);
 
+/** Lengths of {@link SCANNER_HEADERS} names (ASCII: lower-casing keeps the length). */
+const SCANNER_HEADER_LENGTHS: ReadonlySet<number> = new Set([...SCANNER_HEADERS].map((h) => h.length));
+
 const scannerHeaders: RequestRule = {
   kind: 'request',
   id: '913110',
@@ -89,6 +92,7 @@ const scannerHeaders: RequestRule = {
   check(scope) {
     const raw = scope.ctx.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
+      if (!SCANNER_HEADER_LENGTHS.has(raw[i]!.length)) continue; // no lower-cased copy of every header name
       const n = raw[i]!.toLowerCase();
       if (SCANNER_HEADERS.has(n)) return [{ hit: `scanner header ${n}`, loc: { kind: 'header', name: n } }];
     }
