@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { startBulwark, createLogger, type StartOptions } from '../app.ts';
 import { envOverrides } from '../config/watch.ts';
 import { ConfigError } from '../config/errors.ts';
@@ -46,6 +48,56 @@ export function resolveStartOptions(flags: StartFlags, env: NodeJS.ProcessEnv = 
   };
 }
 
+/** Heap flags that mean the user chose the V8 heap size themselves (then `bulwark start` leaves it alone). */
+const HEAP_FLAG = /--max[-_]old[-_]space[-_]size/;
+
+/**
+ * Default V8 old-generation bound for `bulwark start`, MiB, derived from the per-store state bound.
+ * All per-client state is bounded by `state.maxKeys` per store; measured with the 1,000,000-IP flood bench
+ * (bench/sections/30-ip-flood.ts), the live heap is ~25 MiB of code, policy and geo tables plus ~300 bytes per
+ * tracked key summed over the stores (~83 MiB at the default 200,000 keys). The bound leaves 2x headroom over
+ * the state (64 MiB + maxKeys × 600 B), at least 192 MiB. Why bound at all: V8's default heap policy sizes
+ * the old generation from the machine's RAM (GiBs) and lets garbage grow to several times the live size
+ * before a full collection, so a flood of rotating IPs reached ~675 MB RSS with ~83 MiB live.
+ * @param maxKeys - `state.maxKeys` of the policy (entries per store).
+ * @returns the `--max-old-space-size` value, MiB.
+ */
+export function heapLimitMb(maxKeys: number): number {
+  return Math.max(192, Math.ceil(64 + (maxKeys * 600) / 1048576));
+}
+
+/**
+ * Node flags `bulwark start` re-executes itself with so that memory stays bounded without the user knowing
+ * any flag, or `null` to run as is: when the process already has a heap size flag (command line or
+ * `NODE_OPTIONS`), when `BULWARK_HEAP_MB=0` (opt-out), or when Node lacks `process.execve` (Node < 23.11).
+ * `BULWARK_HEAP_MB=<n>` sets the bound explicitly; otherwise {@link heapLimitMb} of the policy's
+ * `state.maxKeys` (read leniently from the policy file: on any read or parse problem the default 200,000 is
+ * used and the real validation happens at start).
+ * @param policyFile - the policy path `bulwark start` will load, if any.
+ */
+export function boundedHeapFlags(policyFile: string | undefined, execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): string[] | null {
+  if (typeof (process as { execve?: unknown }).execve !== 'function') return null;
+  if (execArgv.some((a) => HEAP_FLAG.test(a)) || HEAP_FLAG.test(env.NODE_OPTIONS ?? '')) return null;
+  const explicit = env.BULWARK_HEAP_MB;
+  if (explicit === '0' || explicit === 'off') return null;
+  let mb: number;
+  if (explicit && /^[0-9]{2,6}$/.test(explicit)) mb = Number(explicit);
+  else {
+    let maxKeys = 200_000;
+    if (policyFile) {
+      try {
+        const doc = parseYaml(readFileSync(policyFile, 'utf8')) as { state?: { maxKeys?: unknown } } | null;
+        const k = doc?.state?.maxKeys;
+        if (typeof k === 'number' && Number.isInteger(k) && k > 0) maxKeys = k;
+      } catch {
+        // unreadable or invalid: startBulwark reports it with the path and reason
+      }
+    }
+    mb = heapLimitMb(maxKeys);
+  }
+  return [`--max-old-space-size=${mb}`];
+}
+
 /** Registers `bulwark start`. */
 export function register(program: Command): void {
   program
@@ -68,6 +120,13 @@ export function register(program: Command): void {
       } catch (err) {
         process.stderr.write(`${(err as Error).message}\n`);
         process.exit(1);
+      }
+      // bounded V8 heap by default (see heapLimitMb): replace this process (same PID, signals, stdio) with
+      // one started with the flag; the new process sees the flag in execArgv and does not re-execute again
+      const heapFlags = boundedHeapFlags(opts.policyFile);
+      if (heapFlags) {
+        const execve = (process as unknown as { execve: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
+        execve(process.execPath, [process.execPath, ...heapFlags, ...process.execArgv, ...process.argv.slice(1)], process.env);
       }
       const logger = createLogger(opts.logLevel);
       let app: Awaited<ReturnType<typeof startBulwark>>;
