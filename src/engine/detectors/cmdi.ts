@@ -2,6 +2,7 @@ import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
 import { clip, isWordChar, isDigit, isAlpha, lowerAscii, NeedleSet } from './lib/text.ts';
 import { cmdLine } from '../transforms.ts';
+import { memoizeHeaders } from '../memo.ts';
 
 /**
  * OS command injection (OWASP CRS REQUEST-932-APPLICATION-ATTACK-RCE, CWE-78) and PHP code injection
@@ -544,10 +545,11 @@ const windows: PartRule = {
   tags: [...TAGS, 'platform-windows'],
   targets: CMDI_TARGETS,
   transforms: [['urlDecodeRepeat', 'lowercase']],
-  match(input) {
+  // pure in its input: User-Agent/Referer values repeat across requests (bounded LRU, see memo.ts)
+  match: memoizeHeaders((input) => {
     // cheap anchor scan first; the `cmdLine` normalisation runs only on candidates
     return WIN_ANCHORS.find(input) === null ? null : findWindows(input);
-  },
+  }),
 };
 
 /** `932131`: the same with caret/quote obfuscation anywhere (`c^md /c`, `p"ower"shell`), paranoia 2. */

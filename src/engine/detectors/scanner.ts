@@ -2,6 +2,8 @@ import type { Location } from '../../core/types.ts';
 import type { PartRule, RequestRule } from '../types.ts';
 import { applyChain } from '../transforms.ts';
 import { clip, isWordChar, NeedleSet } from './lib/text.ts';
+import { memoizeHeaders } from '../memo.ts';
+import { LruMap } from '../../core/lru.ts';
 
 /**
  * Security scanners and attack tools (OWASP CRS REQUEST-913-SCANNER-DETECTION; CWE-200 reconnaissance).
@@ -56,6 +58,18 @@ export function findToolAgent(ua: string): string | null {
   return m === null ? null : m.needle;
 }
 
+/** Recent User-Agents and their tool name (or null): bounded (512 × ≤ 1024 chars), UAs repeat across requests. */
+const uaMemo = new LruMap<string, string | null>(512);
+
+/** {@link findToolAgent} on the lower-cased first 1024 chars of a User-Agent, memoised. */
+function toolAgentOf(ua: string): string | null {
+  const hit = uaMemo.get(ua);
+  if (hit !== undefined) return hit;
+  const t = findToolAgent(ua.length > 1024 ? ua.slice(0, 1024).toLowerCase() : ua.toLowerCase());
+  if (ua.length <= 1024) uaMemo.set(ua, t);
+  return t;
+}
+
 const userAgent: RequestRule = {
   kind: 'request',
   id: '913100',
@@ -67,7 +81,7 @@ const userAgent: RequestRule = {
   check(scope) {
     const ua = scope.ctx.header('user-agent');
     if (ua === '') return [];
-    const t = findToolAgent(ua.length > 1024 ? ua.slice(0, 1024).toLowerCase() : ua.toLowerCase());
+    const t = toolAgentOf(ua);
     return t === null ? [] : [{ hit: `scanner User-Agent ${t}`, loc: { kind: 'header', name: 'user-agent' }, value: clip(ua, 256) }];
   },
 };
@@ -137,10 +151,11 @@ const oast: PartRule = {
   tags: TAGS,
   targets: ['query', 'form', 'json', 'cookie', 'multipart', 'xml', 'body', 'header', 'path'] as readonly Location['kind'][],
   transforms: [['urlDecodeRepeat', 'lowercase']],
-  match(input) {
+  // pure in its input: User-Agent/Referer values repeat across requests (bounded LRU, see memo.ts)
+  match: memoizeHeaders((input) => {
     const d = findOast(input);
     return d === null ? null : 'OAST host ' + d;
-  },
+  }),
 };
 
 /** Probe path prefixes (segment-anchored, lower-case), from common scanner wordlists and CRS 913/930 data. */

@@ -1,6 +1,7 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
 import { clip, isWordChar, isDigit, isSpace, NeedleSet } from './lib/text.ts';
+import { memoizeHeaders } from '../memo.ts';
 
 /**
  * Server-side template injection (CWE-1336; PortSwigger "Server-side template injection", PayloadsAllTheThings
@@ -168,10 +169,11 @@ const gadgets: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
-  match(input) {
+  // pure in its input: User-Agent/Referer values repeat across requests (bounded LRU, see memo.ts)
+  match: memoizeHeaders((input) => {
     const m = GADGET_SET.find(input, gadgetAt);
     return m === null ? null : clip(input.slice(Math.max(0, m.index - 8), m.index + 40));
-  },
+  }),
 };
 
 const statements: PartRule = {
