@@ -243,6 +243,14 @@ export class NeedleSet {
   private readonly shift = new Uint8Array(128);
   /** Shift for a non-ASCII last character (needles are ASCII at their start, so usually `window`). */
   private readonly hiShift: number;
+  /**
+   * Wu–Manber shift per ASCII bigram `(a, b)` ending the window (index `a << 7 | b`), for windows of 2 or more:
+   * far fewer windows end in a bigram that occurs in a needle's first `window` characters than in a single
+   * character, so far fewer start positions are examined. Empty when `window < 2`.
+   */
+  private readonly shift2: Uint8Array;
+  /** Bigram shift when either character is non-ASCII (0 when some needle has a non-ASCII character early). */
+  private readonly hiShift2: number;
 
   /** @param needles - ASCII strings (compare against input of the same case; lower-case both usually). */
   constructor(needles: readonly string[]) {
@@ -268,6 +276,20 @@ export class NeedleSet {
       }
     }
     this.hiShift = hi;
+    this.shift2 = new Uint8Array(m >= 2 ? 128 * 128 : 0);
+    let hi2 = m - 1;
+    if (m >= 2) {
+      this.shift2.fill(m - 1);
+      for (const n of needles) {
+        for (let p = 1; p < m; p++) {
+          const a = n.charCodeAt(p - 1);
+          const b = n.charCodeAt(p);
+          if (a < 128 && b < 128) this.shift2[(a << 7) | b] = Math.min(this.shift2[(a << 7) | b]!, m - 1 - p);
+          else hi2 = Math.min(hi2, m - 1 - p);
+        }
+      }
+    }
+    this.hiShift2 = hi2;
   }
 
   /**
@@ -288,12 +310,19 @@ export class NeedleSet {
     const hiShift = this.hiShift;
     const m = this.window;
     const n = s.length;
-    // Horspool skip over windows of the shortest needle's length: a start position is examined only when the
-    // window's last character can be at that offset in some needle (positions skipped cannot start a match,
-    // so the first match found is the same as a scan of every position)
+    // Horspool / Wu–Manber skip over windows of the shortest needle's length: a start position is examined only
+    // when the window's last character (bigram when the window is 2 or more) can be at that offset in some
+    // needle (positions skipped cannot start a match, so the first match found is the same as a scan of every
+    // position)
+    const shift2 = this.shift2;
+    const hiShift2 = this.hiShift2;
     for (let e = Math.max(from, 0) + m - 1; e < n; ) {
       const z = s.charCodeAt(e);
-      const sh = z < 128 ? shift[z]! : hiShift;
+      let sh: number;
+      if (m >= 2) {
+        const y = s.charCodeAt(e - 1);
+        sh = (y | z) < 128 ? shift2[(y << 7) | z]! : hiShift2;
+      } else sh = z < 128 ? shift[z]! : hiShift;
       if (sh !== 0) {
         e += sh;
         continue;
