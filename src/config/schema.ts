@@ -1,26 +1,11 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { duration } from './duration.ts';
+import { cidr, slug } from './primitives.ts';
 import { detectionSchema } from '../engine/schema.ts';
 import { behaviorSchema } from '../behavior/schema.ts';
 import { controlPlaneSchema } from '../controlplane/schema.ts';
 
-/** An IP address or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
-export const cidr = z.string().refine(
-  (s) => {
-    const slash = s.indexOf('/');
-    const ip = slash === -1 ? s : s.slice(0, slash);
-    const v = isIP(ip);
-    if (v === 0) return false;
-    if (slash === -1) return true;
-    const bits = s.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(bits)) return false;
-    return Number(bits) <= (v === 4 ? 32 : 128);
-  },
-  { message: 'expected an IP address or CIDR such as 10.0.0.0/8 or 2001:db8::/32' },
-);
-
-const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an id of a-z, 0-9, ".", "_", "-" (max 64)');
+export { cidr, slug };
 
 /**
  * What a rate limit counts by: `ip` (client key, IPv6 aggregated), `api_key`, `user`, `fingerprint`, or

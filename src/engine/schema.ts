@@ -1,25 +1,5 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
-
-/**
- * An IP address or CIDR. Defined here rather than imported from `src/config/schema.ts`, which imports this
- * module (an import cycle would leave the binding uninitialised at load time).
- */
-const cidr = z.string().refine(
-  (s) => {
-    const slash = s.indexOf('/');
-    const ip = slash === -1 ? s : s.slice(0, slash);
-    const v = isIP(ip);
-    if (v === 0) return false;
-    if (slash === -1) return true;
-    const bits = s.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(bits)) return false;
-    return Number(bits) <= (v === 4 ? 32 : 128);
-  },
-  { message: 'expected an IP address or CIDR such as 10.0.0.0/8 or 2001:db8::/32' },
-);
-
-const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an id of a-z, 0-9, ".", "_", "-" (max 64)');
+import { cidr, slug } from '../config/primitives.ts';
 
 /** A rule reference: the numeric id (`942100`) or the signal id (`sqli.942100`). */
 const ruleRef = z.string().regex(/^([a-z0-9-]{1,32}\.)?[0-9]{3,9}$/, 'expected a rule id such as 942100 or sqli.942100');
