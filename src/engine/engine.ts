@@ -201,6 +201,14 @@ export class Scope implements InspectionScope {
         break;
       }
     }
+    if (inert === 1) {
+      // reduced chains already share every result on inert parts: no per-step memo needed
+      for (let j = k + 1; j < n; j++) {
+        v = fns[j]!(v);
+        c[ids[j]!] = v;
+      }
+      return v;
+    }
     for (let j = k + 1; j < n; j++) {
       v = this.step(i, fns[j]!, v);
       c[ids[j]!] = v;

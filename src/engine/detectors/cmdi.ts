@@ -407,13 +407,12 @@ function norm(input: string): string {
   return lastOut;
 }
 
+/** `;` `|` `&` LF CR backtick `\` as one character class (linear, native scan). */
+const SHELL_META = /[;|&\n\r`\\]/;
+
 /** Characters that must be present for any separator-based rule to run (cheap pre-filter). */
 function hasShellMeta(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x3b || c === 0x7c || c === 0x26 || c === 0x0a || c === 0x0d || c === 0x60 || c === 0x5c) return true;
-  }
-  return false;
+  return SHELL_META.test(s);
 }
 
 const separated: PartRule = {
