@@ -20,7 +20,8 @@ install() {
 case "$cmd" in
   start)
     install
-    # BULWARK_NODE_FLAGS: extra Node/V8 flags, e.g. "--optimize-for-size --max-old-space-size=256" (README)
+    # BULWARK_NODE_FLAGS: extra Node/V8 flags. Without a --max-old-space-size there, `bulwark start`
+    # re-executes itself (same PID) with a heap bound derived from state.maxKeys (README, Performance)
     # shellcheck disable=SC2086
     exec node ${BULWARK_NODE_FLAGS:-} dist/src/cli.js start "$@"
     ;;

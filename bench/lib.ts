@@ -13,6 +13,8 @@ export interface BenchServer {
   gc(): Promise<void>;
   /** CPU time used by the child so far, µs (user + system). */
   cpu(): Promise<number>;
+  /** Event-loop delay of the child since the last call, ms (p50, p99, max); resets the histogram. */
+  eld(): Promise<{ p50: number; p99: number; max: number }>;
   /** Prometheus text of the gateway's /metrics (gateway only). */
   metrics(): Promise<string>;
   stop(): Promise<void>;
@@ -65,6 +67,7 @@ export function startServer(kind: 'demo' | 'echo' | 'minimal' | 'gateway' | 'gat
           mem: () => request(child, { type: 'mem' }, 'mem', (x) => x.mem as NodeJS.MemoryUsage),
           gc: () => request(child, { type: 'gc' }, 'gc', () => undefined),
           cpu: () => request(child, { type: 'cpu' }, 'cpu', (x) => (x.cpu.user as number) + (x.cpu.system as number)),
+          eld: () => request(child, { type: 'eld' }, 'eld', (x) => x.eld as { p50: number; p99: number; max: number }),
           metrics: () => request(child, { type: 'metrics' }, 'metrics', (x) => x.text as string),
           stop: () =>
             new Promise<void>((res) => {

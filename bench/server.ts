@@ -6,6 +6,7 @@
  * their event loop.
  */
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +66,24 @@ if (kind === 'demo') {
   process.exit(2);
 }
 
+// event-loop delay of this server process (ns histogram, 1 ms resolution sampling): answered on { type: 'eld' }
+// and reset, so a bench section can attribute added latency to blocking vs queueing
+// BENCH_TRACE_GC=<ms>: print every GC pause longer than <ms> to stderr (kind, duration, heap used)
+if (process.env.BENCH_TRACE_GC) {
+  const min = Number(process.env.BENCH_TRACE_GC);
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.duration >= min) process.stderr.write(`[gc ${kind}] kind ${((e as unknown as { detail?: { kind?: number } }).detail)?.kind} ${e.duration.toFixed(1)} ms heap ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MiB\n`);
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
+const eld = monitorEventLoopDelay({ resolution: 1 });
+eld.enable();
 process.on('message', (m: { type?: string }) => {
+  if (m?.type === 'eld') {
+    process.send?.({ type: 'eld', eld: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 } });
+    eld.reset();
+  }
   if (m?.type === 'mem') process.send?.({ type: 'mem', mem: process.memoryUsage() });
   if (m?.type === 'cpu') process.send?.({ type: 'cpu', cpu: process.cpuUsage() });
   if (m?.type === 'gc') {

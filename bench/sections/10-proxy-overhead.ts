@@ -18,6 +18,7 @@
  */
 import autocannon from 'autocannon';
 import { startServer, median, microsecondLatencies, type BenchServer } from '../lib.ts';
+import { boundedHeapFlags } from '../../src/cli/start.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -75,8 +76,11 @@ export async function run(): Promise<void> {
   const demo = await startServer('demo');
   const policy = JSON.stringify({ trustedProxies: ['127.0.0.1/32'] });
   const minimal = await startServer('minimal', [demo.url]);
-  const gateway = await startServer('gateway', [demo.url, policy]);
-  const bare = await startServer('gateway-bare', [demo.url, policy]);
+  // the gateways run with the V8 heap flags `bulwark start` gives itself by default (what users get)
+  const gwFlags = boundedHeapFlags(undefined, [], {}) ?? [];
+  console.log(`  gateway node options: ${gwFlags.join(' ') || '(V8 defaults)'}`);
+  const gateway = await startServer('gateway', [demo.url, policy], gwFlags);
+  const bare = await startServer('gateway-bare', [demo.url, policy], gwFlags);
   try {
     for (const s of [demo, minimal, gateway, bare]) await load(s, { connections: 10 }); // warm-up: JIT, pools
     const rows: { a: Run; b: Run; c: Run; c0: Run }[] = [];

@@ -6,15 +6,16 @@
  * after; the bound to hold is < 300 MB. Bounded in time (BENCH_FLOOD_MAX_S, default 240 s): if the machine
  * is too slow to send every IP, it reports how many it sent.
  *
- * The gateway runs with `--optimize-for-size --max-old-space-size=256` (override with
- * BENCH_FLOOD_NODE_OPTIONS; set it to `none` for V8's defaults). Why: live state after GC stays small
- * (~85 MB of heap at 800k IPs: per-client stores are bounded), but under a flood V8's default heap-growing
- * policy lets old space fill with garbage up to ~4x the live size before a full GC, and never returns the
- * pages — RSS then reaches ~650 MB although nothing leaks. The same flags are the recommended production
- * setting for memory-constrained deployments (README, Performance); they cost some throughput.
+ * The gateway runs with the Node flags `bulwark start` gives itself by default (`boundedHeapFlags` in
+ * src/cli/start.ts: `--max-old-space-size` derived from `state.maxKeys`), so the bench measures what users get
+ * (override with BENCH_FLOOD_NODE_OPTIONS; `none` for V8's defaults). Why a bound: live state after GC stays
+ * small (~85 MB of heap at 800k IPs: per-client stores are bounded), but under a flood V8's default
+ * heap-growing policy lets old space fill with garbage up to ~4x the live size before a full GC, and never
+ * returns the pages — RSS then reaches ~650 MB although nothing leaks.
  */
 import { connect, type Socket } from 'node:net';
 import { startServer, mib } from '../lib.ts';
+import { boundedHeapFlags } from '../../src/cli/start.ts';
 
 const TOTAL = Number(process.env.BENCH_FLOOD_IPS ?? 1_000_000);
 const MAX_S = Number(process.env.BENCH_FLOOD_MAX_S ?? 240);
@@ -32,10 +33,11 @@ function ipOf(i: number): string {
 export async function run(): Promise<void> {
   console.log(`\n## distinct-client flood: ${TOTAL.toLocaleString('en')} client IPs via X-Forwarded-For (max ${MAX_S} s), ${SOCKETS} sockets x ${WINDOW} pipelined`);
   const echo = await startServer('echo');
-  const opt = process.env.BENCH_FLOOD_NODE_OPTIONS ?? '--optimize-for-size --max-old-space-size=256';
-  const execArgv = opt === 'none' ? [] : opt.split(' ').filter(Boolean);
+  const opt = process.env.BENCH_FLOOD_NODE_OPTIONS;
+  // default: exactly what `bulwark start` re-executes itself with (default policy, no user heap flags)
+  const execArgv = opt === undefined ? (boundedHeapFlags(undefined, [], {}) ?? []) : opt === 'none' ? [] : opt.split(' ').filter(Boolean);
   const gw = await startServer((process.env.BENCH_FLOOD_KIND as 'gateway') ?? 'gateway', [echo.url, JSON.stringify({ trustedProxies: ['127.0.0.1/32'] })], execArgv);
-  console.log(`  gateway node options: ${execArgv.length ? execArgv.join(' ') : '(V8 defaults)'}`);
+  console.log(`  gateway node options: ${execArgv.length ? execArgv.join(' ') : '(V8 defaults)'}${opt === undefined ? ' (the default of `bulwark start`)' : ''}`);
   try {
     const port = Number(new URL(gw.url).port);
     await gw.gc();
