@@ -172,9 +172,9 @@ export class Scope implements InspectionScope {
   /**
    * The value of part `i` after a prepared chain (cached). On an inert part (see {@link isInert}) only the
    * chain's non-decoder steps run (decoders are the identity there), cached under the reduced chain so that
-   * chains differing only in decoders share results. Each computed step also goes through a per-part memo of
-   * `(transformation, input) → output`, so a step whose input a different chain already produced (a decoder
-   * that changed nothing) is not computed again. Transformations are pure, so results are identical.
+   * chains differing only in decoders share results. On other parts each computed step goes through a per-part
+   * memo of `(transformation, input) → output`, so a step whose input a different chain already produced (a
+   * decoder that changed nothing) is not computed again. Transformations are pure, so results are identical.
    */
   at(i: number, info: ChainInfo): string {
     if (info.identity) return this.parts[i]!.value;
