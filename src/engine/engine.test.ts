@@ -236,3 +236,27 @@ test('the whole registry stays linear on 64 KiB pathological input in every loca
   time('multipart', ctx('/', { headers: { 'content-type': 'multipart/form-data; boundary=b' }, body: '--b\r\nContent-Disposition: form-data; name="x"; filename="<a"\r\n\r\n\'(<\r\n'.repeat(1500) }));
   time('xml', ctx('/', { headers: { 'content-type': 'application/xml' }, body: '<a b="<!ENTITY '.repeat(4000) }));
 });
+
+test('needs precondition: match is skipped only on inert values without the characters, never when a chain can create them', () => {
+  const seen: string[] = [];
+  const counting = (id: string, over: Partial<PartRule>): PartRule =>
+    needleRule(id, ':', { ...over, match: (v) => (seen.push(`${id}=${v}`), v.includes(':') ? 'colon' : null) });
+  const e = engine({}, [
+    counting('100010', { needs: ':' }),
+    counting('100011', { needs: ':', transforms: [['base64Decode']] }),
+  ]);
+  // inert value without ':': the precondition rule is not called; the base64 rule (a chain that can create ':') is
+  seen.length = 0;
+  assert.deepEqual(run(e, ctx('/a?q=plainword')).map((s) => s.ruleId), []);
+  assert.deepEqual(seen.map((x) => x.split('=')[0]), ['100011']);
+  // inert value with ':': called, and matches
+  seen.length = 0;
+  assert.ok(run(e, ctx('/a?q=a:b')).some((s) => s.ruleId === 'other.100010'));
+  assert.ok(seen.includes('100010=a:b'));
+  // not inert (percent-encoded ':'): called on the decoded value and matches
+  seen.length = 0;
+  assert.ok(run(e, ctx('/a?q=a%3Ab')).some((s) => s.ruleId === 'other.100010'));
+  assert.ok(seen.includes('100010=a:b'));
+  // a non-punctuation character in needs is a registry error
+  assert.throws(() => engine({}, [needleRule('100012', 'a', { needs: 'a' })]), RuleRegistryError);
+});

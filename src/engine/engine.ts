@@ -85,6 +85,51 @@ const DECODERS: ReadonlySet<TransformName> = new Set([
 /** A character or sequence some decoder acts on (one class or a literal: linear). */
 const DECODABLE = /[%+&\\\u0000-\u001f\u007f-\uffff]|\/\*/;
 
+/**
+ * Non-decoder transformations that never introduce an ASCII punctuation character (they only lower-case
+ * letters or drop/fold whitespace), so a {@link PartRule.needs} precondition checked on an inert raw value
+ * holds for the transformed value too.
+ */
+const PUNCT_PRESERVING: ReadonlySet<TransformName> = new Set(['none', 'lowercase', 'trim', 'compressWhitespace', 'removeWhitespace']);
+
+/** Bit per ASCII punctuation character (the 32 of `!`–`/`, `:`–`@`, `[`–`` ` ``, `{`–`~`); 0 for others. */
+const PUNCT_BIT = new Int32Array(128);
+{
+  let b = 0;
+  for (let c = 0x21; c < 0x7f; c++) {
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) continue;
+    PUNCT_BIT[c] = 1 << b++;
+  }
+}
+
+/** Punctuation bit mask of `s` ({@link PUNCT_BIT}); linear, no allocation. */
+function punctMask(s: string): number {
+  let m = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) m |= PUNCT_BIT[c]!;
+  }
+  return m;
+}
+
+/**
+ * Compiled {@link PartRule.needs} mask of a rule, or 0 (no precondition) when it has none or when one of its
+ * chains has a non-decoder step outside {@link PUNCT_PRESERVING} (e.g. `base64Decode`, `cmdLine`).
+ * @throws {RuleRegistryError} when `needs` has a character that is not ASCII punctuation.
+ */
+function needsMask(r: PartRule): number {
+  if (r.needs === undefined) return 0;
+  let m = 0;
+  for (let i = 0; i < r.needs.length; i++) {
+    const c = r.needs.charCodeAt(i);
+    const bit = c < 128 ? PUNCT_BIT[c]! : 0;
+    if (bit === 0) throw new RuleRegistryError(`rule ${r.id}: needs has a character that is not ASCII punctuation`);
+    m |= bit;
+  }
+  for (const chain of r.transforms) for (const t of chain) if (!DECODERS.has(t) && !PUNCT_PRESERVING.has(t)) return 0;
+  return m;
+}
+
 /** True when every {@link DECODERS} step is the identity on `s` (most API values: ids, words, plain text). */
 export function isInert(s: string): boolean {
   return !DECODABLE.test(s);
@@ -142,6 +187,9 @@ export class Scope implements InspectionScope {
   private readonly memo: (Transform | string)[][] = [];
   /** Per part: 1 inert, 2 not inert, 0 unknown yet. */
   private readonly inert: Uint8Array;
+  /** Per inert part: punctuation mask of the value ({@link punctMask}), valid when `hasPunct[i]` is 1. */
+  private punct?: Int32Array;
+  private hasPunct?: Uint8Array;
   private index?: Map<Part, number>;
 
   constructor(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', deadline: number, body?: BodyInfo, detection?: DetectionPolicy) {
@@ -216,6 +264,26 @@ export class Scope implements InspectionScope {
     return v;
   }
 
+  /**
+   * True when part `i` is inert and its value has none of the punctuation characters in `needs` (a
+   * {@link PUNCT_BIT} mask): then no rule chain made of decoders and {@link PUNCT_PRESERVING} steps can
+   * produce one of them, and a rule declaring that precondition cannot match.
+   */
+  lacks(i: number, needs: number): boolean {
+    let inert = this.inert[i]!;
+    if (inert === 0) this.inert[i] = inert = isInert(this.parts[i]!.value) ? 1 : 2;
+    if (inert !== 1) return false;
+    if (this.punct === undefined) {
+      this.punct = new Int32Array(this.parts.length);
+      this.hasPunct = new Uint8Array(this.parts.length);
+    }
+    if (this.hasPunct![i] === 0) {
+      this.punct[i] = punctMask(this.parts[i]!.value);
+      this.hasPunct![i] = 1;
+    }
+    return (this.punct[i]! & needs) === 0;
+  }
+
   /** `f(v)` for part `i`, memoised per part as flat `(f, input, output)` triples (a handful per part). */
   private step(i: number, f: Transform, v: string): string {
     let m = this.memo[i];
@@ -247,6 +315,8 @@ interface Compiled<R extends PayloadRule> {
   readonly chains: readonly ChainInfo[];
   /** Part rules: id of the rule's distinct target-kind set (rules with equal `targets` share one part list). */
   readonly tid: number;
+  /** Part rules: compiled {@link PartRule.needs} precondition mask, 0 for none. */
+  readonly needs: number;
 }
 
 /** A finding before it becomes a signal. */
@@ -330,6 +400,7 @@ export class PayloadEngine {
         monitor: monRules.has(r.id) || monCats.has(r.category),
         chains: r.kind === 'part' ? r.transforms.map(chainInfo) : [],
         tid: r.kind === 'part' ? this.targetId(r.targets) : -1,
+        needs: r.kind === 'part' ? needsMask(r) : 0,
       };
       if (r.kind === 'part') part.push(c as Compiled<PartRule>);
       else if (r.phase === 'body') body.push(c as Compiled<RequestRule>);
@@ -485,10 +556,12 @@ export class PayloadEngine {
     const parts = scope.parts;
     const list = byTargets[c.tid]!;
     if (list.length === 0) return undefined;
+    const needs = c.needs;
     let excluded: Hit | undefined;
     try {
       for (let li = 0; li < list.length; li++) {
         const idx = list[li]!;
+        if (needs !== 0 && scope.lacks(idx, needs)) continue; // cannot match: skip the chains and the call
         const part = parts[idx]!;
         let prev: string | undefined;
         for (let ci = 0; ci < chains.length; ci++) {

@@ -108,6 +108,16 @@ export interface PartRule {
   targets: readonly Location['kind'][];
   /** Transformation chains to try, each on its own: the rule matches if any chain's output matches. */
   transforms: readonly (readonly TransformName[])[];
+  /**
+   * Optional precondition (additive; performance only): ASCII punctuation characters (`!`–`/`, `:`–`@`,
+   * `[`–`` ` ``, `{`–`~`) at least one of which a value must contain for `match` to return non-null, when the
+   * value is inert (no `%`, `+`, `&`, `\`, control or non-ASCII character, no `/*`: no decoder changes it).
+   * The engine skips `match` on an inert part that has none of them if the rule's chains only use decoders and
+   * transformations that cannot introduce punctuation (`lowercase`, `trim`, `compressWhitespace`,
+   * `removeWhitespace`); otherwise `match` always runs. Declare it only when the matcher provably returns null
+   * on such values without one of these characters (usually its first `indexOf` guard).
+   */
+  needs?: string;
   match(input: string, part: Part, scope: InspectionScope): RuleHit;
 }
 

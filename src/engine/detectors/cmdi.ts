@@ -425,6 +425,7 @@ const separated: PartRule = {
   tags: TAGS,
   targets: CMDI_TARGETS,
   transforms: CHAINS,
+  needs: ';|&`\\', // the first guard of match
   match(input, part) {
     if (input.length < 2 || !hasShellMeta(input)) return null;
     if (part.loc.kind === 'header' && part.loc.name !== 'user-agent' && part.loc.name !== 'referer') return null;
@@ -442,6 +443,7 @@ const substitution: PartRule = {
   tags: TAGS,
   targets: CMDI_TARGETS,
   transforms: CHAINS,
+  needs: '`$', // the first guard of match
   match(input) {
     if (input.indexOf('`') === -1 && input.indexOf('$(') === -1) return null;
     return findSubstitution(norm(input));
@@ -458,6 +460,7 @@ const glob: PartRule = {
   tags: TAGS,
   targets: CMDI_TARGETS,
   transforms: CHAINS,
+  needs: '?*', // the first guard of match
   match(input) {
     if (input.indexOf('?') === -1 && input.indexOf('*') === -1) return null;
     const s = norm(input);
@@ -745,6 +748,7 @@ const phpFunc: PartRule = {
   tags: PHP_TAGS,
   targets: CMDI_TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  needs: '(', // the first guard of match
   match(input) {
     if (input.indexOf('(') === -1) return null;
     return findExecCall(input);

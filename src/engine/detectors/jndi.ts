@@ -147,6 +147,7 @@ const jndiPart: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: [['urlDecodeRepeat']],
+  needs: '$', // the first guard of match
   match(input) {
     if (input.indexOf('${') === -1) return null;
     return resolveLookups(input).jndi;
@@ -196,6 +197,7 @@ const dataLookup: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: [['urlDecodeRepeat']],
+  needs: '$', // the first guard of match
   match(input) {
     if (input.indexOf('${') === -1) return null;
     const r = resolveLookups(input);

@@ -75,6 +75,7 @@ const filter: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
+  needs: '()', // the first guard of match
   match(input) {
     if (input.indexOf(')') === -1 && input.indexOf('(') === -1) return null;
     return findLdapFilter(input);
@@ -170,6 +171,7 @@ const xpath: PartRule = {
   tags: XPATH_TAGS,
   targets: TARGETS,
   transforms: [['urlDecodeRepeat']],
+  needs: '\'"', // the first guard of match
   match(input) {
     if (input.indexOf("'") === -1 && input.indexOf('"') === -1) return null;
     return findXPath(input);

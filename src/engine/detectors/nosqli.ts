@@ -102,6 +102,7 @@ const operatorValue: PartRule = {
   tags: TAGS,
   targets: VALUE_TARGETS,
   transforms: [['urlDecodeRepeat']],
+  needs: '$&', // the first guard of match
   match(input) {
     if (input.indexOf('$') === -1 && input.indexOf('"&') === -1) return null;
     return findOperatorObject(input);

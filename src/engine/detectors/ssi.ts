@@ -60,6 +60,7 @@ const ssi: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  needs: '<', // the first guard of match
   match(input) {
     if (input.indexOf('<!--') === -1) return null;
     return findSsi(input);
@@ -76,6 +77,7 @@ const esi: PartRule = {
   tags: [...TAGS, 'CWE-94'],
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  needs: ':', // the first guard of match
   match(input) {
     if (input.indexOf('esi:') === -1) return null;
     return findEsi(input);

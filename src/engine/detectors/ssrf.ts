@@ -302,6 +302,7 @@ const internalUrl: PartRule = {
   tags: TAGS,
   targets: SSRF_TARGETS,
   transforms: CHAINS,
+  needs: '/\\', // the first guard of match
   match(input, part) {
     if (input.indexOf('/') === -1 && input.indexOf('\\') === -1) return null;
     const r = findInternalUrl(input);
@@ -335,6 +336,7 @@ const internalUrlInText: PartRule = {
   tags: TAGS,
   targets: SSRF_TARGETS,
   transforms: CHAINS,
+  needs: '/\\', // the first guard of match
   match(input) {
     if (input.indexOf('/') === -1 && input.indexOf('\\') === -1) return null;
     return findInternalUrl(input, true);
@@ -351,6 +353,7 @@ const scheme: PartRule = {
   tags: TAGS,
   targets: SSRF_TARGETS,
   transforms: CHAINS,
+  needs: ':', // the first guard of match
   match(input) {
     if (input.indexOf(':') === -1) return null;
     const sch = findScheme(input, DANGEROUS_SCHEMES);
@@ -388,6 +391,7 @@ const oddScheme: PartRule = {
   tags: TAGS,
   targets: SSRF_TARGETS,
   transforms: CHAINS,
+  needs: ':', // the first guard of match
   match(input) {
     if (input.indexOf(':') === -1) return null;
     const sch = findScheme(input, ODD_SCHEMES);

@@ -400,6 +400,7 @@ const wrappers: PartRule = {
   tags: [...TAGS, 'CWE-98'],
   targets: TRAVERSAL_TARGETS,
   transforms: [['urlDecodeRepeat', 'lowercase']],
+  needs: ':', // the first guard of match
   match(input) {
     if (input.indexOf(':') === -1) return null; // every wrapper has a `:` (one native scan instead of 14)
     for (const w of WRAPPERS) {

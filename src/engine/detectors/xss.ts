@@ -135,6 +135,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: CHAINS,
+    needs: ':', // the first guard of match
     match(input) {
       if (input.indexOf(':') === -1) return null;
       return scanScriptUrl(input);
@@ -150,6 +151,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: CHAINS,
+    needs: '(`=', // the first guard of match
     match(input) {
       // every breakout and expression needs a call `(`, a tagged template `` ` `` or an assignment `=`
       if (inert(input, '(`=') || inert(input, '"\'`${(;')) return null;
@@ -197,6 +199,7 @@ export const rules: readonly PartRule[] = [
     targets: URL_BORNE_TARGETS,
     transforms: FULL_DECODE,
     // User-Agent and Referer carry `(` and `.` on every request: memoised (pure matcher)
+    needs: '(=', // the first guard of match
     match: memoizeHeaders((input) => {
       // every statement form needs a call `(` or an assignment `=`, and a member `.`, `$`, `jQuery` or `function`
       if (input.indexOf('(') === -1 && input.indexOf('=') === -1) return null;
@@ -250,6 +253,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: CHAINS,
+    needs: '<', // the first guard of match
     match(input) {
       if (input.indexOf('<') === -1) return null;
       return riskyElement(input);
@@ -265,6 +269,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: CHAINS,
+    needs: '(`', // the first guard of match
     match(input) {
       if (input.indexOf('(') === -1 && input.indexOf('`') === -1) return null;
       for (const name of ['alert', 'prompt', 'confirm', 'eval', 'settimeout', 'setinterval', 'fromcharcode']) {

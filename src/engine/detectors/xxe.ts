@@ -33,6 +33,7 @@ const entityRule: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  needs: '<', // the first guard of match
   match(input) {
     if (input.indexOf('<!') === -1) return null;
     for (const f of scanDeclarations(input)) if (f.kind === 'external-entity' || f.kind === 'parameter-entity') return clip(f.text);
@@ -50,6 +51,7 @@ const internalEntity: PartRule = {
   tags: [...TAGS, 'CWE-776'],
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  needs: '<', // the first guard of match
   match(input) {
     if (input.indexOf('<!') === -1) return null;
     for (const f of scanDeclarations(input)) if (f.kind === 'entity') return clip(f.text);
@@ -67,6 +69,7 @@ const dtd: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  needs: '<:', // the first guard of match
   match(input) {
     if (input.indexOf('<!') === -1 && input.indexOf('xi:include') === -1 && input.indexOf('xinclude') === -1) return null;
     for (const f of scanDeclarations(input)) {
@@ -86,6 +89,7 @@ const publicDtd: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  needs: '<', // the first guard of match
   match(input) {
     if (input.indexOf('<!') === -1) return null;
     for (const f of scanDeclarations(input)) if (f.kind === 'public-dtd' && f.root !== 'html') return clip(f.text);
