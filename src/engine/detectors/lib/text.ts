@@ -137,46 +137,53 @@ export function canonPath(s: string): string {
     }
   }
   if (plain) return ascii ? lowerAscii(s) : lowerAsciiOnly(s);
-  // Pass 1: leftover percent forms → code units.
-  const u: number[] = [];
+  // Pass 1: leftover percent forms → code units. Unchanged runs are copied by slice (long values, e.g. HTML
+  // with a `%` or a newline, took most of their time in per-unit arrays and concatenation).
+  let t = '';
+  let run = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x25 && i + 2 < n + 0) {
+    if (c === 0x25 && i + 2 < n) {
       const a = s.charCodeAt(i + 1);
       const b = s.charCodeAt(i + 2);
       if (hexVal(a) !== -1 && b === 0x25 && i + 3 < n && hexVal(s.charCodeAt(i + 3)) !== -1) {
-        u.push(hexVal(a) * 16 + hexVal(s.charCodeAt(i + 3)));
+        t += s.slice(run, i) + String.fromCharCode(hexVal(a) * 16 + hexVal(s.charCodeAt(i + 3)));
         i += 3;
+        run = i + 1;
         continue;
       }
       const ha = lenientHex(a);
       const hb = lenientHex(b);
       if (ha !== -1 && hb !== -1) {
-        u.push((ha * 16 + hb) & 0xff);
+        t += s.slice(run, i) + String.fromCharCode((ha * 16 + hb) & 0xff);
         i += 2;
+        run = i + 1;
         continue;
       }
     } else if (c === 0x30 && i + 3 < n && (s.charCodeAt(i + 1) | 0x20) === 0x78) {
       const h = hexVal(s.charCodeAt(i + 2)) * 16 + hexVal(s.charCodeAt(i + 3));
       if (h === 0x2e || h === 0x2f || h === 0x5c) {
-        u.push(h);
+        t += s.slice(run, i) + String.fromCharCode(h);
         i += 3;
+        run = i + 1;
         continue;
       }
     }
-    u.push(c);
   }
-  // Pass 2: overlong UTF-8, look-alikes, separators, controls, case.
+  t = run === 0 ? s : t + s.slice(run);
+  // Pass 2: overlong UTF-8, look-alikes, separators, controls; ASCII case is folded once at the end.
   let out = '';
-  const m = u.length;
+  run = 0;
+  const m = t.length;
   for (let i = 0; i < m; i++) {
-    let c = u[i];
+    let c = t.charCodeAt(i);
+    const at = i;
     if (c >= 0xc0 && c <= 0xfd && c !== 0xc2 && c !== 0xc3) {
       let len = c >= 0xfc ? 6 : c >= 0xf8 ? 5 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
       let v = c & (len === 2 ? 0x1f : len === 3 ? 0x0f : len === 4 ? 0x07 : len === 5 ? 0x03 : 0x01);
       let j = 1;
       for (; j < len && i + j < m; j++) {
-        const d = u[i + j];
+        const d = t.charCodeAt(i + j);
         if (d < 0x80 || d > 0xbf) break;
         v = (v << 6) | (d & 0x3f);
       }
@@ -186,24 +193,33 @@ export function canonPath(s: string): string {
       } else if (len === 2 && i + 1 < m) {
         // IIS-style lenient 2-byte decoding that ignores the continuation-byte range check (`%c1%1c` → `\\`,
         // `%c0%6e` → `.`, `%c0%2f` → `/`); only separator and dot results are folded.
-        const w = ((c & 0x01) << 6) | (u[i + 1] & 0x3f);
+        const w = ((c & 0x01) << 6) | (t.charCodeAt(i + 1) & 0x3f);
         if (w === 0x2e || w === 0x2f || w === 0x5c) {
           c = w;
           i += 1;
         }
       }
     }
-    if (c < 0x20 || c === 0x7f) continue;
-    if (c === 0x5c) { out += '/'; continue; }
-    if (c >= 0x41 && c <= 0x5a) { out += String.fromCharCode(c | 0x20); continue; }
-    if (c > 0x7f) {
+    let rep: string | undefined;
+    if (c < 0x20 || c === 0x7f) rep = '';
+    else if (c === 0x5c) rep = '/';
+    else if (c > 0x7f) {
       const l = LOOKALIKE.get(c);
-      if (l !== undefined) { out += l === '\\' ? '/' : l; continue; }
+      if (l !== undefined) rep = l === '\\' ? '/' : l;
     }
-    out += String.fromCharCode(c);
+    if (rep === undefined) {
+      if (i === at) continue; // an unchanged unit stays in the current run
+      rep = String.fromCharCode(c); // a folded overlong form (ASCII)
+    }
+    out += t.slice(run, at) + rep;
+    run = i + 1;
   }
-  return out;
+  out = run === 0 ? t : out + t.slice(run);
+  return NON_ASCII.test(out) ? lowerAsciiOnly(out) : lowerAscii(out);
 }
+
+/** A code unit above U+007F (one class: linear, native scan). */
+const NON_ASCII = /[^\u0000-\u007f]/;
 
 /** Truncates a finding to at most `max` characters (evidence stays small). */
 export function clip(s: string, max = 96): string {
