@@ -125,9 +125,18 @@ const XPATH_FUNCS: readonly string[] = [
 export function findXPath(raw: string): string | null {
   const s = raw.toLowerCase();
   const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c !== 0x27 && c !== 0x22) continue;
+  // visit the quotes in order with two native scans (long prose/HTML values have few quotes per character)
+  let sq = s.indexOf("'");
+  let dq = s.indexOf('"');
+  while (sq !== -1 || dq !== -1) {
+    let i: number;
+    if (dq === -1 || (sq !== -1 && sq < dq)) {
+      i = sq;
+      sq = s.indexOf("'", sq + 1);
+    } else {
+      i = dq;
+      dq = s.indexOf('"', dq + 1);
+    }
     let k = i + 1;
     if (s.charCodeAt(k) === 0x5d) k++; // `']`
     while (k < n && isSpace(s.charCodeAt(k))) k++;
