@@ -154,6 +154,7 @@ export function register(program: Command): void {
       }
       process.stdout.write(
         `\nBulwark is running\n  gateway  ${app.gatewayUrl}\n  admin    ${app.adminUrl}  (/healthz /readyz /metrics)\n` +
+          `  dashboard ${app.adminUrl}/  (management API ${app.adminUrl}/api/v1, docs ${app.adminUrl}/api/docs)\n` +
           (app.demoUrl ? `  demo API ${app.demoUrl}  (try: curl ${app.gatewayUrl}/api/products)\n` : '') +
           '\n',
       );
