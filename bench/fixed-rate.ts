@@ -1,5 +1,5 @@
 /**
- * Dev helper (not a bench section): `node bench/_mod.ts` runs (b) the minimal proxy and (c) the gateway at a fixed
+ * Dev helper (not a bench section): `node bench/fixed-rate.ts` runs (b) the minimal proxy and (c) the gateway at a fixed
  * rate (RATE req/s, default 1000; DUR s per run; ROUNDS) interleaved, printing p50/p99, CPU µs per request and
  * the gateway's own event-loop delay (p99, max) per round, so added latency can be told apart from blocking.
  * GW_ARGS: Node flags of the gateway (e.g. --cpu-prof); SAT=1 adds two saturation runs; BENCH_TRACE_GC=<ms> logs GC pauses.
