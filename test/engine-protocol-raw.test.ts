@@ -93,4 +93,15 @@ test('each malformed request is answered by node:http (400) or by a protocol rul
   }
   t.diagnostic('status | pipeline | signals and verdict reasons | case\n' + table.join('\n'));
   assert.deepEqual(problems, []);
+  // requests node:http rejected before the pipeline are recorded as events too (hostile input leaves a trace)
+  await bw.services.events.flush();
+  const page = await bw.services.eventStore.query({ ruleId: 'gateway.http-parse-error', limit: 1000 });
+  const nodeCases = CASES.filter((c) => c.by === 'node').length;
+  assert.equal(page.events.length, nodeCases, `one parse-error event per node:http rejection (${page.events.length} of ${nodeCases})`);
+  for (const e of page.events) {
+    assert.equal(e.action, 'block');
+    assert.equal(e.status, 400);
+    assert.equal(e.category, 'protocol');
+    assert.match(String(e.signals[0]?.evidence?.detail?.code), /^HPE_/);
+  }
 });

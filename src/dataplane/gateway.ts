@@ -190,7 +190,10 @@ export class Gateway {
     this.requestsByAction = Object.fromEntries(ACTIONS.map((a) => [a, m.requests.labels(a)])) as Record<Action, CounterChild>;
     this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => this.handle(req, res));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      // malformed request line / headers: answer 400 without touching the pipeline (Node's parser rejected it)
+      // malformed request line / headers: answer 400 without touching the pipeline (Node's parser rejected it:
+      // conflicting or duplicate Content-Length, Content-Length with Transfer-Encoding, control characters,
+      // header section over 16 KiB, …) — and record it, since hostile input must leave an event
+      if (typeof err.code === 'string' && err.code.startsWith('HPE_')) this.recordParseError(err, socket);
       if (socket.writable && err.code !== 'ECONNRESET') {
         const body = JSON.stringify({ type: 'urn:bulwark:problem:bad-request', title: 'Bad Request', status: 400, detail: 'The request could not be parsed.' });
         socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
@@ -336,6 +339,57 @@ export class Gateway {
   /** @internal */
   countRequest(action: Action): void {
     this.requestsByAction[action].inc();
+  }
+
+  /**
+   * Records a request that Node's HTTP parser rejected before any handler ran, as a `block` event with rule
+   * `gateway.http-parse-error` (category `protocol`) and the parser's error code. The client is the TCP peer:
+   * the headers were not parsed, so no forwarding header can be believed. Never throws.
+   */
+  private recordParseError(err: NodeJS.ErrnoException, socket: Socket): void {
+    try {
+      const st = this.current;
+      const parsed = parseIp(socket.remoteAddress ?? '');
+      const peerIp = parsed ? formatIp(parsed) : (socket.remoteAddress ?? 'unknown');
+      const clientKey = parsed ? clientKeyOf(parsed, st.policy.clientIp.ipv6PrefixLength) : peerIp;
+      // the request line as far as it is printable ASCII (bounded), for the event summary only
+      const raw = (err as { rawPacket?: Buffer }).rawPacket;
+      let line = '';
+      if (raw) {
+        for (let i = 0; i < raw.length && i < 256; i++) {
+          const c = raw[i]!;
+          if (c < 0x20 || c > 0x7e) break;
+          line += String.fromCharCode(c);
+        }
+      }
+      const sp = line.indexOf(' ');
+      const sp2 = sp === -1 ? -1 : line.indexOf(' ', sp + 1);
+      const ctx = new RequestContext({
+        id: randomUUID(),
+        clientIp: peerIp,
+        clientKey,
+        peerIp,
+        method: sp > 0 ? line.slice(0, Math.min(sp, 16)) : 'UNKNOWN',
+        target: sp > 0 ? line.slice(sp + 1, sp2 === -1 ? undefined : sp2) : '',
+        headers: {},
+      });
+      const why = (err as unknown as { reason?: unknown }).reason;
+      const reason = (typeof why === 'string' ? why : err.message).slice(0, 128);
+      ctx.add({
+        ruleId: 'gateway.http-parse-error',
+        detector: 'gateway',
+        category: 'protocol',
+        score: 0,
+        action: 'block',
+        message: `HTTP parser rejected the request (${err.code})`,
+        evidence: { location: { kind: 'request_line' }, detail: { code: err.code ?? 'unknown', reason } },
+      });
+      ctx.verdict = { action: 'block', wouldBe: 'block', monitor: false, anomalyScore: 0, risk: 0.6, level: 'HIGH', status: 400, reasons: ['gateway.http-parse-error'] };
+      this.countRequest('block');
+      this.record(ctx, 400, 0);
+    } catch (e) {
+      this.services.logger.warn({ err: e }, 'gateway: could not record a parser rejection');
+    }
   }
 
   /** @internal */
