@@ -208,6 +208,7 @@ const whereJs: PartRule = {
   tags: TAGS,
   targets: VALUE_TARGETS,
   transforms: [['urlDecodeRepeat']],
+  needs: ';&|.', // findWhereJs: a `;`/`&&`/`||` break, `db.` or `this.`
   match(input) {
     if (input.length < 4) return null;
     return findWhereJs(input);

@@ -153,6 +153,7 @@ const expression: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
+  needs: '{$#*<@[', // findTemplateExpression only acts at these openers
   match(input) {
     if (input.length < 4) return null;
     return findTemplateExpression(input);
