@@ -30,48 +30,52 @@ export function decodeBytesLenient(bytes: readonly number[] | Uint8Array, n: num
   let out = '';
   let i = 0;
   while (i < n) {
-    const b = bytes[i]!;
-    if (b < 0x80) {
-      out += String.fromCharCode(b);
+    const len = utf8SequenceAt(bytes, i, n);
+    if (len === 0) {
+      out += String.fromCharCode(bytes[i]!);
       i++;
-      continue;
+    } else {
+      out += String.fromCodePoint(seqCodePoint);
+      i += len;
     }
-    let need = 0;
-    let cp = 0;
-    if (b >= 0xc0 && b <= 0xdf) {
-      need = 1;
-      cp = b & 0x1f;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      need = 2;
-      cp = b & 0x0f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      need = 3;
-      cp = b & 0x07;
-    }
-    if (need === 0 || i + need >= n) {
-      // not a lead byte, or the sequence is cut off by the end
-      out += String.fromCharCode(b);
-      i++;
-      continue;
-    }
-    let ok = true;
-    for (let k = 1; k <= need; k++) {
-      const c = bytes[i + k]!;
-      if ((c & 0xc0) !== 0x80) {
-        ok = false;
-        break;
-      }
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (!ok || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      out += String.fromCharCode(b);
-      i++;
-      continue;
-    }
-    out += String.fromCodePoint(cp);
-    i += need + 1;
   }
   return out;
+}
+
+/** Code point of the sequence last recognised by {@link utf8SequenceAt} (avoids allocating a result pair). */
+let seqCodePoint = 0;
+
+/**
+ * Length (2–4) of the lenient UTF-8 sequence starting at `bytes[i]` — overlong forms accepted, surrogates and
+ * code points past U+10FFFF refused — with its code point left in `seqCodePoint`; 0 when the byte is not the
+ * start of a complete sequence and is to be read as Latin-1.
+ */
+function utf8SequenceAt(bytes: readonly number[] | Uint8Array, i: number, n: number): number {
+  const b = bytes[i]!;
+  let need: number;
+  let cp: number;
+  if (b < 0xc0) return 0; // ASCII, or a stray continuation byte
+  if (b <= 0xdf) {
+    need = 1;
+    cp = b & 0x1f;
+  } else if (b <= 0xef) {
+    need = 2;
+    cp = b & 0x0f;
+  } else if (b <= 0xf4) {
+    need = 3;
+    cp = b & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + need >= n) return 0; // cut off by the end
+  for (let k = 1; k <= need; k++) {
+    const c = bytes[i + k]!;
+    if ((c & 0xc0) !== 0x80) return 0;
+    cp = (cp << 6) | (c & 0x3f);
+  }
+  if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  seqCodePoint = cp;
+  return need + 1;
 }
 
 /**
@@ -83,43 +87,14 @@ function decodeBufferLenient(bytes: Buffer, n: number): string {
   let from = 0; // start of the pending Latin-1 run
   let i = 0;
   while (i < n) {
-    const b = bytes[i]!;
-    if (b < 0xc0) {
-      i++; // ASCII, or a stray continuation byte read as Latin-1
-      continue;
-    }
-    let need = 0;
-    let cp = 0;
-    if (b <= 0xdf) {
-      need = 1;
-      cp = b & 0x1f;
-    } else if (b <= 0xef) {
-      need = 2;
-      cp = b & 0x0f;
-    } else if (b <= 0xf4) {
-      need = 3;
-      cp = b & 0x07;
-    }
-    if (need === 0 || i + need >= n) {
-      i++;
-      continue;
-    }
-    let ok = true;
-    for (let k = 1; k <= need; k++) {
-      const c = bytes[i + k]!;
-      if ((c & 0xc0) !== 0x80) {
-        ok = false;
-        break;
-      }
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (!ok || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    const len = bytes[i]! < 0xc0 ? 0 : utf8SequenceAt(bytes, i, n);
+    if (len === 0) {
       i++;
       continue;
     }
     if (i > from) out += bytes.toString('latin1', from, i);
-    out += String.fromCodePoint(cp);
-    i += need + 1;
+    out += String.fromCodePoint(seqCodePoint);
+    i += len;
     from = i;
   }
   if (n > from) out += bytes.toString('latin1', from, n);
