@@ -202,6 +202,21 @@ export class AsnRanges implements AsnSource {
       }
       return i;
     };
+    // Consecutive rows usually share their organisation: compare the raw bytes with the previous row's field
+    // before decoding and interning it. A new file is a new buffer, so the comparison starts over.
+    let prevOrg = -1;
+    let prevBuf: Buffer | undefined;
+    let prevStart = -1;
+    let prevEnd = -1;
+    const orgOf = (buf: Buffer, os: number, oe: number, quoted: boolean): number => {
+      if (prevOrg >= 0 && buf === prevBuf && oe - os === prevEnd - prevStart && buf.compare(buf, prevStart, prevEnd, os, oe) === 0) return prevOrg;
+      const text = buf.toString('utf8', os, oe);
+      prevOrg = intern(quoted ? text.replaceAll('""', '"') : text);
+      prevBuf = buf;
+      prevStart = os;
+      prevEnd = oe;
+      return prevOrg;
+    };
     // time-sliced: yield once a slice has run SLICE_MS (checked every 512 lines), so a request waiting behind
     // the load waits at most ~2 ms (fixed 20,000-line slices blocked 30-50 ms each on a loaded machine)
     let sliceEnd = performance.now() + LOAD_SLICE_MS;
@@ -218,9 +233,6 @@ export class AsnRanges implements AsnSource {
     const o4 = new Uint32Array(lines4);
     const rd = new CsvReader(buf4);
     let n = 0;
-    let prevOrg = -1;
-    let prevStart = -1;
-    let prevEnd = -1;
     while (!rd.done()) {
       if ((n & 511) === 0) await tick();
       const s = rd.num();
@@ -232,14 +244,7 @@ export class AsnRanges implements AsnSource {
       s4[n] = s;
       e4[n] = e;
       a4[n] = a;
-      if (prevOrg >= 0 && oe - os === prevEnd - prevStart && buf4.compare(buf4, prevStart, prevEnd, os, oe) === 0) o4[n] = prevOrg;
-      else {
-        const text = buf4.toString('utf8', os, oe);
-        prevOrg = intern(quoted ? text.replaceAll('""', '"') : text);
-        o4[n] = prevOrg;
-        prevStart = os;
-        prevEnd = oe;
-      }
+      o4[n] = orgOf(buf4, os, oe, quoted);
       n++;
     }
     t.v4Start = s4.slice(0, n);
@@ -255,7 +260,6 @@ export class AsnRanges implements AsnSource {
       const o6 = new Uint32Array(lines6);
       const r6 = new CsvReader(buf6);
       let m = 0;
-      prevOrg = -1;
       while (!r6.done()) {
         if ((m & 511) === 0) await tick();
         const [ss, se] = r6.field();
@@ -269,14 +273,7 @@ export class AsnRanges implements AsnSource {
         s6[m] = sIp.v6 >> 64n;
         e6[m] = eIp.v6 >> 64n;
         a6[m] = a;
-        if (prevOrg >= 0 && oe - os === prevEnd - prevStart && buf6.compare(buf6, prevStart, prevEnd, os, oe) === 0) o6[m] = prevOrg;
-        else {
-          const text = buf6.toString('utf8', os, oe);
-          prevOrg = intern(quoted ? text.replaceAll('""', '"') : text);
-          o6[m] = prevOrg;
-          prevStart = os;
-          prevEnd = oe;
-        }
+        o6[m] = orgOf(buf6, os, oe, quoted);
         m++;
       }
       t.v6Start = s6.slice(0, m);
