@@ -42,25 +42,26 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 /**
- * Samples live memory (heapUsed + arrayBuffers after a forced GC, so garbage does not count) every 100 ms
- * while `fn` runs; returns the peak growth over the start, bytes.
+ * Live memory of this process (heapUsed + arrayBuffers, bytes) after forced collections. Array buffers are
+ * released by V8's concurrent sweeper, so a few collections with short pauses between let them settle.
  */
-async function peakMemoryGrowth(fn: () => Promise<void>): Promise<number> {
-  gc();
-  const base = process.memoryUsage();
-  const baseline = base.heapUsed + base.arrayBuffers;
-  let peak = 0;
-  const timer = setInterval(() => {
+async function liveMemory(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
     gc();
-    const m = process.memoryUsage();
-    peak = Math.max(peak, m.heapUsed + m.arrayBuffers - baseline);
-  }, 100);
-  try {
-    await fn();
-  } finally {
-    clearInterval(timer);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return peak;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/**
+ * Live memory (bytes) at `atMs` into a stall. Measured while no party moves data, so in-flight garbage of the
+ * test's own client and upstream (same process) does not count: what is left is what the gateway and the
+ * socket ends hold. Compare it with {@link liveMemory} before and after the exchange: a buffering proxy would
+ * hold the whole 50 MiB here.
+ */
+function memoryAt(atMs: number): Promise<number> {
+  return new Promise((resolve) => setTimeout(() => void liveMemory().then(resolve), atMs));
 }
 
 test('body inspection sees the prefix; small bodies are forwarded whole', async (t) => {
@@ -143,20 +144,22 @@ test('streams a 50 MB request body without buffering it (with body inspection on
   const progress = { sent: 0 };
   let status = 0;
   let sentWhileStalled = 0;
+  const baseline = await liveMemory();
   const stalled = setTimeout(() => (sentWhileStalled = progress.sent), 800);
-  const growth = await peakMemoryGrowth(async () => {
-    const r = await send(bw.gatewayUrl, '/upload', { method: 'POST', body: lazyBody(total, 0x61, progress), headers: { 'content-length': String(total) } });
-    status = r.status;
-  });
+  const atStall = memoryAt(850);
+  const r = await send(bw.gatewayUrl, '/upload', { method: 'POST', body: lazyBody(total, 0x61, progress), headers: { 'content-length': String(total) } });
+  status = r.status;
+  // the level before the exchange can hold a previous test's garbage that is only released later: take the lower
+  const growth = (await atStall) - Math.min(baseline, await liveMemory());
   clearTimeout(stalled);
   assert.equal(status, 200);
   assert.equal(upstreamBytes, total, 'upstream received every byte');
   // socket buffers on two loopback hops hold a few MB; a buffering proxy would have taken all 50 MB
-  t.diagnostic(`stalled upstream: client sent ${(sentWhileStalled / MiB).toFixed(1)} MiB; live memory peak +${(growth / MiB).toFixed(1)} MiB`);
+  t.diagnostic(`stalled upstream: client sent ${(sentWhileStalled / MiB).toFixed(1)} MiB; live memory at the stall +${(growth / MiB).toFixed(1)} MiB`);
   assert.ok(sentWhileStalled > 0 && sentWhileStalled < 30 * MiB, `client could send ${(sentWhileStalled / MiB).toFixed(1)} MiB while the upstream was not reading`);
   assert.equal(seen.at(-1)!.truncated, true);
   assert.equal(seen.at(-1)!.bytes, 64 * 1024);
-  assert.ok(growth < 25 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB while streaming 50 MiB`);
+  assert.ok(growth < 25 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB while stalled with 50 MiB to stream`);
 });
 
 test('streams a 50 MB response body without buffering it', async (t) => {
@@ -175,19 +178,19 @@ test('streams a 50 MB response body without buffering it', async (t) => {
   });
   let received = 0;
   let producedWhileStalled = 0;
-  const growth = await peakMemoryGrowth(async () => {
-    const { request } = await import('undici');
-    const r = await request(bw.gatewayUrl + '/download', { reset: true });
-    assert.equal(r.statusCode, 200);
-    // a slow client: nothing read for 800 ms; backpressure must stop the upstream, not fill the gateway
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    producedWhileStalled = progress.sent;
-    for await (const c of r.body) received += (c as Buffer).length;
-  });
-  t.diagnostic(`stalled client: upstream produced ${(producedWhileStalled / MiB).toFixed(1)} MiB; live memory peak +${(growth / MiB).toFixed(1)} MiB`);
+  const { request } = await import('undici');
+  const baseline = await liveMemory();
+  const r = await request(bw.gatewayUrl + '/download', { reset: true });
+  assert.equal(r.statusCode, 200);
+  // a slow client: nothing read for 800 ms; backpressure must stop the upstream, not fill the gateway
+  const atStall = await memoryAt(800);
+  producedWhileStalled = progress.sent;
+  for await (const c of r.body) received += (c as Buffer).length;
+  const growth = atStall - Math.min(baseline, await liveMemory());
+  t.diagnostic(`stalled client: upstream produced ${(producedWhileStalled / MiB).toFixed(1)} MiB; live memory at the stall +${(growth / MiB).toFixed(1)} MiB`);
   assert.ok(producedWhileStalled < 30 * MiB, `upstream could produce ${(producedWhileStalled / MiB).toFixed(1)} MiB while the client was not reading`);
   assert.equal(received, total);
-  assert.ok(growth < 25 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB while streaming 50 MiB`);
+  assert.ok(growth < 25 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB while stalled with 50 MiB to stream`);
 });
 
 test('client aborting mid-upload does not crash the gateway', async (t) => {
