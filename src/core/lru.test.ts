@@ -29,3 +29,48 @@ test('sweep removes expired entries and rejects a bad bound', () => {
   assert.equal(m.size, 5);
   assert.throws(() => new LruMap(0), RangeError);
 });
+
+test('slots freed by delete and sweep are reused; order, values and eviction stay exact past the initial capacity', () => {
+  const evicted: [string, number][] = [];
+  const m = new LruMap<string, number>(200, (k, v) => evicted.push([k, v]));
+  const ref: string[] = []; // expected recency order, oldest first
+  const touch = (k: string): void => {
+    const i = ref.indexOf(k);
+    if (i !== -1) ref.splice(i, 1);
+    ref.push(k);
+  };
+  for (let i = 0; i < 150; i++) {
+    m.set(`k${i}`, i);
+    touch(`k${i}`);
+  }
+  for (let i = 0; i < 150; i += 3) {
+    assert.equal(m.delete(`k${i}`), true);
+    ref.splice(ref.indexOf(`k${i}`), 1);
+  }
+  assert.equal(m.delete('k0'), false);
+  for (let i = 1; i < 150; i += 7) {
+    if (m.get(`k${i}`) !== undefined) touch(`k${i}`);
+  }
+  for (let i = 150; i < 300; i++) {
+    m.add(`k${i}`, i);
+    touch(`k${i}`);
+    while (ref.length > 200) {
+      const k = ref.shift()!;
+      assert.deepEqual(evicted.at(-1), [k, Number(k.slice(1))]);
+    }
+  }
+  assert.equal(m.size, 200);
+  assert.deepEqual([...m.keys()], ref);
+  assert.deepEqual([...m.entries()].map(([k, v]) => Number(k.slice(1)) === v), ref.map(() => true));
+  assert.equal(m.sweep((v) => v % 2 === 0), ref.filter((k) => Number(k.slice(1)) % 2 === 0).length);
+  const left = ref.filter((k) => Number(k.slice(1)) % 2 === 1);
+  assert.deepEqual([...m.values()], left.map((k) => Number(k.slice(1))));
+  m.set(left[0]!, -1); // replace: becomes newest
+  assert.deepEqual([...m.keys()], [...left.slice(1), left[0]]);
+  assert.equal(m.peek(left[0]!), -1);
+  m.clear();
+  assert.equal(m.size, 0);
+  assert.deepEqual([...m.keys()], []);
+  m.set('x', 1);
+  assert.deepEqual([...m.entries()], [['x', 1]]);
+});

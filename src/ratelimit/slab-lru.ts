@@ -105,7 +105,9 @@ export class SlabLru {
     }
     this.keys[s] = key;
     this.index.set(key, s);
-    this.vals.fill(0, s * this.width, s * this.width + this.width);
+    // records are 1–3 doubles: a loop is cheaper than the TypedArray.prototype.fill builtin call
+    const vals = this.vals;
+    for (let i = s * this.width, end = i + this.width; i < end; i++) vals[i] = 0;
     this.linkFront(s);
     return s;
   }
