@@ -65,11 +65,22 @@ function hash(s: string): number {
   return (h >>> 0) || 1;
 }
 
-/** Client identity key for per-client models: `k:<api key>`, `u:<user>` or `ip:<client key>` (capped at 256 chars). */
+const IDENTITY = 'behavior.client';
+
+/**
+ * Client identity key for per-client models: `k:<api key>`, `u:<user>` or `ip:<client key>` (capped at 256 chars).
+ * Computed once per request (cached in `ctx.scratch`; the anomaly model and the risk step key their per-client
+ * maps by it), so its hash is computed once too.
+ */
 export function clientIdentity(ctx: RequestContext): string {
-  if (ctx.apiKey !== undefined && ctx.apiKey !== '') return 'k:' + ctx.apiKey.slice(0, 256);
-  if (ctx.user !== undefined && ctx.user !== '') return 'u:' + ctx.user.slice(0, 256);
-  return 'ip:' + ctx.clientKey;
+  let id = ctx.scratch.get(IDENTITY) as string | undefined;
+  if (id === undefined) {
+    if (ctx.apiKey !== undefined && ctx.apiKey !== '') id = 'k:' + ctx.apiKey.slice(0, 256);
+    else if (ctx.user !== undefined && ctx.user !== '') id = 'u:' + ctx.user.slice(0, 256);
+    else id = 'ip:' + ctx.clientKey;
+    ctx.scratch.set(IDENTITY, id);
+  }
+  return id;
 }
 
 function fresh(now: number): ClientWindow {
@@ -118,7 +129,11 @@ export class FeatureTracker {
   onRequest(id: string, route: string, bytesIn: number, now: number): ClientWindow | undefined {
     const cur = this.clients.get(id);
     let w: ClientWindow;
-    if (cur === undefined || (typeof cur === 'number' && now - cur >= this.windowMs)) {
+    if (cur === undefined) {
+      this.clients.add(id, now);
+      return undefined;
+    }
+    if (typeof cur === 'number' && now - cur >= this.windowMs) {
       this.clients.set(id, now);
       return undefined;
     }

@@ -36,15 +36,16 @@ export function fnv1a(s: string): number {
 }
 
 /**
- * Sliding-window event counter made of `buckets` buckets of `bucketMs` each (window = buckets × bucketMs).
- * Memory: one `Uint32Array(buckets)` plus two numbers (~ 4 × buckets + 60 bytes).
+ * Sliding-window event counter made of `buckets` buckets of `bucketMs` each (window = buckets × bucketMs): one
+ * {@link RecordBuckets} record of its own (the arithmetic lives there). Memory: one `Float64Array(1 + buckets)`
+ * (~ 8 × buckets + 100 bytes).
  */
-export class BucketCounter {
+export class BucketCounter implements RecordArray {
   /** Bucket length, ms. */
   readonly bucketMs: number;
-  private readonly counts: Uint32Array;
-  /** Absolute index (time / bucketMs) of the newest bucket written. */
-  private head = -1;
+  readonly width: number;
+  readonly vals: Float64Array;
+  private readonly part: RecordBuckets;
 
   /**
    * @param windowMs - window length, ms (> 0).
@@ -52,102 +53,67 @@ export class BucketCounter {
    * @throws {RangeError} on non-positive sizes.
    */
   constructor(windowMs: number, buckets: number) {
-    if (!(windowMs > 0) || !Number.isInteger(buckets) || buckets < 1 || buckets > 1440) {
-      throw new RangeError(`BucketCounter needs windowMs > 0 and 1..1440 buckets, got ${windowMs}, ${buckets}`);
-    }
-    this.bucketMs = Math.max(1, Math.ceil(windowMs / buckets));
-    this.counts = new Uint32Array(buckets);
-  }
-
-  private advance(now: number): number {
-    const idx = Math.floor(now / this.bucketMs);
-    const n = this.counts.length;
-    if (this.head === -1) {
-      this.head = idx;
-    } else if (idx > this.head) {
-      const gap = idx - this.head;
-      if (gap >= n) this.counts.fill(0);
-      else for (let i = 1; i <= gap; i++) this.counts[(this.head + i) % n] = 0;
-      this.head = idx;
-    }
-    return idx;
+    this.part = new RecordBuckets(0, windowMs, buckets);
+    this.bucketMs = this.part.bucketMs;
+    this.width = this.part.width;
+    this.vals = new Float64Array(this.width);
+    this.part.reset(this, 0);
   }
 
   /** Adds `k` events at time `now` (ms); events older than the window are ignored. */
   add(now: number, k = 1): void {
-    const idx = this.advance(now);
-    if (idx <= this.head - this.counts.length) return;
-    const slot = idx % this.counts.length;
-    this.counts[slot] = Math.min(0xffffffff, this.counts[slot]! + k);
+    this.part.add(this, 0, now, k);
   }
 
   /** Events in the window ending at `now` (ms). */
   total(now: number): number {
-    this.advance(now);
-    let s = 0;
-    for (let i = 0; i < this.counts.length; i++) s += this.counts[i]!;
-    return s;
+    return this.part.total(this, 0, now);
   }
 }
 
 /**
- * Sliding-window counter from two fixed windows (see the module comment): `total = floor(prev × overlap + cur)`.
- * Memory: one object with four numbers.
+ * Sliding-window counter from two fixed windows (see the module comment): `total = floor(prev × overlap + cur)`,
+ * as one {@link RecordSliding} record of its own. Memory: one object and a three-double array.
  */
-export class SlidingCounter {
+export class SlidingCounter implements RecordArray {
   /** Window length, ms. */
   readonly windowMs: number;
-  /** Start of the current fixed window (ms), aligned to a multiple of `windowMs`. */
-  private start = -1;
-  private prev = 0;
-  private cur = 0;
+  readonly width = 3;
+  readonly vals = new Float64Array(3);
+  private readonly part: RecordSliding;
 
   /** @throws {RangeError} when `windowMs` is not positive. */
   constructor(windowMs: number) {
-    if (!(windowMs > 0)) throw new RangeError(`SlidingCounter needs windowMs > 0, got ${windowMs}`);
+    this.part = new RecordSliding(0, windowMs);
     this.windowMs = windowMs;
-  }
-
-  private roll(now: number): void {
-    const w = this.windowMs;
-    if (this.start < 0) {
-      this.start = Math.floor(now / w) * w;
-      return;
-    }
-    if (now < this.start + w) return;
-    const n = Math.floor((now - this.start) / w);
-    this.prev = n === 1 ? this.cur : 0;
-    this.cur = 0;
-    this.start += n * w;
+    this.part.reset(this, 0);
   }
 
   /** Adds `k` events at `now` (ms). */
   add(now: number, k = 1): void {
-    this.roll(now);
-    this.cur += k;
+    this.part.add(this, 0, now, k);
   }
 
   /** Estimated events in the sliding window ending at `now` (ms), floored. */
   total(now: number): number {
-    this.roll(now);
-    const overlap = 1 - (now - this.start) / this.windowMs;
-    return Math.floor(this.prev * (overlap > 0 ? overlap : 0) + this.cur + 1e-9);
+    return this.part.total(this, 0, now);
   }
 }
 
 /**
  * Distinct values within a sliding window, bounded to `cap` values. Entries are kept in last-seen order
  * (Map insertion order, re-inserted on touch), so expired entries are pruned from the front in O(expired).
+ * One {@link RecordDistinct} record of its own: while at most one value is remembered it is kept in the record
+ * and no Map is allocated (most keys never see a second value).
  */
-export class DistinctWindow {
+export class DistinctWindow implements RecordArray {
   /** Window length, ms. */
   readonly windowMs: number;
   /** Maximum distinct values remembered; counts saturate at this value. */
   readonly cap: number;
-  /** The only value (hash) while at most one is remembered, -1 when none: most keys never see a second value, so no Map is allocated for them. */
-  private oneH = -1;
-  private oneT = 0;
-  private seen?: Map<number, number>;
+  readonly width = 2;
+  readonly vals = new Float64Array(2);
+  private readonly part: RecordDistinct;
 
   /**
    * @param windowMs - window length, ms.
@@ -155,23 +121,10 @@ export class DistinctWindow {
    * @throws {RangeError} on invalid sizes.
    */
   constructor(windowMs: number, cap: number) {
-    if (!(windowMs > 0) || !Number.isInteger(cap) || cap < 1 || cap > 65536) {
-      throw new RangeError(`DistinctWindow needs windowMs > 0 and cap 1..65536, got ${windowMs}, ${cap}`);
-    }
+    this.part = new RecordDistinct(0, windowMs, cap);
     this.windowMs = windowMs;
     this.cap = cap;
-  }
-
-  private prune(now: number): void {
-    const limit = now - this.windowMs;
-    if (this.seen === undefined) {
-      if (this.oneH !== -1 && this.oneT <= limit) this.oneH = -1;
-      return;
-    }
-    for (const [k, t] of this.seen) {
-      if (t > limit) break;
-      this.seen.delete(k);
-    }
+    this.part.reset(this, 0);
   }
 
   /**
@@ -179,52 +132,22 @@ export class DistinctWindow {
    * @returns true when the value was not already in the window (a new distinct value).
    */
   add(value: string, now: number): boolean {
-    const h = fnv1a(value);
-    this.prune(now);
-    if (this.seen === undefined) {
-      if (this.oneH === -1 || this.oneH === h) {
-        const isNew = this.oneH === -1;
-        this.oneH = h;
-        this.oneT = now;
-        return isNew;
-      }
-      if (this.cap === 1) {
-        this.oneH = h;
-        this.oneT = now;
-        return true;
-      }
-      this.seen = new Map([[this.oneH, this.oneT]]);
-      this.oneH = -1;
-    }
-    const had = this.seen.delete(h);
-    this.seen.set(h, now);
-    if (this.seen.size > this.cap) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) this.seen.delete(oldest.value);
-    }
-    return !had;
+    return this.part.add(this, 0, value, now);
   }
 
   /** Distinct values seen in the window ending at `now` (saturates at `cap`). */
   count(now: number): number {
-    this.prune(now);
-    return this.seen !== undefined ? this.seen.size : this.oneH === -1 ? 0 : 1;
+    return this.part.count(this, 0, now);
   }
 
   /** Forgets `value` (e.g. a client whose failed login was followed by a success: a typo, not an attack). */
   delete(value: string): boolean {
-    const h = fnv1a(value);
-    if (this.seen !== undefined) return this.seen.delete(h);
-    if (this.oneH !== h) return false;
-    this.oneH = -1;
-    return true;
+    return this.part.delete(this, 0, value);
   }
 
   /** True when `value` was seen within the window ending at `now`. */
   has(value: string, now: number): boolean {
-    this.prune(now);
-    const h = fnv1a(value);
-    return this.seen !== undefined ? this.seen.has(h) : this.oneH === h;
+    return this.part.has(this, 0, value, now);
   }
 }
 
@@ -374,59 +297,44 @@ export class CoarseCounter {
  * bucket: a key seen for the first time has no baseline yet, and a first bucket that is only partly covered
  * (the key appeared mid-bucket) must not become its baseline.
  */
-export class Ewma {
+export class Ewma implements RecordArray {
   /** Bucket length, ms. */
   readonly bucketMs: number;
   /** Smoothing factor in (0, 1]. */
   readonly alpha: number;
-  /** Current average per bucket (0 until the first bucket closes). */
-  value = 0;
-  /** Buckets closed so far (saturates), to require a warm-up before alerting. */
-  samples = 0;
-  private bucket = -1;
-  private current = 0;
+  readonly width = 4;
+  readonly vals = new Float64Array(4);
+  private readonly part: RecordEwma;
 
   /**
    * @param bucketMs - bucket length, ms.
    * @param spanBuckets - EWMA span N in buckets (α = 2/(N+1)).
    */
   constructor(bucketMs: number, spanBuckets: number) {
-    this.bucketMs = Math.max(1, bucketMs);
-    this.alpha = 2 / (Math.max(1, spanBuckets) + 1);
+    this.part = new RecordEwma(0, bucketMs, spanBuckets);
+    this.bucketMs = this.part.bucketMs;
+    this.alpha = this.part.alpha;
+    this.part.reset(this, 0);
   }
 
-  private roll(now: number): void {
-    const idx = Math.floor(now / this.bucketMs);
-    if (this.bucket === -1) {
-      this.bucket = idx;
-      return;
-    }
-    if (idx <= this.bucket) return;
-    let gap = idx - this.bucket;
-    this.push(this.current);
-    this.current = 0;
-    gap--;
-    // Quiet buckets decay the average; cap the loop (after ~50 spans the average is ~0 anyway).
-    const quiet = Math.min(gap, 1000);
-    for (let i = 0; i < quiet; i++) this.push(0);
-    this.bucket = idx;
+  /** Current average per bucket (0 until the first bucket closes). */
+  get value(): number {
+    return this.part.value(this, 0);
   }
 
-  private push(x: number): void {
-    this.value = this.alpha * x + (1 - this.alpha) * this.value;
-    if (this.samples < 1e9) this.samples++;
+  /** Buckets closed so far (saturates), to require a warm-up before alerting. */
+  get samples(): number {
+    return this.part.samples(this, 0);
   }
 
   /** Adds `k` to the current bucket at time `now` (ms). */
   add(now: number, k = 1): void {
-    this.roll(now);
-    this.current += k;
+    this.part.add(this, 0, now, k);
   }
 
   /** Quantity accumulated in the current (open) bucket at `now`. */
   currentValue(now: number): number {
-    this.roll(now);
-    return this.current;
+    return this.part.currentValue(this, 0, now);
   }
 }
 
@@ -453,7 +361,7 @@ export class KeyedState<T> {
     let s = this.lru.get(key);
     if (s === undefined) {
       s = this.init();
-      this.lru.set(key, s);
+      this.lru.add(key, s);
     }
     return s;
   }
@@ -476,5 +384,461 @@ export class KeyedState<T> {
   /** Keys evicted because of the bound. */
   get evictions(): number {
     return this.lru.evictions;
+  }
+}
+
+/**
+ * Fixed-width numeric records in one array: record `slot` is `vals[slot × width … slot × width + width − 1]`.
+ * {@link KeyedRecords} holds many; {@link BucketCounter}, {@link SlidingCounter}, {@link DistinctWindow} and
+ * {@link Ewma} are each one record of their own (slot 0), so each algorithm is written once, in its part.
+ */
+export interface RecordArray {
+  /** The records; may be replaced when the holder grows (read it after any insert). */
+  readonly vals: Float64Array;
+  /** Doubles per record. */
+  readonly width: number;
+}
+
+/**
+ * One part of a fixed-width numeric record of a {@link KeyedRecords} store (a counter, a distinct-value window,
+ * an EWMA): it owns the fields `at … at + width − 1` of every record and works on a record given as
+ * (store, slot). The single-record classes {@link BucketCounter}, {@link DistinctWindow}, {@link Ewma} and
+ * {@link SlidingCounter} are these parts on a record of their own.
+ */
+export interface RecordPart {
+  /** Index of the part's first field in the record. */
+  readonly at: number;
+  /** Fields the part uses. */
+  readonly width: number;
+  /** Puts the part of a new record (slot) in its initial state (the store calls it on every insert). */
+  reset(store: RecordArray, slot: number): void;
+  /** Drops what the part keeps outside the record for a slot (on delete). */
+  release?(slot: number): void;
+}
+
+/**
+ * Per-key numeric records in an LRU bounded to `maxKeys` keys, for per-client state that would otherwise be a
+ * few small objects per key: every record is `width` doubles in one `Float64Array` (index `slot × width`), laid
+ * out by its {@link RecordPart}s. A new key costs its `Map` entry and no object of its own, so a flood of
+ * one-request clients allocates nothing the old generation has to collect (the objects of a {@link KeyedState}
+ * entry are each promoted and later marked). The array grows by doubling up to `maxKeys` records:
+ * memory ≤ `maxKeys` × (8 × `width` + ~ 60 bytes of map entry, slot links and key) + the key strings.
+ */
+export class KeyedRecords implements RecordArray {
+  private readonly lru: LruMap<string, undefined>;
+  private readonly parts: readonly RecordPart[];
+  /** Doubles per record. */
+  readonly width: number;
+  /** The records; replaced when it grows, so read it after `get`/`insert`, never keep it across them. */
+  vals: Float64Array;
+
+  /**
+   * @param maxKeys - bound on tracked keys (positive integer).
+   * @param parts - the record's parts (their fields must not overlap).
+   * @throws {RangeError} when `maxKeys` is not a positive integer.
+   */
+  constructor(maxKeys: number, parts: readonly RecordPart[]) {
+    this.lru = new LruMap<string, undefined>(maxKeys);
+    this.parts = parts;
+    let w = 1;
+    for (const p of parts) w = Math.max(w, p.at + p.width);
+    this.width = w;
+    this.vals = new Float64Array(Math.min(maxKeys, 64) * w);
+  }
+
+  /** The slot of `key`, marked most recently used; −1 when not tracked. */
+  find(key: string): number {
+    return this.lru.slot(key);
+  }
+
+  /** The slot of `key` without touching recency; −1 when not tracked. */
+  peek(key: string): number {
+    return this.lru.peekSlot(key);
+  }
+
+  /** The slot of `key`, inserted (initial record, most recently used) when missing. */
+  get(key: string): number {
+    const s = this.lru.slot(key);
+    return s !== -1 ? s : this.insert(key);
+  }
+
+  /** Inserts an absent `key`, evicting the least recently used key at the bound; returns its slot. */
+  private insert(key: string): number {
+    const s = this.lru.add(key, undefined);
+    const w = this.width;
+    if ((s + 1) * w > this.vals.length) {
+      const cap = Math.min(this.lru.maxKeys, Math.max(s + 1, (2 * this.vals.length) / w));
+      const v = new Float64Array(cap * w);
+      v.set(this.vals);
+      this.vals = v;
+    }
+    this.vals.fill(0, s * w, s * w + w);
+    for (const p of this.parts) p.reset(this, s);
+    return s;
+  }
+
+  /** Forgets `key` (e.g. after a ban, so the next offence starts from zero). */
+  delete(key: string): void {
+    const s = this.lru.peekSlot(key);
+    if (s === -1) return;
+    for (const p of this.parts) p.release?.(s);
+    this.lru.delete(key);
+  }
+
+  /** Tracked keys. */
+  get size(): number {
+    return this.lru.size;
+  }
+
+  /** Keys evicted because of the bound. */
+  get evictions(): number {
+    return this.lru.evictions;
+  }
+}
+
+/** Record fields of a {@link BucketCounter}: the head bucket index, then one count per bucket. */
+export class RecordBuckets implements RecordPart {
+  readonly at: number;
+  readonly width: number;
+  /** Bucket length, ms. */
+  readonly bucketMs: number;
+  private readonly n: number;
+
+  /**
+   * @param at - first field. @param windowMs - window, ms (> 0). @param buckets - 1–1440.
+   * @throws {RangeError} on non-positive sizes (as {@link BucketCounter}).
+   */
+  constructor(at: number, windowMs: number, buckets: number) {
+    if (!(windowMs > 0) || !Number.isInteger(buckets) || buckets < 1 || buckets > 1440) {
+      throw new RangeError(`BucketCounter needs windowMs > 0 and 1..1440 buckets, got ${windowMs}, ${buckets}`);
+    }
+    this.at = at;
+    this.n = buckets;
+    this.width = 1 + buckets;
+    this.bucketMs = Math.max(1, Math.ceil(windowMs / buckets));
+  }
+
+  /** Index just after the part's fields (where the next part may start). */
+  get end(): number {
+    return this.at + this.width;
+  }
+
+  reset(store: RecordArray, slot: number): void {
+    store.vals[slot * store.width + this.at] = -1;
+  }
+
+  private advance(v: Float64Array, b: number, now: number): number {
+    const idx = Math.floor(now / this.bucketMs);
+    const n = this.n;
+    const head = v[b]!;
+    if (head === -1) {
+      v[b] = idx;
+    } else if (idx > head) {
+      const gap = idx - head;
+      if (gap >= n) v.fill(0, b + 1, b + 1 + n);
+      else for (let i = 1; i <= gap; i++) v[b + 1 + ((head + i) % n)] = 0;
+      v[b] = idx;
+    }
+    return idx;
+  }
+
+  /** As {@link BucketCounter.add}: adds `k` events at `now` (ms); events older than the window are ignored. */
+  add(store: RecordArray, slot: number, now: number, k = 1): void {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    const idx = this.advance(v, b, now);
+    if (idx <= v[b]! - this.n) return;
+    const j = b + 1 + (idx % this.n);
+    v[j] = Math.min(0xffffffff, v[j]! + k) >>> 0;
+  }
+
+  /** As {@link BucketCounter.total}: events in the window ending at `now` (ms). */
+  total(store: RecordArray, slot: number, now: number): number {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    this.advance(v, b, now);
+    let s = 0;
+    for (let i = 1; i <= this.n; i++) s += v[b + i]!;
+    return s;
+  }
+}
+
+/** Record fields of an {@link Ewma}: value, samples, bucket index, current bucket's quantity. */
+export class RecordEwma implements RecordPart {
+  readonly at: number;
+  readonly width = 4;
+  /** Bucket length, ms. */
+  readonly bucketMs: number;
+  /** Smoothing factor in (0, 1]. */
+  readonly alpha: number;
+
+  /** @param at - first field. @param bucketMs - bucket length, ms. @param spanBuckets - EWMA span N (α = 2/(N+1)). */
+  constructor(at: number, bucketMs: number, spanBuckets: number) {
+    this.at = at;
+    this.bucketMs = Math.max(1, bucketMs);
+    this.alpha = 2 / (Math.max(1, spanBuckets) + 1);
+  }
+
+  /** Index just after the part's fields. */
+  get end(): number {
+    return this.at + this.width;
+  }
+
+  reset(store: RecordArray, slot: number): void {
+    store.vals[slot * store.width + this.at + 2] = -1;
+  }
+
+  private push(v: Float64Array, b: number, x: number): void {
+    v[b] = this.alpha * x + (1 - this.alpha) * v[b]!;
+    if (v[b + 1]! < 1e9) v[b + 1]!++;
+  }
+
+  private roll(v: Float64Array, b: number, now: number): void {
+    const idx = Math.floor(now / this.bucketMs);
+    const bucket = v[b + 2]!;
+    if (bucket === -1) {
+      v[b + 2] = idx;
+      return;
+    }
+    if (idx <= bucket) return;
+    let gap = idx - bucket;
+    this.push(v, b, v[b + 3]!);
+    v[b + 3] = 0;
+    gap--;
+    const quiet = Math.min(gap, 1000);
+    for (let i = 0; i < quiet; i++) this.push(v, b, 0);
+    v[b + 2] = idx;
+  }
+
+  /** As {@link Ewma.add}: adds `k` to the current bucket at `now` (ms). */
+  add(store: RecordArray, slot: number, now: number, k = 1): void {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    this.roll(v, b, now);
+    v[b + 3] = v[b + 3]! + k;
+  }
+
+  /** As {@link Ewma.currentValue}: quantity in the current (open) bucket at `now`. */
+  currentValue(store: RecordArray, slot: number, now: number): number {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    this.roll(v, b, now);
+    return v[b + 3]!;
+  }
+
+  /** As {@link Ewma.value}: the average per bucket (0 until the first bucket closes). */
+  value(store: RecordArray, slot: number): number {
+    return store.vals[slot * store.width + this.at]!;
+  }
+
+  /** As {@link Ewma.samples}: buckets closed so far. */
+  samples(store: RecordArray, slot: number): number {
+    return store.vals[slot * store.width + this.at + 1]!;
+  }
+}
+
+/**
+ * Record fields of a {@link DistinctWindow}: the only value's hash (−1: none) and its time; from the second
+ * distinct value on, a `Map` kept beside the record (per slot, released on delete and reuse), exactly as the
+ * class does.
+ */
+export class RecordDistinct implements RecordPart {
+  readonly at: number;
+  readonly width = 2;
+  /** Window length, ms. */
+  readonly windowMs: number;
+  /** Maximum distinct values remembered; counts saturate at this value. */
+  readonly cap: number;
+  private readonly seen: (Map<number, number> | undefined)[] = [];
+
+  /**
+   * @param at - first field. @param windowMs - window, ms. @param cap - bound on remembered values (1–65536).
+   * @throws {RangeError} on invalid sizes (as {@link DistinctWindow}).
+   */
+  constructor(at: number, windowMs: number, cap: number) {
+    if (!(windowMs > 0) || !Number.isInteger(cap) || cap < 1 || cap > 65536) {
+      throw new RangeError(`DistinctWindow needs windowMs > 0 and cap 1..65536, got ${windowMs}, ${cap}`);
+    }
+    this.at = at;
+    this.windowMs = windowMs;
+    this.cap = cap;
+  }
+
+  /** Index just after the part's fields. */
+  get end(): number {
+    return this.at + this.width;
+  }
+
+  reset(store: RecordArray, slot: number): void {
+    store.vals[slot * store.width + this.at] = -1;
+    if (slot < this.seen.length) this.seen[slot] = undefined;
+    else while (this.seen.length <= slot) this.seen.push(undefined);
+  }
+
+  release(slot: number): void {
+    if (slot < this.seen.length) this.seen[slot] = undefined;
+  }
+
+  private prune(v: Float64Array, b: number, seen: Map<number, number> | undefined, now: number): void {
+    const limit = now - this.windowMs;
+    if (seen === undefined) {
+      if (v[b] !== -1 && v[b + 1]! <= limit) v[b] = -1;
+      return;
+    }
+    for (const [k, t] of seen) {
+      if (t > limit) break;
+      seen.delete(k);
+    }
+  }
+
+  /** As {@link DistinctWindow.add}: records `value` at `now` (ms); true when it is new in the window. */
+  add(store: RecordArray, slot: number, value: string, now: number): boolean {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    const h = fnv1a(value);
+    let seen = this.seen[slot];
+    this.prune(v, b, seen, now);
+    if (seen === undefined) {
+      const one = v[b]!;
+      if (one === -1 || one === h) {
+        v[b] = h;
+        v[b + 1] = now;
+        return one === -1;
+      }
+      if (this.cap === 1) {
+        v[b] = h;
+        v[b + 1] = now;
+        return true;
+      }
+      seen = new Map([[one, v[b + 1]!]]);
+      this.seen[slot] = seen;
+      v[b] = -1;
+    }
+    const had = seen.delete(h);
+    seen.set(h, now);
+    if (seen.size > this.cap) {
+      const oldest = seen.keys().next();
+      if (!oldest.done) seen.delete(oldest.value);
+    }
+    return !had;
+  }
+
+  /** As {@link DistinctWindow.delete}: forgets `value`; true when it was remembered. */
+  delete(store: RecordArray, slot: number, value: string): boolean {
+    const h = fnv1a(value);
+    const seen = this.seen[slot];
+    if (seen !== undefined) return seen.delete(h);
+    const b = slot * store.width + this.at;
+    if (store.vals[b] !== h) return false;
+    store.vals[b] = -1;
+    return true;
+  }
+
+  /** As {@link DistinctWindow.has}: true when `value` was seen within the window ending at `now` (ms). */
+  has(store: RecordArray, slot: number, value: string, now: number): boolean {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    const seen = this.seen[slot];
+    this.prune(v, b, seen, now);
+    const h = fnv1a(value);
+    return seen !== undefined ? seen.has(h) : v[b] === h;
+  }
+
+  /** As {@link DistinctWindow.count}: distinct values in the window ending at `now` (saturates at `cap`). */
+  count(store: RecordArray, slot: number, now: number): number {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    const seen = this.seen[slot];
+    this.prune(v, b, seen, now);
+    return seen !== undefined ? seen.size : v[b] === -1 ? 0 : 1;
+  }
+}
+
+/** Record fields of a {@link SlidingCounter}: the current fixed window's start (−1: none yet), previous and current counts. */
+export class RecordSliding implements RecordPart {
+  readonly at: number;
+  readonly width = 3;
+  /** Window length, ms. */
+  readonly windowMs: number;
+
+  /** @param at - first field. @param windowMs - window, ms. @throws {RangeError} when `windowMs` is not positive. */
+  constructor(at: number, windowMs: number) {
+    if (!(windowMs > 0)) throw new RangeError(`SlidingCounter needs windowMs > 0, got ${windowMs}`);
+    this.at = at;
+    this.windowMs = windowMs;
+  }
+
+  /** Index just after the part's fields. */
+  get end(): number {
+    return this.at + this.width;
+  }
+
+  reset(store: RecordArray, slot: number): void {
+    store.vals[slot * store.width + this.at] = -1;
+  }
+
+  private roll(v: Float64Array, b: number, now: number): void {
+    const w = this.windowMs;
+    const start = v[b]!;
+    if (start < 0) {
+      v[b] = Math.floor(now / w) * w;
+      return;
+    }
+    if (now < start + w) return;
+    const n = Math.floor((now - start) / w);
+    v[b + 1] = n === 1 ? v[b + 2]! : 0;
+    v[b + 2] = 0;
+    v[b] = start + n * w;
+  }
+
+  /** As {@link SlidingCounter.add}: adds `k` events at `now` (ms). */
+  add(store: RecordArray, slot: number, now: number, k = 1): void {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    this.roll(v, b, now);
+    v[b + 2] = v[b + 2]! + k;
+  }
+
+  /** As {@link SlidingCounter.total}: estimated events in the sliding window ending at `now` (ms), floored. */
+  total(store: RecordArray, slot: number, now: number): number {
+    const v = store.vals;
+    const b = slot * store.width + this.at;
+    this.roll(v, b, now);
+    const overlap = 1 - (now - v[b]!) / this.windowMs;
+    return Math.floor(v[b + 1]! * (overlap > 0 ? overlap : 0) + v[b + 2]! + 1e-9);
+  }
+}
+
+/** Plain numeric fields of a record, set to `initial` on insert and read/written by index (0-based within the part). */
+export class RecordFields implements RecordPart {
+  readonly at: number;
+  readonly width: number;
+  private readonly initial: readonly number[];
+
+  /** @param at - first field. @param initial - the fields' initial values (NaN allowed). */
+  constructor(at: number, initial: readonly number[]) {
+    this.at = at;
+    this.width = initial.length;
+    this.initial = initial;
+  }
+
+  /** Index just after the part's fields. */
+  get end(): number {
+    return this.at + this.width;
+  }
+
+  reset(store: RecordArray, slot: number): void {
+    const b = slot * store.width + this.at;
+    for (let i = 0; i < this.width; i++) store.vals[b + i] = this.initial[i]!;
+  }
+
+  /** Field `i` of the record in `slot`. */
+  get(store: RecordArray, slot: number, i: number): number {
+    return store.vals[slot * store.width + this.at + i]!;
+  }
+
+  /** Sets field `i` of the record in `slot`. */
+  set(store: RecordArray, slot: number, i: number, value: number): void {
+    store.vals[slot * store.width + this.at + i] = value;
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBotsDetector, claimsGoodBot, reverseDnsVerifier, type CrawlerResolver } from './bots.ts';
+import { createBotsDetector, claimsGoodBot, goodBotName, reverseDnsVerifier, type CrawlerResolver } from './bots.ts';
 import { isGoodBot } from './common.ts';
 import { drive, ids, makeCtx, policyWith } from './testkit.ts';
 
@@ -81,4 +81,14 @@ test('bots: forward-confirmed reverse DNS verifier (fake resolver, no network)',
   assert.equal(await failing({ ip: '66.249.66.2', name: 'googlebot', userAgent: GOOGLEBOT }), false);
   const slow = reverseDnsVerifier({ resolver: { reverse: () => new Promise(() => {}), addresses: async () => [] }, timeoutMs: 20 });
   assert.equal(await slow({ ip: '66.249.66.3', name: 'googlebot', userAgent: GOOGLEBOT }), false, 'timeout');
+});
+
+test('goodBotName: listed names match case-insensitively, first listed wins, short names included', () => {
+  const ua = (u: string) => makeCtx({ headers: { 'user-agent': u } });
+  const list = ['BingBot', 'GoogleBot', 'Slurp'];
+  assert.equal(goodBotName(ua(GOOGLEBOT), list), 'googlebot');
+  assert.equal(goodBotName(ua('Mozilla/5.0 (compatible; Yahoo! SLURP; http://help.yahoo.com/help/us/ysearch/slurp)'), list), 'slurp');
+  assert.equal(goodBotName(ua('Mozilla/5.0 (compatible; bingbot/2.0; googlebot)'), list), 'bingbot');
+  assert.equal(goodBotName(ua(CHROME), list), undefined);
+  assert.equal(goodBotName(ua('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'), ['gO']), 'go');
 });

@@ -25,21 +25,55 @@ export function userAgentOf(ctx: RequestContext): string {
  * The good-crawler name the request's User-Agent claims (`googlebot`, `bingbot`, … from `goodBots`), when the
  * isbot library (https://github.com/omrilotan/isbot) also recognises it as a bot; undefined otherwise.
  * By User-Agent only: anyone can claim it, so the bots detector's verification hook can reject claims.
+ * The list is scanned only when the User-Agent contains one of the names' last three characters.
  */
 export function goodBotName(ctx: RequestContext, goodBots: readonly string[]): string | undefined {
   const k = 'behavior.goodbotname';
   if (ctx.scratch.has(k)) return ctx.scratch.get(k) as string | undefined;
   const ua = userAgentOf(ctx);
+  const list = goodBotList(goodBots);
   let name: string | undefined;
-  for (const g of goodBots) {
-    if (ua.includes(g.toLowerCase())) {
-      name = g.toLowerCase();
+  let may = false;
+  for (const t of list.tails) {
+    if (ua.includes(t)) {
+      may = true;
       break;
+    }
+  }
+  if (may) {
+    for (const g of list.names) {
+      if (ua.includes(g)) {
+        name = g;
+        break;
+      }
     }
   }
   if (name !== undefined && !isbot(ua)) name = undefined;
   ctx.scratch.set(k, name);
   return name;
+}
+
+/**
+ * A good-bot list prepared once: the names lower-cased, and their distinct last three characters (a name occurs
+ * only where its tail does; the tails of crawler names, `bot`, `der`, `hit` …, are rare in browser
+ * User-Agents, while their first characters, `ap`, `li`, `fa` …, are common).
+ */
+interface GoodBotList {
+  names: readonly string[];
+  tails: readonly string[];
+}
+
+const goodBotLists = new WeakMap<readonly string[], GoodBotList>();
+
+function goodBotList(goodBots: readonly string[]): GoodBotList {
+  let l = goodBotLists.get(goodBots);
+  if (l === undefined) {
+    const names = goodBots.map((g) => g.toLowerCase());
+    const tails = [...new Set(names.map((g) => g.slice(-3)))];
+    l = { names, tails };
+    goodBotLists.set(goodBots, l);
+  }
+  return l;
 }
 
 /** True when the User-Agent claims a known good crawler (see {@link goodBotName}). */

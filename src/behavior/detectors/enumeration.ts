@@ -2,19 +2,14 @@ import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
-import { DistinctWindow, KeyedState, SlidingCounter } from '../window.ts';
+import { KeyedRecords, RecordDistinct, RecordFields, RecordSliding } from '../window.ts';
 import { fmtMs, identityOf, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
 import { claimsGoodBot } from './bots.ts';
 
-interface RouteState {
-  ids: DistinctWindow;
-  /** Last numeric id and the current run of ±1 steps. */
-  lastId: number;
-  step: number;
-  run: number;
-  requests: SlidingCounter;
-  notFound: SlidingCounter;
-}
+/** Fields of {@link RecordFields} in an (identity, route) record: last numeric id (NaN: none), the current run's step and length. */
+const LAST_ID = 0;
+const STEP = 1;
+const RUN = 2;
 
 /** Most query parameters looked at per request (bounded work on hostile query strings). */
 const MAX_QUERY_PARAMS = 64;
@@ -52,23 +47,25 @@ function pageValue(rawQuery: string, names: ReadonlySet<string>): { name: string
  *
  * Each emits `action` (default ban of the identity's scope for `banDuration`, 1 h) and resets the counters.
  * Known good crawlers (see the bots detector) are exempt when `behavior.bots.allowGoodBots` is on.
- * State: an LRU of (identity, route) entries bounded by min(`state.maxKeys`, 50,000); each holds at most
- * `maxDistinctIds` + `maxDistinctPages` id hashes (~ 40 bytes each).
+ * State: two LRUs, of (identity, route) and of (identity, path, page parameter) entries, each bounded by
+ * min(`state.maxKeys`, 50,000). An entry is a numeric record (in one typed array per LRU: 12 doubles for a route,
+ * 2 for a pagination key) plus, from its second distinct id or page value on, at most `maxDistinctIds`
+ * (`maxDistinctPages`) value hashes (~ 40 bytes each). A new identity on an id route allocates no object of its own.
  */
 function buildEnumerationDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.enumeration;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const bots = policy.behavior.bots;
   const maxKeys = Math.min(policy.state.maxKeys, 50_000);
-  const routes = new KeyedState<RouteState>(maxKeys, () => ({
-    ids: new DistinctWindow(cfg.window, Math.min(65536, cfg.maxDistinctIds)),
-    lastId: Number.NaN,
-    step: 0,
-    run: 0,
-    requests: new SlidingCounter(cfg.window),
-    notFound: new SlidingCounter(cfg.window),
-  }));
-  const pages = new KeyedState<DistinctWindow>(maxKeys, () => new DistinctWindow(cfg.window, Math.min(65536, cfg.maxDistinctPages)));
+  // (identity, route): distinct ids, the sequential-walk run, requests and 404s on the route
+  const ids = new RecordDistinct(0, cfg.window, Math.min(65536, cfg.maxDistinctIds));
+  const walk = new RecordFields(ids.end, [Number.NaN, 0, 0]);
+  const requests = new RecordSliding(walk.end, cfg.window);
+  const notFound = new RecordSliding(requests.end, cfg.window);
+  const routes = new KeyedRecords(maxKeys, [ids, walk, requests, notFound]);
+  // (identity, path, page parameter): distinct page values
+  const pageValues = new RecordDistinct(0, cfg.window, Math.min(65536, cfg.maxDistinctPages));
+  const pages = new KeyedRecords(maxKeys, [pageValues]);
   const pageNames = new Set(cfg.paginationParams.map((p) => p.toLowerCase()));
 
   const exempt = (ctx: RequestContext): boolean => bots.enabled && bots.allowGoodBots && claimsGoodBot(ctx, bots.goodBots);
@@ -91,44 +88,46 @@ function buildEnumerationDetector(policy: Policy): Detector | undefined {
   return {
     name: 'enumeration',
     inspectRequest(ctx: RequestContext): DetectorResult {
-      if (exempt(ctx)) return undefined;
+      // most requests have neither an id segment nor a pagination parameter: done before any identity work
+      const t = templatedRoute(ctx);
+      const pv = pageNames.size > 0 ? pageValue(ctx.rawQuery, pageNames) : undefined;
+      if ((t === undefined && pv === undefined) || exempt(ctx)) return undefined;
       const now = ctx.startedAt;
       const who = identityOf(ctx, cfg.by).key;
       const out: Signal[] = [];
-      const t = templatedRoute(ctx);
       if (t !== undefined) {
         const key = who + '\n' + t.route;
         const st = routes.get(key);
-        st.ids.add(t.id, now);
-        const distinct = st.ids.count(now);
+        ids.add(routes, st, t.id, now);
+        const distinct = ids.count(routes, st, now);
         const num = t.id.length <= 15 ? Number(t.id) : Number.NaN;
+        let run = walk.get(routes, st, RUN);
         if (Number.isInteger(num)) {
-          const d = num - st.lastId;
-          if ((d === 1 || d === -1) && (st.run <= 1 || d === st.step)) {
-            st.run++;
-            st.step = d;
+          const d = num - walk.get(routes, st, LAST_ID);
+          if ((d === 1 || d === -1) && (run <= 1 || d === walk.get(routes, st, STEP))) {
+            run++;
+            walk.set(routes, st, STEP, d);
           } else if (d !== 0) {
-            st.run = 1;
-            st.step = 0;
+            run = 1;
+            walk.set(routes, st, STEP, 0);
           }
-          st.lastId = num;
+          walk.set(routes, st, RUN, run);
+          walk.set(routes, st, LAST_ID, num);
         }
         if (distinct >= cfg.maxDistinctIds) {
           routes.delete(key);
           out.push(emit(ctx, 'distinct', `${distinct} distinct ids on ${t.route} in ${fmtMs(cfg.window)}`, { route: t.route, distinctIds: distinct, threshold: cfg.maxDistinctIds }));
-        } else if (st.run >= cfg.sequentialRun) {
-          const run = st.run;
+        } else if (run >= cfg.sequentialRun) {
           routes.delete(key);
           out.push(emit(ctx, 'sequential', `sequential id walk of ${run} on ${t.route}`, { route: t.route, run, threshold: cfg.sequentialRun }));
         }
       }
-      const pv = pageNames.size > 0 ? pageValue(ctx.rawQuery, pageNames) : undefined;
       if (pv !== undefined) {
         const path = t?.route ?? ctx.method + ' /' + segmentsOf(ctx).join('/');
         const key = who + '\n' + path + '\n' + pv.name;
         const w = pages.get(key);
-        w.add(pv.value, now);
-        const n = w.count(now);
+        pageValues.add(pages, w, pv.value, now);
+        const n = pageValues.count(pages, w, now);
         if (n >= cfg.maxDistinctPages) {
           pages.delete(key);
           out.push(emit(ctx, 'pagination', `pagination sweep: ${n} distinct ${pv.name} values on ${path} in ${fmtMs(cfg.window)}`, { route: path, param: pv.name, distinctPages: n, threshold: cfg.maxDistinctPages }));
@@ -137,17 +136,17 @@ function buildEnumerationDetector(policy: Policy): Detector | undefined {
       return out.length ? out : undefined;
     },
     observeResponse(ctx: RequestContext, res: ResponseInfo): DetectorResult {
-      if (res.byGateway || exempt(ctx)) return undefined;
+      if (res.byGateway) return undefined;
       const t = templatedRoute(ctx);
-      if (t === undefined) return undefined;
+      if (t === undefined || exempt(ctx)) return undefined;
       const now = ctx.startedAt + res.latencyMs;
       const key = identityOf(ctx, cfg.by).key + '\n' + t.route;
       const st = routes.peek(key);
-      if (st === undefined) return undefined;
-      st.requests.add(now);
-      if (res.status === 404) st.notFound.add(now);
-      const n = st.requests.total(now);
-      const nf = st.notFound.total(now);
+      if (st === -1) return undefined;
+      requests.add(routes, st, now);
+      if (res.status === 404) notFound.add(routes, st, now);
+      const n = requests.total(routes, st, now);
+      const nf = notFound.total(routes, st, now);
       if (n < cfg.notFoundMinRequests || nf / n < cfg.notFoundRatio) return undefined;
       routes.delete(key);
       return emit(ctx, 'notfound', `${nf} of ${n} requests on ${t.route} answered 404 in ${fmtMs(cfg.window)}`, { route: t.route, notFound: nf, requests: n, ratio: cfg.notFoundRatio });

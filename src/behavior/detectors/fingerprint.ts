@@ -2,16 +2,11 @@ import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
-import { BucketCounter, DistinctWindow, Ewma, KeyedState } from '../window.ts';
+import { KeyMemo } from '../../core/key-memo.ts';
+import { Ewma, KeyedRecords, KeyedState, RecordBuckets, RecordDistinct, RecordEwma } from '../window.ts';
 import { fingerprintOf, fmtMs, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
 import { claimsGoodBot } from './bots.ts';
 
-interface FpState {
-  requests: BucketCounter;
-  clients: DistinctWindow;
-  /** Requests per window, EWMA (the fingerprint's own baseline). */
-  baseline: Ewma;
-}
 
 interface SurgeState {
   ewma: Ewma;
@@ -37,22 +32,35 @@ interface SurgeState {
  *   `surge.warmupBuckets`; once per bucket (an alert for operators and the risk model, not a block).
  *
  * Known good crawlers (many IPs by design) are not counted per fingerprint. State: fingerprints in an LRU of
- * min(`state.maxKeys`, 50,000) (≤ `minClients` client hashes each), endpoints in an LRU of 10,000.
+ * min(`state.maxKeys`, 50,000), each a numeric record of 14 doubles (requests in 6 buckets, the one client seen
+ * so far, the EWMA baseline) in one typed array, plus a map of ≤ `minClients` client hashes once a second client
+ * appears; endpoints in an LRU of 10,000 (the keys of id-less routes memoised by method and raw path: at most
+ * 16 × 4,096 paths of ≤ 256 chars). A new fingerprint (every request of a client mix with per-client
+ * User-Agents) allocates no object of its own: only its LRU entry.
  */
 function buildFingerprintDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.fingerprint;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
   const bots = policy.behavior.bots;
   const sc = cfg.surge;
-  const fps = new KeyedState<FpState>(Math.min(policy.state.maxKeys, 50_000), () => ({
-    requests: new BucketCounter(cfg.window, 6),
-    clients: new DistinctWindow(cfg.window, cfg.minClients),
-    baseline: new Ewma(cfg.window, cfg.spanWindows),
-  }));
+  // Per fingerprint: requests in the window, distinct client keys, and the requests-per-window EWMA (the
+  // fingerprint's own baseline).
+  const requests = new RecordBuckets(0, cfg.window, 6);
+  const clientsSeen = new RecordDistinct(requests.end, cfg.window, cfg.minClients);
+  const baseline = new RecordEwma(clientsSeen.end, cfg.window, cfg.spanWindows);
+  const fps = new KeyedRecords(Math.min(policy.state.maxKeys, 50_000), [requests, clientsSeen, baseline]);
   const global: SurgeState = { ewma: new Ewma(sc.bucket, sc.spanBuckets), flagged: -1 };
   /** Time of the first request seen (ms): fingerprint bans wait for `warmupWindows` windows of history. */
   let firstSeen = -1;
   const endpoints = new KeyedState<SurgeState>(10_000, () => ({ ewma: new Ewma(sc.bucket, sc.spanBuckets), flagged: -1 }));
+  // Endpoint keys of routes without an id (`METHOD /first/four/segments`) by method and raw path, so a
+  // repeated path reuses one key string (hash cached) instead of building and hashing a new one.
+  const epKeys = new KeyMemo();
+  const endpointKey = (ctx: RequestContext): string => {
+    const t = templatedRoute(ctx);
+    if (t) return t.route;
+    return epKeys.get(ctx.method, ctx.path) ?? epKeys.set(ctx.method, ctx.path, ctx.method + ' /' + segmentsOf(ctx).slice(0, 4).join('/'));
+  };
 
   const surge = (st: SurgeState, now: number, rule: string, scope: string): Signal | undefined => {
     st.ewma.add(now);
@@ -84,21 +92,20 @@ function buildFingerprintDetector(policy: Policy): Detector | undefined {
       if (sc.enabled) {
         const g = surge(global, now, 'global', 'all endpoints');
         if (g) out.push(g);
-        const t = templatedRoute(ctx);
-        const ep = t ? t.route : ctx.method + ' /' + segmentsOf(ctx).slice(0, 4).join('/');
+        const ep = endpointKey(ctx);
         const e = surge(endpoints.get(ep), now, 'endpoint', ep.slice(0, 256));
         if (e) out.push(e);
       }
       if (!(bots.enabled && bots.allowGoodBots && claimsGoodBot(ctx, bots.goodBots))) {
         const fp = fingerprintOf(ctx);
         const st = fps.get(fp);
-        st.requests.add(now);
-        st.baseline.add(now);
-        st.clients.add(ctx.clientKey, now);
-        const n = st.requests.total(now);
+        requests.add(fps, st, now);
+        baseline.add(fps, st, now);
+        clientsSeen.add(fps, st, ctx.clientKey, now);
+        const n = requests.total(fps, st, now);
         if (n >= cfg.minRequests && now - firstSeen >= cfg.warmupWindows * cfg.window) {
-          const clients = st.clients.count(now);
-          const base = st.baseline.value;
+          const clients = clientsSeen.count(fps, st, now);
+          const base = baseline.value(fps, st);
           if (clients >= cfg.minClients && n >= cfg.surgeFactor * base) {
             fps.delete(fp);
             out.push(

@@ -75,14 +75,13 @@ function buildScannerDetector(policy: Policy): Detector | undefined {
   return {
     name: 'scanner',
     inspectRequest(ctx: RequestContext): DetectorResult {
-      if (exempt(ctx)) return undefined;
       const segs = segmentsOf(ctx);
       let reason = sensitiveReason(segs);
       if (reason === undefined && extra.length > 0) {
         const p = matchesAny(extra, ctx.method, segs);
         if (p) reason = `policy pattern ${p.source}`;
       }
-      if (reason === undefined) return undefined;
+      if (reason === undefined || exempt(ctx)) return undefined;
       const now = ctx.startedAt;
       const st = clients.get(ctx.clientKey);
       const path = '/' + segs.join('/');

@@ -7,9 +7,13 @@ import type { Services } from '../../core/services.ts';
 import type { Policy } from '../../config/schema.ts';
 import { ConfigError } from '../../config/errors.ts';
 import { Inventory, inventoryFor, queryParamNames } from './inventory.ts';
+import type { Resolution } from './inventory.ts';
 import type { DiscoveryPolicy } from './schema.ts';
 
 const seededFrom = new WeakMap<Inventory, string>();
+/** `ctx.scratch` key of the request phase's {@link Resolution}, reused by the response phase. */
+const SCRATCH_RES = 'discovery.resolution';
+const NO_PARAMS: readonly string[] = [];
 const loaded = new WeakSet<Inventory>();
 
 /**
@@ -41,7 +45,8 @@ export function loadOpenApi(file: string): unknown {
  *   the data plane and later detectors use as the per-endpoint key; flags shadow endpoints (not in the
  *   OpenAPI seed) and, after the learning period, unknown endpoints, with a low-score signal
  *   (`behavior.discovery.shadow` / `behavior.discovery.unknown`, default 1 point, risk 0.1);
- * - response phase: learns the endpoint (only when the status shows it exists) and its statistics.
+ * - response phase: learns the endpoint (only when the status shows it exists) and its statistics, reusing
+ *   the request phase's resolution (`ctx.scratch`) while the inventory's trie has not changed in between.
  * Runs on allow-listed requests too (inventory counts all traffic; signals are ignored for them).
  */
 export class DiscoveryDetector implements Detector {
@@ -92,6 +97,7 @@ export class DiscoveryDetector implements Detector {
   inspectRequest(ctx: RequestContext): Signal | undefined {
     const r = this.inventory.resolve(ctx.method, ctx.path);
     ctx.route = r.route;
+    ctx.scratch.set(SCRATCH_RES, r);
     if (ctx.allowListed || r.endpoint !== undefined) return undefined;
     const now = ctx.startedAt;
     let ruleId: string;
@@ -124,7 +130,8 @@ export class DiscoveryDetector implements Detector {
   observeResponse(ctx: RequestContext, res: ResponseInfo): undefined {
     // requests the gateway answered itself never reached the API: they say nothing about its endpoints
     if (res.byGateway) return undefined;
-    const route = this.inventory.observe(ctx.method, ctx.path, res.status, queryParamNames(ctx.rawQuery), ctx.startedAt);
+    const params = ctx.rawQuery === '' ? NO_PARAMS : queryParamNames(ctx.rawQuery);
+    const route = this.inventory.observe(ctx.method, ctx.path, res.status, params, ctx.startedAt, ctx.scratch.get(SCRATCH_RES) as Resolution | undefined);
     ctx.route ??= route;
     return undefined;
   }

@@ -150,3 +150,28 @@ test('64 KiB pathological paths and queries resolve quickly', () => {
   }
   assert.ok(performance.now() - t < 2000, 'linear-time handling');
 });
+
+test('the response phase reusing the request-phase resolution learns exactly what learning from scratch does', () => {
+  // Interleaved requests (responses arrive after other requests learned, collapsed or reloaded the policy):
+  // one inventory gets the request phase's resolution, the other none; routes and exports must agree.
+  let seed = 11;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), seed / 2 ** 32);
+  const p = policy({ variableThreshold: 6, maxEndpoints: 40 });
+  const withPrior = new Inventory(p, 0);
+  const plain = new Inventory(p, 0);
+  const pending: { method: string; path: string; prior: ReturnType<Inventory['resolve']> }[] = [];
+  for (let i = 0; i < 4000; i++) {
+    const k = rnd();
+    const path = k < 0.3 ? `/api/users/${Math.floor(rnd() * 50)}` : k < 0.6 ? `/api/items/n${Math.floor(rnd() * 12)}/x` : k < 0.8 ? `/api/${Math.floor(rnd() * 30) === 0 ? 'v' + i : 'list'}` : `/s${Math.floor(rnd() * 70)}`;
+    const method = rnd() < 0.8 ? 'GET' : 'POST';
+    pending.push({ method, path, prior: withPrior.resolve(method, path) });
+    if (i === 2000) withPrior.policy = plain.policy = policy({ variableThreshold: 6, maxEndpoints: 40, maxDepth: 2 });
+    while (pending.length > 0 && rnd() < 0.55) {
+      const q = pending.splice(Math.floor(rnd() * pending.length), 1)[0]!;
+      const status = [200, 404, 401, 500, 403][Math.floor(rnd() * 5)]!;
+      assert.equal(withPrior.observe(q.method, q.path, status, ['a'], i, q.prior), plain.observe(q.method, q.path, status, ['a'], i), q.path);
+    }
+  }
+  assert.deepEqual(withPrior.export(), plain.export());
+  assert.ok(plain.size > 5);
+});

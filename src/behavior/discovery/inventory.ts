@@ -42,6 +42,11 @@ export interface Resolution {
   endpoint?: Endpoint;
   /** True when the path matched learned/seeded nodes all the way down. */
   matched: boolean;
+  /**
+   * The inventory's trie generation when resolved ({@link Inventory.observe} reuses the resolution while the
+   * trie, the policy and the endpoint set's removals are unchanged).
+   */
+  gen: number;
 }
 
 interface Node {
@@ -75,6 +80,12 @@ export function splitPath(path: string, maxDepth: number): string[] {
   return out;
 }
 
+/**
+ * Source of trie generations, shared by all inventories so that a generation identifies one state of one
+ * inventory (a resolution from another inventory never matches).
+ */
+let generations = 0;
+
 function newNode(depth: number): Node {
   return { wildAny: false, depth };
 }
@@ -93,17 +104,30 @@ export class Inventory {
   private nodes = 1;
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly seededKeys = new Set<string>();
-  private readonly dirty = new Set<string>();
+  /** Endpoints changed since the last persist (held by object: the hot path needs no key string). */
+  private readonly dirty = new Set<Endpoint>();
   private removed: string[] = [];
   /** When learning started, ms since epoch. */
   createdAt: number;
   dropped = 0;
-  policy: DiscoveryPolicy;
+  /** Trie generation: changes whenever a resolution could change (trie edit, endpoint removal, policy). */
+  private gen = ++generations;
+  private pol: DiscoveryPolicy;
 
   /** @param policy - the `behavior.discovery` section; @param now - creation time (ms). */
   constructor(policy: DiscoveryPolicy, now = Date.now()) {
-    this.policy = policy;
+    this.pol = policy;
     this.createdAt = now;
+  }
+
+  /** The `behavior.discovery` section in force (replaced on policy reload). */
+  get policy(): DiscoveryPolicy {
+    return this.pol;
+  }
+
+  set policy(p: DiscoveryPolicy) {
+    this.pol = p;
+    this.gen = ++generations;
   }
 
   /** True when an OpenAPI document seeded the inventory. */
@@ -162,33 +186,45 @@ export class Inventory {
     }
     if (route === '') route = '/';
     const endpoint = this.endpoints.get(method + ' ' + route);
-    return { route, endpoint, matched: matched && node !== undefined };
+    return { route, endpoint, matched: matched && node !== undefined, gen: this.gen };
   }
 
   /**
    * Learns a request that reached an existing endpoint and updates its statistics.
    * @param status - response status; the trie learns only when it shows the endpoint exists.
    * @param params - query parameter names of the request (decoded).
+   * @param prior - this request's {@link Inventory.resolve} result from the request phase (same method and
+   *   path): while the trie is unchanged it stands in for learning a fully matched path (which would change
+   *   nothing) and for resolving again.
    * @returns the templated route after learning.
    */
-  observe(method: string, path: string, status: number, params: readonly string[], now = Date.now()): string {
+  observe(method: string, path: string, status: number, params: readonly string[], now = Date.now(), prior?: Resolution): string {
     const exists = status < 400 || status === 401 || status === 403;
-    const route = exists ? this.learnPath(path) : this.resolve(method, path).route;
-    const key = method + ' ' + route;
-    let ep = this.endpoints.get(key);
+    const fresh = prior !== undefined && prior.gen === this.gen;
+    let route: string;
+    let ep: Endpoint | undefined;
+    if (fresh && (prior.matched || !exists)) {
+      route = prior.route;
+      // endpoints leave the map only in a collapse, which changes the generation
+      ep = prior.endpoint;
+    } else route = exists ? this.learnPath(path) : this.resolve(method, path).route;
     if (ep === undefined) {
-      if (!exists) return route;
-      if (this.endpoints.size >= this.policy.maxEndpoints) {
-        this.dropped++;
-        return route;
+      const key = method + ' ' + route;
+      ep = this.endpoints.get(key);
+      if (ep === undefined) {
+        if (!exists) return route;
+        if (this.endpoints.size >= this.policy.maxEndpoints) {
+          this.dropped++;
+          return route;
+        }
+        ep = { method, route, source: 'learned', firstSeen: now, lastSeen: now, count: 0, status: {}, params: {} };
+        this.endpoints.set(key, ep);
       }
-      ep = { method, route, source: 'learned', firstSeen: now, lastSeen: now, count: 0, status: {}, params: {} };
-      this.endpoints.set(key, ep);
     }
     if (ep.firstSeen === 0) ep.firstSeen = now;
     ep.lastSeen = now;
     ep.count++;
-    const cls = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+    const cls = status >= 100 && status < 600 ? STATUS_CLASSES[Math.floor(status / 100) - 1]! : 'other';
     ep.status[cls] = (ep.status[cls] ?? 0) + 1;
     const max = this.policy.maxParamsPerEndpoint;
     let held = -1;
@@ -202,7 +238,7 @@ export class Inventory {
         }
       }
     }
-    this.dirty.add(key);
+    this.dirty.add(ep);
     return route;
   }
 
@@ -233,6 +269,7 @@ export class Inventory {
           node.wild = newNode(node.depth + 1);
           node.wildName = ph;
           this.nodes++;
+          this.gen = ++generations;
         }
         route += '/' + node.wildName;
         node = node.wild;
@@ -248,6 +285,7 @@ export class Inventory {
       const child = newNode(node.depth + 1);
       node.lit.set(literal(seg), child);
       this.nodes++;
+      this.gen = ++generations;
       if (node.lit.size >= this.policy.variableThreshold && node.depth >= this.policy.minVariableDepth) {
         this.collapse(node, route);
         route += '/' + node.wildName;
@@ -262,6 +300,7 @@ export class Inventory {
 
   /** Turns a position with too many literal children into a `{var}` wildcard; endpoints below the literals are dropped. */
   private collapse(node: Node, prefix: string): void {
+    this.gen = ++generations;
     const lits = node.lit;
     node.lit = undefined;
     if (lits) for (const c of lits.values()) this.nodes -= countNodes(c);
@@ -280,7 +319,7 @@ export class Inventory {
       const first = slash === -1 ? rest : rest.slice(0, slash);
       if (lits.has(first) && ep.source === 'learned') {
         this.endpoints.delete(key);
-        this.dirty.delete(key);
+        this.dirty.delete(ep);
         this.removed.push(key);
       }
     }
@@ -288,6 +327,7 @@ export class Inventory {
 
   /** Inserts a templated route (`{name}` segments are wildcards matching any segment) without statistics. */
   private insertTemplate(route: string, anyWild: boolean): void {
+    this.gen = ++generations;
     let node = this.root;
     for (const seg of splitPath(route, this.policy.maxDepth)) {
       if (seg.length > 2 && seg.charCodeAt(0) === 123 && seg.charCodeAt(seg.length - 1) === 125) {
@@ -414,9 +454,9 @@ export class Inventory {
     db.transaction(() => {
       meta.run(String(this.createdAt));
       for (const k of this.removed) del.run(k);
-      for (const k of this.dirty) {
-        const e = this.endpoints.get(k);
-        if (!e) continue;
+      for (const e of this.dirty) {
+        const k = e.method + ' ' + e.route;
+        if (this.endpoints.get(k) !== e) continue;
         put.run(k, e.method, e.route, JSON.stringify(e), now);
         n++;
       }
@@ -433,6 +473,9 @@ function countNodes(n: Node): number {
   if (n.wild) c += countNodes(n.wild);
   return c;
 }
+
+/** Response status classes by `status / 100 - 1`. */
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
 /** A literal segment as it appears in a route: kept raw (percent-encoded) but capped at 64 chars. */
 function literal(seg: string): string {

@@ -82,7 +82,7 @@ export class GeoDetector implements Detector {
       const ik = `${cc ?? ''}|${a?.asn ?? ''}`;
       const shared = this.interned.get(ik);
       if (shared !== undefined) {
-        this.cache.set(ip, shared);
+        this.cache.add(ip, shared);
         return shared;
       }
       g = {};
@@ -100,9 +100,10 @@ export class GeoDetector implements Detector {
         g.hosting = isHostingAsn(a.asn, this.hostingExtra);
       }
       Object.freeze(g);
-      this.interned.set(ik, g);
+      this.interned.add(ik, g);
     }
-    this.cache.set(ip, g);
+    // absent: the get above missed and nothing in between touches the cache
+    this.cache.add(ip, g);
     return g;
   }
 

@@ -4,6 +4,7 @@ import { ACTION_RANK, type Action, type DecisionScope, type Signal, type ThreatL
 import { LruMap } from '../../core/lru.ts';
 import type { Policy } from '../../config/schema.ts';
 import type { LevelAction, RiskPolicy } from './schema.ts';
+import { clientIdentity } from '../features.ts';
 
 /** Accumulated risk of one client (identity or IP): per-category risk at time `t`. */
 export interface ClientRisk {
@@ -61,11 +62,19 @@ function combined(cats: Map<string, number>): number {
   return 1 - p;
 }
 
-/** Client key for risk: the API key, else the user, else the client IP key (so carrier-NAT users stay apart). */
-function riskClient(ctx: RequestContext): { key: string; scope: DecisionScope; value: string } {
-  if (ctx.apiKey !== undefined && ctx.apiKey !== '') return { key: 'k:' + ctx.apiKey.slice(0, 256), scope: 'api_key', value: ctx.apiKey };
-  if (ctx.user !== undefined && ctx.user !== '') return { key: 'u:' + ctx.user.slice(0, 256), scope: 'user', value: ctx.user };
-  return { key: 'ip:' + ctx.clientKey, scope: 'ip', value: ctx.clientKey };
+/**
+ * Scope of the risk client: the API key, else the user, else the client IP key (so carrier-NAT users stay apart).
+ * Its map key is {@link clientIdentity} (`k:…`, `u:…`, `ip:…`, the anomaly model's client key, computed once per request).
+ */
+function riskScope(ctx: RequestContext): DecisionScope {
+  if (ctx.apiKey !== undefined && ctx.apiKey !== '') return 'api_key';
+  if (ctx.user !== undefined && ctx.user !== '') return 'user';
+  return 'ip';
+}
+
+/** The decision value of a risk client of scope `scope`. */
+function riskValue(ctx: RequestContext, scope: DecisionScope): string {
+  return scope === 'api_key' ? ctx.apiKey! : scope === 'user' ? ctx.user! : ctx.clientKey;
 }
 
 /**
@@ -140,7 +149,7 @@ export function createRiskDecide(owner: object = {}): DecideFn {
     const threshold = policy.detection.anomalyThreshold;
 
     let result = ctx.scratch.get(SCRATCH) as RiskResult | undefined;
-    const client = riskClient(ctx);
+    const scope = riskScope(ctx);
     if (result === undefined) {
       const perCat = new Map<string, number>();
       for (const s of ctx.signals) {
@@ -150,10 +159,12 @@ export function createRiskDecide(owner: object = {}): DecideFn {
         perCat.set(s.category, 1 - (1 - (perCat.get(s.category) ?? 0)) * (1 - r));
       }
       const requestRisk = combined(perCat);
-      let cr = state.clients.get(client.key);
+      const key = clientIdentity(ctx);
+      // most traffic carries no risk: skip the lookup while no client has any
+      let cr = state.clients.size === 0 ? undefined : state.clients.get(key);
       if (cr === undefined && requestRisk >= rp.accumulateFrom && !ctx.matchedDecision) {
         cr = { cats: new Map(), t: now };
-        state.clients.set(client.key, cr);
+        state.clients.add(key, cr);
       }
       let clientRisk = 0;
       if (cr !== undefined) {
@@ -171,7 +182,7 @@ export function createRiskDecide(owner: object = {}): DecideFn {
       const top = cr
         ? [...cr.cats.entries()].sort((x, y) => y[1] - x[1]).slice(0, 4).map(([c, v]) => `${c}=${Math.round(v * 100) / 100}`).join(',')
         : '';
-      result = { requestRisk, clientRisk, client: client.scope, top };
+      result = { requestRisk, clientRisk, client: scope, top };
       ctx.scratch.set(SCRATCH, result);
     }
 
@@ -212,7 +223,7 @@ export function createRiskDecide(owner: object = {}): DecideFn {
       explain.action = 'ban';
       // non-enumerable: the gateway reads it to create the decision, but event serialisation (spread/JSON)
       // skips it, so an API key used as the ban value never reaches the event store in clear
-      Object.defineProperty(explain, 'ban', { value: { scope: client.scope, value: client.value, durationMs: ttl ?? policy.decisions.defaultBanDuration }, enumerable: false, writable: true, configurable: true });
+      Object.defineProperty(explain, 'ban', { value: { scope, value: riskValue(ctx, scope), durationMs: ttl ?? policy.decisions.defaultBanDuration }, enumerable: false, writable: true, configurable: true });
       if (explain.evidence?.detail) explain.evidence.detail.banS = Math.round((ttl ?? policy.decisions.defaultBanDuration) / 1000);
     } else if (levelAction !== 'log') explain.action = levelAction;
     // idempotent when decide runs twice for one request
