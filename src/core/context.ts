@@ -83,8 +83,11 @@ export class RequestContext {
    * `RateLimit-Policy` from the rate limiter. Name/value pairs; names lower-case.
    */
   readonly responseHeaders: [string, string][] = [];
-  /** Per-request scratch space for detectors (e.g. the transformation cache); keys are detector-owned. */
-  readonly scratch = new Map<string, unknown>();
+  private scratchMap: Map<string, unknown> | undefined;
+  /** Per-request scratch space for detectors (e.g. the transformation cache); keys are detector-owned. Created on first use. */
+  get scratch(): Map<string, unknown> {
+    return (this.scratchMap ??= new Map());
+  }
 
   /**
    * @param init - the request facts; `startedAt`/`startedHr` default to now.

@@ -57,15 +57,16 @@ export function decide(ctx: RequestContext, policy: Policy): Verdict {
   let score = 0;
   let monitorScore = 0;
   let maxRisk = 0;
-  const reasons: string[] = [];
-  const monitorReasons: string[] = [];
+  // allocated on the first reason: most requests have none
+  let reasons: string[] | undefined;
+  let monitorReasons: string[] | undefined;
   let retryAfterS: number | undefined;
 
   if (ctx.matchedDecision && !ctx.allowListed) {
     const d = ctx.matchedDecision;
     enforced = d.type === 'ban' ? 'block' : 'throttle';
     wouldBe = enforced;
-    reasons.push(`decision:${d.source}`);
+    reasons = [`decision:${d.source}`];
     if (d.type !== 'ban') retryAfterS = Math.max(1, Math.ceil((d.expiresAt - Date.now()) / 1000));
     maxRisk = d.type === 'ban' ? 0.8 : 0.6;
   }
@@ -79,21 +80,21 @@ export function decide(ctx: RequestContext, policy: Policy): Verdict {
     if (s.action !== undefined && s.action !== 'allow') {
       if (s.monitor) {
         if (ACTION_RANK[s.action] > ACTION_RANK[wouldBe]) wouldBe = s.action;
-        monitorReasons.push(s.ruleId);
+        (monitorReasons ??= []).push(s.ruleId);
       } else {
         if (ACTION_RANK[s.action] > ACTION_RANK[enforced]) enforced = s.action;
         if (ACTION_RANK[s.action] > ACTION_RANK[wouldBe]) wouldBe = s.action;
-        reasons.push(s.ruleId);
+        (reasons ??= []).push(s.ruleId);
       }
     }
   }
   if (score >= threshold && ACTION_RANK[enforced] < ACTION_RANK.block) {
     enforced = 'block';
-    for (const s of signals) if (!s.monitor && s.score > 0 && s.action === undefined) reasons.push(s.ruleId);
+    for (const s of signals) if (!s.monitor && s.score > 0 && s.action === undefined) (reasons ??= []).push(s.ruleId);
   }
   if (score + monitorScore >= threshold && ACTION_RANK[wouldBe] < ACTION_RANK.block) {
     wouldBe = 'block';
-    for (const s of signals) if (s.monitor && s.score > 0 && s.action === undefined) monitorReasons.push(s.ruleId);
+    for (const s of signals) if (s.monitor && s.score > 0 && s.action === undefined) (monitorReasons ??= []).push(s.ruleId);
   }
   if (ACTION_RANK[enforced] > ACTION_RANK[wouldBe]) wouldBe = enforced;
 
@@ -121,7 +122,7 @@ export function decide(ctx: RequestContext, policy: Policy): Verdict {
     risk,
     level: levelOf(risk),
     status: statusOf(enforced),
-    reasons: enforced === 'allow' && monitor ? monitorReasons.concat(reasons) : reasons.length ? reasons : monitorReasons,
+    reasons: enforced === 'allow' && monitor ? (monitorReasons ?? []).concat(reasons ?? []) : reasons?.length ? reasons : (monitorReasons ?? []),
     retryAfterS,
   };
 }

@@ -69,3 +69,35 @@ test('allow-listed requests skip detection except counting detectors; response p
   assert.equal(d.signals[0]?.ruleId, 'bf');
   assert.equal(d.response?.status, 401);
 });
+
+test('response phase: synchronous when every detector is, in order after an async one, errors reported, allow list honoured', async () => {
+  const order: string[] = [];
+  const errors: string[] = [];
+  const res = { status: 200, latencyMs: 1, bytes: 2, byGateway: false };
+  const sync = new Pipeline({ policy: validatePolicy({}), detectors: [{ name: 'a', inspectRequest: () => undefined }] });
+  assert.equal(sync.observesResponse, false);
+  const ds: Detector[] = [
+    { name: 'a', observeResponse: () => { order.push('a'); } },
+    { name: 'boom', observeResponse: () => { order.push('boom'); throw new Error('bug'); } },
+    { name: 'async', runsOnAllowListed: true, observeResponse: async () => { order.push('async'); return { ruleId: 'x', detector: 'async', category: 't', score: 0 }; } },
+    { name: 'rej', observeResponse: () => { order.push('rej'); return Promise.reject(new Error('io')); } },
+    { name: 'last', runsOnAllowListed: true, observeResponse: (c) => { order.push('last'); return c.response === res ? { ruleId: 'y', detector: 'last', category: 't', score: 0 } : undefined; } },
+  ];
+  const p = new Pipeline({ policy: validatePolicy({}), detectors: ds, observer: { detectorError: (n) => errors.push(n) } });
+  assert.equal(p.observesResponse, true);
+  const c = ctx();
+  const r = p.observeResponse(c, res);
+  assert.ok(r instanceof Promise);
+  assert.deepEqual(order, ['a', 'boom', 'async']);
+  await r;
+  assert.deepEqual(order, ['a', 'boom', 'async', 'rej', 'last']);
+  assert.deepEqual(errors, ['boom', 'rej']);
+  assert.deepEqual(c.signals.map((s) => s.ruleId), ['x', 'y']);
+  order.length = 0;
+  const allowed = ctx();
+  allowed.allowListed = true;
+  await p.observeResponse(allowed, res);
+  assert.deepEqual(order, ['async', 'last']);
+  const onlySync = new Pipeline({ policy: validatePolicy({}), detectors: [ds[0]!, ds[1]!] });
+  assert.equal(onlySync.observeResponse(ctx(), res), undefined);
+});

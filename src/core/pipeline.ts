@@ -14,6 +14,33 @@ function isPromise(v: unknown): v is Promise<DetectorResult> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
+type PhaseFn = (this: Detector, ctx: RequestContext, res: ResponseInfo) => DetectorResult | Promise<DetectorResult>;
+
+/**
+ * The detectors taking part in one phase, in order, with their phase method read once when the pipeline is
+ * built: the request path then calls through these lists instead of looking the method up by name on every
+ * detector (each detector has its own object shape, so that lookup is megamorphic).
+ */
+interface Stage {
+  readonly detectors: readonly Detector[];
+  readonly fns: readonly PhaseFn[];
+  readonly runsOnAllowListed: readonly boolean[];
+}
+
+function stageOf(detectors: readonly Detector[], phase: 'inspectRequest' | 'inspectBody' | 'observeResponse'): Stage {
+  const ds: Detector[] = [];
+  const fns: PhaseFn[] = [];
+  const allow: boolean[] = [];
+  for (const d of detectors) {
+    const fn = d[phase];
+    if (typeof fn !== 'function') continue;
+    ds.push(d);
+    fns.push(fn as PhaseFn);
+    allow.push(!!d.runsOnAllowListed);
+  }
+  return { detectors: ds, fns, runsOnAllowListed: allow };
+}
+
 /**
  * The decision pipeline: an ordered list of detectors that a request flows through one way
  * (request phase → body phase → decide → response phase). Immutable: a policy reload builds a new pipeline
@@ -28,9 +55,14 @@ export class Pipeline {
   readonly policy: Policy;
   /** True when some detector inspects request bodies. */
   readonly needsBody: boolean;
+  /** True when some detector has a response phase ({@link Pipeline.observeResponse} does nothing otherwise). */
+  readonly observesResponse: boolean;
   private readonly decideFn: DecideFn;
   private readonly observer: PipelineObserver;
   private readonly exhaustive: boolean;
+  private readonly requestStage: Stage;
+  private readonly bodyStage: Stage;
+  private readonly responseStage: Stage;
 
   constructor(opts: { policy: Policy; detectors: readonly Detector[]; decide?: DecideFn; observer?: PipelineObserver; exhaustive?: boolean }) {
     this.policy = opts.policy;
@@ -39,6 +71,10 @@ export class Pipeline {
     this.observer = opts.observer ?? {};
     this.exhaustive = opts.exhaustive ?? false;
     this.needsBody = opts.detectors.some((d) => d.needsBody === true && typeof d.inspectBody === 'function');
+    this.requestStage = stageOf(opts.detectors, 'inspectRequest');
+    this.bodyStage = stageOf(opts.detectors, 'inspectBody');
+    this.responseStage = stageOf(opts.detectors, 'observeResponse');
+    this.observesResponse = this.responseStage.detectors.length > 0;
   }
 
   private fail(d: Detector, err: unknown): void {
@@ -65,26 +101,29 @@ export class Pipeline {
    * @returns a promise only if some detector returned one; never rejects.
    */
   runRequest(ctx: RequestContext): void | Promise<void> {
-    return this.runPhase(ctx, 0, 'inspectRequest');
+    return this.runStage(ctx, undefined, this.requestStage, 0, true);
   }
 
   /** Runs the body phase (`ctx.body` must be set). Never rejects. */
   runBody(ctx: RequestContext): void | Promise<void> {
     if (this.stopEarly(ctx)) return;
-    return this.runPhase(ctx, 0, 'inspectBody');
+    return this.runStage(ctx, undefined, this.bodyStage, 0, false);
   }
 
-  private runPhase(ctx: RequestContext, from: number, phase: 'inspectRequest' | 'inspectBody'): void | Promise<void> {
-    const ds = this.detectors;
+  /**
+   * Calls the stage's detectors from index `from` on, appending their signals; continues asynchronously after a
+   * detector that returns a promise. `checkStop`: re-check {@link Pipeline.stopEarly} before each detector.
+   */
+  private runStage(ctx: RequestContext, res: ResponseInfo | undefined, st: Stage, from: number, checkStop: boolean): void | Promise<void> {
+    const ds = st.detectors;
+    const fns = st.fns;
     for (let i = from; i < ds.length; i++) {
+      if (ctx.allowListed && !st.runsOnAllowListed[i]) continue;
+      if (checkStop && this.stopEarly(ctx)) return;
       const d = ds[i]!;
-      const fn = d[phase];
-      if (fn === undefined) continue;
-      if (ctx.allowListed && !d.runsOnAllowListed) continue;
-      if (phase === 'inspectRequest' && this.stopEarly(ctx)) return;
       let r: DetectorResult | Promise<DetectorResult>;
       try {
-        r = fn.call(d, ctx);
+        r = fns[i]!.call(d, ctx, res!);
       } catch (err) {
         this.fail(d, err);
         continue;
@@ -93,11 +132,11 @@ export class Pipeline {
         return r.then(
           (v) => {
             ctx.add(v);
-            return this.runPhase(ctx, i + 1, phase);
+            return this.runStage(ctx, res, st, i + 1, checkStop);
           },
           (err: unknown) => {
             this.fail(d, err);
-            return this.runPhase(ctx, i + 1, phase);
+            return this.runStage(ctx, res, st, i + 1, checkStop);
           },
         );
       }
@@ -120,20 +159,12 @@ export class Pipeline {
 
   /**
    * Response phase: every detector's `observeResponse` sees the final status and latency. Signals it returns
-   * are appended to `ctx.signals` (they can create decisions but not change the sent response). Never rejects.
+   * are appended to `ctx.signals` (they can create decisions but not change the sent response).
+   * @returns a promise only if some detector returned one (like {@link Pipeline.runRequest}); never rejects.
    */
-  async observeResponse(ctx: RequestContext, res: ResponseInfo): Promise<void> {
+  observeResponse(ctx: RequestContext, res: ResponseInfo): void | Promise<void> {
     ctx.response = res;
-    for (const d of this.detectors) {
-      if (d.observeResponse === undefined) continue;
-      if (ctx.allowListed && !d.runsOnAllowListed) continue;
-      try {
-        const r = d.observeResponse(ctx, res);
-        ctx.add(isPromise(r) ? await r : r);
-      } catch (err) {
-        this.fail(d, err);
-      }
-    }
+    return this.runStage(ctx, res, this.responseStage, 0, false);
   }
 
   /** Closes every detector (timers, connections). */

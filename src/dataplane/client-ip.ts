@@ -140,22 +140,62 @@ export function resolveClient(peer: string | undefined, headers: IncomingHttpHea
  */
 export function resolveForwarded(peerParsed: ParsedIp, peerIp: string, headers: IncomingHttpHeaders, trusted: CidrSet, ipv6PrefixLength: number): ClientAddress {
   let client = peerParsed;
+  /** Canonical text of `client` when known without formatting (a plain dotted quad is already canonical). */
+  let clientText: string | undefined = peerIp;
   const xff = headerText(headers['x-forwarded-for']);
-  let hops: string[] | undefined;
   if (xff !== undefined) {
-    hops = xff.length > MAX_HOPS * 64 ? xff.slice(xff.length - MAX_HOPS * 64).split(',') : xff.split(',');
-  } else {
-    const fwd = headerText(headers.forwarded);
-    if (fwd !== undefined) hops = forwardedFor(fwd.length > MAX_HOPS * 128 ? fwd.slice(fwd.length - MAX_HOPS * 128) : fwd);
-  }
-  if (hops !== undefined) {
-    const stop = Math.max(0, hops.length - MAX_HOPS);
-    for (let i = hops.length - 1; i >= stop; i--) {
-      const h = parseHop(hops[i]!);
+    // right to left over the hops without splitting: the same hops as `xff.slice(floor).split(',')`
+    const floor = xff.length > MAX_HOPS * 64 ? xff.length - MAX_HOPS * 64 : 0;
+    let end = xff.length;
+    for (let n = 0; n < MAX_HOPS; n++) {
+      const comma = end > floor ? xff.lastIndexOf(',', end - 1) : -1;
+      const start = comma < floor ? floor : comma + 1;
+      const hop = xff.slice(start, end);
+      const h = parseHop(hop);
       if (h === undefined) break;
       client = h;
+      clientText = h.version === 4 ? plainV4Text(hop) : undefined;
       if (!trusted.hasParsed(h)) break;
+      if (comma < floor) break;
+      end = comma;
+    }
+  } else {
+    const fwd = headerText(headers.forwarded);
+    if (fwd !== undefined) {
+      const hops = forwardedFor(fwd.length > MAX_HOPS * 128 ? fwd.slice(fwd.length - MAX_HOPS * 128) : fwd);
+      const stop = Math.max(0, hops.length - MAX_HOPS);
+      for (let i = hops.length - 1; i >= stop; i--) {
+        const h = parseHop(hops[i]!);
+        if (h === undefined) break;
+        client = h;
+        clientText = undefined;
+        if (!trusted.hasParsed(h)) break;
+      }
     }
   }
-  return { clientIp: client === peerParsed ? peerIp : formatIp(client), clientKey: clientKeyOf(client, ipv6PrefixLength), peerIp };
+  const clientIp = clientText ?? formatIp(client);
+  // an IPv4 client's key is its canonical text
+  return { clientIp, clientKey: client.version === 4 ? clientIp : clientKeyOf(client, ipv6PrefixLength), peerIp };
+}
+
+/**
+ * The hop itself when it is a bare dotted quad (optionally space-padded): {@link parseIp} accepts only the
+ * canonical form of those (no leading zeros), so the text needs no formatting. Undefined otherwise (port,
+ * brackets, quotes, IPv4-mapped IPv6).
+ */
+function plainV4Text(hop: string): string | undefined {
+  let a = 0;
+  let b = hop.length;
+  while (a < b && isSpace(hop.charCodeAt(a))) a++;
+  while (b > a && isSpace(hop.charCodeAt(b - 1))) b--;
+  for (let i = a; i < b; i++) {
+    const c = hop.charCodeAt(i);
+    if (c !== 46 && (c < 48 || c > 57)) return undefined;
+  }
+  return a === 0 && b === hop.length ? hop : hop.slice(a, b);
+}
+
+/** The characters `String.prototype.trim` removes that can occur in a header value (SP, HTAB). */
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
 }

@@ -47,6 +47,8 @@ export interface ForwardRequest {
  */
 export function connectionTokens(v: string | string[] | undefined): Set<string> | undefined {
   if (v === undefined) return undefined;
+  // the usual values, without scanning
+  if (v === 'keep-alive' || v === 'close' || v === 'Keep-Alive' || v === 'Close') return undefined;
   const s = Array.isArray(v) ? v.join(',') : v;
   let out: Set<string> | undefined;
   let start = 0;
@@ -117,7 +119,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   private finished = false;
   private sample: Buffer[] | undefined;
   private sampleSize = 0;
-  private readonly onDrain = (): void => this.controller?.resume();
+  /** Resumes the upstream once the client socket drained; created on the first backpressure only. */
+  private onDrain: (() => void) | undefined;
 
   constructor(res: ServerResponse, fr: ForwardRequest, done: (r: ForwardResult) => void) {
     this.res = res;
@@ -175,7 +178,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     if (!this.res.write(chunk)) {
       controller.pause();
-      this.res.once('drain', this.onDrain);
+      this.res.once('drain', (this.onDrain ??= (): void => this.controller?.resume()));
     }
   }
 
@@ -213,7 +216,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   private finish(error: ForwardResult['error'], status: number, byGateway = false): void {
     if (this.finished) return;
     this.finished = true;
-    this.res.removeListener('drain', this.onDrain);
+    if (this.onDrain !== undefined) this.res.removeListener('drain', this.onDrain);
     const bodySample = this.sample !== undefined && this.sample.length > 0 ? Buffer.concat(this.sample, this.sampleSize) : undefined;
     this.done({ status, bytes: this.bytes, upstreamMs: this.upstreamMs, byGateway, error, bodySample });
   }

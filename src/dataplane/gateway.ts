@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Counter } from 'prom-client';
 import { RequestContext } from '../core/context.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import type { Services } from '../core/services.ts';
@@ -39,7 +38,10 @@ export interface GatewayOptions {
 }
 
 /** Request headers the gateway sets itself (values from the client are replaced or appended to). */
-const OWN_REQUEST_HEADERS: ReadonlySet<string> = new Set(['host', 'expect', 'x-forwarded-for', 'forwarded', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'http2-settings']);
+const OWN_REQUEST_HEADERS: readonly string[] = ['host', 'expect', 'x-forwarded-for', 'forwarded', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'http2-settings'];
+
+/** Client request headers never copied upstream as they are: hop-by-hop ones and {@link OWN_REQUEST_HEADERS} (one lookup per header). */
+const NOT_COPIED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...OWN_REQUEST_HEADERS]);
 
 /** Client-supplied X-Request-Id values are reused only when short and made of safe characters. */
 function safeRequestId(v: string | string[] | undefined): string | undefined {
@@ -55,6 +57,19 @@ function safeRequestId(v: string | string[] | undefined): string | undefined {
 /** RFC 7239 node value: IPv6 must be quoted and bracketed. */
 function forwardedNode(ip: string): string {
   return ip.indexOf(':') === -1 ? ip : `"[${ip}]"`;
+}
+
+/**
+ * The `Forwarded` element this gateway appends, `for=<peer>;proto=http[;host=<host>]`. The last one built is
+ * reused while peer and host stay the same (the usual case: one proxy or load generator, one host name).
+ */
+let lastElement = { peer: '', host: '', element: '' };
+function forwardedElement(peer: string, host: string): string {
+  const last = lastElement;
+  if (last.peer === peer && last.host === host && last.element !== '') return last.element;
+  const element = `for=${forwardedNode(peer)};proto=http${host ? `;host=${forwardedHost(host)}` : ''}`;
+  lastElement = { peer, host, element };
+  return element;
 }
 
 /** RFC 7239 `host=` value: a token or a quoted string. */
@@ -80,7 +95,7 @@ export function upstreamHeaders(ctx: RequestContext, peerTrusted: boolean): stri
   const out: string[] = [];
   const conn = connectionTokens(h.connection);
   for (const name in h) {
-    if (HOP_BY_HOP.has(name) || OWN_REQUEST_HEADERS.has(name) || (conn !== undefined && conn.has(name))) continue;
+    if (NOT_COPIED.has(name) || (conn !== undefined && conn.has(name))) continue;
     const v = h[name];
     if (v === undefined) continue;
     if (typeof v === 'string') out.push(name, v);
@@ -91,7 +106,7 @@ export function upstreamHeaders(ctx: RequestContext, peerTrusted: boolean): stri
   out.push('x-forwarded-for', xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peer}` : peer);
   const host = h.host ?? '';
   const fwdPrev = h.forwarded;
-  const element = `for=${forwardedNode(peer)};proto=http${host ? `;host=${forwardedHost(host)}` : ''}`;
+  const element = forwardedElement(peer, host);
   out.push('forwarded', fwdPrev ? `${fwdPrev}, ${element}` : element);
   const proto = peerTrusted ? h['x-forwarded-proto'] : undefined;
   out.push('x-forwarded-proto', typeof proto === 'string' && proto.length > 0 ? proto : 'http');
@@ -102,7 +117,7 @@ export function upstreamHeaders(ctx: RequestContext, peerTrusted: boolean): stri
   return out;
 }
 
-type CounterChild = ReturnType<Counter<'action'>['labels']>;
+type CounterChild = { inc(): void };
 
 const ACTIONS: readonly Action[] = ['allow', 'log', 'throttle', 'block', 'ban'];
 
@@ -154,17 +169,6 @@ function clientOf(req: IncomingMessage, st: GatewayState): ClientAddress {
   return pc.direct ?? resolveForwarded(pc.parsed, pc.peerIp, req.headers, st.trusted, st.policy.clientIp.ipv6PrefixLength);
 }
 
-/** Whether any detector of a pipeline has a response phase (cached per pipeline). */
-const observesCache = new WeakMap<Pipeline, boolean>();
-function observesResponse(p: Pipeline): boolean {
-  let v = observesCache.get(p);
-  if (v === undefined) {
-    v = p.detectors.some((d) => typeof d.observeResponse === 'function');
-    observesCache.set(p, v);
-  }
-  return v;
-}
-
 /**
  * The data plane: a node:http server that builds a {@link RequestContext} per request, runs the pipeline
  * (request phase → optional body prefix → body phase → decide), answers 429/403 problem details or forwards
@@ -176,6 +180,9 @@ export class Gateway {
   readonly services: Services;
   private current: GatewayState;
   private readonly toEvent: ToEvent;
+  /** Requests in flight on the current state (a plain counter: the request path touches no Map). */
+  private currentInflight = 0;
+  /** Requests in flight on replaced states. */
   private readonly inflight = new Map<GatewayState, number>();
   private readonly retired = new Map<GatewayState, () => void>();
   private readonly requestsByAction: Record<Action, CounterChild>;
@@ -223,8 +230,14 @@ export class Gateway {
     if (old === next) return;
     this.current = next;
     this.applyTimeouts(next.policy);
-    if ((this.inflight.get(old) ?? 0) === 0) onIdle(old);
-    else this.retired.set(old, () => onIdle(old));
+    const n = this.currentInflight;
+    this.currentInflight = this.inflight.get(next) ?? 0;
+    this.inflight.delete(next);
+    if (n === 0) onIdle(old);
+    else {
+      this.inflight.set(old, n);
+      this.retired.set(old, () => onIdle(old));
+    }
   }
 
   /**
@@ -265,10 +278,15 @@ export class Gateway {
   }
 
   private enter(st: GatewayState): void {
-    this.inflight.set(st, (this.inflight.get(st) ?? 0) + 1);
+    if (st === this.current) this.currentInflight++;
+    else this.inflight.set(st, (this.inflight.get(st) ?? 0) + 1);
   }
 
   private leave(st: GatewayState): void {
+    if (st === this.current) {
+      this.currentInflight--;
+      return;
+    }
     const n = (this.inflight.get(st) ?? 1) - 1;
     if (n > 0) {
       this.inflight.set(st, n);
@@ -402,6 +420,14 @@ export class Gateway {
   }
 }
 
+const kExchange = Symbol('bulwark.exchange');
+type ExchangeResponse = ServerResponse & { [kExchange]?: Exchange };
+
+/** `close` listener shared by all forwarded responses (a response closes once): no closure per request. */
+function onResponseClose(this: ExchangeResponse): void {
+  this[kExchange]?.clientClosed();
+}
+
 /**
  * One request/response exchange. A class (not closures) so the hot path allocates one object per request.
  */
@@ -433,13 +459,15 @@ class Exchange {
     const t0 = performance.now();
     const r = this.st.pipeline.runRequest(this.ctx);
     if (r === undefined) {
-      this.inspectMs += performance.now() - t0;
-      this.afterRequestPhase();
+      const t1 = performance.now();
+      this.inspectMs += t1 - t0;
+      this.afterRequestPhase(t1);
     } else {
       r.then(
         () => {
-          this.inspectMs += performance.now() - t0;
-          this.afterRequestPhase();
+          const t1 = performance.now();
+          this.inspectMs += t1 - t0;
+          this.afterRequestPhase(t1);
         },
         (err: unknown) => this.gw.internalError(err, this.st, this.res, this),
       );
@@ -457,7 +485,8 @@ class Exchange {
     return false;
   }
 
-  private afterRequestPhase(): void {
+  /** @param now - `performance.now()` at the end of the request phase (the decide step's start when no body is read). */
+  private afterRequestPhase(now: number): void {
     try {
       const policy = this.st.policy;
       const bodyCfg = policy.body;
@@ -491,13 +520,15 @@ class Exchange {
             const t0 = performance.now();
             const b = this.st.pipeline.runBody(this.ctx);
             if (b === undefined) {
-              this.inspectMs += performance.now() - t0;
-              this.decideAndAct();
+              const t1 = performance.now();
+              this.inspectMs += t1 - t0;
+              this.decideAndAct(t1);
             } else {
               b.then(
                 () => {
-                  this.inspectMs += performance.now() - t0;
-                  this.decideAndAct();
+                  const t1 = performance.now();
+                  this.inspectMs += t1 - t0;
+                  this.decideAndAct(t1);
                 },
                 (err: unknown) => this.gw.internalError(err, this.st, this.res, this),
               );
@@ -507,7 +538,7 @@ class Exchange {
         );
         return;
       }
-      this.decideAndAct();
+      this.decideAndAct(now);
     } catch (err) {
       this.gw.internalError(err, this.st, this.res, this);
     }
@@ -557,18 +588,18 @@ class Exchange {
     return first;
   }
 
-  private decideAndAct(): void {
+  /** @param now - `performance.now()` taken just before, when the caller has one (saves a clock read). */
+  private decideAndAct(now?: number): void {
     try {
-      this.decideAndActUnsafe();
+      this.decideAndActUnsafe(now ?? performance.now());
     } catch (err) {
       // also reached from promise callbacks: an exception here must not become an unhandled rejection
       this.gw.internalError(err, this.st, this.res, this);
     }
   }
 
-  private decideAndActUnsafe(): void {
+  private decideAndActUnsafe(t0: number): void {
     const ctx = this.ctx;
-    const t0 = performance.now();
     const v = this.st.pipeline.decide(ctx);
     const banned = this.applyBans(0);
     if (banned !== undefined) v.decision = banned;
@@ -610,9 +641,8 @@ class Exchange {
     }
     const peerTrusted = ctx.peerIp !== ctx.clientIp || this.st.trusted.has(ctx.peerIp);
     const body = this.bodyBuffer ?? (this.bodyPending ? this.req : null);
-    this.res.once('close', () => {
-      if (!this.finished && this.abort !== undefined && !this.res.writableFinished) this.abort();
-    });
+    (this.res as ExchangeResponse)[kExchange] = this;
+    this.res.on('close', onResponseClose);
     this.abort = this.st.forwarder.forward(
       this.res,
       {
@@ -649,18 +679,20 @@ class Exchange {
     if (this.finished) return;
     this.finished = true;
     const ctx = this.ctx;
-    const latencyMs = performance.now() - ctx.startedHr;
-    const v = ctx.verdict;
-    this.gw.countRequest(v?.action ?? 'allow');
-    const info: ResponseInfo = { status, latencyMs, bytes, byGateway, bodySample };
-    if (observesResponse(this.st.pipeline)) {
-      this.st.pipeline.observeResponse(ctx, info).then(
-        () => this.afterResponse(status, byGateway ? this.decisionMs : upstreamMs),
-        () => this.afterResponse(status, byGateway ? this.decisionMs : upstreamMs),
-      );
-    } else {
-      this.afterResponse(status, byGateway ? this.decisionMs : upstreamMs);
+    this.gw.countRequest(ctx.verdict?.action ?? 'allow');
+    const eventLatencyMs = byGateway ? this.decisionMs : upstreamMs;
+    if (this.st.pipeline.observesResponse) {
+      const info: ResponseInfo = { status, latencyMs: performance.now() - ctx.startedHr, bytes, byGateway, bodySample };
+      const p = this.st.pipeline.observeResponse(ctx, info);
+      if (p !== undefined) {
+        p.then(
+          () => this.afterResponse(status, eventLatencyMs),
+          () => this.afterResponse(status, eventLatencyMs),
+        );
+        return;
+      }
     }
+    this.afterResponse(status, eventLatencyMs);
   }
 
   private afterResponse(status: number, eventLatencyMs: number): void {
@@ -686,6 +718,11 @@ class Exchange {
     const s = this.ctx.signals;
     for (let i = 0; i < s.length; i++) if (s[i]!.action !== undefined && s[i]!.action !== 'allow') return true;
     return false;
+  }
+
+  /** The client response closed: abort the upstream exchange unless the response was completed. */
+  clientClosed(): void {
+    if (!this.finished && this.abort !== undefined && !this.res.writableFinished) this.abort();
   }
 
   /** An internal error ended the exchange early. */

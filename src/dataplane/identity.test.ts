@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestContext } from '../core/context.ts';
 import { validatePolicy } from '../config/load.ts';
-import { extractIdentity, fingerprintOf, jwtSubject } from './identity.ts';
+import { extractIdentity, fingerprintOf, hash53, jwtSubject } from './identity.ts';
 
 function ctxOf(headers: Record<string, string>, raw?: string[]): RequestContext {
   const rawHeaders = raw ?? Object.entries(headers).flat();
@@ -62,4 +62,54 @@ test('64 KiB pathological identity input is handled in bounded time', () => {
     if (c.apiKey) assert.ok(c.apiKey.length <= 256);
   }
   assert.ok(performance.now() - t0 < 500);
+});
+
+/** The string-building implementation the streaming fingerprint replaced: values must not change (bans and events hold them). */
+function referenceHash53(s: string, seed = 0): string {
+  let a = 0xdeadbeef ^ seed;
+  let b = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    a = Math.imul(a ^ ch, 2654435761);
+    b = Math.imul(b ^ ch, 1597334677);
+  }
+  a = Math.imul(a ^ (a >>> 16), 2246822507) ^ Math.imul(b ^ (b >>> 13), 3266489909);
+  b = Math.imul(b ^ (b >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
+  return (4294967296 * (2097151 & b) + (a >>> 0)).toString(16).padStart(14, '0');
+}
+
+function referenceFingerprint(ctx: RequestContext): string {
+  let s = ctx.header('user-agent');
+  if (s.length > 512) s = s.slice(0, 512);
+  s += '\n';
+  const raw = ctx.rawHeaders;
+  for (let i = 0; i < raw.length && s.length < 4096; i += 2) s += raw[i]!.toLowerCase() + ',';
+  s += '\n' + ctx.header('accept').slice(0, 256) + '\n' + ctx.header('accept-language').slice(0, 128) + '\n' + ctx.header('accept-encoding').slice(0, 128);
+  return referenceHash53(s);
+}
+
+test('hash53 and the streaming fingerprint give the values of the string-building implementation', () => {
+  let seed = 12345;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const alphabet = ['a', 'Z', '-', '/', ' ', '\u00c9', '\u0130', '\ud83d\ude00', '\u212a', ',', '\n'];
+  const str = (max: number): string => {
+    let s = '';
+    const n = rnd(max);
+    for (let i = 0; i < n; i++) s += alphabet[rnd(alphabet.length)]!;
+    return s;
+  };
+  for (let k = 0; k < 3000; k++) {
+    const text = str(40);
+    assert.equal(hash53(text, k), referenceHash53(text, k));
+    const headers: Record<string, string> = {};
+    const raw: string[] = [];
+    const names = rnd(8) === 0 ? 1500 : rnd(12);
+    for (let i = 0; i < names; i++) raw.push(i % 3 === 0 ? str(12) || 'X' : `X-Hdr-${i}`, 'v');
+    if (rnd(4) > 0) headers['user-agent'] = rnd(10) === 0 ? str(2000) : str(60);
+    if (rnd(3) > 0) headers.accept = rnd(10) === 0 ? str(700) : str(30);
+    if (rnd(3) > 0) headers['accept-language'] = str(300);
+    if (rnd(3) > 0) headers['accept-encoding'] = str(300);
+    const c = ctxOf(headers, raw);
+    assert.equal(fingerprintOf(c), referenceFingerprint(c));
+  }
 });

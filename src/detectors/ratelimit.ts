@@ -18,6 +18,8 @@ interface CompiledRule {
   params: RateLimitParams;
   /** `"id";q=limit;w=windowS` (RateLimit-Policy item). */
   policyItem: string;
+  /** `"id";r=` (start of the RateLimit item). */
+  remainingPrefix: string;
   windowS: number;
   /** The key value for a request, or undefined when the request has none (rule skipped). */
   key: (ctx: RequestContext) => string | undefined;
@@ -74,6 +76,7 @@ function compile(rule: RateLimitRule): CompiledRule {
     matcher: new RouteMatcher(rule.match.path, rule.match.methods),
     params,
     policyItem: `"${rule.id}";q=${rule.limit};w=${windowS}`,
+    remainingPrefix: `"${rule.id}";r=`,
     windowS,
     key,
     display,
@@ -199,23 +202,44 @@ export const rateLimitDetector: DetectorFactory<Services> = (policy, services) =
     return s;
   };
 
-  const finish = (ctx: RequestContext, hits: { c: CompiledRule; key: string; r: RateLimitResult }[], now: number): Signal[] | undefined => {
-    if (hits.length === 0) return undefined;
-    if (hits.length > 1) hits.sort((a, b) => a.r.remaining - b.r.remaining || b.r.resetS - a.r.resetS);
+  // Matched rules of the request being inspected, as parallel lists reused between requests (the memory
+  // path is synchronous): no per-request list or per-rule record objects.
+  const hitRules: CompiledRule[] = [];
+  const hitKeys: string[] = [];
+  const hitResults: RateLimitResult[] = [];
+
+  /** Order of the response header items: fewest remaining first, then the longest reset (stable). */
+  const before = (a: RateLimitResult, b: RateLimitResult): number => a.remaining - b.remaining || b.resetS - a.resetS;
+
+  const finish = (ctx: RequestContext, rs: CompiledRule[], keys: string[], results: RateLimitResult[], n: number, now: number): Signal[] | undefined => {
+    if (n === 0) return undefined;
+    // insertion sort of the n (few) hits: stable, like Array.prototype.sort
+    for (let i = 1; i < n; i++) {
+      for (let j = i; j > 0 && before(results[j - 1]!, results[j]!) > 0; j--) {
+        const r = results[j]!, c = rs[j]!, k = keys[j]!;
+        results[j] = results[j - 1]!;
+        rs[j] = rs[j - 1]!;
+        keys[j] = keys[j - 1]!;
+        results[j - 1] = r;
+        rs[j - 1] = c;
+        keys[j - 1] = k;
+      }
+    }
     let pol = '';
     let rl = '';
     let out: Signal[] | undefined;
-    for (let i = 0; i < hits.length; i++) {
-      const h = hits[i]!;
+    for (let i = 0; i < n; i++) {
+      const c = rs[i]!;
+      const r = results[i]!;
       if (i > 0) {
         pol += ', ';
         rl += ', ';
       }
-      pol += h.c.policyItem;
-      rl += `"${h.c.rule.id}";r=${h.r.remaining};t=${h.r.resetS}`;
-      if (!h.r.allowed && !ctx.allowListed) (out ??= []).push(signalFor(h.c, ctx, h.key, h.r, now));
-      else if (h.r.allowed && h.c.rule.action === 'ban') {
-        const sk = `${h.c.rule.id}\u0000${h.key}`;
+      pol += c.policyItem;
+      rl += c.remainingPrefix + r.remaining + ';t=' + r.resetS;
+      if (!r.allowed && !ctx.allowListed) (out ??= []).push(signalFor(c, ctx, keys[i]!, r, now));
+      else if (r.allowed && c.rule.action === 'ban') {
+        const sk = `${c.rule.id}\u0000${keys[i]!}`;
         if (sh.streaks.peek(sk) !== undefined) sh.streaks.delete(sk);
       }
     }
@@ -223,26 +247,32 @@ export const rateLimitDetector: DetectorFactory<Services> = (policy, services) =
     return out;
   };
 
+  /** Whether rule `c` applies to the request; computes the normalized path only when a pattern needs it. */
+  const applies = (c: CompiledRule, ctx: RequestContext): boolean =>
+    c.matcher.matchesMethod(ctx.method) && (c.matcher.matchesEveryPath || c.matcher.matchesPath(segmentsOf(ctx)));
+
   const detector: Detector = {
     name: 'ratelimit',
     runsOnAllowListed: true,
     inspectRequest(ctx: RequestContext): Signal[] | undefined | Promise<Signal[] | undefined> {
       const now = Date.now();
-      const segs = segmentsOf(ctx);
       if (store instanceof MemoryRateLimitStore) {
-        let hits: { c: CompiledRule; key: string; r: RateLimitResult }[] | undefined;
+        let n = 0;
         for (let i = 0; i < rules.length; i++) {
           const c = rules[i]!;
-          if (!c.matcher.matches(ctx.method, segs)) continue;
+          if (!applies(c, ctx)) continue;
           const key = c.key(ctx);
           if (key === undefined) continue;
-          (hits ??= []).push({ c, key, r: store.hit(c.params, key, now) });
+          hitRules[n] = c;
+          hitKeys[n] = key;
+          hitResults[n] = store.hit(c.params, key, now);
+          n++;
         }
-        return hits === undefined ? undefined : finish(ctx, hits, now);
+        return finish(ctx, hitRules, hitKeys, hitResults, n, now);
       }
       const pending: Promise<{ c: CompiledRule; key: string; r: RateLimitResult } | undefined>[] = [];
       for (const c of rules) {
-        if (!c.matcher.matches(ctx.method, segs)) continue;
+        if (!applies(c, ctx)) continue;
         const key = c.key(ctx);
         if (key === undefined) continue;
         pending.push(
@@ -259,7 +289,10 @@ export const rateLimitDetector: DetectorFactory<Services> = (policy, services) =
         );
       }
       if (pending.length === 0) return undefined;
-      return Promise.all(pending).then((rs) => finish(ctx, rs.filter((x) => x !== undefined), now));
+      return Promise.all(pending).then((all) => {
+        const hits = all.filter((x) => x !== undefined);
+        return finish(ctx, hits.map((h) => h.c), hits.map((h) => h.key), hits.map((h) => h.r), hits.length, now);
+      });
     },
     close(): Promise<void> | void {
       if (closed) return;

@@ -88,3 +88,15 @@ test('credential values and API-key ban values never reach an event in clear', (
   assert.equal(isSecretName('X-API-Key'), true);
   assert.equal(isSecretName('q'), false);
 });
+
+test('uuidv7 layout: big-endian 48-bit ms timestamp, version 7, 12-bit sequence, variant 10, random tail', () => {
+  for (const now of [0, 1, 0xffffff, 0x1000000, 1_700_000_000_123, 2 ** 48 - 1]) {
+    const id = uuidv7(now);
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const hex = id.replaceAll('-', '');
+    assert.equal(parseInt(hex.slice(0, 12), 16), now);
+  }
+  const ids = Array.from({ length: 600 }, () => uuidv7(1_700_000_000_000));
+  for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1]! < ids[i]! || ids[i]!.slice(14, 18) === '7000', 'sequence increases within a ms (wrapping at 4096)');
+  assert.equal(new Set(ids.map((x) => x.slice(19))).size, ids.length, 'random tails differ');
+});

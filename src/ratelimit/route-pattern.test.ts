@@ -54,3 +54,15 @@ test('pathological 64 KiB paths are matched in linear time', () => {
   const ms = performance.now() - t0;
   assert.ok(ms < 2000, `took ${ms} ms`);
 });
+
+test('matchesEveryPath: only patterns made of ** alone, which match every path', () => {
+  for (const p of ['/**', '**', '/**/**']) {
+    assert.equal(new RoutePattern(p).matchesEveryPath, true, p);
+    for (const path of ['/', '/a', '/a/b/c', '//x/../y;z']) assert.equal(m(p, path), true);
+  }
+  for (const p of ['/', '/*', '/api/**', '/**/login', '/*/**']) assert.equal(new RoutePattern(p).matchesEveryPath, false, p);
+  assert.equal(new RouteMatcher(['/login', '/**']).matchesEveryPath, true);
+  const post = new RouteMatcher('/**', ['POST']);
+  assert.equal(post.matchesMethod('GET'), false);
+  assert.equal(post.matches('POST', normalizePath('/x')), true);
+});

@@ -109,6 +109,8 @@ const MANY = 2;
 export class RoutePattern {
   /** The pattern as written. */
   readonly source: string;
+  /** True when the pattern is only `**` tokens (e.g. `/**`): it matches every path, so no segments are needed. */
+  readonly matchesEveryPath: boolean;
   private readonly kinds: Uint8Array;
   private readonly lits: string[];
   /** Scratch state sets, reused between calls (matching is synchronous). */
@@ -132,6 +134,7 @@ export class RoutePattern {
     }
     this.cur = new Uint8Array(toks.length + 1);
     this.next = new Uint8Array(toks.length + 1);
+    this.matchesEveryPath = toks.length > 0 && toks.every((t) => t === '**');
   }
 
   /** Adds state `i` and its ε-closure (`**` may match zero segments). */
@@ -191,6 +194,8 @@ function normalizePatternTokens(pattern: string): string[] {
 export class RouteMatcher {
   private readonly patterns: readonly RoutePattern[];
   private readonly methods?: ReadonlySet<string>;
+  /** True when some path pattern matches every path ({@link RoutePattern.matchesEveryPath}). */
+  readonly matchesEveryPath: boolean;
 
   /**
    * @param paths - one pattern or a list (any may match).
@@ -199,11 +204,22 @@ export class RouteMatcher {
   constructor(paths: string | readonly string[], methods?: readonly string[]) {
     this.patterns = (typeof paths === 'string' ? [paths] : paths).map((p) => new RoutePattern(p));
     this.methods = methods && methods.length > 0 ? new Set(methods) : undefined;
+    this.matchesEveryPath = this.patterns.some((p) => p.matchesEveryPath);
   }
 
   /** True when `method` and the normalized path segments match. */
   matches(method: string, segs: readonly string[]): boolean {
-    if (this.methods !== undefined && !this.methods.has(method)) return false;
+    return this.matchesMethod(method) && this.matchesPath(segs);
+  }
+
+  /** True when the rule applies to `method` (every method when none were given). */
+  matchesMethod(method: string): boolean {
+    return this.methods === undefined || this.methods.has(method);
+  }
+
+  /** True when some path pattern matches the normalized path segments. */
+  matchesPath(segs: readonly string[]): boolean {
+    if (this.matchesEveryPath) return true;
     for (const p of this.patterns) if (p.matches(segs)) return true;
     return false;
   }

@@ -3,6 +3,7 @@ import type { Detector, DetectorFactory } from '../../core/detector.ts';
 import type { Services } from '../../core/services.ts';
 import type { ResponseInfo, ThreatLevel } from '../../core/types.ts';
 import { migrate, type Migration, type SqliteDb } from '../../store/sqlite.ts';
+import { KeyMemo } from '../../core/key-memo.ts';
 
 /** Counters of one bucket (a minute, an hour or one second). */
 export interface TrafficCounters {
@@ -89,6 +90,11 @@ export class TrafficStats {
   private flushTimer?: NodeJS.Timeout;
   private secondTimer?: NodeJS.Timeout;
   private lastPrune = 0;
+  /** Endpoint keys of templated routes, by method and route. */
+  private readonly routeKeys = new KeyMemo(16, TOP_CAPACITY, 1024);
+  private lastMethod = '';
+  private lastPath = '';
+  private lastPathKey = ' ';
   /** Data older than this is deleted at flush time (ms). */
   retentionMs = 30 * 86_400_000;
 
@@ -129,8 +135,7 @@ export class TrafficStats {
       case 'HIGH': b.high++; break;
       case 'CRITICAL': b.critical++; break;
     }
-    const path = ctx.route ?? (ctx.path.length > KEY_MAX ? ctx.path.slice(0, KEY_MAX) : ctx.path);
-    bump(m.endpoint, ctx.method + ' ' + path, blocked);
+    bump(m.endpoint, ctx.route !== undefined ? this.routeKey(ctx.method, ctx.route) : this.pathKey(ctx.method, ctx.path), blocked);
     bump(m.client, ctx.clientKey, blocked);
     const country = ctx.geo?.country;
     if (country !== undefined) bump(m.country, country, blocked);
@@ -147,6 +152,21 @@ export class TrafficStats {
         }
       }
     }
+  }
+
+  /** `METHOD route` for a templated route, built once per method and route (a busy endpoint's key is not rebuilt and re-hashed per request). */
+  private routeKey(method: string, route: string): string {
+    return this.routeKeys.get(method, route) ?? this.routeKeys.set(method, route, method + ' ' + route);
+  }
+
+  /** `METHOD path` (path cut to {@link KEY_MAX} chars) for an untemplated path; the last key is reused while method and path repeat. */
+  private pathKey(method: string, path: string): string {
+    if (path === this.lastPath && method === this.lastMethod) return this.lastPathKey;
+    const key = method + ' ' + (path.length > KEY_MAX ? path.slice(0, KEY_MAX) : path);
+    this.lastMethod = method;
+    this.lastPath = path;
+    this.lastPathKey = key;
+    return key;
   }
 
   private flushSafe(): void {
