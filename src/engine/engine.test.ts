@@ -260,3 +260,68 @@ test('needs precondition: match is skipped only on inert values without the char
   // a non-punctuation character in needs is a registry error
   assert.throws(() => engine({}, [needleRule('100012', 'a', { needs: 'a' })]), RuleRegistryError);
 });
+
+test('a rule may report the form it matched on: 933120 on a base64 PHP object gives the decoded text as evidence', () => {
+  const e = engine({}, ruleRegistry());
+  const sig = run(e, ctx('/a?q=Tzo0OiJFdmlsIjowOnt9')).find((s) => s.ruleId === 'cmdi.933120');
+  assert.ok(sig);
+  assert.equal(sig.evidence?.transformed, 'O:4:"Evil":0:{}');
+  assert.equal(sig.evidence?.value, 'Tzo0OiJFdmlsIjowOnt9');
+  const plain = run(e, ctx('/a?q=' + encodeURIComponent('O:4:"Evil":0:{}'))).find((s) => s.ruleId === 'cmdi.933120');
+  assert.equal(plain?.evidence?.transformed, 'O:4:"Evil":0:{}');
+});
+
+test('decodedOnly precondition: match is skipped on inert values only, never when a chain can create a change', () => {
+  const seen: string[] = [];
+  const counting = (id: string, over: Partial<PartRule>): PartRule =>
+    needleRule(id, '\n', { ...over, match: (v) => (seen.push(id), v.includes('\n') ? 'newline' : null) });
+  const e = engine({}, [
+    counting('100013', { decodedOnly: true }),
+    counting('100014', { decodedOnly: true, transforms: [['base64Decode']] }),
+  ]);
+  // inert value: the decodedOnly rule is not called; the base64 rule (a chain that can create a newline) is
+  seen.length = 0;
+  assert.ok(!run(e, ctx('/a?q=plainword')).some((s) => s.ruleId === 'other.100013'));
+  assert.deepEqual(seen, ['100014']);
+  // not inert (an encoded newline): called on the decoded value and matches
+  seen.length = 0;
+  assert.ok(run(e, ctx('/a?q=a%0Ab')).some((s) => s.ruleId === 'other.100013'));
+  assert.ok(seen.includes('100013'));
+});
+
+test('pure header rules: one match per header value across requests, same signals as without the cache', () => {
+  let calls = 0;
+  const counting = (over: Partial<PartRule>): PartRule =>
+    needleRule('100040', 'evil', { ...over, match: (v) => (calls++, v.includes('evil') ? 'evil' : null) });
+  const pure = engine({ exclusions: [{ id: 'ref', headers: ['referer'] }] }, [counting({ pure: true, transforms: [['lowercase'], ['urlDecodeUni', 'lowercase']] })]);
+  const plain = engine({ exclusions: [{ id: 'ref', headers: ['referer'] }] }, [counting({ transforms: [['lowercase'], ['urlDecodeUni', 'lowercase']] })]);
+  const reqs: [string, Record<string, string>][] = [
+    ['/?q=1', { 'user-agent': 'Mozilla/5.0 (X11)' }],
+    ['/?q=2', { 'user-agent': 'Mozilla/5.0 (X11)' }],
+    ['/?q=3', { 'user-agent': 'Evil%20Bot' }],
+    ['/?q=4', { 'user-agent': 'Evil%20Bot' }],
+    ['/?q=5', { referer: 'https://evil.test/', 'user-agent': 'x' }], // excluded header: the next part still counts
+    ['/?q=evil', { referer: 'https://evil.test/', 'user-agent': 'x' }],
+    ['/?q=evil', { 'user-agent': 'Mozilla/5.0 (X11)' }],
+  ];
+  const strip = (s: ReturnType<typeof run>) => s.map((x) => [x.ruleId, x.score, x.exclusion, x.evidence]);
+  for (const [t, h] of reqs) assert.deepEqual(strip(run(pure, ctx(t, { headers: h }))), strip(run(plain, ctx(t, { headers: h }))), t);
+  // the same header value again: the pure rule is not called for it; query values are never cached
+  calls = 0;
+  run(pure, ctx('/?q=1', { headers: { 'user-agent': 'Mozilla/5.0 (X11)', referer: 'https://evil.test/' } }));
+  assert.equal(calls, 1, 'only the query value is matched');
+  calls = 0;
+  run(plain, ctx('/?q=1', { headers: { 'user-agent': 'Mozilla/5.0 (X11)', referer: 'https://evil.test/' } }));
+  assert.equal(calls, 3);
+});
+
+test('scope.derive: a derived form is computed once per part for all rules; direct calls compute it', () => {
+  let derived = 0;
+  const upper = (s: string) => (derived++, s.toUpperCase());
+  const deriving = (id: string): PartRule =>
+    needleRule(id, 'EVIL', { match: (v, _p, scope) => ((scope.derive?.(v, upper) ?? upper(v)).includes('EVIL') ? 'EVIL' : null) });
+  const e = engine({}, [deriving('100050'), deriving('100051')]);
+  const s = run(e, ctx('/?a=one&b=evil'));
+  assert.deepEqual(s.map((x) => x.ruleId), ['other.100050', 'other.100051']);
+  assert.equal(derived, 2, 'one per part (a, b), shared by both rules');
+});

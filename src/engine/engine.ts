@@ -5,6 +5,7 @@ import type { DetectionPolicy } from './schema.ts';
 import { TRANSFORMS, type Transform } from './transforms.ts';
 import { DEFAULT_HEADERS, bodyParts, requestParts, type TargetLimits } from './targets.ts';
 import { compileExclusion, numericRuleId, type CompiledExclusion } from './exclusions.ts';
+import { HeaderResultCache, type HeaderHit, type HeaderResults } from './header-cache.ts';
 
 /**
  * The payload engine: compiles the rule registry for a policy (paranoia filter, disabled rules and categories,
@@ -126,8 +127,18 @@ function needsMask(r: PartRule): number {
     if (bit === 0) throw new RuleRegistryError(`rule ${r.id}: needs has a character that is not ASCII punctuation`);
     m |= bit;
   }
-  for (const chain of r.transforms) for (const t of chain) if (!DECODERS.has(t) && !PUNCT_PRESERVING.has(t)) return 0;
-  return m;
+  return preservesInert(r) ? m : 0;
+}
+
+/**
+ * True when every step of every chain of `r` is a {@link DECODERS} or {@link PUNCT_PRESERVING} step: then on an
+ * inert value each chain's output is the value with ASCII case folded or whitespace trimmed, compressed or
+ * removed (no new punctuation or control character), which is what {@link PartRule.needs} and
+ * {@link PartRule.decodedOnly} rely on.
+ */
+function preservesInert(r: PartRule): boolean {
+  for (const chain of r.transforms) for (const t of chain) if (!DECODERS.has(t) && !PUNCT_PRESERVING.has(t)) return false;
+  return true;
 }
 
 /** True when every {@link DECODERS} step is the identity on `s` (most API values: ids, words, plain text). */
@@ -191,6 +202,10 @@ export class Scope implements InspectionScope {
   private punct?: Int32Array;
   private hasPunct?: Uint8Array;
   private index?: Map<Part, number>;
+  /** Index of the part a part rule is inspecting ({@link Scope.derive}); -1 outside part rules. */
+  cur = -1;
+  /** Per header part: its {@link HeaderResults} (looked up once per part and phase), or null when not cached. */
+  private headerEntries?: (HeaderResults | null | undefined)[];
 
   constructor(ctx: RequestContext, parts: readonly Part[], phase: 'request' | 'body', deadline: number, body?: BodyInfo, detection?: DetectionPolicy) {
     this.ctx = ctx;
@@ -264,6 +279,13 @@ export class Scope implements InspectionScope {
     return v;
   }
 
+  /** True when part `i`'s value is inert (see {@link isInert}); computed once per part. */
+  isInertAt(i: number): boolean {
+    let inert = this.inert[i]!;
+    if (inert === 0) this.inert[i] = inert = isInert(this.parts[i]!.value) ? 1 : 2;
+    return inert === 1;
+  }
+
   /**
    * True when part `i` is inert and its value has none of the punctuation characters in `needs` (a
    * {@link PUNCT_BIT} mask): then no rule chain made of decoders and {@link PUNCT_PRESERVING} steps can
@@ -282,6 +304,18 @@ export class Scope implements InspectionScope {
       this.hasPunct![i] = 1;
     }
     return (this.punct[i]! & needs) === 0;
+  }
+
+  derive(input: string, f: (s: string) => string): string {
+    return this.cur < 0 ? f(input) : this.step(this.cur, f, input);
+  }
+
+  /** The shared header results of part `i` (a header), or undefined when its value is not cacheable. */
+  headerResults(i: number, cache: HeaderResultCache): HeaderResults | undefined {
+    if (this.headerEntries === undefined) this.headerEntries = [];
+    let e = this.headerEntries[i];
+    if (e === undefined) this.headerEntries[i] = e = cache.entry(this.parts[i]!.value) ?? null;
+    return e ?? undefined;
   }
 
   /** `f(v)` for part `i`, memoised per part as flat `(f, input, output)` triples (a handful per part). */
@@ -317,6 +351,10 @@ interface Compiled<R extends PayloadRule> {
   readonly tid: number;
   /** Part rules: compiled {@link PartRule.needs} precondition mask, 0 for none. */
   readonly needs: number;
+  /** Part rules: {@link PartRule.decodedOnly} in force (declared, and the chains allow it). */
+  readonly decodedOnly: boolean;
+  /** Pure part rules that target headers: slot in the {@link HeaderResultCache} entries; -1 otherwise. */
+  readonly hslot: number;
 }
 
 /** A finding before it becomes a signal. */
@@ -370,6 +408,8 @@ export class PayloadEngine {
   private readonly targetIds = new Map<string, number>();
   /** For each location kind, the target-set ids that include it. */
   private readonly kindTids = new Map<Location['kind'], number[]>();
+  /** Results of the pure header rules per header value (see {@link PartRule.pure}). */
+  private readonly headerCache: HeaderResultCache;
   /** Rule failures (a rule threw) since construction; the request continued without that rule. */
   ruleErrors = 0;
   /** Number of rules active after the policy filter. */
@@ -390,6 +430,7 @@ export class PayloadEngine {
     const part: Compiled<PartRule>[] = [];
     const req: Compiled<RequestRule>[] = [];
     const body: Compiled<RequestRule>[] = [];
+    let hslots = 0;
     for (const r of rules) {
       if (r.paranoia > policy.paranoiaLevel || disabled.has(r.id) || disabledCats.has(r.category)) continue;
       const c = {
@@ -401,6 +442,8 @@ export class PayloadEngine {
         chains: r.kind === 'part' ? r.transforms.map(chainInfo) : [],
         tid: r.kind === 'part' ? this.targetId(r.targets) : -1,
         needs: r.kind === 'part' ? needsMask(r) : 0,
+        decodedOnly: r.kind === 'part' && r.decodedOnly === true && preservesInert(r),
+        hslot: r.kind === 'part' && r.pure === true && r.targets.includes('header') ? hslots++ : -1,
       };
       if (r.kind === 'part') part.push(c as Compiled<PartRule>);
       else if (r.phase === 'body') body.push(c as Compiled<RequestRule>);
@@ -414,6 +457,7 @@ export class PayloadEngine {
     this.requestRules = req;
     this.bodyRules = body;
     this.activeRules = part.length + req.length + body.length;
+    this.headerCache = new HeaderResultCache(hslots);
     this.exclusions = policy.exclusions.map(compileExclusion);
     const hs = new Set(DEFAULT_HEADERS);
     for (const h of policy.headers) hs.add(h);
@@ -557,32 +601,53 @@ export class PayloadEngine {
     const list = byTargets[c.tid]!;
     if (list.length === 0) return undefined;
     const needs = c.needs;
+    const decodedOnly = c.decodedOnly;
     let excluded: Hit | undefined;
     try {
       for (let li = 0; li < list.length; li++) {
         const idx = list[li]!;
         if (needs !== 0 && scope.lacks(idx, needs)) continue; // cannot match: skip the chains and the call
+        if (decodedOnly && scope.isInertAt(idx)) continue;
         const part = parts[idx]!;
-        let prev: string | undefined;
-        for (let ci = 0; ci < chains.length; ci++) {
-          const v = scope.at(idx, chains[ci]!);
-          if (v === prev) continue; // the chain changed nothing more than the previous one
-          prev = v;
-          const m = r.match(v, part, scope);
-          if (m === null) continue;
-          const ex = excl.length ? this.exclusionFor(r, part.loc, excl) : undefined;
-          const h: Hit = { loc: part.loc, value: part.value, transformed: v, matched: m, exclusion: ex };
-          if (ex && ex.action === 'disable') {
-            excluded ??= h;
-            break; // this part is excluded for this rule: try the next part
+        let found: HeaderHit | null | undefined;
+        if (c.hslot !== -1 && part.loc.kind === 'header') {
+          // pure rule on a header: one shared result per header value (see HeaderResultCache)
+          const entry = scope.headerResults(idx, this.headerCache);
+          if (entry !== undefined) {
+            found = entry[c.hslot];
+            if (found === undefined) entry[c.hslot] = found = this.firstMatch(r, chains, idx, part, scope);
           }
-          return h;
         }
+        if (found === undefined) found = this.firstMatch(r, chains, idx, part, scope);
+        if (found === null) continue;
+        const ex = excl.length ? this.exclusionFor(r, part.loc, excl) : undefined;
+        const h: Hit = { loc: part.loc, value: part.value, transformed: found.transformed, matched: found.matched, exclusion: ex };
+        if (ex && ex.action === 'disable') {
+          excluded ??= h; // this part is excluded for this rule: try the next part
+          continue;
+        }
+        return h;
       }
     } catch {
       this.ruleErrors++;
+    } finally {
+      scope.cur = -1;
     }
     return excluded;
+  }
+
+  /** The first chain of `r` whose output matches on part `idx`, or null. May throw (the rule's `match`). */
+  private firstMatch(r: PartRule, chains: readonly ChainInfo[], idx: number, part: Part, scope: Scope): HeaderHit | null {
+    scope.cur = idx;
+    let prev: string | undefined;
+    for (let ci = 0; ci < chains.length; ci++) {
+      const v = scope.at(idx, chains[ci]!);
+      if (v === prev) continue; // the chain changed nothing more than the previous one
+      prev = v;
+      const m = r.match(v, part, scope);
+      if (m !== null) return typeof m === 'string' ? { transformed: v, matched: m } : m;
+    }
+    return null;
   }
 
   private signal(c: Compiled<PayloadRule>, h: Hit): Signal {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  TRANSFORMS, applyChain, base64Decode, cmdLine, compressWhitespace, cssDecode, htmlEntityDecode, jsDecode, lowercase,
+  TRANSFORMS, applyChain, base64Decode, cmdLine, decodeBytesLenient, compressWhitespace, cssDecode, htmlEntityDecode, jsDecode, lowercase,
   normalizePath, normalizePathWin, percentDecode, removeCommentsChar, removeNulls, removeWhitespace, replaceComments,
-  trim, unicodeNormalize, urlDecodeRepeat, urlDecodeUni, utf8ToUnicode,
+  trim, unicodeNormalize, urlDecodeRepeat, urlDecodeUni, utf8ToUnicode, base64DecodeIfBoth,
 } from './transforms.ts';
 import type { TransformName } from './types.ts';
 
@@ -88,4 +88,89 @@ test('transforms are linear on 64 KiB hostile input', () => {
   for (const s of inputs) for (const f of Object.values(TRANSFORMS)) f(s);
   const ms = performance.now() - t0;
   assert.ok(ms < 3000, `took ${ms} ms`);
+});
+
+test('base64Decode and Buffer decoding equal the per-byte lenient decoder (random bytes, overlong and 4-byte forms, large values)', () => {
+  let x = 12345;
+  const r = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const reference = (s: string) => [...Buffer.from(s, 'base64')];
+  for (let k = 0; k < 3000; k++) {
+    const bytes = Buffer.alloc(Math.floor(r() * (k % 500 === 0 ? 100_000 : 200)));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = r() < 0.2 ? 0xc0 + Math.floor(r() * 0x35) : r() < 0.5 ? 0x80 + Math.floor(r() * 64) : Math.floor(r() * 256);
+    for (const s of [bytes.toString('base64'), bytes.toString('base64url'), ` ${bytes.toString('base64').slice(0, 40)}=%é{x} `]) {
+      const ref = reference(s);
+      assert.equal(base64Decode(s), decodeBytesLenient(ref, ref.length), s.slice(0, 60));
+    }
+    const n = Math.floor(r() * (bytes.length + 1));
+    assert.equal(decodeBytesLenient(bytes, n), decodeBytesLenient([...bytes], n));
+  }
+});
+
+/** The per-character percent-decoder percentDecode replaced (reference for the run-copying version). */
+function percentDecodeReference(s: string, plus: boolean): string {
+  const hex = (c: number) => (c >= 48 && c <= 57 ? c - 48 : (c | 32) >= 97 && (c | 32) <= 102 ? (c | 32) - 87 : -1);
+  let out = '';
+  const bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length) out += decodeBytesLenient(bytes, bytes.length);
+    bytes.length = 0;
+  };
+  for (let i = 0; i < s.length; ) {
+    if (s[i] === '%') {
+      if (i + 2 < s.length && hex(s.charCodeAt(i + 1)) >= 0 && hex(s.charCodeAt(i + 2)) >= 0) {
+        bytes.push(hex(s.charCodeAt(i + 1)) * 16 + hex(s.charCodeAt(i + 2)));
+        i += 3;
+        continue;
+      }
+      if (i + 5 < s.length && (s[i + 1] === 'u' || s[i + 1] === 'U') && [2, 3, 4, 5].every((k) => hex(s.charCodeAt(i + k)) >= 0)) {
+        flush();
+        out += String.fromCharCode(parseInt(s.slice(i + 2, i + 6), 16));
+        i += 6;
+        continue;
+      }
+    }
+    flush();
+    out += plus && s[i] === '+' ? ' ' : s[i];
+    i++;
+  }
+  flush();
+  return out;
+}
+
+test('percentDecode equals the per-character decoder on random escapes, runs, + and invalid forms', () => {
+  let x = 4242;
+  const r = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const pieces = ['%', '%2', '%2C', '%c3%a9', '%e2%82%ac', '%f0%9f%98%80', '%C0%AE', '%u003c', '%U00e9', '%uZZ12', '%zz', '+', 'a', 'bc', ' ', 'é', '%%32%66', '%ff', '%80', '%00'];
+  for (let k = 0; k < 20000; k++) {
+    let s = '';
+    const len = Math.floor(r() * 14);
+    for (let i = 0; i < len; i++) s += pieces[Math.floor(r() * pieces.length)];
+    for (const plus of [true, false]) assert.equal(percentDecode(s, plus), percentDecodeReference(s, plus), `${JSON.stringify(s)} plus=${plus}`);
+  }
+});
+
+test('base64DecodeIfBoth is base64Decode, or null only when the result lacks one of the characters (random bytes, overlong forms)', () => {
+  let seed = 5;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  // bytes that spell `:` and `"` directly, overlong (C0 BA, E0 80 A2), or nearly (stray continuations, cut-off leads)
+  const pieces = [[0x3a], [0x22], [0xc0, 0xba], [0xe0, 0x80, 0xa2], [0xba], [0xa2], [0xc0], [0x4f], [0x41], [0xe9], [0x80], [0xff], [0x7b]];
+  let both = 0;
+  let skipped = 0;
+  for (let k = 0; k < 20000; k++) {
+    const bytes: number[] = [];
+    for (let j = rnd(12); j > 0; j--) bytes.push(...pieces[rnd(pieces.length)]!);
+    let s = Buffer.from(bytes).toString(rnd(2) ? 'base64' : 'base64url');
+    if (rnd(4) === 0) s = s.slice(0, rnd(s.length + 1)) + '!' + s.slice(rnd(s.length + 1)); // skipped or cut units
+    const full = base64Decode(s);
+    const got = base64DecodeIfBoth(s, 0x3a, 0x22);
+    if (full.includes(':') && full.includes('"')) {
+      both++;
+      assert.equal(got, full, JSON.stringify(s));
+    } else if (got !== null) assert.equal(got, full, JSON.stringify(s));
+    else skipped++;
+  }
+  assert.ok(both > 1000 && skipped > 1000);
+  // long values take the unpooled path
+  const long = Buffer.from('O:8:"stdClass":0:{}'.repeat(10000)).toString('base64');
+  assert.equal(base64DecodeIfBoth(long, 0x3a, 0x22), base64Decode(long));
 });

@@ -79,10 +79,61 @@ function utf8SequenceAt(bytes: readonly number[] | Uint8Array, i: number, n: num
 }
 
 /**
- * {@link decodeBytesLenient} for a Buffer: the same decoding, but runs of bytes that are not part of a
- * multi-byte sequence are copied as Latin-1 slices (native) instead of one character at a time.
+ * Scratch for {@link decodeBufferLenient}: UTF-16 code units written in place and turned into one string by a
+ * single native call (the decoder used to append a Latin-1 slice and a character per multi-byte sequence; on
+ * base64-decoded text, sequences are frequent). Grows to the longest input seen, at most
+ * {@link SCRATCH_MAX_BYTES} bytes; longer inputs use a fresh buffer.
+ */
+let unitsBuf = Buffer.allocUnsafeSlow(8192);
+let units = new Uint16Array(unitsBuf.buffer, unitsBuf.byteOffset, unitsBuf.length >> 1);
+/** Largest scratch kept between calls (bytes), so one huge value does not pin memory. */
+const SCRATCH_MAX_BYTES = 1 << 17;
+/** `utf16le` reads code units little-endian; a big-endian host uses the slice-and-append path. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * {@link decodeBytesLenient} for a Buffer: the same decoding. Input without any multi-byte sequence (most
+ * bytes below 0xC0) is one Latin-1 slice; otherwise code units are written to a scratch array and read back as
+ * UTF-16 in one call.
  */
 function decodeBufferLenient(bytes: Buffer, n: number): string {
+  let i = 0;
+  while (i < n && (bytes[i]! < 0xc0 || utf8SequenceAt(bytes, i, n) === 0)) i++;
+  if (i >= n) return bytes.toString('latin1', 0, n);
+  if (!LITTLE_ENDIAN) return decodeBufferAppend(bytes, n);
+  // each byte gives at most one code unit (a 4-byte sequence gives two)
+  let u = units;
+  let ub = unitsBuf;
+  if (u.length < n) {
+    ub = Buffer.allocUnsafeSlow(2 * n);
+    u = new Uint16Array(ub.buffer, ub.byteOffset, n);
+    if (2 * n <= SCRATCH_MAX_BYTES) {
+      unitsBuf = ub;
+      units = u;
+    }
+  }
+  for (let k = 0; k < i; k++) u[k] = bytes[k]!;
+  let len = i;
+  while (i < n) {
+    const b = bytes[i]!;
+    const l = b < 0xc0 ? 0 : utf8SequenceAt(bytes, i, n);
+    if (l === 0) {
+      u[len++] = b;
+      i++;
+      continue;
+    }
+    const cp = seqCodePoint;
+    if (cp > 0xffff) {
+      u[len++] = 0xd800 + ((cp - 0x10000) >> 10);
+      u[len++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+    } else u[len++] = cp;
+    i += l;
+  }
+  return ub.toString('utf16le', 0, 2 * len);
+}
+
+/** {@link decodeBufferLenient} by appending Latin-1 slices and decoded characters (any byte order). */
+function decodeBufferAppend(bytes: Buffer, n: number): string {
   let out = '';
   let from = 0; // start of the pending Latin-1 run
   let i = 0;
@@ -112,7 +163,11 @@ export function percentDecode(s: string, plus: boolean): string {
   const p = plus ? s.indexOf('+') : -1;
   if (i === -1 && p === -1) return s;
   if (i === -1 || (p !== -1 && p < i)) i = p;
-  let out = s.slice(0, i);
+  // Unchanged runs are copied by slice (`lit`: start of the pending run, empty while bytes are pending): long
+  // values with a few escapes (a comma-separated field list, `%2C` between words) cost one slice per run
+  // instead of one concatenation per character.
+  let out = '';
+  let lit = 0;
   const n = s.length;
   const bytes: number[] = [];
   while (i < n) {
@@ -122,8 +177,18 @@ export function percentDecode(s: string, plus: boolean): string {
         const h = hexVal(s.charCodeAt(i + 1));
         const l = hexVal(s.charCodeAt(i + 2));
         if (h >= 0 && l >= 0) {
-          bytes.push(h * 16 + l);
+          const v = h * 16 + l;
+          if (bytes.length === 0 && i > lit) out += s.slice(lit, i);
+          if (v < 0x80) {
+            // an ASCII byte never belongs to a multi-byte sequence: the lenient decoding splits around it
+            if (bytes.length) {
+              out += decodeBytesLenient(bytes, bytes.length);
+              bytes.length = 0;
+            }
+            out += String.fromCharCode(v);
+          } else bytes.push(v);
           i += 3;
+          lit = i;
           continue;
         }
       }
@@ -136,21 +201,33 @@ export function percentDecode(s: string, plus: boolean): string {
           if (bytes.length) {
             out += decodeBytesLenient(bytes, bytes.length);
             bytes.length = 0;
-          }
+          } else if (i > lit) out += s.slice(lit, i);
           out += String.fromCharCode((a << 12) | (b << 8) | (d << 4) | e);
           i += 6;
+          lit = i;
           continue;
         }
       }
+    } else if (plus && c === 0x2b) {
+      if (bytes.length) {
+        out += decodeBytesLenient(bytes, bytes.length);
+        bytes.length = 0;
+      } else if (i > lit) out += s.slice(lit, i);
+      out += ' ';
+      i++;
+      lit = i;
+      continue;
     }
+    // an ordinary character (an invalid `%` escape is kept as it is): it starts or extends the pending run
     if (bytes.length) {
       out += decodeBytesLenient(bytes, bytes.length);
       bytes.length = 0;
+      lit = i;
     }
-    out += plus && c === 0x2b ? ' ' : s[i];
     i++;
   }
   if (bytes.length) out += decodeBytesLenient(bytes, bytes.length);
+  else if (n > lit) out += s.slice(lit, n);
   return out;
 }
 
@@ -549,9 +626,51 @@ export function cmdLine(s: string): string {
  * skipped, as ModSecurity does). Bytes are read as lenient UTF-8 ({@link decodeBytesLenient}). Linear.
  */
 export function base64Decode(s: string): string {
-  const buf = Buffer.from(s, 'base64');
-  return decodeBytesLenient(buf, buf.length);
+  // decoded into a reused buffer (at most 3 bytes per 4 characters) instead of a new Buffer per value
+  const max = Math.ceil((s.length * 3) / 4) + 3;
+  if (max > SCRATCH_MAX_BYTES) {
+    const buf = Buffer.from(s, 'base64');
+    return decodeBufferLenient(buf, buf.length);
+  }
+  if (b64Buf.length < max) b64Buf = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX_BYTES, Math.max(max, 2 * b64Buf.length)));
+  const n = b64Buf.write(s, 'base64');
+  return decodeBufferLenient(b64Buf, n);
 }
+
+/**
+ * {@link base64Decode} of `s`, or null when that result cannot contain both ASCII characters `a` and `b` (for
+ * matchers that need both in the decoded text). The bytes are checked before any string is made: the lenient
+ * UTF-8 reading yields an ASCII character only from that byte or from a (possibly overlong) sequence whose
+ * last byte is `0x80 | (c & 0x3f)`, so bytes without either form of `a` (or of `b`) cannot produce it. A
+ * non-null result may still lack them (a stray `0xBA` byte). Most values (API parameters that are not base64)
+ * stop at the check. Linear.
+ */
+export function base64DecodeIfBoth(s: string, a: number, b: number): string | null {
+  const max = Math.ceil((s.length * 3) / 4) + 3;
+  let buf: Buffer;
+  let n: number;
+  if (max > SCRATCH_MAX_BYTES) {
+    buf = Buffer.from(s, 'base64');
+    n = buf.length;
+  } else {
+    if (b64Buf.length < max) b64Buf = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX_BYTES, Math.max(max, 2 * b64Buf.length)));
+    buf = b64Buf;
+    n = buf.write(s, 'base64');
+  }
+  const a2 = 0x80 | (a & 0x3f);
+  const b2 = 0x80 | (b & 0x3f);
+  let hasA = false;
+  let hasB = false;
+  for (let i = 0; i < n; i++) {
+    const x = buf[i]!;
+    if (x === a || x === a2) hasA = true;
+    if (x === b || x === b2) hasB = true;
+  }
+  return hasA && hasB ? decodeBufferLenient(buf, n) : null;
+}
+
+/** Scratch bytes of {@link base64Decode} (grows up to {@link SCRATCH_MAX_BYTES}). */
+let b64Buf = Buffer.allocUnsafeSlow(4096);
 
 /** A character that can start a UTF-8 sequence when read as a byte (a single class: linear, no backtracking). */
 const LEAD_BYTE = /[\u00c0-\u00f4]/;

@@ -45,6 +45,12 @@ export interface InspectionScope {
   readonly parts: readonly Part[];
   /** The part's value after the chain (cached per part and chain). */
   transformed(part: Part, chain: readonly TransformName[]): string;
+  /**
+   * `f(input)` for the part the engine is inspecting (additive, optional; performance only), memoised per part
+   * by `f` and `input` identity, so that rules sharing a derived form (e.g. the canonical path of the traversal
+   * rules) compute it once per part. `f` must be pure. Outside a part rule's `match` it just returns `f(input)`.
+   */
+  derive?(input: string, f: (s: string) => string): string;
   /** Remaining inspection budget in ms; rules may skip optional work when it is exhausted. */
   budgetLeftMs(): number;
   /**
@@ -86,8 +92,13 @@ export interface BodyInfo {
   text: string;
 }
 
-/** A rule's finding: a short matched fragment or explanation (truncated to 128 chars by the engine). */
-export type RuleHit = string | null;
+/**
+ * A rule's finding: a short matched fragment or explanation (truncated to 128 chars by the engine), or, when
+ * the rule found it on a form of the value it derived itself instead of its `input` (a decoding it only
+ * attempts after a cheap check on the value), the finding with that form, which becomes the evidence's
+ * `transformed` value.
+ */
+export type RuleHit = string | { readonly matched: string; readonly transformed: string } | null;
 
 /**
  * A payload rule: runs on every part whose location kind is in `targets`, on the value after `transforms`.
@@ -118,6 +129,20 @@ export interface PartRule {
    * on such values without one of these characters (usually its first `indexOf` guard).
    */
   needs?: string;
+  /**
+   * Optional precondition (additive; performance only): `match` returns null on every inert value (see
+   * {@link PartRule.needs}), because it needs a control character (CR, LF, NUL) or a value that a decoder
+   * changes. The engine then skips the rule on inert parts, under the same condition on the chains as `needs`
+   * (decoders and `lowercase`, `trim`, `compressWhitespace`, `removeWhitespace` only: none of them can create
+   * a control character or make a value differ from its raw form where decoders did not).
+   */
+  decodedOnly?: boolean;
+  /**
+   * Optional (additive; performance only): `match` depends on `input` alone (not on the part's location nor
+   * the scope). For such rules that target headers, the engine keeps each header value's result in one
+   * bounded engine-level cache shared by all pure rules (User-Agent and Referer values repeat across requests).
+   */
+  pure?: boolean;
   match(input: string, part: Part, scope: InspectionScope): RuleHit;
 }
 

@@ -2,7 +2,6 @@ import type { Location } from '../../core/types.ts';
 import type { PartRule, RequestRule } from '../types.ts';
 import { applyChain } from '../transforms.ts';
 import { clip, NeedleSet } from './lib/text.ts';
-import { memoizeHeaders } from '../memo.ts';
 
 /**
  * JNDI lookup injection / Log4Shell (CVE-2021-44228, CVE-2021-45046; CWE-917; OWASP CRS 944150).
@@ -237,11 +236,11 @@ const javaExec: PartRule = {
   tags: ['OWASP_CRS/ATTACK-JAVA', 'CWE-94', 'CWE-917', 'attack-rce'],
   targets: [...TARGETS, 'header'],
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'jsDecode', 'lowercase']],
-  // pure in its input: User-Agent/Referer values repeat across requests (bounded LRU, see memo.ts)
-  match: memoizeHeaders((input) => {
+  pure: true,
+  match(input) {
     const m = JAVA_GADGETS.find(input, javaGadgetAt);
     return m === null ? null : clip(input.slice(Math.max(0, m.index - 8), m.index + 48));
-  }),
+  },
 };
 
 /** One character class (linear, native scan): the characters of {@link hasInvocationSyntax}. */

@@ -92,6 +92,7 @@ const metaOnly: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'trim']],
+  needs: '()|&', // the structural count of match
   match(input) {
     const n = input.length;
     if (n < 2 || n > 32) return null;

@@ -51,6 +51,7 @@ const operatorKey: PartRule = {
   tags: TAGS,
   targets: NAME_TARGETS,
   transforms: [['urlDecodeRepeat']],
+  needs: '$', // the loop of match
   match(input) {
     // `$ne` as the whole key, or `[$ne]` in a bracketed name; `&exists` (a `$` lost to encoding) too.
     for (let i = input.indexOf('$'); i !== -1; i = input.indexOf('$', i + 1)) {
@@ -137,8 +138,10 @@ function unquote(x: string): string {
 export function findWhereJs(raw: string): string | null {
   const s = raw.toLowerCase();
   const n = s.length;
-  // 1. a quote or `0` break followed by `;` / `&&` / `||` and JS
-  for (let i = 0; i < n; i++) {
+  // 1. a quote or `0` break followed by `;` / `&&` / `||` and JS (the per-character scan only acts at those
+  // characters: skipped when none occurs, e.g. on a long field list that only has `.` for step 2)
+  const breaks = s.indexOf(';') !== -1 || s.indexOf('&') !== -1 || s.indexOf('|') !== -1;
+  for (let i = 0; breaks && i < n; i++) {
     const c = s.charCodeAt(i);
     if (c !== 0x3b && !((c === 0x26 || c === 0x7c) && s.charCodeAt(i + 1) === c)) continue;
     // what precedes: a quote (possibly after spaces) or the start/number (`0;return true`)

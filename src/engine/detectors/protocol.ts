@@ -382,6 +382,7 @@ const crlf: PartRule = {
   tags: ATTACK_TAGS,
   targets: ['path', 'query', 'query_name', 'cookie', 'header', 'form', 'form_name', 'json', 'multipart', 'filename'],
   transforms: [['urlDecodeRepeat']],
+  decodedOnly: true, // CR and LF are control characters: never in an inert value
   match(input, part) {
     if (input.indexOf('\n') === -1 && input.indexOf('\r') === -1) return null;
     return findCrlfHeader(input, !URL_KINDS.has(part.loc.kind));

@@ -45,6 +45,9 @@ function remoteUrlStart(s: string): number {
   return -1;
 }
 
+/** Precondition of every rule here (each starts with {@link remoteUrlStart}, which needs a `/` or a `\`). */
+const URL_NEEDS = '/\\';
+
 /** The last key of a location name (`a.b.page` → `page`, `q[page]` → `page`), lower-case. */
 function lastKey(name: string | undefined): string {
   if (name === undefined) return '';
@@ -69,6 +72,7 @@ const includeParam: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
+  needs: URL_NEEDS,
   match(input, part) {
     if (remoteUrlStart(input) === -1) return null;
     const k = lastKey(part.loc.name);
@@ -86,6 +90,7 @@ const truncated: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
+  needs: URL_NEEDS,
   match(input) {
     const start = remoteUrlStart(input);
     if (start === -1) return null;
@@ -114,6 +119,7 @@ const scriptUrl: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
+  needs: URL_NEEDS,
   match(input) {
     const start = remoteUrlStart(input);
     if (start === -1) return null;
@@ -139,6 +145,7 @@ const ipHost: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
+  needs: URL_NEEDS,
   match(input) {
     const start = remoteUrlStart(input);
     if (start === -1) return null;

@@ -1,8 +1,7 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, RequestRule } from '../types.ts';
 import { applyChain } from '../transforms.ts';
-import { clip, isWordChar, NeedleSet } from './lib/text.ts';
-import { memoizeHeaders } from '../memo.ts';
+import { clip, isWordChar, NeedleSet, needsFrom } from './lib/text.ts';
 import { LruMap } from '../../core/lru.ts';
 
 /**
@@ -151,11 +150,12 @@ const oast: PartRule = {
   tags: TAGS,
   targets: ['query', 'form', 'json', 'cookie', 'multipart', 'xml', 'body', 'header', 'path'] as readonly Location['kind'][],
   transforms: [['urlDecodeRepeat', 'lowercase']],
-  // pure in its input: User-Agent/Referer values repeat across requests (bounded LRU, see memo.ts)
-  match: memoizeHeaders((input) => {
+  needs: needsFrom(OAST_DOMAINS, '.'), // only a domain matches
+  pure: true,
+  match(input) {
     const d = findOast(input);
     return d === null ? null : 'OAST host ' + d;
-  }),
+  },
 };
 
 /** Probe path prefixes (segment-anchored, lower-case), from common scanner wordlists and CRS 913/930 data. */

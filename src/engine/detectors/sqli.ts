@@ -1,6 +1,5 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { memoizeHeaders } from '../memo.ts';
 import { detectSqli } from './sqli-lexer.ts';
 
 /**
@@ -120,10 +119,11 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: SQLI_TARGETS,
     transforms: CHAINS,
-    match: memoizeHeaders((input) => {
+    pure: true,
+    match(input) {
       const f = detectSqli(input);
       return f ? `${f.reason} (context ${f.context}, tokens ${f.fingerprint})` : null;
-    }),
+    },
   },
   {
     kind: 'part',

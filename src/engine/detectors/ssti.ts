@@ -1,7 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { clip, isWordChar, isDigit, isSpace, NeedleSet } from './lib/text.ts';
-import { memoizeHeaders } from '../memo.ts';
+import { clip, isWordChar, isDigit, isSpace, NeedleSet, needsFrom } from './lib/text.ts';
 
 /**
  * Server-side template injection (CWE-1336; PortSwigger "Server-side template injection", PayloadsAllTheThings
@@ -170,11 +169,12 @@ const gadgets: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
-  // pure in its input: User-Agent/Referer values repeat across requests (bounded LRU, see memo.ts)
-  match: memoizeHeaders((input) => {
+  needs: needsFrom(GADGETS, '_.(#{'), // only a gadget matches
+  pure: true,
+  match(input) {
     const m = GADGET_SET.find(input, gadgetAt);
     return m === null ? null : clip(input.slice(Math.max(0, m.index - 8), m.index + 40));
-  }),
+  },
 };
 
 const statements: PartRule = {

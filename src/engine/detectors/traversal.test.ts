@@ -104,3 +104,21 @@ test('linear time on 64 KiB pathological input', () => {
     assert.ok(ms < 1500, `took ${ms} ms`);
   }
 });
+
+test('canonPath: the printable-ASCII fast path equals the general path (random values), linear on 64 KiB', () => {
+  const alphabet = ['a', 'B', 'z', '0', 'x', 'X', '.', '/', '?', ' ', '%', '2', 'e', 'F', '\\', '~', '"', ';'];
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  for (let k = 0; k < 20000; k++) {
+    let v = '';
+    for (let j = rnd(16); j > 0; j--) v += alphabet[rnd(alphabet.length)];
+    // a leading NUL keeps the value off the fast path and is deleted by the general one
+    assert.equal(canonPath(v), canonPath('\u0000' + v), JSON.stringify(v));
+  }
+  for (const unit of ['0', '0X', 'Aa', '0x2', '%']) {
+    const v = unit.repeat(65536 / unit.length);
+    const t0 = performance.now();
+    canonPath(v);
+    assert.ok(performance.now() - t0 < 200, unit);
+  }
+});

@@ -1,5 +1,5 @@
 import type { Location } from '../../core/types.ts';
-import type { PartRule, TransformName } from '../types.ts';
+import type { InspectionScope, PartRule, TransformName } from '../types.ts';
 import { canonPath, clip, around, isWordChar, isAlpha, lowerAscii, NeedleSet } from './lib/text.ts';
 
 /**
@@ -237,12 +237,14 @@ export function systemPathInRequestPath(s: string): string | null {
 }
 
 /**
- * Last-value cache of the canonical form (930100 and 930110 both need it on the same transformed value when a
- * request has one traversal target; a per-part WeakMap cost more than {@link canonPath}'s fast path saves).
+ * The canonical form of a rule input: 930100 and 930110 run on the same transformed value of every part, so it
+ * is computed once per part through the engine's per-part memo ({@link InspectionScope.derive}); without one
+ * (direct calls) a last-value cache.
  */
 let lastIn = '';
 let lastOut = '';
-function canon(input: string): string {
+function canon(input: string, scope: InspectionScope | undefined): string {
+  if (scope?.derive !== undefined) return scope.derive(input, canonPath);
   if (input === lastIn) return lastOut;
   lastIn = input;
   lastOut = canonPath(input);
@@ -260,9 +262,9 @@ const dotdot: PartRule = {
   tags: TAGS,
   targets: TRAVERSAL_TARGETS,
   transforms: CHAINS,
-  match(input, part) {
+  match(input, part, scope) {
     if (input.length < 3) return null;
-    const s = canon(input);
+    const s = canon(input, scope);
     if (s.indexOf('..') === -1 && s.indexOf('.?') === -1 && s.indexOf('?.') === -1 && s.indexOf('/./') === -1) return null;
     const i = findDotDot(s);
     if (i !== -1) return clip(around(s, i));
@@ -335,14 +337,14 @@ const sensitive: PartRule = {
   tags: TAGS,
   targets: TRAVERSAL_TARGETS,
   transforms: CHAINS,
-  match(input, part) {
+  match(input, part, scope) {
     if (input.length < 6) return null;
     if (input.indexOf('%') !== -1) {
       // env-var paths first: the lenient `%xx` folding of canonPath would garble them
       const env = WIN_ENV_DIRS.find(lowerAscii(input), (v, i, n) => v.charCodeAt(i + n.length) === 0x5c || v.charCodeAt(i + n.length) === 0x2f);
       if (env !== null) return 'windows system path ' + env.needle;
     }
-    const s = canon(input);
+    const s = canon(input, scope);
     const f = findSensitive(s);
     if (f !== null) return 'sensitive path ' + f;
     if (part.loc.kind === 'path') {
@@ -370,6 +372,7 @@ const nullByte: PartRule = {
   tags: [...TAGS, 'CWE-158'],
   targets: TRAVERSAL_TARGETS,
   transforms: [['urlDecodeRepeat']],
+  decodedOnly: true, // a NUL is a control character: never in an inert value
   match(input) {
     const z = input.indexOf('\u0000');
     if (z === -1) return null;

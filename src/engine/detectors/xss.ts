@@ -1,6 +1,5 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { memoizeHeaders } from '../memo.ts';
 import { scanHtmlInjection, scanJsStatement, scanXmlnsDeclaration } from './html-inject.ts';
 import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSevenBit, scanAttributeInjection, scanHtml, scanJsBreakout, scanJsExpression, scanScriptUrl, scanUtf7, sinkAt } from './xss-scan.ts';
 
@@ -107,7 +106,8 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: CHAINS,
-    match: memoizeHeaders((input) => {
+    pure: true,
+    match(input) {
       const lt = input.indexOf('<') !== -1;
       if (lt) {
         const r = scanHtml(input);
@@ -123,7 +123,7 @@ export const rules: readonly PartRule[] = [
         if (r) return r;
       }
       return cssExpression(input) ?? scanSevenBit(input) ?? (input.length >= 16 && input.indexOf('P') !== -1 ? scanBase64Markup(input) : null) ?? (lt || input.indexOf('-->') !== -1 || input.indexOf(']]>') !== -1 ? scanPolyglot(input) : null);
-    }),
+    },
   },
   {
     kind: 'part',
@@ -198,14 +198,14 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: URL_BORNE_TARGETS,
     transforms: FULL_DECODE,
-    // User-Agent and Referer carry `(` and `.` on every request: memoised (pure matcher)
     needs: '(=', // the first guard of match
-    match: memoizeHeaders((input) => {
+    pure: true,
+    match(input) {
       // every statement form needs a call `(` or an assignment `=`, and a member `.`, `$`, `jQuery` or `function`
       if (input.indexOf('(') === -1 && input.indexOf('=') === -1) return null;
       if (input.indexOf('.') === -1 && input.indexOf('$') === -1 && input.indexOf('function') === -1 && input.indexOf('jQuery') === -1) return null;
       return scanJsStatement(input);
-    }),
+    },
   },
   {
     kind: 'part',
@@ -236,6 +236,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: [CHAINS[1]!],
+    decodedOnly: true, // on an inert value the input is the raw value, which then is a plain `<`
     match(input, part) {
       // a value that is nothing but an escaped `<` (`&#x0003C;`, `\u003c`, `%253C`): an XSS filter probe
       if (input.length > 8 || part.value.length > 24) return null;

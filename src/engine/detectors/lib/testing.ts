@@ -46,7 +46,7 @@ export function matchPart(rule: PartRule, value: string, kind: Location['kind'] 
   const scope = testScope([part]);
   for (const chain of rule.transforms) {
     const hit = rule.match(applyChain(value, chain as readonly TransformName[]), part, scope);
-    if (hit) return hit;
+    if (hit) return typeof hit === 'string' ? hit : hit.matched;
   }
   return null;
 }

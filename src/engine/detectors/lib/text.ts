@@ -57,6 +57,21 @@ export function findAny(hay: string, needles: readonly string[]): string | null 
   return null;
 }
 
+/**
+ * A rule's {@link PartRule.needs} precondition for a matcher that can only report one of `needles`: returns
+ * `chars` after checking, at module load, that every needle contains at least one of them (so the list and the
+ * precondition cannot drift apart).
+ * @throws {RangeError} naming the first needle that has none of `chars`.
+ */
+export function needsFrom(needles: readonly string[], chars: string): string {
+  for (const n of needles) {
+    let ok = false;
+    for (let i = 0; i < chars.length && !ok; i++) ok = n.indexOf(chars[i]!) !== -1;
+    if (!ok) throw new RangeError(`needsFrom: ${JSON.stringify(n)} has none of ${JSON.stringify(chars)}`);
+  }
+  return chars;
+}
+
 /** Runs of ASCII capitals (one class under `+`: linear). */
 const ASCII_UPPER = /[A-Z]+/g;
 
@@ -78,6 +93,9 @@ const LOOKALIKE: ReadonlyMap<number, string> = new Map([
   [0x2216, '\\'], [0xff3c, '\\'], [0xfe68, '\\'], [0x29f9, '\\'], [0x2572, '\\'],
   [0xff0e, '.'], [0x2024, '.'], [0xfe52, '.'], [0x3002, '.'],
 ]);
+
+/** Smallest {@link LOOKALIKE} code: accented Latin text below it needs no map lookup per character. */
+const LOOKALIKE_MIN = Math.min(...LOOKALIKE.keys());
 
 /** Hex digit value with the lenient IIS reading (`g`…`z` continue past `f`: `%c0%qf` → 0xAF), or -1. */
 function lenientHex(c: number): number {
@@ -106,6 +124,8 @@ export function hexVal(c: number): number {
  *   (NUL, `%01` padding) and lower-cases ASCII.
  */
 export function canonPath(s: string): string {
+  // printable ASCII without `%`, `\\` and `0x` is plain (see below): one native scan instead of the loop
+  if (!NOT_PLAIN_ASCII.test(s)) return lowerAscii(s);
   const n = s.length;
   // Fast path: nothing to decode or fold: ASCII lower-casing only. Plain means no `%`, `\\`, controls, DEL
   // or `0x`, and no non-ASCII code unit that pass 2 would touch: a look-alike, or a UTF-8 lead (U+00C0–U+00FD
@@ -122,7 +142,7 @@ export function canonPath(s: string): string {
       }
       continue;
     }
-    if (c === 0x7f || LOOKALIKE.has(c)) {
+    if (c === 0x7f || (c >= LOOKALIKE_MIN && LOOKALIKE.has(c))) {
       plain = false;
       break;
     }
@@ -218,6 +238,12 @@ export function canonPath(s: string): string {
   return NON_ASCII.test(out) ? lowerAsciiOnly(out) : lowerAscii(out);
 }
 
+/**
+ * A unit that keeps a value off {@link canonPath}'s printable-ASCII fast path (a control, `%`, `\\`, DEL or
+ * non-ASCII unit) or a `0x` byte notation (one class or a two-unit literal: linear, no backtracking).
+ */
+const NOT_PLAIN_ASCII = /[^\x20-\x24\x26-\x5b\x5d-\x7e]|0[xX]/;
+
 /** A code unit above U+007F (one class: linear, native scan). */
 const NON_ASCII = /[^\u0000-\u007f]/;
 
@@ -230,6 +256,48 @@ export function clip(s: string, max = 96): string {
 export function around(s: string, i: number, len = 48): string {
   const from = Math.max(0, i - 8);
   return s.slice(from, Math.min(s.length, from + len));
+}
+
+/** Shortest value for which {@link NeedleSet.find} first consults the value's trigram set (shorter: scan only). */
+const GRAM_MIN_LENGTH = 256;
+/** Long values whose trigram sets are kept (a ring; a value is found by `===`, usually the same string object). */
+const GRAM_RING = 16;
+/** Bits of a trigram set (15-bit hash: 4 KB per set; a few percent set on a 4 KB value). */
+const GRAM_BITS = 1 << 15;
+const gramKeys: (string | undefined)[] = new Array(GRAM_RING);
+const gramSets: Uint32Array[] = [];
+for (let k = 0; k < GRAM_RING; k++) gramSets.push(new Uint32Array(GRAM_BITS >> 5));
+let gramNext = 0;
+
+/** Hash of an ASCII trigram (three 7-bit codes) into {@link GRAM_BITS} (multiplicative, Fibonacci). */
+function trigramId(a: number, b: number, c: number): number {
+  return Math.imul((a << 14) | (b << 7) | c, 0x9e3779b1) >>> 17;
+}
+
+/**
+ * The hashed set of ASCII trigrams of `s` (bit {@link trigramId} for each run of three codes below 128), from a
+ * ring of the last {@link GRAM_RING} long values. Rules run one after another over the same transformed values
+ * (a request's long query value or JSON text reaches several needle sets as one string), so each set is built
+ * once per value and then answers every {@link NeedleSet} that scans it. Linear in `s`.
+ */
+function trigramsOf(s: string): Uint32Array {
+  for (let k = 0; k < GRAM_RING; k++) if (gramKeys[k] === s) return gramSets[k]!;
+  const slot = gramNext;
+  gramNext = (gramNext + 1) % GRAM_RING;
+  const bits = gramSets[slot]!.fill(0);
+  let a = s.charCodeAt(0);
+  let b = s.charCodeAt(1);
+  for (let i = 2; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((a | b | c) < 128) {
+      const id = trigramId(a, b, c);
+      bits[id >> 5]! |= 1 << (id & 31);
+    }
+    a = b;
+    b = c;
+  }
+  gramKeys[slot] = s;
+  return bits;
 }
 
 /**
@@ -267,10 +335,26 @@ export class NeedleSet {
   private readonly shift2: Uint8Array;
   /** Bigram shift when either character is non-ASCII (0 when some needle has a non-ASCII character early). */
   private readonly hiShift2: number;
+  /**
+   * Per needle, its ASCII trigrams as {@link trigramsOf} bit indices: a needle can occur in a value only if the
+   * value has all of them, so on a long value whose trigram set rules out every needle the scan is skipped
+   * (hash collisions only make a needle look possible). A needle without an ASCII trigram is always possible.
+   */
+  private readonly needleGrams: Int32Array[];
 
   /** @param needles - ASCII strings (compare against input of the same case; lower-case both usually). */
   constructor(needles: readonly string[]) {
     this.needles = needles;
+    this.needleGrams = needles.map((n) => {
+      const ids: number[] = [];
+      for (let p = 2; p < n.length; p++) {
+        const a = n.charCodeAt(p - 2);
+        const b = n.charCodeAt(p - 1);
+        const c = n.charCodeAt(p);
+        if ((a | b | c) < 128) ids.push(trigramId(a, b, c));
+      }
+      return Int32Array.from(ids);
+    });
     for (const n of needles) {
       const c = n.charCodeAt(0);
       if (!(c < 128)) throw new RangeError(`NeedleSet: non-ASCII needle ${JSON.stringify(n)}`);
@@ -308,6 +392,25 @@ export class NeedleSet {
     this.hiShift2 = hi2;
   }
 
+  /** False when every needle lacks one of its trigrams in `s` (then no needle occurs in `s`). */
+  private mayOccur(s: string): boolean {
+    const bits = trigramsOf(s);
+    const nb = this.needleGrams;
+    for (let k = 0; k < nb.length; k++) {
+      const ids = nb[k]!;
+      let all = true;
+      for (let j = 0; j < ids.length; j++) {
+        const id = ids[j]!;
+        if ((bits[id >> 5]! & (1 << (id & 31))) === 0) {
+          all = false;
+          break;
+        }
+      }
+      if (all) return true;
+    }
+    return false;
+  }
+
   /**
    * Finds the first position (and the first needle there, in declaration order) where a needle occurs,
    * the preceding character passes `startsAfter` (optional, checked first: cheap), and
@@ -326,6 +429,7 @@ export class NeedleSet {
     const hiShift = this.hiShift;
     const m = this.window;
     const n = s.length;
+    if (n >= GRAM_MIN_LENGTH && !this.mayOccur(s)) return null;
     // Horspool / Wu–Manber skip over windows of the shortest needle's length: a start position is examined only
     // when the window's last character (bigram when the window is 2 or more) can be at that offset in some
     // needle (positions skipped cannot start a match, so the first match found is the same as a scan of every
