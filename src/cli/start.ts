@@ -54,24 +54,28 @@ const SEMI_FLAG = /--max[-_]semi[-_]space[-_]size/;
 
 /**
  * Young-generation semi-space bound `bulwark start` uses by default, MiB. V8's default (16–32 MiB on 64-bit)
- * keeps up to 3 semi-spaces resident; 2 MiB costs more frequent but shorter scavenges. Measured with the flood
- * bench (300,000 IPs, old space 128 MiB): peak RSS 244 MiB with 2 MiB vs 275 MiB with 4 MiB semi-spaces.
+ * keeps up to 3 semi-spaces resident. Smaller is not cheaper: a request's short-lived objects must die young,
+ * and with 2 or 4 MiB they survive into the old generation, so the gateway spent ~40% more CPU per request
+ * (proxy bench client mix, 3 alternating runs each: 116 / 111 / 82 / 82 µs per request at saturation with 2 / 4 /
+ * 8 / 16 MiB; 147 / 138 / 93–107 / 101 µs at 1,000 req/s) for ~15 MiB less RSS. 8 MiB is the knee; the
+ * 1,000,000-IP flood bench stays under 300 MB with it (peak RSS in four runs 285.7–294.9 MB: a thin margin).
  */
-export const DEFAULT_SEMI_SPACE_MB = 2;
+export const DEFAULT_SEMI_SPACE_MB = 8;
 
 /**
  * Default V8 old-generation bound for `bulwark start`, MiB, derived from the per-store state bound.
  * All per-client state is bounded by `state.maxKeys` per store. Measured with the flood bench
  * (bench/sections/30-ip-flood.ts): the live heap after GC is ~25 MiB of code, policy and tables plus ~300 bytes
- * per tracked key summed over the stores (~84–93 MiB at the default 200,000 keys). The bound is ~1.5x that
- * (40 MiB + maxKeys × 500 B), at least 144 MiB: headroom for garbage between full collections without letting
+ * per tracked key summed over the stores (65–72 MiB at the default 200,000 keys since the behaviour stores keep
+ * numeric state in typed arrays; 84–93 MiB before). The bound is 40 MiB + maxKeys × 500 B (136 MiB at the
+ * default, ~1.9× the live heap), at least 128 MiB: headroom for garbage between full collections without letting
  * V8 size the heap from the machine's RAM (with V8's defaults a 1,000,000-IP flood reached ~675 MB RSS with
  * ~83 MiB live; with this bound and {@link DEFAULT_SEMI_SPACE_MB} it stays under 300 MB).
  * @param maxKeys - `state.maxKeys` of the policy (entries per store).
  * @returns the `--max-old-space-size` value, MiB.
  */
 export function heapLimitMb(maxKeys: number): number {
-  return Math.max(144, Math.ceil(40 + (maxKeys * 500) / 1048576));
+  return Math.max(128, Math.ceil(40 + (maxKeys * 500) / 1048576));
 }
 
 /**
