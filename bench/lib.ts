@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 
 /** A bench server running in its own process. */
 export interface BenchServer {
@@ -60,7 +60,9 @@ export function startServer(kind: 'demo' | 'echo' | 'minimal' | 'gateway' | 'gat
       if (m && out.includes('\n')) {
         clearTimeout(t);
         child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
+        // BENCH_CHILD_STDOUT=<file>: keep the servers' stdout (e.g. V8's --trace-gc lines) instead of discarding it
+        if (process.env.BENCH_CHILD_STDOUT) child.stdout!.on('data', (c: Buffer) => appendFileSync(process.env.BENCH_CHILD_STDOUT!, `[${kind}] ${c.toString()}`));
+        else child.stdout!.resume();
         resolve({
           url: m[1]!,
           child,

@@ -2,7 +2,9 @@
  * Bench section: throughput and latency of (a) the demo upstream directly, (b) a minimal undici proxy with
  * no inspection, (c) the gateway with the default policy — interleaved a, b, c for several rounds; medians
  * of the ratios c/a, c/b and of the added p99 (c − b). Also (c0) the gateway with no detectors (the data
- * plane's own cost: client IP, identity, pipeline plumbing, forwarding, metrics), and a moderate-load run
+ * plane's own cost: client IP, identity, pipeline plumbing, forwarding, metrics), (c1) the gateway with the
+ * payload engine, decisions, lists and rate limits but behavioural detection off (`behavior.enabled: false`:
+ * the "gateway with the engine on" of the detection-engine issue), and a moderate-load run
  * (fixed request rate, well below saturation) comparing p99 of b and c, where "added p99 < 1 ms" applies.
  *
  * Gateway policy: the defaults (100 req/min per IP, 10/min on login routes, every registered detector) plus
@@ -30,6 +32,9 @@ interface Run {
   rps: number;
   /** CPU time the server process (a, b, c: the proxy only, not its upstream) spent per request, µs. */
   cpuUs: number;
+  /** CPU time per request of the load generator (this process) and of the demo upstream, µs (0 for (a)). */
+  loaderUs: number;
+  upstreamUs: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -50,9 +55,11 @@ function nextClient(headers: Record<string, string> | undefined): Record<string,
   };
 }
 
-async function load(server: BenchServer, opts: { connections?: number; overallRate?: number } = {}): Promise<Run> {
+async function load(server: BenchServer, opts: { connections?: number; overallRate?: number; upstream?: BenchServer } = {}): Promise<Run> {
   const url = server.url;
   const cpu0 = await server.cpu();
+  const up0 = opts.upstream ? await opts.upstream.cpu() : 0;
+  const own0 = process.cpuUsage();
   const r = await autocannon({
     histograms: { latencies: microsecondLatencies() },
     url: url + PATH,
@@ -62,8 +69,11 @@ async function load(server: BenchServer, opts: { connections?: number; overallRa
     pipelining: 1,
     requests: [{ method: 'GET', path: PATH, setupRequest: (req) => ({ ...req, headers: nextClient(req.headers) }) }],
   });
-  const cpuUs = ((await server.cpu()) - cpu0) / Math.max(1, r.requests.total);
-  return { rps: r.requests.average, cpuUs, p50: r.latency.p50 / 1000, p99: r.latency.p99 / 1000, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+  const own = process.cpuUsage(own0);
+  const n = Math.max(1, r.requests.total);
+  const cpuUs = ((await server.cpu()) - cpu0) / n;
+  const upstreamUs = opts.upstream ? ((await opts.upstream.cpu()) - up0) / n : 0;
+  return { rps: r.requests.average, cpuUs, loaderUs: (own.user + own.system) / n, upstreamUs, p50: r.latency.p50 / 1000, p99: r.latency.p99 / 1000, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
 function fmt(name: string, r: Run): string {
@@ -72,7 +82,7 @@ function fmt(name: string, r: Run): string {
 
 /** Runs the section and prints a table per round and the medians. */
 export async function run(): Promise<void> {
-  console.log(`\n## proxy overhead: ${ROUNDS} rounds x (a, b, c, c0), ${DURATION_S} s each, ${CONNECTIONS} connections, GET ${PATH}`);
+  console.log(`\n## proxy overhead: ${ROUNDS} rounds x (a, b, c, c0, c1), ${DURATION_S} s each, ${CONNECTIONS} connections, GET ${PATH}`);
   const demo = await startServer('demo');
   const policy = JSON.stringify({ trustedProxies: ['127.0.0.1/32'] });
   const minimal = await startServer('minimal', [demo.url]);
@@ -81,28 +91,35 @@ export async function run(): Promise<void> {
   console.log(`  gateway node options: ${gwFlags.join(' ') || '(V8 defaults)'}`);
   const gateway = await startServer('gateway', [demo.url, policy], gwFlags);
   const bare = await startServer('gateway-bare', [demo.url, policy], gwFlags);
+  const engineOnly = await startServer('gateway', [demo.url, JSON.stringify({ trustedProxies: ['127.0.0.1/32'], behavior: { enabled: false } })], gwFlags);
   try {
-    for (const s of [demo, minimal, gateway, bare]) await load(s, { connections: 10 }); // warm-up: JIT, pools
-    const rows: { a: Run; b: Run; c: Run; c0: Run }[] = [];
+    for (const s of [demo, minimal, gateway, bare, engineOnly]) await load(s, { connections: 10 }); // warm-up: JIT, pools
+    const rows: { a: Run; b: Run; c: Run; c0: Run; c1: Run }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const a = await load(demo);
-      const b = await load(minimal);
-      const c = await load(gateway);
-      const c0 = await load(bare);
-      rows.push({ a, b, c, c0 });
+      const b = await load(minimal, { upstream: demo });
+      const c = await load(gateway, { upstream: demo });
+      const c0 = await load(bare, { upstream: demo });
+      const c1 = await load(engineOnly, { upstream: demo });
+      rows.push({ a, b, c, c0, c1 });
       console.log(`round ${i + 1}`);
       console.log(fmt('(a) demo upstream', a));
       console.log(fmt('(b) minimal proxy', b));
       console.log(fmt('(c) gateway, default policy', c));
       console.log(fmt('(c0) gateway, no detectors', c0));
+      console.log(fmt('(c1) gateway, engine only', c1));
     }
     const med = (f: (r: (typeof rows)[number]) => number): number => median(rows.map(f));
     console.log('medians (saturation)');
-    console.log(`  req/s   a ${med((r) => r.a.rps).toFixed(0)}   b ${med((r) => r.b.rps).toFixed(0)}   c ${med((r) => r.c.rps).toFixed(0)}   c0 ${med((r) => r.c0.rps).toFixed(0)}`);
-    console.log(`  p50 ms  a ${med((r) => r.a.p50).toFixed(2)}   b ${med((r) => r.b.p50).toFixed(2)}   c ${med((r) => r.c.p50).toFixed(2)}   c0 ${med((r) => r.c0.p50).toFixed(2)}`);
-    console.log(`  p99 ms  a ${med((r) => r.a.p99).toFixed(2)}   b ${med((r) => r.b.p99).toFixed(2)}   c ${med((r) => r.c.p99).toFixed(2)}   c0 ${med((r) => r.c0.p99).toFixed(2)}`);
-    console.log(`  CPU µs/request (proxy process only)  b ${med((r) => r.b.cpuUs).toFixed(0)}   c ${med((r) => r.c.cpuUs).toFixed(0)}   c0 ${med((r) => r.c0.cpuUs).toFixed(0)}   => CPU-bound capacity ratio b/c ${med((r) => r.b.cpuUs / r.c.cpuUs).toFixed(3)}, b/c0 ${med((r) => r.b.cpuUs / r.c0.cpuUs).toFixed(3)}`);
-    console.log(`  c/a = ${med((r) => r.c.rps / r.a.rps).toFixed(3)}   c/b = ${med((r) => r.c.rps / r.b.rps).toFixed(3)} (target >= 0.85)   c0/b = ${med((r) => r.c0.rps / r.b.rps).toFixed(3)}`);
+    console.log(`  req/s   a ${med((r) => r.a.rps).toFixed(0)}   b ${med((r) => r.b.rps).toFixed(0)}   c ${med((r) => r.c.rps).toFixed(0)}   c0 ${med((r) => r.c0.rps).toFixed(0)}   c1 ${med((r) => r.c1.rps).toFixed(0)}`);
+    console.log(`  p50 ms  a ${med((r) => r.a.p50).toFixed(2)}   b ${med((r) => r.b.p50).toFixed(2)}   c ${med((r) => r.c.p50).toFixed(2)}   c0 ${med((r) => r.c0.p50).toFixed(2)}   c1 ${med((r) => r.c1.p50).toFixed(2)}`);
+    console.log(`  p99 ms  a ${med((r) => r.a.p99).toFixed(2)}   b ${med((r) => r.b.p99).toFixed(2)}   c ${med((r) => r.c.p99).toFixed(2)}   c0 ${med((r) => r.c0.p99).toFixed(2)}   c1 ${med((r) => r.c1.p99).toFixed(2)}`);
+    console.log(`  CPU µs/request (proxy process only)  b ${med((r) => r.b.cpuUs).toFixed(0)}   c ${med((r) => r.c.cpuUs).toFixed(0)}   c0 ${med((r) => r.c0.cpuUs).toFixed(0)}   c1 ${med((r) => r.c1.cpuUs).toFixed(0)}   => CPU-bound capacity ratio b/c ${med((r) => r.b.cpuUs / r.c.cpuUs).toFixed(3)}, b/c0 ${med((r) => r.b.cpuUs / r.c0.cpuUs).toFixed(3)}`);
+    // the load generator, the upstream and the proxy share the machine's cores: at saturation the ratio of
+    // throughputs is bounded by the ratio of the total CPU per request of the three processes
+    const total = (x: Run): number => x.loaderUs + x.upstreamUs + x.cpuUs;
+    console.log(`  CPU µs/request, all processes (loader + upstream + proxy)  b ${med((r) => r.b.loaderUs).toFixed(0)}+${med((r) => r.b.upstreamUs).toFixed(0)}+${med((r) => r.b.cpuUs).toFixed(0)} = ${med((r) => total(r.b)).toFixed(0)}   c ${med((r) => total(r.c)).toFixed(0)}   c0 ${med((r) => total(r.c0)).toFixed(0)}   c1 ${med((r) => total(r.c1)).toFixed(0)}   => machine-bound ratio b/c ${med((r) => total(r.b) / total(r.c)).toFixed(3)}`);
+    console.log(`  c/a = ${med((r) => r.c.rps / r.a.rps).toFixed(3)}   c/b = ${med((r) => r.c.rps / r.b.rps).toFixed(3)} (target >= 0.85)   c0/b = ${med((r) => r.c0.rps / r.b.rps).toFixed(3)}   c1/b = ${med((r) => r.c1.rps / r.b.rps).toFixed(3)} (engine on: target >= 0.85)`);
     console.log(`  added p99 at saturation (c - b) = ${med((r) => r.c.p99 - r.b.p99).toFixed(2)} ms`);
     const bad = rows.reduce((n, r) => n + r.c.non2xx, 0);
     if (bad > 0) console.log(`  WARNING: the gateway answered ${bad} non-2xx responses during the bench`);
@@ -121,6 +138,6 @@ export async function run(): Promise<void> {
     );
     console.log(`  added p99 at moderate load (c - b) = ${median(mod.map((r) => r.c.p99 - r.b.p99)).toFixed(2)} ms (target < 1 ms);  added p50 = ${median(mod.map((r) => r.c.p50 - r.b.p50)).toFixed(2)} ms`);
   } finally {
-    await Promise.all([bare.stop(), gateway.stop(), minimal.stop(), demo.stop()]);
+    await Promise.all([engineOnly.stop(), bare.stop(), gateway.stop(), minimal.stop(), demo.stop()]);
   }
 }
