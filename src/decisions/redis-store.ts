@@ -20,22 +20,26 @@ export class RedisDecisionStore implements DecisionStore {
   private readonly owned: boolean;
   private readonly p: string;
   private readonly instance = randomUUID();
-  private readonly offenceRetentionMs: number;
+  private readonly offenceRetentionMs: () => number;
   private readonly listeners: ((c: Change) => void)[] = [];
+  /** Settles once the first SUBSCRIBE is confirmed and the active decisions were re-announced. */
+  private subscribed?: Promise<void>;
 
   /**
    * @param redis - URL (`redis://127.0.0.1:6379`) or an ioredis client (then not closed by {@link close};
    *   a duplicate connection is opened for pub/sub either way).
    * @param opts.prefix - key prefix (default `bulwark:`).
-   * @param opts.offenceRetentionMs - how long offence history is kept (default 30 days; should exceed
-   *   `decisions.offenceWindow`).
+   * @param opts.offenceRetentionMs - how long offence history is kept after the last offence, ms (default
+   *   30 days; should exceed `decisions.offenceWindow`). A function is read on every write, so a policy
+   *   reload that lengthens the window can lengthen the retention too.
    */
-  constructor(redis: string | Redis, opts: { prefix?: string; offenceRetentionMs?: number } = {}) {
+  constructor(redis: string | Redis, opts: { prefix?: string; offenceRetentionMs?: number | (() => number) } = {}) {
     this.owned = typeof redis === 'string';
     this.redis = typeof redis === 'string' ? new Redis(redis, { maxRetriesPerRequest: 2 }) : redis;
     if (this.owned) this.redis.on('error', () => { /* surfaced through rejected calls */ });
     this.p = (opts.prefix ?? 'bulwark:') + 'dec:';
-    this.offenceRetentionMs = opts.offenceRetentionMs ?? 30 * 86_400_000;
+    const retention = opts.offenceRetentionMs ?? 30 * 86_400_000;
+    this.offenceRetentionMs = typeof retention === 'function' ? retention : () => retention;
   }
 
   private offKey(scope: DecisionScope, value: string, source: string): string {
@@ -60,7 +64,7 @@ export class RedisDecisionStore implements DecisionStore {
       .hset(this.p + 'data', d.id, JSON.stringify(d))
       .zadd(this.p + 'exp', d.expiresAt, d.id)
       .zadd(off, d.createdAt, d.id)
-      .pexpire(off, this.offenceRetentionMs)
+      .pexpire(off, Math.ceil(this.offenceRetentionMs()))
       .publish(this.p + 'changes', JSON.stringify({ from: this.instance, op: 'put', decision: d }))
       .exec();
   }
@@ -99,21 +103,25 @@ export class RedisDecisionStore implements DecisionStore {
     sub.on('error', () => { /* reconnects on its own */ });
     this.sub = sub;
     const channel = this.p + 'changes';
-    void sub.subscribe(channel).catch(() => undefined);
-    // Changes published while the subscriber was disconnected are lost: after a reconnect, re-announce the
-    // active decisions (puts are idempotent by id). Unbans missed during the outage last until expiry.
-    let connectedOnce = false;
-    sub.on('ready', () => {
-      if (!connectedOnce) {
-        connectedOnce = true;
-        return;
-      }
+    // Changes published while the subscriber was not (yet) subscribed are lost: once the subscription is
+    // confirmed, and after every reconnect, re-announce the active decisions (puts are idempotent by id).
+    // The first resync covers bans added between the owner's initial loadActive and the SUBSCRIBE.
+    // Unbans missed that way last until expiry.
+    const resync = (): Promise<void> =>
       this.loadActive(Date.now()).then(
         (all) => {
           for (const d of all) for (const l of this.listeners) l({ op: 'put', decision: d });
         },
         () => undefined,
       );
+    this.subscribed = sub.subscribe(channel).then(resync, () => undefined);
+    let connectedOnce = false;
+    sub.on('ready', () => {
+      if (!connectedOnce) {
+        connectedOnce = true;
+        return;
+      }
+      void resync();
     });
     sub.on('message', (ch: string, msg: string) => {
       if (ch !== channel) return;
@@ -129,13 +137,13 @@ export class RedisDecisionStore implements DecisionStore {
     });
   }
 
-  /** Resolves once the pub/sub subscription is active (tests). */
+  /**
+   * Resolves once the pub/sub subscription is confirmed and the active decisions were re-announced (or
+   * the SUBSCRIBE failed: ioredis gives up after `maxRetriesPerRequest`). The gateway awaits it before it
+   * listens; tests too.
+   */
   async ready(): Promise<void> {
-    if (!this.sub) return;
-    const sub = this.sub;
-    if (sub.status !== 'ready') await new Promise<void>((r) => sub.once('ready', () => r()));
-    // A SUBSCRIBE round trip has completed when PING on the subscriber answers.
-    await sub.ping().catch(() => undefined);
+    await this.subscribed;
   }
 
   async close(): Promise<void> {
