@@ -17,11 +17,12 @@ import { openDatabase } from './store/sqlite.ts';
 import { buildDetectors } from './detectors/registry.ts';
 import { createDecisionService } from './decisions/service.ts';
 import { SqliteDecisionStore } from './decisions/sqlite-store.ts';
+import type { RedisDecisionStore } from './decisions/redis-store.ts';
 import { toSecurityEvent } from './events/record.ts';
 import { BatchingEventSink } from './events/sink.ts';
 import { SqliteEventStore } from './events/sqlite-store.ts';
 import type { EventSink, EventStore } from './events/types.ts';
-import type { DecisionService } from './decisions/types.ts';
+import type { DecisionService, DecisionStore } from './decisions/types.ts';
 import { Gateway, type GatewayState } from './dataplane/gateway.ts';
 import { Forwarder } from './dataplane/forward.ts';
 import { createAdminServer } from './admin/server.ts';
@@ -50,8 +51,16 @@ export interface StartOptions {
   dataDir: string;
   /** pino level (default `info`; `silent` for tests). */
   logLevel?: string;
-  /** Redis URL for shared state between instances. */
+  /**
+   * Redis URL for state shared between instances: rate-limit state and decisions (bans) then live in Redis
+   * instead of memory / `bulwark.db`. Events stay in `bulwark.db`.
+   */
   redisUrl?: string;
+  /**
+   * Prefix of every Redis key (default `bulwark:`), so several deployments or tests can share one Redis.
+   * Checked by {@link redisPrefixProblem}. Ignored without `redisUrl`.
+   */
+  redisPrefix?: string;
   /** Registered on the admin Fastify instance before it listens (control plane, dashboard). */
   plugins?: Array<(admin: FastifyInstance, app: BulwarkApp) => Promise<void>>;
   /** Watch `policyFile` for changes (default true when a file is given). */
@@ -132,6 +141,35 @@ export function createLogger(level = 'info'): Logger {
   });
 }
 
+/** Default Redis key prefix (rate-limit state `bulwark:rl:…`, decisions `bulwark:dec:…`). */
+export const DEFAULT_REDIS_PREFIX = 'bulwark:';
+
+/**
+ * Why `prefix` cannot be a Redis key prefix, or undefined when it can: 1–128 printable ASCII characters
+ * without spaces (key names appear in `KEYS`/`SCAN` patterns and logs; spaces and control characters there
+ * are a footgun, and a prefix is a name, not data).
+ */
+export function redisPrefixProblem(prefix: string): string | undefined {
+  if (prefix.length === 0) return 'expected a non-empty key prefix such as bulwark: or bulwark-staging:';
+  if (prefix.length > 128) return `expected at most 128 characters, got ${prefix.length}`;
+  if (!/^[\x21-\x7e]+$/.test(prefix)) return 'expected printable ASCII characters without spaces, such as bulwark: or bulwark-staging:';
+  return undefined;
+}
+
+/**
+ * A Redis URL safe to log: the password (if any) replaced by `***`, or undefined when the text is not a URL
+ * (then nothing of it is logged: it could be anything, including a secret).
+ */
+export function redactRedisUrl(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.href;
+  } catch {
+    return undefined;
+  }
+}
+
 function urlOf(a: AddressInfo): string {
   let host = a.address;
   if (host === '0.0.0.0') host = '127.0.0.1';
@@ -176,13 +214,14 @@ function rebuildDetectors(
 }
 
 /**
- * The composition root: opens `<dataDir>/bulwark.db`, creates the decision service, event sink and store,
+ * The composition root: opens `<dataDir>/bulwark.db`, creates the decision service (decisions in
+ * `bulwark.db`, or in Redis under `<redisPrefix>dec:` when `redisUrl` is set), event sink and store,
  * builds the detectors (src/detectors/registry.ts) into a {@link Pipeline}, starts the demo API when no
  * upstream is configured, the gateway (data plane) and the admin listener (with `plugins` registered),
  * watches the policy file, and prunes old events and decisions hourly.
  *
- * @throws {ConfigError} for an invalid policy; other errors when a port cannot be bound or the database
- *   cannot be opened (everything opened so far is closed again).
+ * @throws {ConfigError} for an invalid policy or `redisPrefix`; other errors when a port cannot be bound,
+ *   the database cannot be opened or Redis cannot be read at start (everything opened so far is closed again).
  */
 export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
   const logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
@@ -190,6 +229,9 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
   let policy: Policy = opts.policy !== undefined ? validatePolicy(opts.policy) : loadPolicy(policyFile);
   const host = opts.host ?? '0.0.0.0';
   const dataDir = resolve(opts.dataDir);
+  const redisPrefix = opts.redisPrefix ?? DEFAULT_REDIS_PREFIX;
+  const prefixProblem = redisPrefixProblem(redisPrefix);
+  if (prefixProblem !== undefined) throw new ConfigError('BWK_CONFIG_INVALID', [{ path: 'redisPrefix', message: prefixProblem }]);
   const cleanups: Array<() => Promise<void> | void> = [];
   const runCleanups = async (): Promise<void> => {
     for (const c of cleanups.reverse()) {
@@ -221,16 +263,45 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
     cleanups.push(() => events.close());
 
     let current: GatewayState | undefined;
-    const decisionStore = new SqliteDecisionStore(db);
-    const decisions: DecisionService = await createDecisionService({
-      store: decisionStore,
-      policy: () => current?.policy ?? policy,
-      metrics,
-      logger,
-    });
+    let decisionStore: DecisionStore;
+    let redisStore: RedisDecisionStore | undefined;
+    if (opts.redisUrl) {
+      // Loaded only when configured: importing ioredis slows V8's string paths process-wide (see
+      // loadRedisRateLimitStore in src/detectors/ratelimit.ts).
+      const { RedisDecisionStore } = await import('./decisions/redis-store.ts');
+      redisStore = new RedisDecisionStore(opts.redisUrl, {
+        prefix: redisPrefix,
+        // Offence history must outlive the offence window (escalation counts earlier bans) also after a
+        // reload that lengthens it: twice the window, at least the store's default of 30 days.
+        offenceRetentionMs: () => Math.max(30 * 86_400_000, 2 * (current?.policy ?? policy).decisions.offenceWindow),
+      });
+      decisionStore = redisStore;
+    } else {
+      decisionStore = new SqliteDecisionStore(db);
+    }
+    let decisions: DecisionService;
+    try {
+      decisions = await createDecisionService({
+        store: decisionStore,
+        policy: () => current?.policy ?? policy,
+        metrics,
+        logger,
+      });
+    } catch (err) {
+      // the service never existed, so nothing else closes the store's connections
+      await decisionStore.close().catch(() => undefined);
+      throw err;
+    }
     cleanups.push(() => decisions.close());
+    if (redisStore && opts.redisUrl) {
+      // Serve only once other instances' changes reach this one (bans added meanwhile are in the resync).
+      await redisStore.ready();
+      logger.info({ store: 'redis', redis: redactRedisUrl(opts.redisUrl), prefix: redisPrefix }, 'decision store: Redis (shared between instances)');
+    } else {
+      logger.info({ store: 'sqlite', file: db.name }, 'decision store: SQLite (this instance only)');
+    }
 
-    const services: Services = { logger, metrics, decisions, events, eventStore, db, dataDir, redisUrl: opts.redisUrl };
+    const services: Services = { logger, metrics, decisions, events, eventStore, db, dataDir, redisUrl: opts.redisUrl, redisPrefix };
     if (opts.redisUrl) await loadRedisRateLimitStore();
 
     let demo: DemoApi | undefined;

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { startBulwark, createLogger, type StartOptions } from '../app.ts';
-import { envOverrides } from '../config/watch.ts';
-import { ConfigError } from '../config/errors.ts';
+import { startBulwark, createLogger, redisPrefixProblem, type StartOptions } from '../app.ts';
+import { envOverrides, type EnvStartOverrides } from '../config/watch.ts';
+import { ConfigError, type ConfigIssue } from '../config/errors.ts';
 import { ADMIN_PLUGINS } from '../admin/plugins.ts';
 
 /** Flags of `bulwark start` (commander output; all optional: environment and defaults fill the rest). */
@@ -17,6 +17,7 @@ interface StartFlags {
   host?: string;
   logLevel?: string;
   redisUrl?: string;
+  redisPrefix?: string;
   demo?: boolean;
 }
 
@@ -27,12 +28,37 @@ function portFlag(name: string, v: string | undefined): number | undefined {
 }
 
 /**
+ * The Redis key prefix from `--redis-prefix`, else `BULWARK_REDIS_PREFIX` (ignored when blank, like the other
+ * variables), else undefined (the app's default `bulwark:`). Problems are added to `issues`.
+ */
+function redisPrefixOption(flag: string | undefined, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string | undefined {
+  const fromEnv = env.BULWARK_REDIS_PREFIX;
+  const [path, v] = flag !== undefined ? ['--redis-prefix', flag] : fromEnv !== undefined && fromEnv.trim() !== '' ? ['BULWARK_REDIS_PREFIX', fromEnv] : [undefined, undefined];
+  if (path === undefined || v === undefined) return undefined;
+  const problem = redisPrefixProblem(v);
+  if (problem === undefined) return v;
+  issues.push({ path, message: problem });
+  return undefined;
+}
+
+/**
  * Resolves the start options: command-line flag, then environment variable (`BULWARK_*`), then policy /
- * built-in default (gateway 8080, admin 9090, demo 3001, data dir `./data`, host `0.0.0.0`).
- * @throws {ConfigError} `BWK_CONFIG_ENV` for an invalid flag or variable.
+ * built-in default (gateway 8080, admin 9090, demo 3001, data dir `./data`, host `0.0.0.0`, Redis key
+ * prefix `bulwark:`).
+ * @throws {ConfigError} `BWK_CONFIG_ENV` for an invalid flag or variable (every invalid variable and
+ *   `--redis-prefix` are listed together).
  */
 export function resolveStartOptions(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): StartOptions {
-  const e = envOverrides(env);
+  const issues: ConfigIssue[] = [];
+  let e: EnvStartOverrides = {};
+  try {
+    e = envOverrides(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError) || err.code !== 'BWK_CONFIG_ENV') throw err;
+    issues.push(...err.issues);
+  }
+  const redisPrefix = redisPrefixOption(flags.redisPrefix, env, issues);
+  if (issues.length > 0) throw new ConfigError('BWK_CONFIG_ENV', issues);
   return {
     upstream: flags.upstream ?? e.upstream,
     policyFile: flags.policy ?? e.policyFile,
@@ -43,6 +69,7 @@ export function resolveStartOptions(flags: StartFlags, env: NodeJS.ProcessEnv = 
     host: flags.host ?? e.host ?? '0.0.0.0',
     logLevel: flags.logLevel ?? env.BULWARK_LOG_LEVEL ?? 'info',
     redisUrl: flags.redisUrl ?? e.redisUrl,
+    redisPrefix,
     demo: flags.demo !== false,
     handleSignals: true,
   };
@@ -127,7 +154,8 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'directory of persistent state, bulwark.db (env BULWARK_DATA_DIR; default ./data)')
     .option('--host <address>', 'listen address of the gateway and admin listener (env BULWARK_HOST; default 0.0.0.0)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env BULWARK_LOG_LEVEL; default info)')
-    .option('--redis-url <url>', 'Redis URL for state shared between instances (env BULWARK_REDIS_URL)')
+    .option('--redis-url <url>', 'Redis URL for state shared between instances: rate limits and bans (env BULWARK_REDIS_URL)')
+    .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between deployments (env BULWARK_REDIS_PREFIX; default bulwark:)')
     .option('--no-demo', 'never start the demo API (fail when no upstream is configured)')
     .action(async (flags: StartFlags) => {
       let opts: StartOptions;

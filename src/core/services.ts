@@ -20,4 +20,9 @@ export interface Services {
   dataDir: string;
   /** Optional Redis URL when state is shared between instances (env `BULWARK_REDIS_URL`). */
   redisUrl?: string;
+  /**
+   * Prefix of every Redis key Bulwark writes (rate-limit state and decisions), so several deployments or
+   * tests can share one Redis (`--redis-prefix`, env `BULWARK_REDIS_PREFIX`; default `bulwark:`).
+   */
+  redisPrefix?: string;
 }

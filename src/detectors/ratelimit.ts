@@ -122,7 +122,7 @@ function acquire(policy: Policy, services: Services): Shared {
   if (!s || s.refs <= 0 || resized) {
     if (services.redisUrl && RedisStoreClass === undefined) throw new Error('Redis rate-limit store not loaded: await loadRedisRateLimitStore() before building detectors');
     const store: RateLimitStore = services.redisUrl
-      ? new RedisStoreClass!(services.redisUrl, { prefix: 'bulwark:' })
+      ? new RedisStoreClass!(services.redisUrl, { prefix: services.redisPrefix ?? 'bulwark:' })
       : new MemoryRateLimitStore(policy.state.maxKeys);
     s = { store, streaks: new LruMap(Math.max(1000, Math.min(policy.state.maxKeys, 100_000))), refs: 0, maxKeys: policy.state.maxKeys };
     const metrics = services.metrics;
