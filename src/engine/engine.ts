@@ -355,6 +355,8 @@ interface Compiled<R extends PayloadRule> {
   readonly decodedOnly: boolean;
   /** Pure part rules that target headers: slot in the {@link HeaderResultCache} entries; -1 otherwise. */
   readonly hslot: number;
+  /** Index of the rule among all active rules (part, request, body): its byte in the per-request matched set. */
+  slot: number;
 }
 
 /** A finding before it becomes a signal. */
@@ -367,6 +369,11 @@ interface Hit {
 }
 
 const SCRATCH_MATCHED = 'payload.matched';
+/**
+ * Optional rules run between two reads of the clock when checking the inspection budget: the budget can be
+ * overrun by at most CLOCK_EVERY − 1 optional rules (each linear in its input).
+ */
+const CLOCK_EVERY = 4;
 const SCRATCH_SPENT = 'payload.spentMs';
 const SCRATCH_EXCL = 'payload.exclusions';
 
@@ -410,6 +417,8 @@ export class PayloadEngine {
   private readonly kindTids = new Map<Location['kind'], number[]>();
   /** Results of the pure header rules per header value (see {@link PartRule.pure}). */
   private readonly headerCache: HeaderResultCache;
+  /** Per target-set id, the indices of the current phase's parts it covers; refilled by each run. */
+  private readonly byTargets: number[][] = [];
   /** Rule failures (a rule threw) since construction; the request continued without that rule. */
   ruleErrors = 0;
   /** Number of rules active after the policy filter. */
@@ -444,6 +453,7 @@ export class PayloadEngine {
         needs: r.kind === 'part' ? needsMask(r) : 0,
         decodedOnly: r.kind === 'part' && r.decodedOnly === true && preservesInert(r),
         hslot: r.kind === 'part' && r.pure === true && r.targets.includes('header') ? hslots++ : -1,
+        slot: -1,
       };
       if (r.kind === 'part') part.push(c as Compiled<PartRule>);
       else if (r.phase === 'body') body.push(c as Compiled<RequestRule>);
@@ -456,8 +466,11 @@ export class PayloadEngine {
     this.partRules = part;
     this.requestRules = req;
     this.bodyRules = body;
-    this.activeRules = part.length + req.length + body.length;
+    let slot = 0;
+    for (const list of [part, req, body]) for (const c of list) c.slot = slot++;
+    this.activeRules = slot;
     this.headerCache = new HeaderResultCache(hslots);
+    for (let t = 0; t < this.targetIds.size; t++) this.byTargets.push([]);
     this.exclusions = policy.exclusions.map(compileExclusion);
     const hs = new Set(DEFAULT_HEADERS);
     for (const h of policy.headers) hs.add(h);
@@ -510,43 +523,54 @@ export class PayloadEngine {
     const spent = (ctx.scratch.get(SCRATCH_SPENT) as number | undefined) ?? 0;
     const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs - spent, body, this.policy);
     const excl = this.requestExclusions(ctx);
-    let matched = ctx.scratch.get(SCRATCH_MATCHED) as Set<string> | undefined;
-    if (matched === undefined) {
-      matched = new Set();
-      ctx.scratch.set(SCRATCH_MATCHED, matched);
-    }
+    // one byte per active rule, created at the first match (most requests match nothing); kept on the context so
+    // that a rule that matched in the request phase does not signal again in the body phase
+    let matched = ctx.scratch.get(SCRATCH_MATCHED) as Uint8Array | undefined;
     const out: Signal[] = [];
     let skipped = 0;
     let overBudget = false;
+    let sinceClock = 0;
+    const overDeadline = (): boolean => {
+      if (overBudget) return true;
+      // the clock is read every CLOCK_EVERY optional rules, not before each one: most rules take well under a
+      // microsecond on a typical request, where performance.now() would be a large share of the cost
+      if (++sinceClock < CLOCK_EVERY) return false;
+      sinceClock = 0;
+      return (overBudget = performance.now() > scope.deadline);
+    };
 
-    // part indices per distinct target-kind set, built in one pass over the parts
-    const byTargets: number[][] = [];
-    for (let t = 0; t < this.targetIds.size; t++) byTargets.push([]);
+    // part indices per distinct target-kind set, built in one pass over the parts into reused arrays (run is
+    // synchronous and not re-entered: rules never call back into the engine)
+    const byTargets = this.byTargets;
+    for (let t = 0; t < byTargets.length; t++) byTargets[t]!.length = 0;
     for (let i = 0; i < parts.length; i++) {
       const tids = this.kindTids.get(parts[i]!.loc.kind);
       if (tids !== undefined) for (let k = 0; k < tids.length; k++) byTargets[tids[k]!]!.push(i);
     }
 
     if (parts.length > 0) {
-      for (const c of this.partRules) {
-        if (matched.has(c.signalId)) continue;
-        if (c.optional && (overBudget || performance.now() > scope.deadline)) {
-          overBudget = true;
+      const rules = this.partRules;
+      for (let ri = 0; ri < rules.length; ri++) {
+        const c = rules[ri]!;
+        if (byTargets[c.tid]!.length === 0) continue;
+        if (matched !== undefined && matched[c.slot] === 1) continue;
+        if (c.optional && overDeadline()) {
           skipped++;
           continue;
         }
         const hit = this.runPartRule(c, byTargets, scope, excl);
         if (hit) {
-          matched.add(c.signalId);
+          if (matched === undefined) ctx.scratch.set(SCRATCH_MATCHED, (matched = new Uint8Array(this.activeRules)));
+          matched[c.slot] = 1;
           out.push(this.signal(c, hit));
         }
       }
     }
     const reqRules = phase === 'body' ? this.bodyRules : this.requestRules;
-    for (const c of reqRules) {
-      if (matched.has(c.signalId)) continue;
-      if (c.optional && (overBudget || performance.now() > scope.deadline)) {
-        overBudget = true;
+    for (let ri = 0; ri < reqRules.length; ri++) {
+      const c = reqRules[ri]!;
+      if (matched !== undefined && matched[c.slot] === 1) continue;
+      if (c.optional && overDeadline()) {
         skipped++;
         continue;
       }
@@ -571,7 +595,8 @@ export class PayloadEngine {
         break;
       }
       const hit = chosen ?? excluded!;
-      matched.add(c.signalId);
+      if (matched === undefined) ctx.scratch.set(SCRATCH_MATCHED, (matched = new Uint8Array(this.activeRules)));
+      matched[c.slot] = 1;
       out.push(this.signal(c, hit));
     }
     ctx.scratch.set(SCRATCH_SPENT, spent + (performance.now() - t0));
