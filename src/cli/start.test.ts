@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boundedHeapFlags, heapLimitMb } from './start.ts';
 
-test('heapLimitMb: at least 128 MiB, grows with state.maxKeys', () => {
-  assert.equal(heapLimitMb(200_000), 136);
-  assert.equal(heapLimitMb(1_000), 128);
-  assert.equal(heapLimitMb(1_000_000), Math.ceil(40 + 500_000_000 / 1048576));
+test('heapLimitMb: at least 112 MiB, grows with state.maxKeys', () => {
+  assert.equal(heapLimitMb(200_000), 117);
+  assert.equal(heapLimitMb(1_000), 112);
+  assert.equal(heapLimitMb(1_000_000), Math.ceil(40 + 400_000_000 / 1048576));
   assert.ok(heapLimitMb(2_000_000) > heapLimitMb(1_000_000));
 });
 
 test('boundedHeapFlags: default bound, user flags and opt-out win', () => {
-  assert.deepEqual(boundedHeapFlags(undefined, [], {}), ['--max-old-space-size=136', '--max-semi-space-size=8']);
-  assert.deepEqual(boundedHeapFlags(undefined, ['--max-semi-space-size=16'], {}), ['--max-old-space-size=136']);
+  assert.deepEqual(boundedHeapFlags(undefined, [], {}), ['--max-old-space-size=117', '--max-semi-space-size=8']);
+  assert.deepEqual(boundedHeapFlags(undefined, ['--max-semi-space-size=16'], {}), ['--max-old-space-size=117']);
   assert.equal(boundedHeapFlags(undefined, ['--max-old-space-size=4096'], {}), null);
   assert.equal(boundedHeapFlags(undefined, ['--max_old_space_size=512'], {}), null);
   assert.equal(boundedHeapFlags(undefined, [], { NODE_OPTIONS: '--max-old-space-size=300' }), null);
@@ -30,8 +30,8 @@ test('boundedHeapFlags: derived from the policy file state.maxKeys; a broken fil
     assert.deepEqual(boundedHeapFlags(big, [], {}), [`--max-old-space-size=${heapLimitMb(1_000_000)}`, '--max-semi-space-size=8']);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'state: [unclosed\n');
-    assert.deepEqual(boundedHeapFlags(bad, [], {}), ['--max-old-space-size=136', '--max-semi-space-size=8']);
-    assert.deepEqual(boundedHeapFlags(join(dir, 'missing.yaml'), [], {}), ['--max-old-space-size=136', '--max-semi-space-size=8']);
+    assert.deepEqual(boundedHeapFlags(bad, [], {}), ['--max-old-space-size=117', '--max-semi-space-size=8']);
+    assert.deepEqual(boundedHeapFlags(join(dir, 'missing.yaml'), [], {}), ['--max-old-space-size=117', '--max-semi-space-size=8']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -61,7 +61,7 @@ test('bulwark start re-executes itself in place (same PID) with the bounded heap
   }
   // the process we spawned (same PID) now runs with the flags; argv after them is unchanged
   const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
-  assert.ok(argv.includes('--max-old-space-size=136'), argv.join(' '));
+  assert.ok(argv.includes('--max-old-space-size=117'), argv.join(' '));
   assert.ok(argv.includes('--max-semi-space-size=8'), argv.join(' '));
   assert.equal(argv.filter((a) => a.startsWith('--max-old-space-size')).length, 1, 'exactly one re-exec');
   const gateway = /gateway\s+(http:\/\/\S+)/.exec(out)![1]!;

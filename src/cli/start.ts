@@ -85,7 +85,7 @@ const SEMI_FLAG = /--max[-_]semi[-_]space[-_]size/;
  * and with 2 or 4 MiB they survive into the old generation, so the gateway spent ~40% more CPU per request
  * (proxy bench client mix, 3 alternating runs each: 116 / 111 / 82 / 82 µs per request at saturation with 2 / 4 /
  * 8 / 16 MiB; 147 / 138 / 93–107 / 101 µs at 1,000 req/s) for ~15 MiB less RSS. 8 MiB is the knee; the
- * 1,000,000-IP flood bench stays under 300 MB with it (peak RSS in four runs 285.7–294.9 MB: a thin margin).
+ * 1,000,000-IP flood bench stays under 300 MB with it and {@link heapLimitMb}.
  */
 export const DEFAULT_SEMI_SPACE_MB = 8;
 
@@ -94,15 +94,16 @@ export const DEFAULT_SEMI_SPACE_MB = 8;
  * All per-client state is bounded by `state.maxKeys` per store. Measured with the flood bench
  * (bench/sections/30-ip-flood.ts): the live heap after GC is ~25 MiB of code, policy and tables plus ~300 bytes
  * per tracked key summed over the stores (65–72 MiB at the default 200,000 keys since the behaviour stores keep
- * numeric state in typed arrays; 84–93 MiB before). The bound is 40 MiB + maxKeys × 500 B (136 MiB at the
- * default, ~1.9× the live heap), at least 128 MiB: headroom for garbage between full collections without letting
+ * numeric state in typed arrays; 84–93 MiB before). The bound is 40 MiB + maxKeys × 400 B (117 MiB at the
+ * default, ~1.7× the live heap), at least 112 MiB: headroom for garbage between full collections without letting
  * V8 size the heap from the machine's RAM (with V8's defaults a 1,000,000-IP flood reached ~675 MB RSS with
- * ~83 MiB live; with this bound and {@link DEFAULT_SEMI_SPACE_MB} it stays under 300 MB).
+ * ~83 MiB live). Flood peak RSS with {@link DEFAULT_SEMI_SPACE_MB}: 275.3 MB at a 116 MiB bound vs 285.7–296.4 MB
+ * (five runs) at the previous 136 MiB; the flood's throughput was the same within noise (6,687 vs 6,890 req/s).
  * @param maxKeys - `state.maxKeys` of the policy (entries per store).
  * @returns the `--max-old-space-size` value, MiB.
  */
 export function heapLimitMb(maxKeys: number): number {
-  return Math.max(128, Math.ceil(40 + (maxKeys * 500) / 1048576));
+  return Math.max(112, Math.ceil(40 + (maxKeys * 400) / 1048576));
 }
 
 /**
