@@ -345,6 +345,22 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
       readiness: [
         { name: 'policy', check: () => ({ ok: current !== undefined, detail: policyFile ?? 'built-in defaults' }) },
         { name: 'store', check: () => ({ ok: db.open, detail: db.open ? undefined : 'database closed' }) },
+        ...(redisStore === undefined
+          ? []
+          : [
+              {
+                // decisions (and rate limits) live in Redis: not ready while it does not answer
+                name: 'redis',
+                check: async () => {
+                  try {
+                    await Promise.race([redisStore!.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1000 ms')), 1000).unref())]);
+                    return { ok: true };
+                  } catch (err) {
+                    return { ok: false, detail: `Redis: ${(err as Error).message}` };
+                  }
+                },
+              },
+            ]),
         {
           name: 'upstream',
           check: async () => {

@@ -235,3 +235,20 @@ test('ioredis is loaded only when Redis is configured (it slows string code proc
   // the probe can see it: with Redis configured it is loaded
   assert.ok((await ioredisModulesLoaded(REDIS, prefix)).length > 0);
 });
+
+test('/readyz checks Redis when decisions live there', async (t) => {
+  const { prefix, gateways, upstreams } = redisScope(t);
+  const up = await startUpstream();
+  upstreams.push(up);
+  const gw = await startTestBulwark({ upstream: up.url, policy, redisUrl: REDIS, redisPrefix: prefix });
+  gateways.push(gw);
+  const r = await send(gw.adminUrl, '/readyz');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json().checks.redis, { ok: true });
+  // without Redis there is no such check
+  const local = await startTestBulwark({ upstream: up.url, policy });
+  gateways.push(local);
+  const l = await send(local.adminUrl, '/readyz');
+  assert.equal(l.status, 200);
+  assert.equal(l.json().checks.redis, undefined);
+});

@@ -59,12 +59,15 @@ export class RedisDecisionStore implements DecisionStore {
 
   async put(d: Decision): Promise<void> {
     const off = this.offKey(d.scope, d.value, d.source);
+    const retention = Math.ceil(this.offenceRetentionMs());
     await this.redis
       .multi()
       .hset(this.p + 'data', d.id, JSON.stringify(d))
       .zadd(this.p + 'exp', d.expiresAt, d.id)
       .zadd(off, d.createdAt, d.id)
-      .pexpire(off, Math.ceil(this.offenceRetentionMs()))
+      // a repeat offender's history would otherwise only grow: entries older than the retention no longer count
+      .zremrangebyscore(off, '-inf', `(${d.createdAt - retention}`)
+      .pexpire(off, retention)
       .publish(this.p + 'changes', JSON.stringify({ from: this.instance, op: 'put', decision: d }))
       .exec();
   }
@@ -83,6 +86,11 @@ export class RedisDecisionStore implements DecisionStore {
   async countOffences(scope: DecisionScope, value: string, source: string, since: number): Promise<number> {
     const k = this.offKey(scope, value, source);
     return this.redis.zcount(k, since, '+inf');
+  }
+
+  /** Round trip to Redis (readiness): resolves when it answers PING, rejects otherwise. */
+  async ping(): Promise<void> {
+    await this.redis.ping();
   }
 
   async prune(before: number): Promise<number> {

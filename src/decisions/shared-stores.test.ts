@@ -88,3 +88,27 @@ test('PostgreSQL store: persistence, offences, prune and LISTEN/NOTIFY between i
   await a.flush();
   assert.equal(await sa.prune(now + 1000), 1);
 });
+
+test('Redis store: offence history older than the retention is trimmed on each new decision', async (t) => {
+  const prefix = `bwtest:${randomUUID()}:`;
+  const admin = new Redis(REDIS);
+  const store = new RedisDecisionStore(REDIS, { prefix, offenceRetentionMs: 60_000 });
+  t.after(async () => {
+    await store.close();
+    const keys = await admin.keys(prefix + '*');
+    if (keys.length) await admin.del(...keys);
+    await admin.quit();
+  });
+  const now = Date.now();
+  const d = (id: string, createdAt: number) => ({ id, scope: 'ip' as const, value: '192.0.2.77', type: 'ban' as const, origin: 'rule' as const, source: 'test.trim', reason: 'r', createdAt, expiresAt: createdAt + 1000, offence: 1 });
+  // a repeat offender: three old decisions, then a new one; only entries within 60 s of the newest stay
+  await store.put(d('a', now - 180_000));
+  await store.put(d('b', now - 120_000));
+  await store.put(d('c', now - 30_000));
+  await store.put(d('e', now));
+  const offKeys = await admin.keys(prefix + 'dec:off:*');
+  assert.equal(offKeys.length, 1);
+  assert.deepEqual(await admin.zrange(offKeys[0]!, '0', '-1'), ['c', 'e']);
+  assert.equal(await store.countOffences('ip', '192.0.2.77', 'test.trim', 0), 2);
+  await store.ping();
+});
