@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rules, findToolAgent } from './scanner.ts';
+import { rules, findToolAgent, PROBE_PREFIXES, PROBE_SUFFIXES } from './scanner.ts';
 import { matchAll, timeAll, ruleMetaProblems, checkAll, testContext, testScope } from './lib/testing.ts';
 
 test('rule metadata is well formed', () => {
@@ -50,4 +50,35 @@ test('linear time on 64 KiB pathological input', () => {
   check('/' + '.env'.repeat(16384), [['User-Agent', 'nmap'.repeat(16384)]]);
   check('/' + '/.git'.repeat(13107), [['User-Agent', 'zap '.repeat(16384)]]);
   assert.ok(performance.now() - t0 < 2000);
+});
+
+test('913200 reports the first listed probe prefix or suffix, as a plain scan of both lists would', () => {
+  const probe = rules.find((r) => r.id === '913200')!;
+  if (probe.kind !== 'request') throw new Error('913200 is a request rule');
+  // reference: every prefix in list order, then every suffix in list order
+  const reference = (raw: string): string | null => {
+    const p = decodeURIComponent(raw).toLowerCase();
+    for (const pre of PROBE_PREFIXES) {
+      const i = p.indexOf(pre);
+      if (i === -1) continue;
+      const e = i + pre.length < p.length ? p.charCodeAt(i + pre.length) : -1;
+      if (pre.endsWith('/') || e === -1 || e === 0x2f || e === 0x2e || e === 0x3f || e === 0x5f || e === 0x2d) return `probe path ${pre}`;
+    }
+    for (const suf of PROBE_SUFFIXES) if (p.endsWith(suf) && p.length > suf.length + 1) return `backup file ${suf}`;
+    return null;
+  };
+  const pieces = [...PROBE_PREFIXES, ...PROBE_SUFFIXES, '/api', '/v1', '/users', '/42', '/', '.', '-x', '_y', 'a', '/Admin', '/.', '/w'];
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  let hits = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let path = '';
+    for (let k = 0, m = 1 + rnd(4); k < m; k++) path += pieces[rnd(pieces.length)];
+    if (!path.startsWith('/')) path = '/' + path;
+    const found = probe.check(testScope([], testContext('GET', path)));
+    const want = reference(path);
+    assert.equal(found[0]?.hit ?? null, want, path);
+    if (want !== null) hits++;
+  }
+  assert.ok(hits > 5_000, `only ${hits} probe hits`);
 });

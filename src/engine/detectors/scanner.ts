@@ -159,7 +159,7 @@ const oast: PartRule = {
 };
 
 /** Probe path prefixes (segment-anchored, lower-case), from common scanner wordlists and CRS 913/930 data. */
-const PROBE_PREFIXES: readonly string[] = [
+export const PROBE_PREFIXES: readonly string[] = [
   '/.env', '/.git/', '/.git', '/.svn/', '/.hg/', '/.bzr/', '/.ds_store', '/.htaccess', '/.htpasswd', '/.aws/',
   '/.ssh/', '/.vscode/', '/.idea/', '/wp-admin', '/wp-login.php', '/wp-config', '/xmlrpc.php', '/wp-content/plugins/',
   '/phpmyadmin', '/pma/', '/myadmin', '/adminer', '/server-status', '/server-info', '/actuator/env',
@@ -170,7 +170,24 @@ const PROBE_PREFIXES: readonly string[] = [
 ];
 
 /** Backup / dump file suffixes probed by scanners. */
-const PROBE_SUFFIXES: readonly string[] = ['.bak', '.old', '.orig', '.swp', '.sql', '.sql.gz', '.tar.gz', '.zip', '.tgz', '.7z', '.rar', '~', '.save', '.backup', '.dump'];
+export const PROBE_SUFFIXES: readonly string[] = ['.bak', '.old', '.orig', '.swp', '.sql', '.sql.gz', '.tar.gz', '.zip', '.tgz', '.7z', '.rar', '~', '.save', '.backup', '.dump'];
+
+/** Position of each probe prefix in {@link PROBE_PREFIXES} (the report names the first listed match). */
+const PROBE_RANK: ReadonlyMap<string, number> = new Map(PROBE_PREFIXES.map((p, i) => [p, i]));
+
+/** {@link PROBE_PREFIXES} by their second character (the one after the leading `/`), ASCII codes. */
+const PREFIXES_BY_SECOND: readonly (readonly string[])[] = (() => {
+  const t: string[][] = Array.from({ length: 128 }, () => []);
+  for (const pre of PROBE_PREFIXES) t[pre.charCodeAt(1)]!.push(pre);
+  return t;
+})();
+
+/** {@link PROBE_SUFFIXES} by their last character, ASCII codes. */
+const SUFFIXES_BY_LAST: readonly (readonly string[])[] = (() => {
+  const t: string[][] = Array.from({ length: 128 }, () => []);
+  for (const suf of PROBE_SUFFIXES) t[suf.charCodeAt(suf.length - 1)]!.push(suf);
+  return t;
+})();
 
 /** Scratch bit set (128 bits) of the characters that follow a `/` in the path (reused: rules run one at a time). */
 const AFTER_SLASH = new Uint32Array(4);
@@ -194,17 +211,32 @@ const probePath: RequestRule = {
       const d = p.charCodeAt(k + 1);
       if (d < 128) after[d >> 5]! |= 1 << (d & 31);
     }
-    for (const pre of PROBE_PREFIXES) {
-      const d = pre.charCodeAt(1);
-      if ((after[d >> 5]! & (1 << (d & 31))) === 0) continue;
-      const i = p.indexOf(pre);
-      if (i === -1) continue;
-      const e = i + pre.length < p.length ? p.charCodeAt(i + pre.length) : -1;
-      if (pre.endsWith('/') || e === -1 || e === 0x2f || e === 0x2e || e === 0x3f || e === 0x5f || e === 0x2d) {
-        return [{ hit: `probe path ${pre}`, loc: { kind: 'path' }, value: clip(raw, 256) }];
+    // in list order, as before: the first listed prefix that occurs is the one reported
+    let best: string | undefined;
+    let bestRank = PROBE_PREFIXES.length;
+    for (let w = 0; w < 4; w++) {
+      for (let bits = after[w]!; bits !== 0; bits &= bits - 1) {
+        const d = (w << 5) | (31 - Math.clz32(bits & -bits));
+        for (const pre of PREFIXES_BY_SECOND[d]!) {
+          const i = p.indexOf(pre);
+          if (i === -1) continue;
+          const e = i + pre.length < p.length ? p.charCodeAt(i + pre.length) : -1;
+          if (pre.endsWith('/') || e === -1 || e === 0x2f || e === 0x2e || e === 0x3f || e === 0x5f || e === 0x2d) {
+            const rank = PROBE_RANK.get(pre)!;
+            if (rank < bestRank) {
+              best = pre;
+              bestRank = rank;
+            }
+          }
+        }
       }
     }
-    for (const suf of PROBE_SUFFIXES) if (p.endsWith(suf) && p.length > suf.length + 1) return [{ hit: `backup file ${suf}`, loc: { kind: 'path' }, value: clip(raw, 256) }];
+    if (best !== undefined) return [{ hit: `probe path ${best}`, loc: { kind: 'path' }, value: clip(raw, 256) }];
+    const last = p.length > 0 ? p.charCodeAt(p.length - 1) : 0;
+    if (last < 128) {
+      // in list order among the suffixes sharing the last character (the longer `.sql.gz` is listed after `.sql`)
+      for (const suf of SUFFIXES_BY_LAST[last]!) if (p.endsWith(suf) && p.length > suf.length + 1) return [{ hit: `backup file ${suf}`, loc: { kind: 'path' }, value: clip(raw, 256) }];
+    }
     return [];
   },
 };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rules, findDotDot } from './traversal.ts';
+import { rules, findDotDot, decodeBase64Printable } from './traversal.ts';
 import { canonPath } from './lib/text.ts';
 import { matchAll, timeAll, ruleMetaProblems } from './lib/testing.ts';
 
@@ -121,4 +121,33 @@ test('canonPath: the printable-ASCII fast path equals the general path (random v
     canonPath(v);
     assert.ok(performance.now() - t0 < 200, unit);
   }
+});
+
+test('decodeBase64Printable agrees with a plain decode-and-check on random and real base64', () => {
+  const reference = (s: string): string | null => {
+    if (s.length < 8 || s.length % 4 !== 0 || s.length > 16384 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null;
+    const out = Buffer.from(s, 'base64').toString('latin1');
+    return /^[\x20-\x7e]*$/.test(out) ? out : null;
+  };
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let seed = 12345;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const inputs: string[] = ['Li4vZXRjL3Bhc3N3ZA==', 'cHJvZHVjdHM=', 'products', 'abcdefgh', 'Li4vLi4v', 'aGVsbG8gd29ybGQ='];
+  for (let i = 0; i < 20_000; i++) {
+    const len = 8 + 4 * rnd(6);
+    let s = '';
+    for (let k = 0; k < len; k++) s += alphabet[rnd(64)];
+    inputs.push(s);
+    // base64 of printable text, with and without padding
+    let t = '';
+    for (let k = 0, m = 6 + rnd(20); k < m; k++) t += String.fromCharCode(0x20 + rnd(95));
+    inputs.push(Buffer.from(t, 'latin1').toString('base64'));
+  }
+  let decoded = 0;
+  for (const s of inputs) {
+    const want = reference(s);
+    assert.equal(decodeBase64Printable(s), want, s);
+    if (want !== null) decoded++;
+  }
+  assert.ok(decoded > 10_000, `only ${decoded} inputs decoded`);
 });

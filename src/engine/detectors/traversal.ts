@@ -275,6 +275,14 @@ const dotdot: PartRule = {
   },
 };
 
+/** Standard base64 alphabet value per ASCII code (`=` and others 0; the alphabet is checked before use). */
+const B64 = new Uint8Array(128);
+for (let i = 0; i < 64; i++) B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+
+function printable(b: number): boolean {
+  return b >= 0x20 && b <= 0x7e;
+}
+
 /**
  * Decodes `s` as standard base64 when the whole value is base64 (length ≥ 8, multiple of 4, alphabet only)
  * and the result is printable ASCII; else null. Linear.
@@ -287,6 +295,10 @@ export function decodeBase64Printable(s: string): string | null {
     const ok = isWordChar(c) ? c !== 0x5f : c === 0x2b || c === 0x2f || (c === 0x3d && i >= n - 2);
     if (!ok) return null;
   }
+  // the first quantum (never padded: n ≥ 8) decides most values, since words and ids decode to non-printable
+  // bytes: check its three bytes before allocating the whole decoding
+  const q = (B64[s.charCodeAt(0)]! << 18) | (B64[s.charCodeAt(1)]! << 12) | (B64[s.charCodeAt(2)]! << 6) | B64[s.charCodeAt(3)]!;
+  if (!printable(q >> 16) || !printable((q >> 8) & 255) || !printable(q & 255)) return null;
   const out = Buffer.from(s, 'base64').toString('latin1');
   for (let i = 0; i < out.length; i++) {
     const c = out.charCodeAt(i);
