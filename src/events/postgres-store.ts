@@ -85,22 +85,25 @@ export class PostgresEventStore implements EventStore {
   private readonly owned: boolean;
   private readonly schema: string;
   private readonly t: string;
-  private ready?: Promise<void>;
+  private initializing?: Promise<void>;
 
   /**
    * @param conn - connection string or a `pg.Pool` (then not ended by {@link close}).
    * @param opts.schema - schema holding the table (default `public`), created when missing.
+   * @param opts.connectTimeoutMs - for a connection string: how long a query waits for a connection (a new
+   *   one or a free pool slot) before failing, ms (default 10,000). Without it a blackholed server makes
+   *   start-up and every query wait for the OS TCP timeout (minutes); failed event writes are retried.
    */
-  constructor(conn: string | pg.Pool, opts: { schema?: string } = {}) {
+  constructor(conn: string | pg.Pool, opts: { schema?: string; connectTimeoutMs?: number } = {}) {
     this.owned = typeof conn === 'string';
-    this.pool = typeof conn === 'string' ? new pg.Pool({ connectionString: conn, max: 4 }) : conn;
+    this.pool = typeof conn === 'string' ? new pg.Pool({ connectionString: conn, max: 4, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000 }) : conn;
     this.pool.on('error', () => { /* the pool replaces broken idle clients */ });
     this.schema = opts.schema ?? 'public';
     this.t = `${quoteIdent(this.schema)}.events`;
   }
 
   private init(): Promise<void> {
-    this.ready ??= (async () => {
+    this.initializing ??= (async () => {
       await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)};
         CREATE TABLE IF NOT EXISTS ${this.t} (
           seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, time BIGINT NOT NULL, request_id TEXT NOT NULL,
@@ -122,10 +125,24 @@ export class PostgresEventStore implements EventStore {
         /* no pg_trgm: ILIKE scans */
       }
     })().catch((err: unknown) => {
-      this.ready = undefined;
+      this.initializing = undefined;
       throw err;
     });
-    return this.ready;
+    return this.initializing;
+  }
+
+  /**
+   * Connects and creates the schema, table and indexes when missing (otherwise done on first use), so a
+   * caller can fail at start rather than on the first write.
+   * @throws the connection or DDL error (e.g. unreachable server, no CREATE privilege); a later call retries.
+   */
+  async ready(): Promise<void> {
+    await this.init();
+  }
+
+  /** One `SELECT 1` round trip (readiness probes). @throws when the server does not answer. */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
   }
 
   /** Inserts the batch with one multi-row INSERT (atomic); duplicate ids are ignored (idempotent retries). */
