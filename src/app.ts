@@ -18,6 +18,7 @@ import { buildDetectors } from './detectors/registry.ts';
 import { createDecisionService } from './decisions/service.ts';
 import { SqliteDecisionStore } from './decisions/sqlite-store.ts';
 import type { RedisDecisionStore } from './decisions/redis-store.ts';
+import type { PostgresEventStore } from './events/postgres-store.ts';
 import { toSecurityEvent } from './events/record.ts';
 import { BatchingEventSink } from './events/sink.ts';
 import { SqliteEventStore } from './events/sqlite-store.ts';
@@ -53,7 +54,7 @@ export interface StartOptions {
   logLevel?: string;
   /**
    * Redis URL for state shared between instances: rate-limit state and decisions (bans) then live in Redis
-   * instead of memory / `bulwark.db`. Events stay in `bulwark.db`.
+   * instead of memory / `bulwark.db`. Events stay in `bulwark.db` unless `postgresUrl` is set.
    */
   redisUrl?: string;
   /**
@@ -61,6 +62,18 @@ export interface StartOptions {
    * Checked by {@link redisPrefixProblem}. Ignored without `redisUrl`.
    */
   redisPrefix?: string;
+  /**
+   * PostgreSQL URL (`postgres://user:password@host:5432/db`) for security events shared between instances:
+   * events are then written to and queried from `<postgresSchema>.events` there instead of `bulwark.db`
+   * (control-plane list/search/export, incidents, retention). Decisions stay in Redis or `bulwark.db`.
+   * Start fails when the server cannot be reached or the table cannot be created.
+   */
+  postgresUrl?: string;
+  /**
+   * Schema of the events table (default `public`; created when missing), so several deployments or tests can
+   * share one database. Checked by {@link postgresSchemaProblem}. Ignored without `postgresUrl`.
+   */
+  postgresSchema?: string;
   /** Registered on the admin Fastify instance before it listens (control plane, dashboard). */
   plugins?: Array<(admin: FastifyInstance, app: BulwarkApp) => Promise<void>>;
   /** Watch `policyFile` for changes (default true when a file is given). */
@@ -157,17 +170,41 @@ export function redisPrefixProblem(prefix: string): string | undefined {
 }
 
 /**
- * A Redis URL safe to log: the password (if any) replaced by `***`, or undefined when the text is not a URL
- * (then nothing of it is logged: it could be anything, including a secret).
+ * Why `schema` cannot name the PostgreSQL events schema, or undefined when it can: a plain identifier of at
+ * most 63 characters (PostgreSQL silently truncates longer names, NAMEDATALEN − 1) made of ASCII letters,
+ * digits and `_`, not starting with a digit or `pg_` (reserved for system schemas, CREATE SCHEMA refuses it).
  */
-export function redactRedisUrl(url: string): string | undefined {
+export function postgresSchemaProblem(schema: string): string | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) return 'expected 1-63 ASCII letters, digits or _ not starting with a digit, such as public or bulwark';
+  if (/^pg_/i.test(schema)) return 'names starting with pg_ are reserved for PostgreSQL system schemas';
+  return undefined;
+}
+
+/**
+ * A connection URL (Redis, PostgreSQL) safe to log: the password (if any) and query parameters with
+ * secret-looking names (`?password=`, `?sslpassword=`: pg also reads settings from the query) replaced by `***`, or
+ * undefined when the text is not a URL (then nothing of it is logged: it could be anything, including a secret).
+ */
+export function redactUrl(url: string): string | undefined {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
+    for (const k of [...u.searchParams.keys()]) if (isSecretKey(k)) u.searchParams.set(k, '***');
     return u.href;
   } catch {
     return undefined;
   }
+}
+
+/** {@link redactUrl} under its earlier name (Redis URLs). */
+export const redactRedisUrl = redactUrl;
+
+/** Text of a connection error: Node's AggregateError (several addresses tried) has an empty message. */
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.message !== '') return err.message;
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(errorText).join('; ');
+  return (err as NodeJS.ErrnoException).code ?? err.name;
 }
 
 function urlOf(a: AddressInfo): string {
@@ -215,13 +252,15 @@ function rebuildDetectors(
 
 /**
  * The composition root: opens `<dataDir>/bulwark.db`, creates the decision service (decisions in
- * `bulwark.db`, or in Redis under `<redisPrefix>dec:` when `redisUrl` is set), event sink and store,
+ * `bulwark.db`, or in Redis under `<redisPrefix>dec:` when `redisUrl` is set), event sink and store (events
+ * in `bulwark.db`, or in PostgreSQL `<postgresSchema>.events` when `postgresUrl` is set),
  * builds the detectors (src/detectors/registry.ts) into a {@link Pipeline}, starts the demo API when no
  * upstream is configured, the gateway (data plane) and the admin listener (with `plugins` registered),
  * watches the policy file, and prunes old events and decisions hourly.
  *
- * @throws {ConfigError} for an invalid policy or `redisPrefix`; other errors when a port cannot be bound,
- *   the database cannot be opened or Redis cannot be read at start (everything opened so far is closed again).
+ * @throws {ConfigError} for an invalid policy, `redisPrefix` or `postgresSchema`; other errors when a port
+ *   cannot be bound, the database cannot be opened, Redis cannot be read or PostgreSQL cannot be reached or
+ *   its events table created at start (everything opened so far is closed again).
  */
 export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
   const logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
@@ -232,6 +271,9 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
   const redisPrefix = opts.redisPrefix ?? DEFAULT_REDIS_PREFIX;
   const prefixProblem = redisPrefixProblem(redisPrefix);
   if (prefixProblem !== undefined) throw new ConfigError('BWK_CONFIG_INVALID', [{ path: 'redisPrefix', message: prefixProblem }]);
+  const postgresSchema = opts.postgresSchema ?? 'public';
+  const schemaProblem = opts.postgresUrl ? postgresSchemaProblem(postgresSchema) : undefined;
+  if (schemaProblem !== undefined) throw new ConfigError('BWK_CONFIG_INVALID', [{ path: 'postgresSchema', message: schemaProblem }]);
   const cleanups: Array<() => Promise<void> | void> = [];
   const runCleanups = async (): Promise<void> => {
     for (const c of cleanups.reverse()) {
@@ -251,7 +293,27 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
       db.close();
     });
 
-    const eventStore: EventStore = new SqliteEventStore(db);
+    let eventStore: EventStore;
+    let pgEvents: PostgresEventStore | undefined;
+    if (opts.postgresUrl) {
+      // Loaded only when configured (like ioredis): deployments on SQLite do not load pg's module graph.
+      const { PostgresEventStore } = await import('./events/postgres-store.ts');
+      const store = new PostgresEventStore(opts.postgresUrl, { schema: postgresSchema });
+      cleanups.push(() => store.close());
+      const where = redactUrl(opts.postgresUrl) ?? '(URL not shown: it does not parse)';
+      try {
+        await store.ready();
+      } catch (err) {
+        throw new Error(`event store: cannot use PostgreSQL at ${where} (schema ${postgresSchema}): ${errorText(err)}`, { cause: err });
+      }
+      logger.info({ store: 'postgres', postgres: redactUrl(opts.postgresUrl), schema: postgresSchema }, 'event store: PostgreSQL (shared between instances)');
+      eventStore = pgEvents = store;
+    } else {
+      const store = new SqliteEventStore(db);
+      cleanups.push(() => store.close());
+      logger.info({ store: 'sqlite', file: db.name }, 'event store: SQLite (this instance only)');
+      eventStore = store;
+    }
     const events: EventSink = new BatchingEventSink(eventStore, {
       queueLimit: policy.events.queueLimit,
       batchSize: policy.events.batchSize,
@@ -259,7 +321,6 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
       metrics,
       logger,
     });
-    cleanups.push(() => eventStore.close());
     cleanups.push(() => events.close());
 
     let current: GatewayState | undefined;
@@ -296,7 +357,7 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
     if (redisStore && opts.redisUrl) {
       // Serve only once other instances' changes reach this one (bans added meanwhile are in the resync).
       await redisStore.ready();
-      logger.info({ store: 'redis', redis: redactRedisUrl(opts.redisUrl), prefix: redisPrefix }, 'decision store: Redis (shared between instances)');
+      logger.info({ store: 'redis', redis: redactUrl(opts.redisUrl), prefix: redisPrefix }, 'decision store: Redis (shared between instances)');
     } else {
       logger.info({ store: 'sqlite', file: db.name }, 'decision store: SQLite (this instance only)');
     }
@@ -357,6 +418,22 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
                     return { ok: true };
                   } catch (err) {
                     return { ok: false, detail: `Redis: ${(err as Error).message}` };
+                  }
+                },
+              },
+            ]),
+        ...(pgEvents === undefined
+          ? []
+          : [
+              {
+                // events (control-plane queries, incidents) live in PostgreSQL: not ready while it does not answer
+                name: 'postgres',
+                check: async () => {
+                  try {
+                    await Promise.race([pgEvents!.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1000 ms')), 1000).unref())]);
+                    return { ok: true };
+                  } catch (err) {
+                    return { ok: false, detail: `PostgreSQL: ${errorText(err)}` };
                   }
                 },
               },

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { startBulwark, createLogger, redisPrefixProblem, type StartOptions } from '../app.ts';
+import { startBulwark, createLogger, postgresSchemaProblem, redisPrefixProblem, type StartOptions } from '../app.ts';
 import { envOverrides, type EnvStartOverrides } from '../config/watch.ts';
 import { ConfigError, type ConfigIssue } from '../config/errors.ts';
 import { ADMIN_PLUGINS } from '../admin/plugins.ts';
@@ -18,6 +18,8 @@ interface StartFlags {
   logLevel?: string;
   redisUrl?: string;
   redisPrefix?: string;
+  postgresUrl?: string;
+  postgresSchema?: string;
   demo?: boolean;
 }
 
@@ -41,12 +43,48 @@ function redisPrefixOption(flag: string | undefined, env: NodeJS.ProcessEnv, iss
   return undefined;
 }
 
+/** The flag's value, else the variable's when it is not blank (like the other variables), with its name. */
+function flagOrEnv(flag: string | undefined, flagName: string, env: NodeJS.ProcessEnv, varName: string): [string, string] | undefined {
+  if (flag !== undefined) return [flagName, flag];
+  const v = env[varName];
+  return v !== undefined && v.trim() !== '' ? [varName, v] : undefined;
+}
+
+/**
+ * The PostgreSQL URL from `--postgres-url`, else `BULWARK_POSTGRES_URL`, else undefined (events in
+ * `bulwark.db`). Only the scheme is checked here (`postgres://` or `postgresql://`, what pg's connection-string
+ * parser reads as a URL); reachability is checked at start. The value is not echoed in the problem: it may
+ * hold a password. Problems are added to `issues`.
+ */
+function postgresUrlOption(flag: string | undefined, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string | undefined {
+  const got = flagOrEnv(flag, '--postgres-url', env, 'BULWARK_POSTGRES_URL');
+  if (got === undefined) return undefined;
+  const [path, v] = got;
+  if (/^postgres(ql)?:\/\/\S+$/.test(v.trim())) return v.trim();
+  issues.push({ path, message: 'expected postgres://user:password@host:5432/database' });
+  return undefined;
+}
+
+/**
+ * The events schema from `--postgres-schema`, else `BULWARK_POSTGRES_SCHEMA`, else undefined (the app's
+ * default `public`), checked with {@link postgresSchemaProblem}. Problems are added to `issues`.
+ */
+function postgresSchemaOption(flag: string | undefined, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string | undefined {
+  const got = flagOrEnv(flag, '--postgres-schema', env, 'BULWARK_POSTGRES_SCHEMA');
+  if (got === undefined) return undefined;
+  const [path, v] = got;
+  const problem = postgresSchemaProblem(v);
+  if (problem === undefined) return v;
+  issues.push({ path, message: problem });
+  return undefined;
+}
+
 /**
  * Resolves the start options: command-line flag, then environment variable (`BULWARK_*`), then policy /
  * built-in default (gateway 8080, admin 9090, demo 3001, data dir `./data`, host `0.0.0.0`, Redis key
- * prefix `bulwark:`).
- * @throws {ConfigError} `BWK_CONFIG_ENV` for an invalid flag or variable (every invalid variable and
- *   `--redis-prefix` are listed together).
+ * prefix `bulwark:`, events in `bulwark.db`, PostgreSQL schema `public`).
+ * @throws {ConfigError} `BWK_CONFIG_ENV` for an invalid flag or variable (every invalid variable,
+ *   `--redis-prefix`, `--postgres-url` and `--postgres-schema` are listed together).
  */
 export function resolveStartOptions(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): StartOptions {
   const issues: ConfigIssue[] = [];
@@ -58,6 +96,8 @@ export function resolveStartOptions(flags: StartFlags, env: NodeJS.ProcessEnv = 
     issues.push(...err.issues);
   }
   const redisPrefix = redisPrefixOption(flags.redisPrefix, env, issues);
+  const postgresUrl = postgresUrlOption(flags.postgresUrl, env, issues);
+  const postgresSchema = postgresSchemaOption(flags.postgresSchema, env, issues);
   if (issues.length > 0) throw new ConfigError('BWK_CONFIG_ENV', issues);
   return {
     upstream: flags.upstream ?? e.upstream,
@@ -70,6 +110,8 @@ export function resolveStartOptions(flags: StartFlags, env: NodeJS.ProcessEnv = 
     logLevel: flags.logLevel ?? env.BULWARK_LOG_LEVEL ?? 'info',
     redisUrl: flags.redisUrl ?? e.redisUrl,
     redisPrefix,
+    postgresUrl,
+    postgresSchema,
     demo: flags.demo !== false,
     handleSignals: true,
   };
@@ -157,6 +199,8 @@ export function register(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env BULWARK_LOG_LEVEL; default info)')
     .option('--redis-url <url>', 'Redis URL for state shared between instances: rate limits and bans (env BULWARK_REDIS_URL)')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between deployments (env BULWARK_REDIS_PREFIX; default bulwark:)')
+    .option('--postgres-url <url>', 'PostgreSQL URL for security events shared between instances, instead of bulwark.db (env BULWARK_POSTGRES_URL)')
+    .option('--postgres-schema <name>', 'schema of the PostgreSQL events table, to share one database between deployments (env BULWARK_POSTGRES_SCHEMA; default public)')
     .option('--no-demo', 'never start the demo API (fail when no upstream is configured)')
     .action(async (flags: StartFlags) => {
       let opts: StartOptions;
