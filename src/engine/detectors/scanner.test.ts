@@ -75,7 +75,7 @@ test('913200 reports the first listed probe prefix or suffix, as a plain scan of
     let path = '';
     for (let k = 0, m = 1 + rnd(4); k < m; k++) path += pieces[rnd(pieces.length)];
     if (!path.startsWith('/')) path = '/' + path;
-    const found = probe.check(testScope([], testContext('GET', path)));
+    const found: readonly { hit: string }[] = probe.check(testScope([], testContext('GET', path)));
     const want = reference(path);
     assert.equal(found[0]?.hit ?? null, want, path);
     if (want !== null) hits++;
