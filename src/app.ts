@@ -26,7 +26,7 @@ import type { EventSink, EventStore } from './events/types.ts';
 import type { DecisionService, DecisionStore } from './decisions/types.ts';
 import { Gateway, type GatewayState } from './dataplane/gateway.ts';
 import { Forwarder } from './dataplane/forward.ts';
-import { createAdminServer } from './admin/server.ts';
+import { createAdminServer, type ReadinessCheck } from './admin/server.ts';
 import { startDemoApi, type DemoApi } from './demo/api.ts';
 import { createRiskDecide } from './behavior/risk/decide.ts';
 
@@ -205,6 +205,21 @@ function errorText(err: unknown): string {
   if (err.message !== '') return err.message;
   if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(errorText).join('; ');
   return (err as NodeJS.ErrnoException).code ?? err.name;
+}
+
+/** Readiness check `name`: ok when `ping` resolves within 1000 ms; otherwise the reason, prefixed by `label`. */
+function pingCheck(name: string, label: string, ping: () => Promise<unknown>): ReadinessCheck {
+  return {
+    name,
+    check: async () => {
+      try {
+        await Promise.race([ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1000 ms')), 1000).unref())]);
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, detail: `${label}: ${errorText(err)}` };
+      }
+    },
+  };
 }
 
 function urlOf(a: AddressInfo): string {
@@ -406,38 +421,10 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
       readiness: [
         { name: 'policy', check: () => ({ ok: current !== undefined, detail: policyFile ?? 'built-in defaults' }) },
         { name: 'store', check: () => ({ ok: db.open, detail: db.open ? undefined : 'database closed' }) },
-        ...(redisStore === undefined
-          ? []
-          : [
-              {
-                // decisions (and rate limits) live in Redis: not ready while it does not answer
-                name: 'redis',
-                check: async () => {
-                  try {
-                    await Promise.race([redisStore!.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1000 ms')), 1000).unref())]);
-                    return { ok: true };
-                  } catch (err) {
-                    return { ok: false, detail: `Redis: ${(err as Error).message}` };
-                  }
-                },
-              },
-            ]),
-        ...(pgEvents === undefined
-          ? []
-          : [
-              {
-                // events (control-plane queries, incidents) live in PostgreSQL: not ready while it does not answer
-                name: 'postgres',
-                check: async () => {
-                  try {
-                    await Promise.race([pgEvents!.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 1000 ms')), 1000).unref())]);
-                    return { ok: true };
-                  } catch (err) {
-                    return { ok: false, detail: `PostgreSQL: ${errorText(err)}` };
-                  }
-                },
-              },
-            ]),
+        // decisions (and rate limits) in Redis, events (control-plane queries, incidents) in PostgreSQL: not
+        // ready while the store does not answer
+        ...(redisStore === undefined ? [] : [pingCheck('redis', 'Redis', () => redisStore!.ping())]),
+        ...(pgEvents === undefined ? [] : [pingCheck('postgres', 'PostgreSQL', () => pgEvents!.ping())]),
         {
           name: 'upstream',
           check: async () => {
