@@ -9,6 +9,24 @@ interface PromHistogramEntry {
 }
 
 /** Observations of one label set not yet added to the prom-client histogram. */
+/**
+ * The pending cell of one label set in `cells` (keyed by the values joined with NUL), created by `make` with
+ * the label record on first use.
+ * @throws {Error} when the number of values differs from the number of label names.
+ */
+function cellFor<C>(cells: Map<string, C>, names: readonly string[], values: readonly string[], make: (labels: Record<string, string>) => C): C {
+  if (values.length !== names.length) throw new Error(`expected ${names.length} label values, got ${values.length}`);
+  const key = values.join('\u0000');
+  let cell = cells.get(key);
+  if (cell === undefined) {
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i]!;
+    cell = make(labels);
+    cells.set(key, cell);
+  }
+  return cell;
+}
+
 class PendingCell {
   readonly labels: Record<string, string>;
   /** Per bucket (same order as the upper bounds), then one for values above the largest bound. */
@@ -79,17 +97,7 @@ export class BufferedHistogram<T extends string = string> {
    * observation.
    */
   labels(...values: string[]): { observe(v: number): void } {
-    const names = this.labelNames;
-    if (values.length !== names.length) throw new Error(`expected ${names.length} label values, got ${values.length}`);
-    const key = values.join('\u0000');
-    let cell = this.cells.get(key);
-    if (cell === undefined) {
-      const labels: Record<string, string> = {};
-      for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i]!;
-      cell = new PendingCell(labels, this.bounds);
-      this.cells.set(key, cell);
-    }
-    const c = cell;
+    const c = cellFor(this.cells, this.labelNames, values, (labels) => new PendingCell(labels, this.bounds));
     return { observe: (v: number): void => (this.direct ? this.histogram.observe(c.labels as Partial<Record<T, string>>, v) : c.observe(v)) };
   }
 
@@ -166,17 +174,7 @@ export class BufferedCounter<T extends string = string> {
 
   /** The incrementer of one label set (values in `labelNames` order); keep it instead of calling this per increment. */
   labels(...values: string[]): { inc(): void } {
-    const names = this.labelNames;
-    if (values.length !== names.length) throw new Error(`expected ${names.length} label values, got ${values.length}`);
-    const key = values.join('\u0000');
-    let cell = this.cells.get(key);
-    if (cell === undefined) {
-      const labels: Record<string, string> = {};
-      for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i]!;
-      cell = { labels, n: 0 };
-      this.cells.set(key, cell);
-    }
-    const c = cell;
+    const c = cellFor(this.cells, this.labelNames, values, (labels) => ({ labels, n: 0 }));
     return {
       inc: (): void => {
         c.n++;
