@@ -2,15 +2,13 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import pino from 'pino';
 import { Redis } from 'ioredis';
 import { redactRedisUrl, redisPrefixProblem } from '../src/app.ts';
 import { resolveStartOptions } from '../src/cli/start.ts';
 import { ConfigError } from '../src/config/errors.ts';
-import { startUpstream, startTestBulwark, send, tempDir, type TestBulwark, type TestUpstream } from './helpers/index.ts';
+import { startUpstream, startTestBulwark, send, tempDir, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
 
 const REDIS = process.env.BULWARK_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const policy = { trustedProxies: ['127.0.0.1/32'], rateLimits: [] };
@@ -139,14 +137,7 @@ test('the decision store in use is logged at start; the Redis password is not', 
   const url = new URL(REDIS);
   if (url.password === '') url.password = `pw-${randomUUID()}`;
   const secret = url.password;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  const logger = pino({ level: 'info' }, sink);
+  const { logger, lines } = captureLogs('info');
   const withRedis = await startTestBulwark({ upstream: up.url, policy, redisUrl: url.href, redisPrefix: prefix, logger });
   gateways.push(withRedis);
   const plain = await startTestBulwark({ upstream: up.url, policy, logger });

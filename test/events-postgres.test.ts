@@ -3,16 +3,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import pino from 'pino';
 import pg from 'pg';
 import { postgresSchemaProblem, redactRedisUrl, redactUrl } from '../src/app.ts';
 import { resolveStartOptions } from '../src/cli/start.ts';
 import { ConfigError } from '../src/config/errors.ts';
 import { sampleEvent } from '../src/events/testkit.ts';
-import { startUpstream, startTestBulwark, send, tempDir, type TestBulwark, type TestUpstream } from './helpers/index.ts';
+import { startUpstream, startTestBulwark, send, tempDir, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
 
 const PG = process.env.BULWARK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Deny-listed clients get 403 and a `lists.deny` event; X-Forwarded-For is trusted from loopback. */
@@ -137,14 +135,7 @@ test('the event store in use is logged at start; the PostgreSQL password is not'
   const url = new URL(PG);
   if (url.password === '') url.password = `pw-${randomUUID()}`;
   const secret = url.password;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  const logger = pino({ level: 'info' }, sink);
+  const { logger, lines } = captureLogs('info');
   const withPg = await startTestBulwark({ upstream: up.url, policy, postgresUrl: url.href, postgresSchema: schema, logger });
   gateways.push(withPg);
   const plain = await startTestBulwark({ upstream: up.url, policy, logger });

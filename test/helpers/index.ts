@@ -2,3 +2,4 @@
 export * from './upstream.ts';
 export * from './bulwark.ts';
 export * from './http.ts';
+export * from './logs.ts';
