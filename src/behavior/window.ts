@@ -1,4 +1,5 @@
 import { LruMap } from '../core/lru.ts';
+import { SlabLru } from '../core/slab-lru.ts';
 
 /**
  * Windowed counters for behavioural detectors: fixed memory per key, an LRU of keys.
@@ -425,12 +426,10 @@ export interface RecordPart {
  * memory ≤ `maxKeys` × (8 × `width` + ~ 60 bytes of map entry, slot links and key) + the key strings.
  */
 export class KeyedRecords implements RecordArray {
-  private readonly lru: LruMap<string, undefined>;
+  private readonly slab: SlabLru;
   private readonly parts: readonly RecordPart[];
   /** Doubles per record. */
   readonly width: number;
-  /** The records; replaced when it grows, so read it after `get`/`insert`, never keep it across them. */
-  vals: Float64Array;
 
   /**
    * @param maxKeys - bound on tracked keys (positive integer).
@@ -438,61 +437,57 @@ export class KeyedRecords implements RecordArray {
    * @throws {RangeError} when `maxKeys` is not a positive integer.
    */
   constructor(maxKeys: number, parts: readonly RecordPart[]) {
-    this.lru = new LruMap<string, undefined>(maxKeys);
-    this.parts = parts;
     let w = 1;
     for (const p of parts) w = Math.max(w, p.at + p.width);
+    this.slab = new SlabLru(maxKeys, w, 64);
+    this.parts = parts;
     this.width = w;
-    this.vals = new Float64Array(Math.min(maxKeys, 64) * w);
+  }
+
+  /** The records; replaced when it grows, so read it after `get`/`insert`, never keep it across them. */
+  get vals(): Float64Array {
+    return this.slab.vals;
   }
 
   /** The slot of `key`, marked most recently used; −1 when not tracked. */
   find(key: string): number {
-    return this.lru.slot(key);
+    return this.slab.find(key);
   }
 
   /** The slot of `key` without touching recency; −1 when not tracked. */
   peek(key: string): number {
-    return this.lru.peekSlot(key);
+    return this.slab.peek(key);
   }
 
   /** The slot of `key`, inserted (initial record, most recently used) when missing. */
   get(key: string): number {
-    const s = this.lru.slot(key);
+    const s = this.slab.find(key);
     return s !== -1 ? s : this.insert(key);
   }
 
   /** Inserts an absent `key`, evicting the least recently used key at the bound; returns its slot. */
   private insert(key: string): number {
-    const s = this.lru.add(key, undefined);
-    const w = this.width;
-    if ((s + 1) * w > this.vals.length) {
-      const cap = Math.min(this.lru.maxKeys, Math.max(s + 1, (2 * this.vals.length) / w));
-      const v = new Float64Array(cap * w);
-      v.set(this.vals);
-      this.vals = v;
-    }
-    this.vals.fill(0, s * w, s * w + w);
+    const s = this.slab.insert(key);
     for (const p of this.parts) p.reset(this, s);
     return s;
   }
 
   /** Forgets `key` (e.g. after a ban, so the next offence starts from zero). */
   delete(key: string): void {
-    const s = this.lru.peekSlot(key);
+    const s = this.slab.peek(key);
     if (s === -1) return;
     for (const p of this.parts) p.release?.(s);
-    this.lru.delete(key);
+    this.slab.removeSlot(s);
   }
 
   /** Tracked keys. */
   get size(): number {
-    return this.lru.size;
+    return this.slab.size;
   }
 
   /** Keys evicted because of the bound. */
   get evictions(): number {
-    return this.lru.evictions;
+    return this.slab.evictions;
   }
 }
 

@@ -74,3 +74,17 @@ test('slots freed by delete and sweep are reused; order, values and eviction sta
   m.set('x', 1);
   assert.deepEqual([...m.entries()], [['x', 1]]);
 });
+
+test('LruMap: an entry added without a value never shows the value of the entry its slot held before', () => {
+  const m = new LruMap<string, number | undefined>(2);
+  m.set('a', 1);
+  m.set('b', 2);
+  m.add('c', undefined); // evicts a, reuses its slot
+  assert.equal(m.get('c'), undefined);
+  m.delete('b');
+  m.add('d', undefined); // reuses b's freed slot
+  assert.equal(m.get('d'), undefined);
+  const fresh = new LruMap<string, undefined>(1000);
+  for (let i = 0; i < 100; i++) fresh.add(`k${i}`, undefined);
+  assert.deepEqual([...fresh.values()].filter((v) => v !== undefined), []);
+});

@@ -4,7 +4,7 @@ const INITIAL_SLOTS = 64;
 /**
  * A bounded map with least-recently-used eviction, for per-client state (behaviour windows, caches).
  * A `Map` from key to a slot number; keys and values sit in two arrays indexed by slot, and the recency list is
- * two `Int32Array`s of slot links (a "slab", as `src/ratelimit/slab-lru.ts`). `get`, `set`, `delete` and eviction
+ * two `Int32Array`s of slot links (`SlabLru` in `src/core/slab-lru.ts` keeps numeric records beside them). `get`, `set`, `delete` and eviction
  * are O(1); eviction reuses the oldest slot in place. (Evicting through `Map` insertion order with
  * `keys().next()` is not O(1): V8 keeps deleted entries in the table until it rehashes, so a flood of rotating
  * keys makes that approach quadratic.)
@@ -151,7 +151,8 @@ export class LruMap<K, V> {
       evicted = true;
     }
     this.slotKeys[s] = key;
-    this.slotValues[s] = value;
+    // value-less maps (slot users such as SlabLru) never grow the value array: 8 bytes per entry saved
+    if (value !== undefined || s < this.slotValues.length) this.slotValues[s] = value;
     this.index.set(key, s);
     this.pushNewest(s);
     if (evicted) this.onEvict?.(evictedKey as K, evictedValue as V);
@@ -189,7 +190,9 @@ export class LruMap<K, V> {
     this.slotValues[slot] = value;
   }
 
-  private removeSlot(s: number): void {
+  /** Removes the entry in a live slot (as {@link LruMap.delete} of its key); a free or unused slot is left alone. */
+  removeSlot(s: number): void {
+    if (this.slotKeys[s] === undefined) return; // keys are never undefined: the slot is free
     this.unlink(s);
     this.index.delete(this.slotKeys[s] as K);
     this.slotKeys[s] = undefined;
@@ -230,13 +233,16 @@ export class LruMap<K, V> {
     for (let s = this.oldest; s !== -1; s = this.newer[s]!) yield this.slotValues[s] as V;
   }
 
-  /** Removes entries for which `expired(value, key)` is true, scanning from the oldest; returns how many. */
-  sweep(expired: (value: V, key: K) => boolean): number {
+  /**
+   * Removes entries for which `expired(value, key, slot)` is true, scanning from the oldest; returns how many.
+   * The slot lets callers that keep per-entry data by slot (see {@link LruMap.slot}) judge by it.
+   */
+  sweep(expired: (value: V, key: K, slot: number) => boolean): number {
     let count = 0;
     let s = this.oldest;
     while (s !== -1) {
       const next = this.newer[s]!;
-      if (expired(this.slotValues[s] as V, this.slotKeys[s] as K)) {
+      if (expired(this.slotValues[s] as V, this.slotKeys[s] as K, s)) {
         this.removeSlot(s);
         count++;
       }

@@ -1,6 +1,6 @@
 import { gcra, type RateLimitResult } from './gcra.ts';
 import { slidingWindow, type SlidingWindowState } from './sliding-window.ts';
-import { SlabLru } from './slab-lru.ts';
+import { SlabLru } from '../core/slab-lru.ts';
 
 /** Parameters of one rule as the stores need them. */
 export interface RateLimitParams {
