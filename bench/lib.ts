@@ -15,6 +15,8 @@ export interface BenchServer {
   cpu(): Promise<number>;
   /** Event-loop delay of the child since the last call, ms (p50, p99, max); resets the histogram. */
   eld(): Promise<{ p50: number; p99: number; max: number }>;
+  /** Starts allocation sampling in the child (it must run with BENCH_ALLOC_PROF=<dir>; see bench/server.ts). */
+  allocProfStart(): Promise<void>;
   /** Prometheus text of the gateway's /metrics (gateway only). */
   metrics(): Promise<string>;
   stop(): Promise<void>;
@@ -70,6 +72,7 @@ export function startServer(kind: 'demo' | 'echo' | 'minimal' | 'gateway' | 'gat
           gc: () => request(child, { type: 'gc' }, 'gc', () => undefined),
           cpu: () => request(child, { type: 'cpu' }, 'cpu', (x) => (x.cpu.user as number) + (x.cpu.system as number)),
           eld: () => request(child, { type: 'eld' }, 'eld', (x) => x.eld as { p50: number; p99: number; max: number }),
+          allocProfStart: () => request(child, { type: 'allocprof-start' }, 'allocprof-start', () => undefined),
           metrics: () => request(child, { type: 'metrics' }, 'metrics', (x) => x.text as string),
           stop: () =>
             new Promise<void>((res) => {
@@ -114,4 +117,80 @@ export function microsecondLatencies(): unknown {
   const recInterval = h.recordValueWithExpectedInterval.bind(h);
   h.recordValueWithExpectedInterval = (v: number, interval: number) => recInterval(Math.max(1, Math.round(v * 1000)), Math.max(1, Math.round(interval * 1000)));
   return h;
+}
+
+/** Result of {@link fixedRateLoad}: counts and latency percentiles in ms. */
+export interface FixedRateResult {
+  /** Requests sent and answered with 2xx / other status / a transport error. */
+  sent: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  /** Achieved request rate, requests per second (sent / wall time of the run). */
+  rps: number;
+  /** Response latency from the moment a request was dispatched to the end of its body, ms. */
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** How late the pacer dispatched requests against their schedule, p99, ms (the loader's own jitter). */
+  lagP99: number;
+}
+
+/**
+ * Open-loop load at a fixed, evenly spaced request rate (one request every 1000/rate ms, wrk2-style), for
+ * "latency at moderate load". autocannon's `overallRate` is not that: each connection fires its whole
+ * per-second quota back to back at the start of every second and then idles, so a "1,000 req/s" run is
+ * a burst at saturation speed every second, and its latencies are queueing inside that burst.
+ *
+ * Requests go through an undici Pool with enough connections that a slow response never holds back the
+ * next scheduled request (so pauses of the target show up in the latencies, not as missing requests).
+ * Latency is measured per request from dispatch to the end of the response body; `lagP99` reports how
+ * late the pacer itself ran (timer granularity, the loader's own GC), which adds to neither side.
+ * @param url - origin and path, e.g. `http://127.0.0.1:8080/api/products`; loopback only.
+ * @param opts.rate - requests per second; `durationS` seconds; `headers()` gives each request's headers.
+ */
+export async function fixedRateLoad(url: string, opts: { rate: number; durationS: number; connections?: number; headers?: () => Record<string, string> }): Promise<FixedRateResult> {
+  const { Pool } = await import('undici');
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections: opts.connections ?? 64, pipelining: 1, keepAliveTimeout: 30_000 });
+  const total = Math.round(opts.rate * opts.durationS);
+  const intervalMs = 1000 / opts.rate;
+  const lat = new Float64Array(total);
+  const lag = new Float64Array(total);
+  let sent = 0, done = 0, ok = 0, non2xx = 0, errors = 0;
+  const path = u.pathname + u.search;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const fire = (i: number): void => {
+      const start = performance.now();
+      lag[i] = start - (t0 + i * intervalMs);
+      pool.request({ method: 'GET', path, headers: opts.headers?.() }).then(
+        async (res) => {
+          await res.body.dump();
+          lat[i] = performance.now() - start;
+          if (res.statusCode >= 200 && res.statusCode < 300) ok++;
+          else non2xx++;
+        },
+        () => {
+          lat[i] = performance.now() - start;
+          errors++;
+        },
+      ).finally(() => {
+        if (++done === total) resolve();
+      });
+    };
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor((performance.now() - t0) / intervalMs) + 1);
+      while (sent < due) fire(sent++);
+      if (sent < total) setTimeout(tick, Math.max(0, t0 + sent * intervalMs - performance.now()));
+    };
+    tick();
+  });
+  const wall = (performance.now() - t0) / 1000;
+  await pool.close();
+  lat.sort();
+  lag.sort();
+  const pct = (s: Float64Array, q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { sent, ok, non2xx, errors, rps: sent / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), p999: pct(lat, 0.999), max: pct(lat, 1), lagP99: pct(lag, 0.99) };
 }
