@@ -66,8 +66,9 @@ if (kind === 'demo') {
   process.exit(2);
 }
 
-// event-loop delay of this server process (ns histogram, 1 ms resolution sampling): answered on { type: 'eld' }
-// and reset, so a bench section can attribute added latency to blocking vs queueing
+// BENCH_ELD=1: event-loop delay of this server process (ns histogram, 1 ms resolution sampling), answered on
+// { type: 'eld' } and reset, so added latency can be told apart from blocking. Opt-in: its 1 ms timer wakes the
+// process 1,000 times a second, which shows in CPU per request and latency at moderate load.
 // BENCH_TRACE_GC=<ms>: print every GC pause longer than <ms> to stderr (kind, duration, heap used)
 if (process.env.BENCH_TRACE_GC) {
   const min = Number(process.env.BENCH_TRACE_GC);
@@ -77,8 +78,31 @@ if (process.env.BENCH_TRACE_GC) {
     }
   }).observe({ entryTypes: ['gc'] });
 }
+// BENCH_ALLOC_PROF=<dir>: on IPC { type: 'allocprof-start' } (sent after warm-up, so start-up loads such as the ASN
+// table are left out), V8's sampling heap profiler over every allocation, including objects garbage collection
+// has already freed; written as <dir>/<kind>-<pid>.heapprofile on stop. Shows where each request's short-lived
+// allocations come from (`node bench/alloc-report.ts`, or Chrome DevTools).
+let stopAllocProf = async (): Promise<void> => {};
+if (process.env.BENCH_ALLOC_PROF) {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type !== 'allocprof-start') return;
+    const session = new Session();
+    session.connect();
+    // BENCH_ALLOC_PROF_PROMOTED=1: leave out objects that died young, i.e. profile what got promoted to the old
+    // generation (what major collections then have to mark and sweep)
+    const promoted = process.env.BENCH_ALLOC_PROF_PROMOTED === '1';
+    void session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promoted }).then(() => process.send?.({ type: 'allocprof-start' }));
+    stopAllocProf = async () => {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      mkdirSync(process.env.BENCH_ALLOC_PROF!, { recursive: true });
+      writeFileSync(join(process.env.BENCH_ALLOC_PROF!, `${kind}-${process.pid}.heapprofile`), JSON.stringify(profile));
+    };
+  });
+}
 const eld = monitorEventLoopDelay({ resolution: 1 });
-eld.enable();
+if (process.env.BENCH_ELD === '1') eld.enable();
 process.on('message', (m: { type?: string }) => {
   if (m?.type === 'eld') {
     process.send?.({ type: 'eld', eld: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 } });
@@ -90,7 +114,7 @@ process.on('message', (m: { type?: string }) => {
     (globalThis as { gc?: () => void }).gc?.();
     process.send?.({ type: 'gc' });
   }
-  if (m?.type === 'stop') void close().finally(() => process.exit(0));
+  if (m?.type === 'stop') void stopAllocProf().then(close).finally(() => process.exit(0));
 });
 process.on('disconnect', () => void close().finally(() => process.exit(0)));
 process.stdout.write(`READY ${url}\n`);
