@@ -176,7 +176,13 @@ export class AsnRanges implements AsnSource {
   private v6End = new BigUint64Array(0);
   private v6Asn = new Uint32Array(0);
   private v6Org = new Uint32Array(0);
-  private orgs: string[] = [];
+  /**
+   * Organisation names packed into one string, name `i` at [orgOff[i], orgOff[i + 1]): ~80k separate strings
+   * would be ~80k more objects for every major garbage collection to mark (measured: forced full GC of a
+   * loaded gateway 20 ms with them vs 15 ms without the geo detector); one string is one object.
+   */
+  private orgText = '';
+  private orgOff = new Uint32Array(1);
 
   /** Ranges loaded (IPv4 + IPv6). */
   get size(): number {
@@ -193,11 +199,12 @@ export class AsnRanges implements AsnSource {
   static async load(v4File: string, v6File?: string): Promise<AsnRanges> {
     const t = new AsnRanges();
     const orgIndex = new Map<string, number>();
+    const orgs: string[] = [];
     const intern = (o: string): number => {
       let i = orgIndex.get(o);
       if (i === undefined) {
-        i = t.orgs.length;
-        t.orgs.push(o);
+        i = orgs.length;
+        orgs.push(o);
         orgIndex.set(o, i);
       }
       return i;
@@ -281,7 +288,15 @@ export class AsnRanges implements AsnSource {
       t.v6Asn = a6.slice(0, m);
       t.v6Org = o6.slice(0, m);
     }
+    t.orgOff = new Uint32Array(orgs.length + 1);
+    for (let i = 0; i < orgs.length; i++) t.orgOff[i + 1] = t.orgOff[i]! + orgs[i]!.length;
+    t.orgText = orgs.join('');
     return t;
+  }
+
+  /** Name of organisation `i` (as in the CSV, possibly empty). */
+  private org(i: number): string {
+    return this.orgText.slice(this.orgOff[i]!, this.orgOff[i + 1]!);
   }
 
   lookup(ip: string): { asn: number; org?: string } | undefined {
@@ -290,12 +305,12 @@ export class AsnRanges implements AsnSource {
     if (p.version === 4) {
       const i = search(this.v4Start, p.v4);
       if (i < 0 || p.v4 > this.v4End[i]!) return undefined;
-      return { asn: this.v4Asn[i]!, org: this.orgs[this.v4Org[i]!] };
+      return { asn: this.v4Asn[i]!, org: this.org(this.v4Org[i]!) };
     }
     const hi = p.v6 >> 64n;
     const i = search(this.v6Start, hi);
     if (i < 0 || hi > this.v6End[i]!) return undefined;
-    return { asn: this.v6Asn[i]!, org: this.orgs[this.v6Org[i]!] };
+    return { asn: this.v6Asn[i]!, org: this.org(this.v6Org[i]!) };
   }
 }
 
