@@ -5,15 +5,10 @@
  * each gateway's event-loop delay (p99, max) per round, so added latency can be told apart from blocking.
  * GW_ARGS: Node flags of the gateways (e.g. --cpu-prof); BENCH_TRACE_GC=<ms> logs GC pauses.
  */
-import { startServer, fixedRateLoad, median, type BenchServer } from './lib.ts';
+import { startServer, fixedRateLoad, median, nextClient, type BenchServer } from './lib.ts';
 import { boundedHeapFlags } from '../src/cli/start.ts';
 const RATE = Number(process.env.RATE ?? 1000), DUR = Number(process.env.DUR ?? 15), ROUNDS = Number(process.env.ROUNDS ?? 3);
 process.env.BENCH_ELD = '1'; // the children's event-loop delay histograms
-let n = 0;
-const headers = (): Record<string, string> => {
-  const i = n++;
-  return { 'x-forwarded-for': `10.${(i >> 8) & 255}.${i & 255}.${(i >> 16) & 255}`, 'user-agent': `FinApp/3.${i & 1023}.${(i >> 10) & 63} (iOS 17.4; iPhone15,2)`, accept: 'application/json', 'accept-language': 'en-GB', 'accept-encoding': 'gzip' };
-};
 const demo = await startServer('demo');
 const policy = JSON.stringify({ trustedProxies: ['127.0.0.1/32'] });
 const flags = [...(boundedHeapFlags(undefined, [], {}) ?? []), ...(process.env.GW_ARGS ?? '').split(' ').filter(Boolean)];
@@ -24,7 +19,7 @@ const servers: Record<'b' | 'c0' | 'c', BenchServer> = {
 };
 const load = async (s: BenchServer) => {
   const cpu0 = await s.cpu();
-  const r = await fixedRateLoad(s.url + '/api/products', { rate: RATE, durationS: DUR, headers });
+  const r = await fixedRateLoad(s.url + '/api/products', { rate: RATE, durationS: DUR, headers: () => nextClient() });
   return { ...r, cpu: ((await s.cpu()) - cpu0) / r.sent, eld: await s.eld() };
 };
 for (const s of Object.values(servers)) await load(s); // warm-up

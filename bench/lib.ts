@@ -119,6 +119,26 @@ export function microsecondLatencies(): unknown {
   return h;
 }
 
+let clientCounter = 0;
+/**
+ * Headers of the next simulated API client: `X-Forwarded-For` from 10.0.0.0/8 and a mobile-app User-Agent with
+ * a per-client build number, both unique per 2^16 requests (cycling), plus normal Accept headers; `headers`
+ * are kept. The gateway must trust 127.0.0.1 as a proxy for the IPs to count. Distinct clients exercise
+ * per-client state and stay under the default per-IP limits; one shared fingerprint from thousands of IPs
+ * would rightly look like a distributed flood to the behaviour detectors.
+ */
+export function nextClient(headers?: Record<string, string>): Record<string, string> {
+  const n = clientCounter++;
+  return {
+    ...headers,
+    'x-forwarded-for': `10.${(n >> 8) & 255}.${n & 255}.${(n >> 16) & 255}`,
+    'user-agent': `FinApp/3.${n & 1023}.${(n >> 10) & 63} (iOS 17.4; iPhone15,2)`,
+    accept: 'application/json',
+    'accept-language': 'en-GB',
+    'accept-encoding': 'gzip',
+  };
+}
+
 /** Result of {@link fixedRateLoad}: counts and latency percentiles in ms. */
 export interface FixedRateResult {
   /** Requests sent and answered with 2xx / other status / a transport error. */

@@ -6,10 +6,8 @@
  * (`node bench/alloc-report.ts <dir>/<file> <requests>`).
  */
 import autocannon from 'autocannon';
-import { startServer } from './lib.ts';
+import { startServer, nextClient } from './lib.ts';
 const WARM = Number(process.env.WARM ?? 8), DUR = Number(process.env.DUR ?? 8);
-let n = 0;
-const hdr = (h: Record<string, string>) => { const i = n++; return { ...h, 'x-forwarded-for': `10.${(i >> 8) & 255}.${i & 255}.${(i >> 16) & 255}`, 'user-agent': `FinApp/3.${i & 1023}.${(i >> 10) & 63} (iOS 17.4; iPhone15,2)`, accept: 'application/json', 'accept-language': 'en-GB', 'accept-encoding': 'gzip' }; };
 const demo = await startServer('demo');
 // KIND=bare: no detectors; KIND=engine: behavioural detection off (the bench's c1); default: every detector
 const kind = process.env.KIND === 'bare' ? 'gateway-bare' : 'gateway';
@@ -17,7 +15,7 @@ const policy = { trustedProxies: ['127.0.0.1/32'], ...(process.env.KIND === 'eng
 const c = await startServer(kind, [demo.url, JSON.stringify(policy)], [`--cpu-prof`, `--cpu-prof-dir=${process.env.PROF_DIR ?? '/tmp/prof'}`, '--cpu-prof-interval=100', ...(process.env.GW_ARGS ?? '').split(' ').filter(Boolean)]);
 const load = async (d: number) => {
   const c0 = await c.cpu();
-  const r = await autocannon({ url: c.url + '/api/products', connections: 50, duration: d, requests: [{ method: 'GET', path: '/api/products', setupRequest: (q: any) => ({ ...q, headers: hdr(q.headers) }) }] } as any);
+  const r = await autocannon({ url: c.url + '/api/products', connections: 50, duration: d, requests: [{ method: 'GET', path: '/api/products', setupRequest: (q: any) => ({ ...q, headers: nextClient(q.headers) }) }] } as any);
   return { requests: r.requests.total, rps: r.requests.average, cpu: ((await c.cpu()) - c0) / r.requests.total, non2xx: r.non2xx };
 };
 console.log('warm', await load(WARM));

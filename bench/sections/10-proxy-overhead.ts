@@ -22,7 +22,7 @@
  * CPU per request much less.
  */
 import autocannon from 'autocannon';
-import { startServer, median, microsecondLatencies, fixedRateLoad, type BenchServer, type FixedRateResult } from '../lib.ts';
+import { startServer, median, microsecondLatencies, fixedRateLoad, nextClient, type BenchServer, type FixedRateResult } from '../lib.ts';
 import { boundedHeapFlags } from '../../src/cli/start.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
@@ -43,20 +43,6 @@ interface Run {
   p99: number;
   non2xx: number;
   errors: number;
-}
-
-let clientCounter = 0;
-/** The next simulated client: an IP from 10.0.0.0/8 and a User-Agent, both unique per 2^16 requests. */
-function nextClient(headers: Record<string, string> | undefined): Record<string, string> {
-  const n = clientCounter++;
-  return {
-    ...headers,
-    'x-forwarded-for': `10.${(n >> 8) & 255}.${n & 255}.${(n >> 16) & 255}`,
-    'user-agent': `FinApp/3.${n & 1023}.${(n >> 10) & 63} (iOS 17.4; iPhone15,2)`,
-    accept: 'application/json',
-    'accept-language': 'en-GB',
-    'accept-encoding': 'gzip',
-  };
 }
 
 async function load(server: BenchServer, opts: { connections?: number; overallRate?: number; upstream?: BenchServer } = {}): Promise<Run> {
@@ -88,7 +74,7 @@ interface Paced extends FixedRateResult {
 /** One moderate-load run: {@link MODERATE_RPS} evenly spaced requests per second for {@link MODERATE_DURATION_S} s. */
 async function paced(server: BenchServer): Promise<Paced> {
   const cpu0 = await server.cpu();
-  const r = await fixedRateLoad(server.url + PATH, { rate: MODERATE_RPS, durationS: MODERATE_DURATION_S, headers: () => nextClient(undefined) });
+  const r = await fixedRateLoad(server.url + PATH, { rate: MODERATE_RPS, durationS: MODERATE_DURATION_S, headers: () => nextClient() });
   return { ...r, cpuUs: ((await server.cpu()) - cpu0) / Math.max(1, r.sent) };
 }
 
