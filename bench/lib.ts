@@ -155,6 +155,24 @@ export interface FixedRateResult {
   max: number;
   /** How late the pacer dispatched requests against their schedule, p99, ms (the loader's own jitter). */
   lagP99: number;
+  /** Every request's latency, ms, sorted ascending (for percentiles pooled over several runs). */
+  latencies: Float64Array;
+}
+
+/** The `q` quantile (0–1) of ascending-sorted values (nearest rank). */
+export function quantileSorted(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Latencies of several {@link fixedRateLoad} runs merged into one ascending array. */
+export function pooledLatencies(runs: readonly FixedRateResult[]): Float64Array {
+  const all = new Float64Array(runs.reduce((n, r) => n + r.latencies.length, 0));
+  let o = 0;
+  for (const r of runs) {
+    all.set(r.latencies, o);
+    o += r.latencies.length;
+  }
+  return all.sort();
 }
 
 /**
@@ -211,6 +229,6 @@ export async function fixedRateLoad(url: string, opts: { rate: number; durationS
   await pool.close();
   lat.sort();
   lag.sort();
-  const pct = (s: Float64Array, q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-  return { sent, ok, non2xx, errors, rps: sent / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), p999: pct(lat, 0.999), max: pct(lat, 1), lagP99: pct(lag, 0.99) };
+  const q = quantileSorted;
+  return { sent, ok, non2xx, errors, rps: sent / wall, p50: q(lat, 0.5), p99: q(lat, 0.99), p999: q(lat, 0.999), max: q(lat, 1), lagP99: q(lag, 0.99), latencies: lat };
 }
