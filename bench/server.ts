@@ -52,6 +52,8 @@ if (kind === 'demo') {
     watch: false,
     // gateway-bare: the data plane alone (client IP, identity, pipeline with no detectors, forwarding, metrics)
     useRegistry: kind === 'gateway',
+    // BENCH_REDIS_URL: rate limits and decisions in Redis (a unique key prefix per process), as a scaled-out gateway
+    ...(process.env.BENCH_REDIS_URL ? { redisUrl: process.env.BENCH_REDIS_URL, redisPrefix: `bulwark-bench:${process.pid}:` } : {}),
   });
   url = app.gatewayUrl;
   close = async () => {
