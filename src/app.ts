@@ -342,8 +342,7 @@ export async function startBulwark(opts: StartOptions): Promise<BulwarkApp> {
     let decisionStore: DecisionStore;
     let redisStore: RedisDecisionStore | undefined;
     if (opts.redisUrl) {
-      // Loaded only when configured: importing ioredis slows V8's string paths process-wide (see
-      // loadRedisRateLimitStore in src/detectors/ratelimit.ts).
+      // Loaded only when configured (see loadRedisRateLimitStore in src/detectors/ratelimit.ts).
       const { RedisDecisionStore } = await import('./decisions/redis-store.ts');
       redisStore = new RedisDecisionStore(opts.redisUrl, {
         prefix: redisPrefix,

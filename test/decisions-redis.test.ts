@@ -220,7 +220,7 @@ async function ioredisModulesLoaded(redisUrl: string | undefined, prefix: string
   return JSON.parse(out) as string[];
 }
 
-test('ioredis is loaded only when Redis is configured (it slows string code process-wide)', async (t) => {
+test('ioredis is loaded only when Redis is configured', async (t) => {
   const { prefix } = redisScope(t);
   assert.deepEqual(await ioredisModulesLoaded(undefined, prefix), []);
   // the probe can see it: with Redis configured it is loaded

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis } from '../core/redis.ts';
 import type { Decision, DecisionScope } from '../core/types.ts';
 import type { DecisionStore } from './types.ts';
 

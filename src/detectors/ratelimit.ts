@@ -99,10 +99,9 @@ interface Shared {
 const shared = new WeakMap<object, Shared>();
 
 /**
- * The Redis store class, loaded only when Redis is configured. ioredis is not imported at start-up on
- * purpose: it defines `class VerbatimString extends String`, and merely loading that class in a Node 24
- * process makes V8's string fast paths slower for the whole process (measured: payload engine p50 on the
- * CSIC corpus 33 µs without, 51 µs with ioredis loaded — `node --import ioredis bench/sections/engine.ts`).
+ * The Redis store class, loaded only when Redis is configured: a gateway without Redis does not load ioredis
+ * at all (start-up time and memory). Loading it also puts `String.prototype` in V8's slow dictionary mode
+ * (payload engine ~1.4× slower), which `src/core/redis.ts`, the only way Bulwark imports ioredis, undoes.
  */
 let RedisStoreClass: typeof RedisRateLimitStore | undefined;
 

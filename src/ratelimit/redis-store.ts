@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis } from '../core/redis.ts';
 import type { RateLimitResult } from './gcra.ts';
 import { slidingResult } from './sliding-window.ts';
 import type { RateLimitParams, RateLimitStore } from './store.ts';

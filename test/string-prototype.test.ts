@@ -1,0 +1,69 @@
+/**
+ * `String.prototype` must stay in V8's fast-properties mode in the gateway process: in dictionary mode, optimised
+ * string code (the payload engine's `charCodeAt` loops) takes a slow path, ~1.4× on the engine. ioredis puts it in
+ * dictionary mode on load (`class VerbatimString extends String`); `src/core/redis.ts` undoes that. Each check runs
+ * in a child with `--allow-natives-syntax`, so V8's own `%HasFastProperties` answers, and so this test process's
+ * imports cannot interfere.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { tempDir } from './helpers/index.ts';
+
+const REDIS = process.env.BULWARK_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+const src = (p: string): string => pathToFileURL(new URL(`../src/${p}`, import.meta.url).pathname).href;
+
+/** Runs an ES module `body` in a child with natives syntax; returns what it printed on stdout. */
+async function child(body: string): Promise<string> {
+  const p = spawn(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', body], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise<number | null>((r) => p.once('exit', r));
+  assert.equal(code, 0, err);
+  return out.trim();
+}
+
+const FAST = 'process.stdout.write(String(%HasFastProperties(String.prototype)));';
+
+test('loading ioredis puts String.prototype in dictionary mode; src/core/redis.ts restores fast mode', async () => {
+  // the canary: if this turns true, ioredis no longer subclasses String and src/core/redis.ts's workaround can go
+  assert.equal(await child(`await import('ioredis'); ${FAST}`), 'false', 'raw ioredis leaves String.prototype in dictionary mode');
+  assert.equal(await child(`await import(${JSON.stringify(src('core/redis.ts'))}); ${FAST}`), 'true');
+  assert.equal(await child(`await import('ioredis'); const { restoreFastStringPrototype } = await import(${JSON.stringify(src('core/redis.ts'))}); restoreFastStringPrototype(); ${FAST}`), 'true');
+});
+
+test('String.prototype stays fast in a serving gateway, without Redis and with rate limits and decisions in Redis', async (t) => {
+  const prefix = `bwtest:${randomUUID()}:`;
+  const admin = new Redis(REDIS);
+  t.after(async () => {
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length) await admin.del(...keys);
+    await admin.quit();
+  });
+  for (const redisUrl of [undefined, REDIS]) {
+    const dataDir = await tempDir();
+    try {
+      // the default policy: rate limits (in Redis when configured) and every detector on the request path
+      const out = await child(`
+        const { startBulwark } = await import(${JSON.stringify(src('app.ts'))});
+        const bw = await startBulwark({ dataDir: ${JSON.stringify(dataDir)}, host: '127.0.0.1', gatewayPort: 0, adminPort: 0, demoPort: 0,
+          logLevel: 'silent', watch: false, redisUrl: ${JSON.stringify(redisUrl)}, redisPrefix: ${JSON.stringify(prefix)} });
+        const statuses = [];
+        for (let i = 0; i < 30; i++) statuses.push(await fetch(bw.gatewayUrl + '/api/products?q=' + i).then(async (r) => (await r.arrayBuffer(), r.status)));
+        await bw.close();
+        process.stdout.write(JSON.stringify({ statuses: [...new Set(statuses)], fast: %HasFastProperties(String.prototype) }));
+      `);
+      assert.deepEqual(JSON.parse(out), { statuses: [200], fast: true }, `redisUrl ${redisUrl ?? '(none)'}`);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+  // the rate limiter really went through Redis
+  assert.ok((await admin.keys(`${prefix}*`)).length > 0);
+});
