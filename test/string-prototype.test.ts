@@ -38,7 +38,7 @@ test('loading ioredis puts String.prototype in dictionary mode; src/core/redis.t
   assert.equal(await child(`await import('ioredis'); const { restoreFastStringPrototype } = await import(${JSON.stringify(src('core/redis.ts'))}); restoreFastStringPrototype(); ${FAST}`), 'true');
 });
 
-test('String.prototype stays fast in a serving gateway, without Redis and with rate limits and decisions in Redis', async (t) => {
+test('String.prototype (and the other built-in prototypes) stay fast in a serving gateway, without Redis and with rate limits and decisions in Redis', async (t) => {
   const prefix = `bwtest:${randomUUID()}:`;
   const admin = new Redis(REDIS);
   t.after(async () => {
@@ -57,9 +57,12 @@ test('String.prototype stays fast in a serving gateway, without Redis and with r
         const statuses = [];
         for (let i = 0; i < 30; i++) statuses.push(await fetch(bw.gatewayUrl + '/api/products?q=' + i).then(async (r) => (await r.arrayBuffer(), r.status)));
         await bw.close();
-        process.stdout.write(JSON.stringify({ statuses: [...new Set(statuses)], fast: %HasFastProperties(String.prototype) }));
+        // the other built-in prototypes the hot path relies on: no dependency may have left them slow either
+        const protos = { String, Array, Object, RegExp, Function, Map, Set, Promise, Number };
+        const slow = Object.entries(protos).filter(([, C]) => !%HasFastProperties(C.prototype)).map(([n]) => n);
+        process.stdout.write(JSON.stringify({ statuses: [...new Set(statuses)], fast: %HasFastProperties(String.prototype), slow }));
       `);
-      assert.deepEqual(JSON.parse(out), { statuses: [200], fast: true }, `redisUrl ${redisUrl ?? '(none)'}`);
+      assert.deepEqual(JSON.parse(out), { statuses: [200], fast: true, slow: [] }, `redisUrl ${redisUrl ?? '(none)'}`);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
