@@ -65,7 +65,7 @@ function toolAgentOf(ua: string): string | null {
   const hit = uaMemo.get(ua);
   if (hit !== undefined) return hit;
   const t = findToolAgent(ua.length > 1024 ? ua.slice(0, 1024).toLowerCase() : ua.toLowerCase());
-  if (ua.length <= 1024) uaMemo.set(ua, t);
+  if (ua.length <= 1024) uaMemo.add(ua, t); // absent (the get above missed): no second lookup
   return t;
 }
 
