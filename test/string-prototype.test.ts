@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -38,6 +38,17 @@ test('loading ioredis puts String.prototype in dictionary mode; src/core/redis.t
   assert.equal(await child(`await import('ioredis'); ${FAST}`), 'false', 'raw ioredis leaves String.prototype in dictionary mode');
   assert.equal(await child(`await import(${JSON.stringify(src('core/redis.ts'))}); ${FAST}`), 'true');
   assert.equal(await child(`await import('ioredis'); const { restoreFastStringPrototype } = await import(${JSON.stringify(src('core/redis.ts'))}); restoreFastStringPrototype(); ${FAST}`), 'true');
+});
+
+test('Bulwark imports ioredis only through src/core/redis.ts (tests may use it directly)', async () => {
+  const root = new URL('../src/', import.meta.url);
+  const offenders: string[] = [];
+  for (const f of await readdir(root, { recursive: true })) {
+    if (!f.endsWith('.ts') || f.endsWith('.test.ts') || f === 'core/redis.ts') continue;
+    const text = await readFile(new URL(f, root), 'utf8');
+    if (/from\s+['"]ioredis['"]|import\(\s*['"]ioredis['"]\s*\)|require\(\s*['"]ioredis['"]\s*\)/.test(text)) offenders.push(f);
+  }
+  assert.deepEqual(offenders, []);
 });
 
 test('String.prototype (and the other built-in prototypes) stay fast in a serving gateway: embedded stores, Redis, PostgreSQL', async (t) => {
