@@ -25,3 +25,29 @@ test('HeaderResultCache: bounded to maxKeys values; recently used values survive
   assert.notEqual(c.entry('ua-0'), undefined, 'an evicted value gets a new, empty array');
   assert.equal(c.entry('ua-0')![0], undefined);
 });
+
+test('pure rules take their input alone: match declares one parameter (the part and scope would make a cached result wrong)', async () => {
+  const { ruleRegistry } = await import('./registry.ts');
+  const pure = ruleRegistry().filter((r) => r.kind === 'part' && r.pure === true);
+  assert.ok(pure.length >= 31, `${pure.length} pure rules`);
+  assert.deepEqual(pure.filter((r) => r.kind === 'part' && r.match.length > 1).map((r) => r.id), []);
+});
+
+test('a pure rule hit on a cached header value is reported again on the next request with that value', async () => {
+  const { PayloadEngine } = await import('./engine.ts');
+  const { ruleRegistry } = await import('./registry.ts');
+  const { validatePolicy } = await import('../config/load.ts');
+  const { RequestContext } = await import('../core/context.ts');
+  const engine = new PayloadEngine(validatePolicy({}).detection, ruleRegistry());
+  const ua = '() { :; }; /bin/cat /etc/passwd';
+  const referer = 'https://shop.example/?q=<script>alert(1)</script>';
+  const ids = (i: number): string[] => {
+    const headers = { host: 'api.example', 'user-agent': ua, referer };
+    const ctx = new RequestContext({ id: `r${i}`, clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method: 'GET', target: '/api/items', headers, rawHeaders: Object.entries(headers).flat(), httpVersion: '1.1' });
+    return engine.inspectRequest(ctx).map((s) => `${s.ruleId}@${s.evidence?.location?.name}`).sort();
+  };
+  const first = ids(0);
+  assert.ok(first.includes('cmdi.932140@user-agent'), first.join(' ')); // shellshock: a pure rule
+  assert.ok(first.includes('xss.941160@referer'), first.join(' ')); // HTML injection: a pure rule
+  for (let i = 1; i < 4; i++) assert.deepEqual(ids(i), first, 'the cached results give the same signals');
+});

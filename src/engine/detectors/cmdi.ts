@@ -443,6 +443,7 @@ const substitution: PartRule = {
   targets: CMDI_TARGETS,
   transforms: CHAINS,
   needs: '`$', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('`') === -1 && input.indexOf('$(') === -1) return null;
     return findSubstitution(norm(input));
@@ -460,6 +461,7 @@ const glob: PartRule = {
   targets: CMDI_TARGETS,
   transforms: CHAINS,
   needs: '?*', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('?') === -1 && input.indexOf('*') === -1) return null;
     const s = norm(input);
@@ -505,6 +507,7 @@ const ifs: PartRule = {
   targets: CMDI_TARGETS,
   transforms: [['urlDecodeRepeat', 'lowercase']],
   needs: '$', // the loop of match
+  pure: true,
   match(input) {
     for (let i = input.indexOf('$'); i !== -1; i = input.indexOf('$', i + 1)) {
       const braced = input.startsWith('{ifs}', i + 1);
@@ -565,6 +568,7 @@ const windowsObfuscated: PartRule = {
   tags: [...TAGS, 'platform-windows'],
   targets: CMDI_TARGETS,
   transforms: [['urlDecodeRepeat', 'cmdLine']],
+  pure: true,
   match(input) {
     for (const m of WIN_MARKERS) {
       const i = input.indexOf(m);
@@ -585,6 +589,7 @@ const shellshock: PartRule = {
   targets: [...CMDI_TARGETS, 'header'],
   transforms: [['urlDecodeRepeat']],
   needs: '(', // the `()` scan of match
+  pure: true,
   match(input) {
     // `() {` followed by `:;}` or any body: a bash function definition smuggled through the environment.
     let i = input.indexOf('()');
@@ -684,6 +689,7 @@ const phpCode: PartRule = {
   targets: CMDI_TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   needs: needsFrom(PHP_MARKERS, '<${:'), // only a marker matches
+  pure: true,
   match(input) {
     // one pass instead of 13 `indexOf` scans on the (usual) values without any marker; with one, the list order
     // below decides which marker is reported
@@ -757,6 +763,7 @@ const phpFunc: PartRule = {
   targets: CMDI_TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   needs: '(', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('(') === -1) return null;
     return findExecCall(input);

@@ -302,6 +302,7 @@ const javaSerialized: PartRule = {
   tags: ['OWASP_CRS/ATTACK-JAVA', 'CWE-502', 'attack-deserialization'],
   targets: [...TARGETS, 'header'],
   transforms: [['urlDecodeUni']],
+  pure: true,
   match(input) {
     if (input.length < 4) return null;
     return findJavaSerialized(input);

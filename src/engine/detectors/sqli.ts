@@ -135,6 +135,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: SQLI_TARGETS,
     transforms: [['urlDecodeUni', 'unicodeNormalize', 'lowercase']],
+    pure: true,
     match(input) {
       if (input.length < 6) return null;
       const m = findCatalog(input);
@@ -167,6 +168,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: SQLI_TARGETS,
     transforms: [['urlDecodeUni', 'removeNulls']],
+    pure: true,
     match(input) {
       return quoteComment(input);
     },

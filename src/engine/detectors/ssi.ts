@@ -61,6 +61,7 @@ const ssi: PartRule = {
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   needs: '<', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('<!--') === -1) return null;
     return findSsi(input);
@@ -78,6 +79,7 @@ const esi: PartRule = {
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   needs: ':', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('esi:') === -1) return null;
     return findEsi(input);

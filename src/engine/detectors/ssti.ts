@@ -153,6 +153,7 @@ const expression: PartRule = {
   targets: TARGETS,
   transforms: CHAINS,
   needs: '{$#*<@[', // findTemplateExpression only acts at these openers
+  pure: true,
   match(input) {
     if (input.length < 4) return null;
     return findTemplateExpression(input);
@@ -187,6 +188,7 @@ const statements: PartRule = {
   tags: TAGS,
   targets: TARGETS,
   transforms: CHAINS,
+  pure: true,
   match(input) {
     const i = input.indexOf('{%');
     if (i !== -1 && input.indexOf('%}', i) !== -1) return clip(input.slice(i, i + 40));

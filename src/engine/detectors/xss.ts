@@ -136,6 +136,7 @@ export const rules: readonly PartRule[] = [
     targets: XSS_TARGETS,
     transforms: CHAINS,
     needs: ':', // the first guard of match
+    pure: true,
     match(input) {
       if (input.indexOf(':') === -1) return null;
       return scanScriptUrl(input);
@@ -152,6 +153,7 @@ export const rules: readonly PartRule[] = [
     targets: XSS_TARGETS,
     transforms: CHAINS,
     needs: '(`=', // the first guard of match
+    pure: true,
     match(input) {
       // every breakout and expression needs a call `(`, a tagged template `` ` `` or an assignment `=`
       if (inert(input, '(`=') || inert(input, '"\'`${(;')) return null;
@@ -168,6 +170,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: URL_BORNE_TARGETS,
     transforms: FULL_DECODE,
+    pure: true,
     match(input) {
       const markup = input.indexOf('<') !== -1 ? scanHtmlInjection(input) : null;
       return markup ?? (input.indexOf('xmlns') !== -1 ? scanXmlnsDeclaration(input) : null);
@@ -217,6 +220,7 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: [CHAINS[0]!],
+    pure: true,
     match(input) {
       // a whole value that is an event-handler attribute name (`onload`, `onMouseOver`): attribute-name
       // injection. APIs whose values legitimately name DOM events (form builders: `mode: "onChange"`) should
@@ -255,6 +259,7 @@ export const rules: readonly PartRule[] = [
     targets: XSS_TARGETS,
     transforms: CHAINS,
     needs: '<', // the first guard of match
+    pure: true,
     match(input) {
       if (input.indexOf('<') === -1) return null;
       return riskyElement(input);
@@ -271,6 +276,7 @@ export const rules: readonly PartRule[] = [
     targets: XSS_TARGETS,
     transforms: CHAINS,
     needs: '(`', // the first guard of match
+    pure: true,
     match(input) {
       if (input.indexOf('(') === -1 && input.indexOf('`') === -1) return null;
       for (const name of ['alert', 'prompt', 'confirm', 'eval', 'settimeout', 'setinterval', 'fromcharcode']) {

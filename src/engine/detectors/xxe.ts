@@ -34,6 +34,7 @@ const entityRule: PartRule = {
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   needs: '<', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('<!') === -1) return null;
     for (const f of scanDeclarations(input)) if (f.kind === 'external-entity' || f.kind === 'parameter-entity') return clip(f.text);
@@ -52,6 +53,7 @@ const internalEntity: PartRule = {
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   needs: '<', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('<!') === -1) return null;
     for (const f of scanDeclarations(input)) if (f.kind === 'entity') return clip(f.text);
@@ -70,6 +72,7 @@ const dtd: PartRule = {
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   needs: '<:', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('<!') === -1 && input.indexOf('xi:include') === -1 && input.indexOf('xinclude') === -1) return null;
     for (const f of scanDeclarations(input)) {
@@ -90,6 +93,7 @@ const publicDtd: PartRule = {
   targets: TARGETS,
   transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
   needs: '<', // the first guard of match
+  pure: true,
   match(input) {
     if (input.indexOf('<!') === -1) return null;
     for (const f of scanDeclarations(input)) if (f.kind === 'public-dtd' && f.root !== 'html') return clip(f.text);
