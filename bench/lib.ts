@@ -184,14 +184,16 @@ export function pooledLatencies(runs: readonly FixedRateResult[]): Float64Array 
  * Requests go through an undici Pool with enough connections that a slow response never holds back the
  * next scheduled request (so pauses of the target show up in the latencies, not as missing requests).
  * Latency is measured per request from dispatch to the end of the response body; `lagP99` reports how
- * late the pacer itself ran (timer granularity, the loader's own GC), which adds to neither side.
+ * late the pacer itself ran (timer granularity, the loader's own GC), which adds to neither side. Bounded:
+ * `rate × durationS` requests, each failing after 10 s without a response.
  * @param url - origin and path, e.g. `http://127.0.0.1:8080/api/products`; loopback only.
  * @param opts.rate - requests per second; `durationS` seconds; `headers()` gives each request's headers.
  */
 export async function fixedRateLoad(url: string, opts: { rate: number; durationS: number; connections?: number; headers?: () => Record<string, string> }): Promise<FixedRateResult> {
   const { Pool } = await import('undici');
   const u = new URL(url);
-  const pool = new Pool(u.origin, { connections: opts.connections ?? 64, pipelining: 1, keepAliveTimeout: 30_000 });
+  // a stuck target fails its requests after 10 s instead of holding the run open (undici's default is 300 s)
+  const pool = new Pool(u.origin, { connections: opts.connections ?? 64, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const total = Math.round(opts.rate * opts.durationS);
   const intervalMs = 1000 / opts.rate;
   const lat = new Float64Array(total);

@@ -45,7 +45,7 @@ interface Run {
   errors: number;
 }
 
-async function load(server: BenchServer, opts: { connections?: number; overallRate?: number; upstream?: BenchServer } = {}): Promise<Run> {
+async function load(server: BenchServer, opts: { connections?: number; upstream?: BenchServer } = {}): Promise<Run> {
   const url = server.url;
   const cpu0 = await server.cpu();
   const up0 = opts.upstream ? await opts.upstream.cpu() : 0;
@@ -54,7 +54,6 @@ async function load(server: BenchServer, opts: { connections?: number; overallRa
     histograms: { latencies: microsecondLatencies() },
     url: url + PATH,
     connections: opts.connections ?? CONNECTIONS,
-    overallRate: opts.overallRate,
     duration: DURATION_S,
     pipelining: 1,
     requests: [{ method: 'GET', path: PATH, setupRequest: (req) => ({ ...req, headers: nextClient(req.headers) }) }],
