@@ -462,11 +462,9 @@ export function cssDecode(s: string): string {
 
 /** `lowercase`: Unicode lower-casing (locale-independent). */
 export function lowercase(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c >= 65 && c <= 90) || c > 127) return s.toLowerCase();
-  }
-  return s;
+  // V8 returns the very same string when nothing changes, and its scan is word-at-a-time: a per-character
+  // JavaScript pre-scan for capitals was ~20× slower on long lower-case values (3.8 KB: 8–15 µs vs 0.4–0.5 µs)
+  return s.toLowerCase();
 }
 
 /**

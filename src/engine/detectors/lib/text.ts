@@ -24,13 +24,12 @@ export function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
 }
 
-/** ASCII-only lower-casing (cheaper than `toLowerCase` and locale-independent). */
+/** An ASCII capital (one character class: a native linear scan). */
+const HAS_ASCII_UPPER = /[A-Z]/;
+
+/** `s.toLowerCase()` when `s` has an ASCII capital, else `s` itself (a value without one is used as it is). */
 export function lowerAscii(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) return s.toLowerCase();
-  }
-  return s;
+  return HAS_ASCII_UPPER.test(s) ? s.toLowerCase() : s;
 }
 
 /**
@@ -77,11 +76,7 @@ const ASCII_UPPER = /[A-Z]+/g;
 
 /** Lower-cases ASCII letters only, leaving every other code unit as it is (unlike `toLowerCase`). */
 export function lowerAsciiOnly(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) return s.replace(ASCII_UPPER, (m) => m.toLowerCase());
-  }
-  return s;
+  return HAS_ASCII_UPPER.test(s) ? s.replace(ASCII_UPPER, (m) => m.toLowerCase()) : s;
 }
 
 /**
