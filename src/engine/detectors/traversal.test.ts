@@ -123,6 +123,19 @@ test('canonPath: the printable-ASCII fast path equals the general path (random v
   }
 });
 
+test('canonPath: ASCII with controls, DEL and backslashes (the native path) equals the per-unit loops (random values)', () => {
+  const alphabet = ['a', 'B', 'z', '0', 'x', 'X', '.', '/', ' ', '%', '2', 'e', 'F', '\\', '~', ';', '\u0000', '\t', '\n', '\r', '\u001f', '\u007f'];
+  let seed = 29;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  for (let k = 0; k < 20000; k++) {
+    let v = '';
+    for (let j = rnd(24); j > 0; j--) v += alphabet[rnd(alphabet.length)];
+    // U+0100 sends the value through both loops, which leave it as it is (not a UTF-8 lead, not a look-alike)
+    assert.equal(canonPath(v), canonPath('\u0100' + v).slice(1), JSON.stringify(v));
+  }
+  assert.equal(canonPath('C:\\Windows\r\n\tSystem32\u007f'), 'c:/windowssystem32');
+});
+
 test('decodeBase64Printable agrees with a plain decode-and-check on random and real base64', () => {
   const reference = (s: string): string | null => {
     if (s.length < 8 || s.length % 4 !== 0 || s.length > 16384 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null;
