@@ -101,6 +101,9 @@ const WIN_SUBCOMMANDS: readonly string[] = [
   'add', 'query', 'delete', 'export', 'import', 'save', 'firewall', 'advfirewall', 'interface', 'wlan', 'create',
 ];
 
+/** A character {@link shellNormalize} acts on: `\\ $ ' " ^ {`, tab, VT, FF, ESC (one class: linear). */
+const SHELL_SYNTAX = /[\\$'"^{\t\v\f\x1b]/;
+
 /**
  * De-obfuscates a lower-cased shell fragment, linearly: ANSI terminal escapes removed; literal `\n`/`\r` →
  * newline; `$IFS`, `${IFS}`,
@@ -110,16 +113,8 @@ const WIN_SUBCOMMANDS: readonly string[] = [
 export function shellNormalize(src: string): string {
   const s = lowerAscii(src);
   const n = s.length;
-  // Fast path: no quoting, escaping, `$IFS` or braces to undo.
-  let plain = true;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x5c || c === 0x24 || c === 0x27 || c === 0x22 || c === 0x5e || c === 0x7b || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x1b) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return s;
+  // Fast path: no quoting, escaping, `$IFS` or braces to undo (one native class scan).
+  if (!SHELL_SYNTAX.test(s)) return s;
   let out = '';
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
