@@ -116,7 +116,10 @@ export function shellNormalize(src: string): string {
   // Fast path: no quoting, escaping, `$IFS` or braces to undo (one native class scan).
   if (!SHELL_SYNTAX.test(s)) return s;
   let out = '';
-  for (let i = 0; i < n; i++) {
+  // One special character (and what it consumes) at `i`: appends its replacement to `out`, returns the last index
+  // consumed. Ordinary characters never reach it: they are copied by slice in runs (a per-character `out +=`
+  // made long prose with an apostrophe cost a string concatenation per character).
+  const special = (i: number): number => {
     const c = s.charCodeAt(i);
     // ANSI terminal escapes (`\033[2A`, `\x1b[1;31m`, `\e[K`, or a raw ESC): dropped, as a terminal would
     // not show them (log-viewer and shell-history injection hides commands behind them)
@@ -126,7 +129,7 @@ export function shellNormalize(src: string): string {
       while (k < n && k - i < 24 && (isDigit(s.charCodeAt(k)) || s.charCodeAt(k) === 0x3b)) k++;
       if (k < n && isAlpha(s.charCodeAt(k))) {
         i = k;
-        continue;
+        return i;
       }
     }
     if (c === 0x5c) {
@@ -136,34 +139,34 @@ export function shellNormalize(src: string): string {
         if (!isWordChar(out.charCodeAt(out.length - 1)) || !isWordChar(s.charCodeAt(i + 2)) || isSep(out.charCodeAt(out.length - 1))) {
           out += '\n';
           i++;
-          continue;
+          return i;
         }
       }
-      if ((isWordChar(d) && isWordChar(out.charCodeAt(out.length - 1))) || d === 0x2f) continue; // `c\at`, `\/bin`
+      if ((isWordChar(d) && isWordChar(out.charCodeAt(out.length - 1))) || d === 0x2f) return i; // `c\at`, `\/bin`
       out += '\\';
-      continue;
+      return i;
     }
     if (c === 0x24 && s.startsWith('ifs', i + 1)) {
       out += ' ';
       i += 3;
       if (s.charCodeAt(i + 1) === 0x24 && isDigit(s.charCodeAt(i + 2))) i += 2;
-      continue;
+      return i;
     }
     if (c === 0x24 && s.startsWith('{ifs}', i + 1)) {
       out += ' ';
       i += 5;
-      continue;
+      return i;
     }
     if (c === 0x09 || c === 0x0b || c === 0x0c) {
       out += ' ';
-      continue;
+      return i;
     }
-    if (c === 0x5e && isWordChar(out.charCodeAt(out.length - 1)) && isWordChar(s.charCodeAt(i + 1))) continue;
+    if (c === 0x5e && isWordChar(out.charCodeAt(out.length - 1)) && isWordChar(s.charCodeAt(i + 1))) return i;
     if ((c === 0x27 || c === 0x22) && isWordChar(out.charCodeAt(out.length - 1))) {
       const d = s.charCodeAt(i + 1);
       if (d === c && isWordChar(s.charCodeAt(i + 2))) {
         i++; // empty quotes `c''at`
-        continue;
+        return i;
       }
       if (isWordChar(d)) {
         // `c'a't`: a quote inside a word; drop it if the word continues after a closing quote soon
@@ -174,7 +177,7 @@ export function shellNormalize(src: string): string {
           if (inner) {
             out += s.slice(i + 1, close);
             i = close;
-            continue;
+            return i;
           }
         }
       }
@@ -188,13 +191,26 @@ export function shellNormalize(src: string): string {
         if (close !== -1) {
           out += '\n' + s.slice(i + 1, close).replaceAll(',', ' ') + ' ';
           i = close;
-          continue;
+          return i;
         }
       }
     }
     out += s[i];
+    return i;
+  };
+  let run = 0;
+  for (let i = 0; i < n; i++) {
+    if (!isShellSyntax(s.charCodeAt(i))) continue;
+    out += s.slice(run, i);
+    i = special(i);
+    run = i + 1;
   }
-  return out;
+  return out + s.slice(run);
+}
+
+/** The characters {@link shellNormalize} acts on (the class of {@link SHELL_SYNTAX}). */
+function isShellSyntax(c: number): boolean {
+  return c === 0x5c || c === 0x24 || c === 0x27 || c === 0x22 || c === 0x5e || c === 0x7b || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x1b;
 }
 
 /** Index of char code `ch` in `s` within `max` characters after `from`, or -1 (a bounded `indexOf`). */
