@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {
   TRANSFORMS, applyChain, base64Decode, cmdLine, decodeBytesLenient, compressWhitespace, cssDecode, htmlEntityDecode, jsDecode, lowercase,
   normalizePath, normalizePathWin, percentDecode, removeCommentsChar, removeNulls, removeWhitespace, replaceComments,
-  trim, unicodeNormalize, urlDecodeRepeat, urlDecodeUni, utf8ToUnicode, base64DecodeIfBoth,
+  trim, unicodeNormalize, urlDecodeRepeat, urlDecodeUni, utf8ToUnicode, base64DecodeIfPair,
 } from './transforms.ts';
 import type { TransformName } from './types.ts';
 
@@ -149,28 +149,31 @@ test('percentDecode equals the per-character decoder on random escapes, runs, + 
   }
 });
 
-test('base64DecodeIfBoth is base64Decode, or null only when the result lacks one of the characters (random bytes, overlong forms)', () => {
+test('base64DecodeIfPair is base64Decode when the result has `:` right before `"`, else null (random bytes, overlong forms)', () => {
   let seed = 5;
   const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
   // bytes that spell `:` and `"` directly, overlong (C0 BA, E0 80 A2), or nearly (stray continuations, cut-off leads)
-  const pieces = [[0x3a], [0x22], [0xc0, 0xba], [0xe0, 0x80, 0xa2], [0xba], [0xa2], [0xc0], [0x4f], [0x41], [0xe9], [0x80], [0xff], [0x7b]];
-  let both = 0;
-  let skipped = 0;
-  for (let k = 0; k < 20000; k++) {
+  const pieces = [[0x3a], [0x22], [0xc0, 0xba], [0xe0, 0x80, 0xa2], [0xba], [0xa2], [0xc0], [0x4f], [0x41], [0xe9], [0x80], [0xff], [0x7b], [0xf0, 0x9f, 0x98, 0x80], [0x3a, 0x22], [0xc0, 0xba, 0x22], [0x3a, 0xe0, 0x80, 0xa2], [0xba, 0xa2]];
+  let pair = 0;
+  let none = 0;
+  for (let k = 0; k < 40000; k++) {
     const bytes: number[] = [];
     for (let j = rnd(12); j > 0; j--) bytes.push(...pieces[rnd(pieces.length)]!);
     let s = Buffer.from(bytes).toString(rnd(2) ? 'base64' : 'base64url');
     if (rnd(4) === 0) s = s.slice(0, rnd(s.length + 1)) + '!' + s.slice(rnd(s.length + 1)); // skipped or cut units
     const full = base64Decode(s);
-    const got = base64DecodeIfBoth(s, 0x3a, 0x22);
-    if (full.includes(':') && full.includes('"')) {
-      both++;
+    const got = base64DecodeIfPair(s, 0x3a, 0x22);
+    if (full.includes(':"')) {
+      pair++;
       assert.equal(got, full, JSON.stringify(s));
-    } else if (got !== null) assert.equal(got, full, JSON.stringify(s));
-    else skipped++;
+    } else {
+      none++;
+      assert.equal(got, null, JSON.stringify(s));
+    }
   }
-  assert.ok(both > 1000 && skipped > 1000);
+  assert.ok(pair > 1000 && none > 1000, `${pair} / ${none}`);
   // long values take the unpooled path
   const long = Buffer.from('O:8:"stdClass":0:{}'.repeat(10000)).toString('base64');
-  assert.equal(base64DecodeIfBoth(long, 0x3a, 0x22), base64Decode(long));
+  assert.equal(base64DecodeIfPair(long, 0x3a, 0x22), base64Decode(long));
+  assert.equal(base64DecodeIfPair(Buffer.from('a:b "c"').toString('base64'), 0x3a, 0x22), null);
 });

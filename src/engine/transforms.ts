@@ -636,14 +636,14 @@ export function base64Decode(s: string): string {
 }
 
 /**
- * {@link base64Decode} of `s`, or null when that result cannot contain both ASCII characters `a` and `b` (for
- * matchers that need both in the decoded text). The bytes are checked before any string is made: the lenient
- * UTF-8 reading yields an ASCII character only from that byte or from a (possibly overlong) sequence whose
- * last byte is `0x80 | (c & 0x3f)`, so bytes without either form of `a` (or of `b`) cannot produce it. A
- * non-null result may still lack them (a stray `0xBA` byte). Most values (API parameters that are not base64)
- * stop at the check. Linear.
+ * {@link base64Decode} of `s` when the decoded text has the ASCII character `a` immediately followed by `b`
+ * (e.g. `:"` for a PHP serialized object), else null. The decoded characters are walked as the lenient UTF-8
+ * reading produces them (a byte below 0xC0 or outside a complete sequence is one Latin-1 character; a
+ * complete, possibly overlong, sequence is one code point) without building the string, so a value without
+ * the pair (most values, including long prose whose base64 reading is garbage) costs one pass over its bytes
+ * and no allocation. Linear.
  */
-export function base64DecodeIfBoth(s: string, a: number, b: number): string | null {
+export function base64DecodeIfPair(s: string, a: number, b: number): string | null {
   const max = Math.ceil((s.length * 3) / 4) + 3;
   let buf: Buffer;
   let n: number;
@@ -655,16 +655,23 @@ export function base64DecodeIfBoth(s: string, a: number, b: number): string | nu
     buf = b64Buf;
     n = buf.write(s, 'base64');
   }
-  const a2 = 0x80 | (a & 0x3f);
-  const b2 = 0x80 | (b & 0x3f);
-  let hasA = false;
-  let hasB = false;
-  for (let i = 0; i < n; i++) {
+  let prev = -1;
+  for (let i = 0; i < n; ) {
     const x = buf[i]!;
-    if (x === a || x === a2) hasA = true;
-    if (x === b || x === b2) hasB = true;
+    let cp = x;
+    let len = 1;
+    if (x >= 0xc0) {
+      const l = utf8SequenceAt(buf, i, n);
+      if (l !== 0) {
+        cp = seqCodePoint;
+        len = l;
+      }
+    }
+    if (cp === b && prev === a) return decodeBufferLenient(buf, n);
+    prev = cp;
+    i += len;
   }
-  return hasA && hasB ? decodeBufferLenient(buf, n) : null;
+  return null;
 }
 
 /** Scratch bytes of {@link base64Decode} (grows up to {@link SCRATCH_MAX_BYTES}). */

@@ -1,7 +1,7 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
 import { clip, isWordChar, isDigit, isAlpha, lowerAscii, NeedleSet, needsFrom } from './lib/text.ts';
-import { base64DecodeIfBoth, cmdLine } from '../transforms.ts';
+import { base64DecodeIfPair, cmdLine } from '../transforms.ts';
 
 /**
  * OS command injection (OWASP CRS REQUEST-932-APPLICATION-ATTACK-RCE, CWE-78) and PHP code injection
@@ -821,8 +821,8 @@ const phpObject: PartRule = {
       const r = findPhpObject(input);
       if (r !== null) return r;
     }
-    const b = base64DecodeIfBoth(part.value, 0x3a, 0x22);
-    if (b === null || b === input || b.indexOf(':"') === -1) return null;
+    const b = base64DecodeIfPair(part.value, 0x3a, 0x22);
+    if (b === null || b === input) return null;
     const r = findPhpObject(b);
     return r === null ? null : { matched: r, transformed: b };
   },
