@@ -159,10 +159,11 @@ function decodeBufferAppend(bytes: Buffer, n: number): string {
  * @param plus - decode `+` to a space (true for query strings and forms, as in the WHATWG urlencoded parser).
  */
 export function percentDecode(s: string, plus: boolean): string {
-  let i = s.indexOf('%');
-  const p = plus ? s.indexOf('+') : -1;
-  if (i === -1 && p === -1) return s;
-  if (i === -1 || (p !== -1 && p < i)) i = p;
+  // next `%` and next `+` at or after the scan position (-1: none left); ordinary characters are jumped over
+  let nextPct = s.indexOf('%');
+  let nextPlus = plus ? s.indexOf('+') : -1;
+  if (nextPct === -1 && nextPlus === -1) return s;
+  let i = nextPct === -1 || (nextPlus !== -1 && nextPlus < nextPct) ? nextPlus : nextPct;
   // Unchanged runs are copied by slice (`lit`: start of the pending run, empty while bytes are pending): long
   // values with a few escapes (a comma-separated field list, `%2C` between words) cost one slice per run
   // instead of one concatenation per character.
@@ -218,13 +219,16 @@ export function percentDecode(s: string, plus: boolean): string {
       lit = i;
       continue;
     }
-    // an ordinary character (an invalid `%` escape is kept as it is): it starts or extends the pending run
+    // an ordinary character (an invalid `%` escape is kept as it is): it starts or extends the pending run, as do
+    // all characters up to the next `%` or `+` (found natively; each index is searched once, so this stays linear)
     if (bytes.length) {
       out += decodeBytesLenient(bytes, bytes.length);
       bytes.length = 0;
       lit = i;
     }
-    i++;
+    if (nextPct !== -1 && nextPct <= i) nextPct = s.indexOf('%', i + 1);
+    if (nextPlus !== -1 && nextPlus <= i) nextPlus = s.indexOf('+', i + 1);
+    i = nextPct === -1 ? (nextPlus === -1 ? n : nextPlus) : nextPlus === -1 || nextPct < nextPlus ? nextPct : nextPlus;
   }
   if (bytes.length) out += decodeBytesLenient(bytes, bytes.length);
   else if (n > lit) out += s.slice(lit, n);
