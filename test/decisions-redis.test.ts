@@ -1,14 +1,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { redactRedisUrl, redisPrefixProblem } from '../src/app.ts';
 import { resolveStartOptions } from '../src/cli/start.ts';
 import { ConfigError } from '../src/config/errors.ts';
-import { startUpstream, startTestBulwark, send, tempDir, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
+import { startUpstream, startTestBulwark, send, tempDir, runModule, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
 
 const REDIS = process.env.BULWARK_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const policy = { trustedProxies: ['127.0.0.1/32'], rateLimits: [] };
@@ -210,14 +209,7 @@ async function ioredisModulesLoaded(redisUrl: string | undefined, prefix: string
     rmSync(${JSON.stringify(dataDir)}, { recursive: true, force: true });
     process.stdout.write(JSON.stringify(seen));
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  assert.equal(code, 0, err);
-  return JSON.parse(out) as string[];
+  return JSON.parse(await runModule(script)) as string[];
 }
 
 test('ioredis is loaded only when Redis is configured', async (t) => {

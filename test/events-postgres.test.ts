@@ -1,7 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +9,7 @@ import { postgresSchemaProblem, redactRedisUrl, redactUrl } from '../src/app.ts'
 import { resolveStartOptions } from '../src/cli/start.ts';
 import { ConfigError } from '../src/config/errors.ts';
 import { sampleEvent } from '../src/events/testkit.ts';
-import { startUpstream, startTestBulwark, send, tempDir, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
+import { startUpstream, startTestBulwark, send, tempDir, runModule, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
 
 const PG = process.env.BULWARK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Deny-listed clients get 403 and a `lists.deny` event; X-Forwarded-For is trusted from loopback. */
@@ -288,14 +287,7 @@ async function pgModulesLoaded(postgresUrl: string | undefined, schema: string):
     rmSync(${JSON.stringify(dataDir)}, { recursive: true, force: true });
     process.stdout.write(JSON.stringify(seen));
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  assert.equal(code, 0, err);
-  return JSON.parse(out) as string[];
+  return JSON.parse(await runModule(script)) as string[];
 }
 
 test('pg is loaded only when PostgreSQL is configured', async (t) => {

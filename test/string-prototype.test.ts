@@ -7,29 +7,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { tempDir } from './helpers/index.ts';
+import { runModule, tempDir } from './helpers/index.ts';
 
 const REDIS = process.env.BULWARK_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const PG = process.env.BULWARK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const src = (p: string): string => pathToFileURL(new URL(`../src/${p}`, import.meta.url).pathname).href;
 
 /** Runs an ES module `body` in a child with natives syntax; returns what it printed on stdout. */
-async function child(body: string): Promise<string> {
-  const p = spawn(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', body], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await new Promise<number | null>((r) => p.once('exit', r));
-  assert.equal(code, 0, err);
-  return out.trim();
-}
+const child = async (body: string): Promise<string> => (await runModule(body, ['--allow-natives-syntax'])).trim();
 
 const FAST = 'process.stdout.write(String(%HasFastProperties(String.prototype)));';
 

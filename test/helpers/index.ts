@@ -3,3 +3,4 @@ export * from './upstream.ts';
 export * from './bulwark.ts';
 export * from './http.ts';
 export * from './logs.ts';
+export * from './child.ts';
