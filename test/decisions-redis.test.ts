@@ -2,12 +2,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { redactRedisUrl, redisPrefixProblem } from '../src/app.ts';
 import { resolveStartOptions } from '../src/cli/start.ts';
 import { ConfigError } from '../src/config/errors.ts';
-import { startUpstream, startTestBulwark, send, tempDir, runModule, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
+import { startUpstream, startTestBulwark, send, tempDir, modulesLoadedByApp, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
 
 const REDIS = process.env.BULWARK_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const policy = { trustedProxies: ['127.0.0.1/32'], rateLimits: [] };
@@ -189,34 +188,11 @@ test('--redis-prefix / BULWARK_REDIS_PREFIX: flag wins, validated with BWK_CONFI
   );
 });
 
-/**
- * Starts the app in a child process that records every module URL resolved, and returns those naming
- * ioredis. A child, because this test file itself imports ioredis.
- */
-async function ioredisModulesLoaded(redisUrl: string | undefined, prefix: string): Promise<string[]> {
-  const dataDir = await tempDir();
-  const app = pathToFileURL(new URL('../src/app.ts', import.meta.url).pathname).href;
-  const script = `
-    import { registerHooks } from 'node:module';
-    import { rmSync } from 'node:fs';
-    const seen = [];
-    registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); if (/ioredis/.test(r.url)) seen.push(r.url); return r; } });
-    const { startBulwark } = await import(${JSON.stringify(app)});
-    const bw = await startBulwark({ dataDir: ${JSON.stringify(dataDir)}, host: '127.0.0.1', gatewayPort: 0, adminPort: 0, demoPort: 0, logLevel: 'silent', watch: false,
-      redisUrl: ${JSON.stringify(redisUrl)}, redisPrefix: ${JSON.stringify(prefix)} });
-    await fetch(bw.gatewayUrl + '/api/products').then((r) => r.arrayBuffer());
-    await bw.close();
-    rmSync(${JSON.stringify(dataDir)}, { recursive: true, force: true });
-    process.stdout.write(JSON.stringify(seen));
-  `;
-  return JSON.parse(await runModule(script)) as string[];
-}
-
 test('ioredis is loaded only when Redis is configured', async (t) => {
   const { prefix } = redisScope(t);
-  assert.deepEqual(await ioredisModulesLoaded(undefined, prefix), []);
+  assert.deepEqual(await modulesLoadedByApp(/ioredis/, { redisPrefix: prefix }), []);
   // the probe can see it: with Redis configured it is loaded
-  assert.ok((await ioredisModulesLoaded(REDIS, prefix)).length > 0);
+  assert.ok((await modulesLoadedByApp(/ioredis/, { redisUrl: REDIS, redisPrefix: prefix })).length > 0);
 });
 
 test('/readyz checks Redis when decisions live there', async (t) => {

@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { postgresSchemaProblem, redactRedisUrl, redactUrl } from '../src/app.ts';
 import { resolveStartOptions } from '../src/cli/start.ts';
 import { ConfigError } from '../src/config/errors.ts';
 import { sampleEvent } from '../src/events/testkit.ts';
-import { startUpstream, startTestBulwark, send, tempDir, runModule, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
+import { startUpstream, startTestBulwark, send, tempDir, modulesLoadedByApp, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
 
 const PG = process.env.BULWARK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Deny-listed clients get 403 and a `lists.deny` event; X-Forwarded-For is trusted from loopback. */
@@ -267,32 +266,9 @@ test('--postgres-url / BULWARK_POSTGRES_URL and --postgres-schema / BULWARK_POST
   );
 });
 
-/**
- * Starts the app in a child process that records every module URL resolved, and returns those of the `pg`
- * package. A child, because this test file itself imports pg.
- */
-async function pgModulesLoaded(postgresUrl: string | undefined, schema: string): Promise<string[]> {
-  const dataDir = await tempDir();
-  const app = pathToFileURL(new URL('../src/app.ts', import.meta.url).pathname).href;
-  const script = `
-    import { registerHooks } from 'node:module';
-    import { rmSync } from 'node:fs';
-    const seen = [];
-    registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); if (/node_modules\\/pg\\//.test(r.url)) seen.push(r.url); return r; } });
-    const { startBulwark } = await import(${JSON.stringify(app)});
-    const bw = await startBulwark({ dataDir: ${JSON.stringify(dataDir)}, host: '127.0.0.1', gatewayPort: 0, adminPort: 0, demoPort: 0, logLevel: 'silent', watch: false,
-      postgresUrl: ${JSON.stringify(postgresUrl)}, postgresSchema: ${JSON.stringify(schema)} });
-    await fetch(bw.gatewayUrl + '/api/products').then((r) => r.arrayBuffer());
-    await bw.close();
-    rmSync(${JSON.stringify(dataDir)}, { recursive: true, force: true });
-    process.stdout.write(JSON.stringify(seen));
-  `;
-  return JSON.parse(await runModule(script)) as string[];
-}
-
 test('pg is loaded only when PostgreSQL is configured', async (t) => {
   const { schema } = await pgScope(t);
-  assert.deepEqual(await pgModulesLoaded(undefined, schema), []);
+  assert.deepEqual(await modulesLoadedByApp(/node_modules\/pg\//, { postgresSchema: schema }), []);
   // the probe can see it: with PostgreSQL configured it is loaded
-  assert.ok((await pgModulesLoaded(PG, schema)).length > 0);
+  assert.ok((await modulesLoadedByApp(/node_modules\/pg\//, { postgresUrl: PG, postgresSchema: schema })).length > 0);
 });
