@@ -628,15 +628,28 @@ export function cmdLine(s: string): string {
  * skipped, as ModSecurity does). Bytes are read as lenient UTF-8 ({@link decodeBytesLenient}). Linear.
  */
 export function base64Decode(s: string): string {
-  // decoded into a reused buffer (at most 3 bytes per 4 characters) instead of a new Buffer per value
+  const buf = base64Bytes(s);
+  return decodeBufferLenient(buf, b64Len);
+}
+
+/** Bytes written by the last {@link base64Bytes} call. */
+let b64Len = 0;
+
+/**
+ * The base64 decoding of `s` (Node's lenient decoder: characters outside the alphabet are skipped) into the
+ * reused scratch buffer (at most 3 bytes per 4 characters; a fresh Buffer past {@link SCRATCH_MAX_BYTES}),
+ * instead of a new Buffer per value. The byte count is left in {@link b64Len}; read both before the next call.
+ */
+function base64Bytes(s: string): Buffer {
   const max = Math.ceil((s.length * 3) / 4) + 3;
   if (max > SCRATCH_MAX_BYTES) {
     const buf = Buffer.from(s, 'base64');
-    return decodeBufferLenient(buf, buf.length);
+    b64Len = buf.length;
+    return buf;
   }
   if (b64Buf.length < max) b64Buf = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX_BYTES, Math.max(max, 2 * b64Buf.length)));
-  const n = b64Buf.write(s, 'base64');
-  return decodeBufferLenient(b64Buf, n);
+  b64Len = b64Buf.write(s, 'base64');
+  return b64Buf;
 }
 
 /**
@@ -648,17 +661,8 @@ export function base64Decode(s: string): string {
  * and no allocation. Linear.
  */
 export function base64DecodeIfPair(s: string, a: number, b: number): string | null {
-  const max = Math.ceil((s.length * 3) / 4) + 3;
-  let buf: Buffer;
-  let n: number;
-  if (max > SCRATCH_MAX_BYTES) {
-    buf = Buffer.from(s, 'base64');
-    n = buf.length;
-  } else {
-    if (b64Buf.length < max) b64Buf = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX_BYTES, Math.max(max, 2 * b64Buf.length)));
-    buf = b64Buf;
-    n = buf.write(s, 'base64');
-  }
+  const buf = base64Bytes(s);
+  const n = b64Len;
   let prev = -1;
   for (let i = 0; i < n; ) {
     const x = buf[i]!;
