@@ -6,7 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from 'pino';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { recordAudit, storeFor } from './audit.ts';
-import { AuthService, roleAllows } from './auth.ts';
+import { AuthService, roleAllows, type Principal } from './auth.ts';
 import type { ControlPlaneContext, ControlPlanePluginOptions } from './context.ts';
 import type { ControlPlaneHost } from './host.ts';
 import { dashboardPlugin } from './dashboard.ts';
@@ -150,16 +150,22 @@ export async function controlPlanePlugin(admin: FastifyInstance, app: ControlPla
       async (api) => {
         api.addHook('onRequest', async (request) => {
           const cfg = request.routeOptions.config;
-          if (auth.bannedBy(request.ip) !== undefined) throw new ApiError(403, 'BWK_BANNED', 'client is banned');
+          let p: Principal | undefined;
+          let failure: unknown;
+          try {
+            p = await auth.authenticate(request);
+          } catch (err) {
+            failure = err;
+          }
+          // A ban refuses anonymous callers and failed credentials (login brute force, guessing), not operators
+          // who authenticated: a range ban or a shared address (NAT, the same host) that failed logins must not
+          // lock out the people who can lift it.
+          if (p === undefined && auth.bannedBy(request.ip) !== undefined) throw new ApiError(403, 'BWK_BANNED', 'client is banned');
           if (cfg.public === true) {
-            try {
-              request.principal = await auth.authenticate(request);
-            } catch {
-              /* public routes ignore stale credentials */
-            }
+            request.principal = p; // public routes ignore stale credentials
             return;
           }
-          const p = await auth.authenticate(request);
+          if (failure !== undefined) throw failure;
           if (!p) throw new ApiError(401, 'BWK_UNAUTHENTICATED', 'authentication required', { headers: { 'www-authenticate': 'Bearer realm="bulwark"' } });
           request.principal = p;
           const min = cfg.role ?? 'admin';
