@@ -8,6 +8,8 @@ import { postgresSchemaProblem, redactRedisUrl, redactUrl } from '../src/app.ts'
 import { resolveStartOptions } from '../src/cli/start.ts';
 import { ConfigError } from '../src/config/errors.ts';
 import { sampleEvent } from '../src/events/testkit.ts';
+import { PostgresEventStore } from '../src/events/postgres-store.ts';
+import { BatchingEventSink } from '../src/events/sink.ts';
 import { startUpstream, startTestBulwark, send, tempDir, modulesLoadedByApp, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
 
 const PG = process.env.BULWARK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -84,6 +86,47 @@ test('a blocked request is stored in PostgreSQL, returned by the event store, an
   // bulwark.db still holds decisions, but no events table
   const sqliteEvents = bw.services.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
   assert.equal(sqliteEvents, undefined);
+});
+
+test('events carrying NUL or a lone surrogate from the request are stored (U+FFFD), with the rest of their batch', async (t) => {
+  const { schema, db, gateways, upstreams } = await pgScope(t);
+  const up = await startUpstream();
+  upstreams.push(up);
+  const bw = await startTestBulwark({ upstream: up.url, policy, postgresUrl: PG, postgresSchema: schema });
+  gateways.push(bw);
+  // decoded evidence of these holds U+0000 / U+D800, which PostgreSQL text and jsonb reject
+  assert.equal(await statusFor(bw, '198.51.100.7', "?q=1'%20OR%20'1'='1%00"), 403);
+  assert.equal(await statusFor(bw, '198.51.100.8', "?q=1'%20OR%20'1'='1%uD800"), 403);
+  assert.equal(await statusFor(bw, '203.0.113.9'), 403);
+  await bw.services.events.flush();
+  const rows = (await db.query(`SELECT client_ip, signals::text AS s, search FROM "${schema}".events ORDER BY client_ip`)).rows;
+  assert.deepEqual(rows.map((r) => r.client_ip), ['198.51.100.7', '198.51.100.8', '203.0.113.9']);
+  assert.ok(rows[0].s.includes('\uFFFD') && !rows[0].s.includes('\\u0000'), rows[0].s);
+  assert.ok(rows[1].s.includes('\uFFFD'), rows[1].s);
+});
+
+test('a PostgreSQL backend killed in the middle of an event write: no crash, the batch is written on retry', async (t) => {
+  const { schema, db } = await pgScope(t);
+  const app = `bw_kill_${randomUUID().slice(0, 8)}`;
+  const store = new PostgresEventStore(`${PG}?application_name=${app}`, { schema });
+  t.after(() => store.close());
+  await store.ready();
+  const sink = new BatchingEventSink(store, { queueLimit: 100, batchSize: 10, flushIntervalMs: 10, retryBaseMs: 50, maxRetryDelayMs: 100 });
+  t.after(() => sink.close());
+  // hold the table so the write waits with its pool client checked out, then kill that backend
+  const locker = new pg.Client({ connectionString: PG });
+  await locker.connect();
+  t.after(() => locker.end());
+  await locker.query('BEGIN');
+  await locker.query(`LOCK TABLE "${schema}".events IN ACCESS EXCLUSIVE MODE`);
+  for (let i = 0; i < 5; i++) sink.push(sampleEvent());
+  await waitFor(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [app])).rowCount === 1, 'the write waits on the lock');
+  const killed = await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [app]);
+  assert.ok(killed.rowCount! >= 1);
+  await locker.query('ROLLBACK');
+  // an unhandled 'error' from the killed client would fail this test as an uncaught exception
+  await waitFor(async () => (await db.query(`SELECT count(*)::int AS n FROM "${schema}".events`)).rows[0].n === 5, 'the batch written after the retry');
+  assert.equal(sink.dropped.store_error, 0);
 });
 
 test('two gateways with the same PostgreSQL URL see each other\'s events', async (t) => {

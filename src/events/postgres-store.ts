@@ -3,6 +3,13 @@ import { quoteIdent } from '../decisions/postgres-store.ts';
 import { decodeCursor, encodeCursor, ruleIdsOf, searchText } from './sqlite-store.ts';
 import type { EventPage, EventQuery, EventStore, SecurityEvent } from './types.ts';
 
+function ignoreError(): void {}
+
+/** An optional text column, {@link pgSafeText}. */
+function opt(s: string | undefined): string | null {
+  return s === undefined ? null : pgSafeText(s);
+}
+
 /** Columns in insert order. */
 const COLS = [
   'id', 'time', 'request_id', 'client_ip', 'client_key', 'country', 'asn', 'method', 'target', 'route', 'host', 'user_agent', 'api_key',
@@ -45,6 +52,27 @@ function fromRow(r: Record<string, unknown>): SecurityEvent {
   opt('category', 'category');
   opt('decision_id', 'decisionId');
   return e;
+}
+
+/**
+ * `s` as PostgreSQL `text` and `jsonb` accept it: NUL (U+0000), which neither can hold, and lone UTF-16
+ * surrogates (from a request's `%uD800`; `jsonb` rejects their `\ud800` escape, `text` would get U+FFFD from the
+ * UTF-8 encoder anyway) become U+FFFD. Events carry decoded request data, so without this one hostile request
+ * would make its whole batch fail on every retry.
+ */
+export function pgSafeText(s: string): string {
+  if (s.indexOf('\0') !== -1) s = s.replaceAll('\0', '\uFFFD');
+  return s.isWellFormed() ? s : s.toWellFormed();
+}
+
+function pgSafeValue(_key: string, v: unknown): unknown {
+  return typeof v === 'string' ? pgSafeText(v) : v;
+}
+
+/** `JSON.stringify(v)` with every string made {@link pgSafeText} (the replacer runs only when needed). */
+function pgJson(v: unknown): string {
+  const j = JSON.stringify(v);
+  return j.indexOf('\\u') === -1 ? j : JSON.stringify(v, pgSafeValue);
 }
 
 /** Escapes `%`, `_` and `\` for ILIKE (default escape character `\`). */
@@ -151,6 +179,10 @@ export class PostgresEventStore implements EventStore {
     await this.init();
     // PostgreSQL allows 65,535 parameters per statement: 29 columns → chunks of 2,000 rows in one transaction.
     const client = await this.pool.connect();
+    // pg-pool stops listening for a checked-out client's 'error' (a backend killed, a failover mid-write): without
+    // a listener it would be an uncaught exception that stops the gateway. The query in progress rejects anyway.
+    client.on('error', ignoreError);
+    let failed: Error | undefined;
     try {
       await client.query('BEGIN');
       for (let i = 0; i < events.length; i += 2000) {
@@ -160,10 +192,10 @@ export class PostgresEventStore implements EventStore {
         for (const e of chunk) {
           const base = args.length;
           args.push(
-            e.id, e.time, e.requestId, e.clientIp, e.clientKey, e.country ?? null, e.asn ?? null, e.method, e.target, e.route ?? null,
-            e.host ?? null, e.userAgent ?? null, e.apiKey ?? null, e.user ?? null, e.fingerprint ?? null, e.status, e.action, e.wouldBe,
+            e.id, e.time, e.requestId, e.clientIp, e.clientKey, e.country ?? null, e.asn ?? null, e.method, pgSafeText(e.target), opt(e.route),
+            opt(e.host), opt(e.userAgent), opt(e.apiKey), opt(e.user), e.fingerprint ?? null, e.status, e.action, e.wouldBe,
             e.monitor, e.anomalyScore, e.risk, e.level, e.category ?? null, e.decisionId ?? null, e.latencyMs,
-            JSON.stringify(e.reasons), JSON.stringify(e.signals), ruleIdsOf(e), searchText(e),
+            pgJson(e.reasons), pgJson(e.signals), ruleIdsOf(e), pgSafeText(searchText(e)),
           );
           rows.push('(' + COLS.map((_, j) => `$${base + j + 1}`).join(',') + ')');
         }
@@ -171,10 +203,13 @@ export class PostgresEventStore implements EventStore {
       }
       await client.query('COMMIT');
     } catch (err) {
+      failed = err instanceof Error ? err : new Error(String(err));
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', ignoreError);
+      // a client whose write failed may be broken: release(err) closes it instead of returning it to the pool
+      client.release(failed);
     }
   }
 
