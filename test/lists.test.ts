@@ -34,3 +34,19 @@ test('allow list: counted (RateLimit headers) but never throttled; deny list: 40
   assert.ok(!JSON.stringify(ev.events).includes('revoked-0123456789'), 'API key never stored in clear');
   assert.equal(ev.events.find((e) => e.apiKey)?.apiKey?.startsWith('revo…'), true);
 });
+
+test('deny list: an IPv4-mapped IPv6 CIDR matches IPv4 clients, written in dotted or hex form', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({
+    upstream: up.url,
+    policy: { trustedProxies: ['127.0.0.1/32'], rateLimits: [], lists: { deny: { ips: ['::ffff:203.0.113.0/120', '::ffff:c633:6400/120'] } } },
+  });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const status = async (ip: string) => (await send(bw.gatewayUrl, '/api/products', { headers: { 'x-forwarded-for': ip } })).status;
+  assert.equal(await status('203.0.113.9'), 403, 'dotted ::ffff:203.0.113.0/120 = 203.0.113.0/24');
+  assert.equal(await status('198.51.100.9'), 403, 'hex ::ffff:c633:6400/120 = 198.51.100.0/24');
+  assert.equal(await status('203.0.114.9'), 200);
+});

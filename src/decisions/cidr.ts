@@ -98,7 +98,7 @@ export function parseCidr(text: string): Cidr | undefined {
       bits = bits * 10 + c - 48;
     }
     // A v4-mapped v6 CIDR (::ffff:0:0/96 + n) keeps its IPv4 meaning.
-    const mappedV6 = !text.slice(0, slash).includes('.') && isIP(text.slice(0, slash)) === 6 && bytes.length === 4;
+    const mappedV6 = isIP(text.slice(0, slash)) === 6 && bytes.length === 4;
     if (mappedV6) bits -= 96;
     if (bits < 0 || bits > max) return undefined;
   }
