@@ -53,6 +53,24 @@ test('Redis sliding window', async (t) => {
   assert.ok(Math.abs(r.retryAfterMs - 50) < 1e-6);
 });
 
+test('Redis sliding window: instances with skewed clocks near a window boundary share one limit', async (t) => {
+  const prefix = `bwtest:${randomUUID()}:`;
+  const a = new RedisRateLimitStore(URL, { prefix });
+  const b = new RedisRateLimitStore(URL, { prefix });
+  const admin = new Redis(URL);
+  t.after(async () => {
+    const keys = await admin.keys(prefix + '*');
+    if (keys.length) await admin.del(...keys);
+    await Promise.all([a.close(), b.close(), admin.quit()]);
+  });
+  const p: RateLimitParams = { ruleId: 's', algorithm: 'sliding-window', limit: 10, windowMs: 60_000 };
+  const boundary = 1_700_000_040_000;
+  let allowed = 0;
+  // a's clock is 5 ms ahead: its requests fall in the next window while b's fall just before it
+  for (let i = 0; i < 200; i++) if ((await (i % 2 === 0 ? a.hit(p, 'k', boundary + 2) : b.hit(p, 'k', boundary - 3))).allowed) allowed++;
+  assert.equal(allowed, 10);
+});
+
 test('an unreachable Redis rejects the hit (the detector fails open)', async (t) => {
   const s = new RedisRateLimitStore('redis://127.0.0.1:1', { prefix: 'x:' });
   t.after(() => s.close());

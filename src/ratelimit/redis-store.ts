@@ -25,7 +25,8 @@ return {1, string.format('%.3f', newTat)}
 `;
 
 /**
- * Sliding-window counter in one Lua script (see `sliding-window.ts` for the algorithm and its error bound).
+ * Sliding-window counter in one Lua script (see `sliding-window.ts` for the algorithm and its error bound; a
+ * window opened by an instance whose clock runs ahead is counted in, not reset, as there).
  * KEYS[1] = hash {s: window start, c: current count, p: previous count}; ARGV = now, W (ms), limit.
  */
 const SLIDING_LUA = `
@@ -39,11 +40,15 @@ local c = tonumber(h[2]) or 0
 local p = tonumber(h[3]) or 0
 if s == nil then
   s = start; c = 0; p = 0
+elseif s > start then
+  start = s
 elseif s ~= start then
   if s == start - W then p = c else p = 0 end
   c = 0; s = start
 end
-local est = p * ((W - (now - start)) / W) + c
+local elapsed = now - start
+if elapsed < 0 then elapsed = 0 end
+local est = p * ((W - elapsed) / W) + c
 local allowed = 0
 if est + 1 <= limit + 1e-9 then
   c = c + 1

@@ -55,3 +55,19 @@ test('sliding window error bound: at most 2×limit in any interval of W (bunched
   // The long-run rate is the limit.
   assert.ok(times.length <= 10 * 5 + 10, `total ${times.length}`);
 });
+
+test('sliding window: a clock behind the window start counts in that window, never resets it (skew, NTP step)', () => {
+  const p = { limit: 10, windowMs: 60_000 };
+  const boundary = 1_700_000_040_000; // a multiple of W
+  let s: SlidingWindowState | undefined;
+  let allowed = 0;
+  // 200 requests alternating between a clock 5 ms ahead (already in the next window) and one just before it
+  for (let i = 0; i < 200; i++) {
+    const r = slidingWindow(s, i % 2 === 0 ? boundary + 2 : boundary - 3, p);
+    s = r.state;
+    if (r.result.allowed) allowed++;
+    if (!r.result.allowed) assert.ok(r.result.retryAfterS >= 1);
+  }
+  assert.equal(allowed, 10);
+  assert.equal(s!.start, boundary);
+});

@@ -38,16 +38,20 @@ export interface SlidingWindowParams {
  */
 export function slidingWindow(state: SlidingWindowState | undefined, now: number, p: SlidingWindowParams): { state: SlidingWindowState; result: RateLimitResult } {
   const W = p.windowMs;
-  const start = Math.floor(now / W) * W;
+  let start = Math.floor(now / W) * W;
   let s = state;
   if (s === undefined) s = { start, curr: 0, prev: 0 };
-  else if (s.start !== start) {
+  else if (s.start > start) {
+    // a clock behind the one that opened this window (an NTP step back; another instance's skew with shared
+    // state): count in that window rather than reset it, or requests alternating across the skew are never limited
+    start = s.start;
+  } else if (s.start !== start) {
     // Roll forward: the old current window becomes the previous one only if it is adjacent.
     s.prev = s.start === start - W ? s.curr : 0;
     s.curr = 0;
     s.start = start;
   }
-  const elapsed = now - start;
+  const elapsed = Math.max(0, now - start);
   const estimate = s.prev * ((W - elapsed) / W) + s.curr;
   const allowed = estimate + 1 <= p.limit + 1e-9;
   if (allowed) s.curr++;
@@ -60,7 +64,7 @@ export function slidingWindow(state: SlidingWindowState | undefined, now: number
  */
 export function slidingResult(s: SlidingWindowState, now: number, p: SlidingWindowParams, allowed: boolean): RateLimitResult {
   const W = p.windowMs;
-  const elapsed = now - s.start;
+  const elapsed = Math.max(0, now - s.start);
   const estimate = s.prev * ((W - elapsed) / W) + s.curr;
   const resetS = Math.ceil(resetMs(s, elapsed, W) / 1000);
   if (allowed) return { allowed, remaining: Math.max(0, Math.floor(p.limit - estimate + 1e-9)), resetS, retryAfterS: 0, retryAfterMs: 0 };
