@@ -6,6 +6,10 @@ import { Redis } from 'ioredis';
 import { redactRedisUrl, redisPrefixProblem } from '../src/app.ts';
 import { resolveStartOptions } from '../src/cli/start.ts';
 import { ConfigError } from '../src/config/errors.ts';
+import { validatePolicy } from '../src/config/load.ts';
+import { RequestContext } from '../src/core/context.ts';
+import { RedisDecisionStore } from '../src/decisions/redis-store.ts';
+import { DecisionIndex } from '../src/decisions/service.ts';
 import { startUpstream, startTestBulwark, send, tempDir, modulesLoadedByApp, type TestBulwark, type TestUpstream, captureLogs } from './helpers/index.ts';
 
 const REDIS = process.env.BULWARK_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -211,3 +215,41 @@ test('/readyz checks Redis when decisions live there', async (t) => {
   assert.equal(l.status, 200);
   assert.equal(l.json().checks.redis, undefined);
 });
+
+test('an unban published while an instance\'s subscription was down is applied when it resubscribes', async (t) => {
+  const { prefix, admin } = redisScope(t);
+  const name = `bwtest-b-${randomUUID().slice(0, 8)}`;
+  const ca = new Redis(REDIS);
+  const cb = new Redis(REDIS, { connectionName: name });
+  const policyNow = validatePolicy({});
+  const A = new DecisionIndex({ store: new RedisDecisionStore(ca, { prefix }), policy: () => policyNow, sweepIntervalMs: 0 });
+  const B = new DecisionIndex({ store: new RedisDecisionStore(cb, { prefix }), policy: () => policyNow, sweepIntervalMs: 0 });
+  t.after(async () => {
+    await Promise.all([A.close(), B.close()]);
+    await Promise.all([ca.quit(), cb.quit()]);
+  });
+  await Promise.all([A.start(), B.start()]);
+  const ctx = new RequestContext({ id: 't', clientIp: '192.0.2.77', clientKey: '192.0.2.77', peerIp: '127.0.0.1', method: 'GET', target: '/', headers: {} });
+  const d = A.add({ scope: 'ip', value: '192.0.2.77', type: 'ban', origin: 'manual', source: 'test', reason: 'test', durationMs: 3_600_000 });
+  await A.flush();
+  await waitUntil(() => B.match(ctx)?.id === d.id, 'B sees the ban');
+  // B's subscriber connection drops; A lifts the ban meanwhile (B cannot hear it)
+  const sub = String(await admin.client('LIST')).split('\n').find((l) => l.includes(`name=${name}`) && / sub=1 /.test(l));
+  assert.ok(sub, 'B has a subscriber connection');
+  await admin.client('KILL', 'ID', /id=(\d+)/.exec(sub)![1]!);
+  await A.remove(d.id);
+  await A.flush();
+  // a ban added by B itself while it was not listening is kept
+  const own = B.add({ scope: 'ip', value: '192.0.2.78', type: 'ban', origin: 'manual', source: 'test', reason: 'test', durationMs: 3_600_000 });
+  await waitUntil(() => B.match(ctx) === undefined, 'B drops the ban after resubscribing', 5000);
+  assert.equal(B.list({ scope: 'ip' }).map((x) => x.id).join(), own.id);
+});
+
+/** Polls `cond` every 20 ms. @throws after `ms`. */
+async function waitUntil(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > ms) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Decision, DecisionScope } from '../core/types.ts';
-import type { DecisionStore } from './types.ts';
+import type { DecisionChange, DecisionStore } from './types.ts';
 
-type Change = { op: 'put'; decision: Decision } | { op: 'delete'; id: string };
+type Change = DecisionChange;
 
 /** Quotes a PostgreSQL identifier (schema name). */
 export function quoteIdent(s: string): string {

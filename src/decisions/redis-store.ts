@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from '../core/redis.ts';
 import type { Decision, DecisionScope } from '../core/types.ts';
-import type { DecisionStore } from './types.ts';
+import type { DecisionChange, DecisionStore } from './types.ts';
 
-type Change = { op: 'put'; decision: Decision } | { op: 'delete'; id: string };
+type Change = DecisionChange;
 
 /**
  * Decisions in Redis, shared by every gateway instance using the same `prefix`, with change notification
@@ -112,16 +112,18 @@ export class RedisDecisionStore implements DecisionStore {
     this.sub = sub;
     const channel = this.p + 'changes';
     // Changes published while the subscriber was not (yet) subscribed are lost: once the subscription is
-    // confirmed, and after every reconnect, re-announce the active decisions (puts are idempotent by id).
-    // The first resync covers bans added between the owner's initial loadActive and the SUBSCRIBE.
-    // Unbans missed that way last until expiry.
-    const resync = (): Promise<void> =>
-      this.loadActive(Date.now()).then(
+    // confirmed, and after every reconnect, hand over the active set (a `sync`: puts are idempotent by id, and
+    // decisions missing from it were unbanned meanwhile). The first resync covers bans added between the
+    // owner's initial loadActive and the SUBSCRIBE.
+    const resync = (): Promise<void> => {
+      const readAt = Date.now();
+      return this.loadActive(readAt).then(
         (all) => {
-          for (const d of all) for (const l of this.listeners) l({ op: 'put', decision: d });
+          for (const l of this.listeners) l({ op: 'sync', decisions: all, readAt });
         },
         () => undefined,
       );
+    };
     this.subscribed = sub.subscribe(channel).then(resync, () => undefined);
     let connectedOnce = false;
     sub.on('ready', () => {

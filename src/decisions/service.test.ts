@@ -169,6 +169,36 @@ test('write-behind: add never waits for the store; failed writes are retried unt
   assert.deepEqual((await inner.loadActive(Date.now())).map((x) => x.id), [d.id]);
 });
 
+test('write queue at its bound: the oldest write not yet started is dropped, never the one in progress', async (t) => {
+  const inner = new MemoryDecisionStore();
+  let release!: () => void;
+  let gate = new Promise<void>((r) => (release = r));
+  const slow: DecisionStore = {
+    loadActive: (n) => inner.loadActive(n),
+    put: async (d: Decision) => {
+      await gate;
+      await inner.put(d);
+    },
+    delete: (id) => inner.delete(id),
+    countOffences: (a, b, c, d) => inner.countOffences(a, b, c, d),
+    prune: (b) => inner.prune(b),
+    close: () => inner.close(),
+  };
+  const dropped: unknown[] = [];
+  const logger = { error: (o: { decisionId?: string }) => dropped.push(o.decisionId), warn() {}, info() {}, debug() {} };
+  const s = await createDecisionService({ store: slow, policy: () => policy, sweepIntervalMs: 0, maxPendingWrites: 2, logger: logger as never });
+  t.after(() => s.close(100));
+  const ban = (i: number) => s.add({ scope: 'ip', value: `192.0.2.${i}`, type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 60_000 });
+  const d1 = ban(1); // being written (waits on the gate)
+  const d2 = ban(2);
+  const d3 = ban(3); // queue over its bound of 2: 2 is dropped, not 1
+  assert.deepEqual(dropped, [d2.id], 'the log names the write dropped');
+  release();
+  gate = Promise.resolve();
+  await s.flush();
+  assert.deepEqual((await inner.loadActive(Date.now())).map((x) => x.id).sort(), [d1.id, d3.id].sort());
+});
+
 test('subscribe sees puts and deletes', async (t) => {
   const s = await createDecisionService({ store: new MemoryDecisionStore(), policy: () => policy, sweepIntervalMs: 0 });
   t.after(() => s.close());

@@ -6,9 +6,9 @@ import type { Policy } from '../config/schema.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CidrList, parseCidr, parseIp } from './cidr.ts';
 import { isMaskedApiKey, maskApiKey } from '../events/record.ts';
-import type { DecisionFilter, DecisionService, DecisionStore, NewDecision } from './types.ts';
+import type { DecisionChange, DecisionFilter, DecisionService, DecisionStore, NewDecision } from './types.ts';
 
-type Change = { op: 'put'; decision: Decision } | { op: 'delete'; id: string };
+type Change = Exclude<DecisionChange, { op: 'sync' }>;
 
 /** Severity of a decision type for `match`: ban beats throttle/captcha. */
 const TYPE_RANK: Readonly<Record<string, number>> = { ban: 2, throttle: 1, captcha: 1 };
@@ -362,7 +362,23 @@ export class DecisionIndex implements DecisionService {
   }
 
   /** A change made by another instance (shared store): index it without writing it back. */
-  private applyRemote(c: Change): void {
+  private applyRemote(c: DecisionChange): void {
+    if (c.op === 'sync') {
+      const active = new Set<string>();
+      for (const d of c.decisions) {
+        active.add(d.id);
+        this.applyRemote({ op: 'put', decision: d });
+      }
+      // deleted elsewhere while this instance was not listening; spare decisions created after the read and
+      // local ones not yet written
+      const unwritten = new Set<string>();
+      for (const p of this.pending) if (p.op === 'put') unwritten.add(p.decision.id);
+      for (const d of [...this.byId.values()]) {
+        if (active.has(d.id) || d.createdAt >= c.readAt || unwritten.has(d.id)) continue;
+        this.applyRemote({ op: 'delete', id: d.id });
+      }
+      return;
+    }
     if (c.op === 'put') {
       const prev = this.byId.get(c.decision.id);
       this.index(c.decision);
@@ -419,8 +435,9 @@ export class DecisionIndex implements DecisionService {
     if (this.closed) return;
     this.pending.push(p);
     if (this.pending.length > this.maxPending) {
-      const lost = this.pending.shift();
-      this.logger?.error({ op: lost?.op }, 'decision write queue full: oldest pending write dropped');
+      // the head may be the write in progress (drain removes it when done): drop the oldest not yet started
+      const [lost] = this.pending.splice(this.writing ? 1 : 0, 1);
+      if (lost) this.logger?.error({ op: lost.op, decisionId: lost.op === 'put' ? lost.decision.id : lost.id }, 'decision write queue full: oldest pending write dropped');
     }
     if (!this.writing && this.retryTimer === undefined) void this.drain();
   }
@@ -435,7 +452,7 @@ export class DecisionIndex implements DecisionService {
         try {
           if (p.op === 'put') await this.store.put(p.decision);
           else await this.store.delete(p.id);
-          this.pending.shift();
+          if (this.pending[0] === p) this.pending.shift();
           if (p.op === 'put' && p.after) p.after();
           this.retryDelay = 0;
         } catch (err) {

@@ -39,10 +39,21 @@ export interface DecisionStore {
   countOffences(scope: DecisionScope, value: string, source: string, since: number): Promise<number>;
   /** Deletes expired decisions older than `before` (ms); returns how many. */
   prune(before: number): Promise<number>;
-  /** For shared stores: called when another instance adds or deletes a decision. */
-  onChange?(listener: (change: { op: 'put'; decision: Decision } | { op: 'delete'; id: string }) => void): void;
+  /** For shared stores: called when another instance adds or deletes a decision, and with resyncs. */
+  onChange?(listener: (change: DecisionChange) => void): void;
   close(): Promise<void>;
 }
+
+/**
+ * A change notified by a shared {@link DecisionStore}: a decision added (or re-announced) or deleted by another
+ * instance, or `sync`: every decision active in the store as read at `readAt` (ms), after the subscription was
+ * (re)established, when changes may have been missed. A decision created before `readAt` and absent from
+ * `decisions` was deleted meanwhile.
+ */
+export type DecisionChange =
+  | { op: 'put'; decision: Decision }
+  | { op: 'delete'; id: string }
+  | { op: 'sync'; decisions: Decision[]; readAt: number };
 
 /**
  * Active decisions, checked first on every request. `match` is synchronous and O(1) for ip/api_key/user/
