@@ -174,6 +174,24 @@ test('absolute-form targets are forwarded in origin-form; asterisk-form gets 400
   assert.equal(up.requests.length, 1);
 });
 
+test('detectors see an absolute-form target\'s path: a honeypot probe is caught in either form', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: { trustedProxies: ['127.0.0.1/32'], rateLimits: [] } });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const port = Number(new URL(bw.gatewayUrl).port);
+  const probe = (target: string, ip: string) => sendRaw(port, `GET ${target} HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: ${ip}\r\nConnection: close\r\n\r\n`);
+  assert.equal((await probe('/api/admin/users', '192.0.2.1')).status, 403, 'origin-form honeypot');
+  assert.equal((await probe('http://shop.example/api/admin/users', '192.0.2.2')).status, 403, 'absolute-form honeypot');
+  assert.equal((await probe('http://shop.example/api/products', '192.0.2.2')).status, 403, 'and the prober is banned');
+  assert.equal((await probe('http://shop.example/api/products', '192.0.2.3')).status, 200);
+  await bw.services.events.flush();
+  const ev = (await bw.services.eventStore.query({ clientIp: '192.0.2.2' })).events.at(-1)!;
+  assert.equal(ev.target, 'http://shop.example/api/admin/users', 'events keep the request-target as received');
+});
+
 test('a client that disconnects mid-download aborts the upstream exchange', async (t) => {
   let upstreamClosed: () => void = () => {};
   const closed = new Promise<void>((r) => (upstreamClosed = r));

@@ -24,6 +24,25 @@ export interface ClientGeo {
 }
 
 /**
+ * The origin-form (`/path?query`) of a request-target to send upstream (RFC 9112 §3.2): origin-form as is;
+ * absolute-form (`http://host/path?q`) reduced to its path and query (a reverse proxy must accept it,
+ * §3.2.2); `*` and authority-form are not forwardable (undefined → 400). Percent-encoding is preserved.
+ */
+export function originForm(target: string): string | undefined {
+  if (target.charCodeAt(0) === 47 /* / */) return target;
+  const scheme = target.indexOf('://');
+  if (scheme <= 0 || scheme > 5) return undefined;
+  const lower = target.slice(0, scheme).toLowerCase();
+  if (lower !== 'http' && lower !== 'https') return undefined;
+  const rest = scheme + 3;
+  let i = rest;
+  while (i < target.length && target[i] !== '/' && target[i] !== '?') i++;
+  if (i === rest) return undefined;
+  if (i === target.length) return '/';
+  return target[i] === '?' ? '/' + target.slice(i) : target.slice(i);
+}
+
+/**
  * Everything the pipeline knows about one request. Built once by the data plane (or the middleware / ingest
  * front ends) and passed through every stage; detectors read it and add signals.
  *
@@ -46,7 +65,7 @@ export class RequestContext {
   readonly method: string;
   /** Raw request-target as received (origin-form, or absolute-form for proxies). */
   readonly target: string;
-  /** Raw path part of the request-target (before `?`), still percent-encoded. */
+  /** Path of the request-target in origin-form (an absolute-form target's scheme and authority removed), before `?`, still percent-encoded. */
   readonly path: string;
   /** Raw query string without the `?` (empty when absent), still percent-encoded. */
   readonly rawQuery: string;
@@ -111,9 +130,11 @@ export class RequestContext {
     this.peerIp = init.peerIp;
     this.method = init.method;
     this.target = init.target;
-    const q = init.target.indexOf('?');
-    this.path = q === -1 ? init.target : init.target.slice(0, q);
-    this.rawQuery = q === -1 ? '' : init.target.slice(q + 1);
+    // detectors see the resource the upstream will be asked for: an absolute-form target's path and query
+    const o = originForm(init.target) ?? init.target;
+    const q = o.indexOf('?');
+    this.path = q === -1 ? o : o.slice(0, q);
+    this.rawQuery = q === -1 ? '' : o.slice(q + 1);
     this.headers = init.headers;
     this.rawHeaders = init.rawHeaders ?? [];
     this.httpVersion = init.httpVersion ?? '1.1';

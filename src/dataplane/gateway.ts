@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { RequestContext } from '../core/context.ts';
+import { RequestContext, originForm } from '../core/context.ts';
+// re-exported: callers and tests of the data plane know it from here
+export { originForm };
 import type { Pipeline } from '../core/pipeline.ts';
 import type { Services } from '../core/services.ts';
 import type { Action, Decision, ResponseInfo } from '../core/types.ts';
@@ -121,24 +123,6 @@ type CounterChild = { inc(): void };
 
 const ACTIONS: readonly Action[] = ['allow', 'log', 'throttle', 'block', 'ban'];
 
-/**
- * The origin-form (`/path?query`) of a request-target to send upstream (RFC 9112 §3.2): origin-form as is;
- * absolute-form (`http://host/path?q`) reduced to its path and query (a reverse proxy must accept it,
- * §3.2.2); `*` and authority-form are not forwardable (undefined → 400). Percent-encoding is preserved.
- */
-export function originForm(target: string): string | undefined {
-  if (target.charCodeAt(0) === 47 /* / */) return target;
-  const scheme = target.indexOf('://');
-  if (scheme <= 0 || scheme > 5) return undefined;
-  const lower = target.slice(0, scheme).toLowerCase();
-  if (lower !== 'http' && lower !== 'https') return undefined;
-  const rest = scheme + 3;
-  let i = rest;
-  while (i < target.length && target[i] !== '/' && target[i] !== '?') i++;
-  if (i === rest) return undefined;
-  if (i === target.length) return '/';
-  return target[i] === '?' ? '/' + target.slice(i) : target.slice(i);
-}
 
 /**
  * Per-connection cache of the peer address: parsed once per TCP connection (keep-alive connections carry
