@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Detector } from '../src/core/detector.ts';
@@ -207,4 +209,39 @@ test('client aborting mid-upload does not crash the gateway', async (t) => {
   await sendRaw(port, 'GET /y HTTP/1.1\r\nHost: a\r\n\r\n', 1);
   const ok = await send(bw.gatewayUrl, '/after');
   assert.equal(ok.status, 200);
+});
+
+test('a body dripped slower than proxy.minBodyRate gets 408 and an event; the upstream connection is freed', async (t) => {
+  const up = await startUpstream();
+  // one upstream connection: while the slow upload holds it, nobody else gets through
+  const bw = await startTestBulwark({ upstream: up.url, policy: { rateLimits: [], proxy: { connections: 1, minBodyRate: 500, minBodyRateWindow: '1s' } } });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const port = Number(new URL(bw.gatewayUrl).port);
+  const sock = connect(port, '127.0.0.1');
+  t.after(() => sock.destroy());
+  await once(sock, 'connect');
+  let reply = '';
+  sock.setEncoding('latin1').on('data', (d: string) => (reply += d));
+  // past the 64 KiB inspection prefix quickly (so the body streams upstream), then 20 bytes/s
+  sock.write(`POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 200000\r\n\r\n`);
+  sock.write(Buffer.alloc(70_000, 0x61));
+  const drip = setInterval(() => sock.writable && sock.write('a'), 50);
+  t.after(() => clearInterval(drip));
+  const t0 = performance.now();
+  await Promise.race([once(sock, 'close'), new Promise((r) => setTimeout(r, 8000))]);
+  clearInterval(drip);
+  assert.match(reply, /^HTTP\/1\.1 408 /, reply.slice(0, 200));
+  assert.match(reply, /application\/problem\+json/);
+  assert.ok(performance.now() - t0 < 5000, 'within a few windows');
+  // the upstream connection is free again
+  assert.equal((await send(bw.gatewayUrl, '/api/products')).status, 200);
+  // an upload at full speed is not affected
+  assert.equal((await send(bw.gatewayUrl, '/api/upload', { method: 'POST', body: Buffer.alloc(200_000, 0x62) })).status, 200);
+  await bw.services.events.flush();
+  const ev = await bw.services.eventStore.query({ ruleId: 'gateway.slow-body' });
+  assert.equal(ev.events.length, 1);
+  assert.equal(ev.events[0]!.status, 408);
 });

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { startUpstream, startTestBulwark, send, sendRaw, getText, deadPort, metricValue } from './helpers/index.ts';
 
 const NO_LIMITS = { rateLimits: [] };
@@ -302,4 +304,33 @@ test('response phase gets status, latency, bytes and the requested body sample',
   assert.equal(seen[0]!.bytes, Buffer.byteLength(r.body));
   assert.equal(seen[0]!.sample, r.body.slice(0, 9));
   assert.ok(seen[0]!.latencyMs > 0);
+});
+
+test('a malformed request pipelined behind one still being answered: that response completes, then the connection closes', async (t) => {
+  const up = await startUpstream({
+    handler: (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '20' });
+      res.write('AAAAAAAAAA');
+      setTimeout(() => res.end('BBBBBBBBBB'), 300);
+    },
+  });
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const s = connect(Number(new URL(bw.gatewayUrl).port), '127.0.0.1');
+  t.after(() => s.destroy());
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  await once(s, 'connect');
+  s.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 100));
+  s.write('GET /second HTTP/1.1\r\nHost: x\r\nBad\x01Header: y\r\n\r\n');
+  await Promise.race([once(s, 'close'), new Promise((r) => setTimeout(r, 3000))]);
+  const out = Buffer.concat(chunks).toString('latin1');
+  assert.ok(out.startsWith('HTTP/1.1 200 '), out);
+  assert.ok(out.endsWith('\r\n\r\nAAAAAAAAAABBBBBBBBBB'), `the first response is whole and nothing follows it: ${JSON.stringify(out)}`);
+  assert.ok(s.destroyed || s.readableEnded, 'closed');
 });

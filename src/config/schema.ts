@@ -107,6 +107,14 @@ export const policySchema = z
         headersTimeout: duration.default(30_000),
         /** Idle time on a streaming body before the exchange is aborted. */
         bodyTimeout: duration.default(60_000),
+        /**
+         * Minimum rate, bytes per second, at which a request body streamed upstream must arrive, measured over
+         * windows of `minBodyRateWindow` (0 disables). A slower client gets 408 and a `gateway.slow-body` event:
+         * each body in flight holds an upstream connection, so `connections` clients dripping a byte per idle
+         * timeout would starve everyone (slow-POST). Default after Apache mod_reqtimeout's `MinRate=500`.
+         */
+        minBodyRate: z.int().min(0).max(1_000_000_000).default(500),
+        minBodyRateWindow: duration.refine((ms) => ms >= 100, 'expected at least 100ms').default(10_000),
         /** Keep-alive connections per upstream. */
         connections: z.int().positive().max(4096).default(128),
       })

@@ -185,7 +185,13 @@ export class Gateway {
       // conflicting or duplicate Content-Length, Content-Length with Transfer-Encoding, control characters,
       // header section over 16 KiB, …) — and record it, since hostile input must leave an event
       if (typeof err.code === 'string' && err.code.startsWith('HPE_')) this.recordParseError(err, socket);
-      if (socket.writable && err.code !== 'ECONNRESET') {
+      // a response to an earlier request on this connection still in progress (pipelining): a 400 written now
+      // would land inside it, or be read as its answer, so let that response finish, then close
+      const busy = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (busy != null && !busy.writableFinished && socket.writable && err.code !== 'ECONNRESET') {
+        busy.once('finish', () => socket.destroySoon());
+        busy.once('close', () => socket.destroy());
+      } else if (socket.writable && err.code !== 'ECONNRESET') {
         const body = JSON.stringify({ type: 'urn:bulwark:problem:bad-request', title: 'Bad Request', status: 400, detail: 'The request could not be parsed.' });
         socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       } else {
@@ -640,6 +646,39 @@ class Exchange {
       },
       (r) => this.onForwarded(r),
     );
+    const minRate = this.st.policy.proxy.minBodyRate;
+    if (minRate > 0 && this.bodyPending && !this.req.complete) this.guardBodyRate(minRate, this.st.policy.proxy.minBodyRateWindow);
+  }
+
+  /**
+   * Answers 408 and aborts the exchange when the client sends the rest of its body slower than `minRate`
+   * bytes/s over a window of `windowMs` (policy `proxy.minBodyRate`). A window in which the gateway holds unread
+   * body bytes does not count: the upstream is the slow side then (backpressure), not the client.
+   */
+  private guardBodyRate(minRate: number, windowMs: number): void {
+    const req = this.req;
+    const socket = req.socket;
+    let last = socket.bytesRead;
+    const timer = setInterval(() => {
+      if (this.finished || req.complete || req.destroyed) {
+        clearInterval(timer);
+        return;
+      }
+      const got = socket.bytesRead - last;
+      last = socket.bytesRead;
+      if (req.readableLength > 0 || got * 1000 >= minRate * windowMs) return;
+      clearInterval(timer);
+      try {
+        this.protocolReject('gateway.slow-body', `request body arrived at ${Math.floor((got * 1000) / windowMs)} bytes/s, under proxy.minBodyRate (${minRate} bytes/s)`);
+        const bytes = this.res.headersSent ? 0 : sendProblem(this.res, 'requestTimeout', 'The request body arrived too slowly.', this.ctx.id, this.ctx.responseHeaders, true);
+        this.complete(408, bytes, 0, true);
+        this.abort?.();
+        req.destroy();
+      } catch (err) {
+        this.gw.services.logger.warn({ err }, 'gateway: slow-body abort failed');
+      }
+    }, windowMs);
+    timer.unref();
   }
 
   private onForwarded(r: ForwardResult): void {

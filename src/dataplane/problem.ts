@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 export const PROBLEM_TYPES = {
   throttled: { type: 'urn:bulwark:problem:rate-limited', title: 'Too Many Requests', status: 429 },
   blocked: { type: 'urn:bulwark:problem:blocked', title: 'Forbidden', status: 403 },
+  requestTimeout: { type: 'urn:bulwark:problem:request-timeout', title: 'Request Timeout', status: 408 },
   tooLarge: { type: 'urn:bulwark:problem:body-too-large', title: 'Content Too Large', status: 413 },
   badRequest: { type: 'urn:bulwark:problem:bad-request', title: 'Bad Request', status: 400 },
   badGateway: { type: 'urn:bulwark:problem:upstream-unavailable', title: 'Bad Gateway', status: 502 },
