@@ -103,3 +103,29 @@ test('ban after repeated rejections: 403 while the ban lasts, then allowed again
   assert.equal(second.offence, 2);
   assert.equal(second.expiresAt - second.createdAt, 2000, 'escalated: base × 2');
 });
+
+test('a per-user rule on an unverified JWT sub: a forged token cannot exhaust or ban another user; the sender is banned', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({
+    upstream: up.url,
+    policy: { trustedProxies: ['127.0.0.1/32'], rateLimits: [{ id: 'per-user', key: 'user', limit: 2, window: '1m', action: 'ban', banAfter: 1 }] },
+  });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const forged = `${b64({ alg: 'none' })}.${b64({ sub: 'alice' })}.`;
+  const genuine = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'alice', iat: 1 })}.c2lnbmF0dXJl`;
+  const get = async (token: string, ip: string) => (await send(bw.gatewayUrl, '/api/products', { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': ip } })).status;
+  const attacker: number[] = [];
+  for (let i = 0; i < 4; i++) attacker.push(await get(forged, '198.51.100.66'));
+  assert.equal(attacker.slice(0, 2).join(), '200,200');
+  assert.ok(attacker.slice(2).every((s) => s === 403 || s === 429), attacker.join());
+  const decisions = bw.services.decisions.list({});
+  assert.ok(decisions.length >= 1);
+  assert.ok(decisions.every((d) => d.scope === 'ip' && d.value === '198.51.100.66'), JSON.stringify(decisions.map((d) => [d.scope, d.value])));
+  // the real alice, elsewhere, has her own quota and is not banned
+  assert.equal(await get(genuine, '192.0.2.10'), 200);
+  assert.equal(await get(genuine, '192.0.2.10'), 200);
+});

@@ -68,7 +68,8 @@ function hash(s: string): number {
 const IDENTITY = 'behavior.client';
 
 /**
- * Client identity key for per-client models: `k:<api key>`, `u:<user>` or `ip:<client key>` (capped at 256 chars).
+ * Client identity key for per-client models: `k:<api key>`, `u:<user key>` ({@link RequestContext.userKey}) or
+ * `ip:<client key>` (capped at 256 chars).
  * Computed once per request (cached in `ctx.scratch`; the anomaly model and the risk step key their per-client
  * maps by it), so its hash is computed once too.
  */
@@ -76,7 +77,7 @@ export function clientIdentity(ctx: RequestContext): string {
   let id = ctx.scratch.get(IDENTITY) as string | undefined;
   if (id === undefined) {
     if (ctx.apiKey !== undefined && ctx.apiKey !== '') id = 'k:' + ctx.apiKey.slice(0, 256);
-    else if (ctx.user !== undefined && ctx.user !== '') id = 'u:' + ctx.user.slice(0, 256);
+    else if (ctx.user !== undefined && ctx.user !== '') id = 'u:' + ctx.userKey()!.slice(0, 256);
     else id = 'ip:' + ctx.clientKey;
     ctx.scratch.set(IDENTITY, id);
   }

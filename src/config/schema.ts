@@ -95,9 +95,12 @@ export const policySchema = z
       .object({
         /** Headers carrying an API key (first present wins). */
         apiKeyHeaders: z.array(z.string().regex(/^[a-z0-9-]{1,64}$/)).default(['x-api-key']),
-        /** Take the user from the `sub` claim of a Bearer JWT (signature not verified: used for grouping only). */
+        /**
+         * Take the user from the `sub` claim of a Bearer JWT. The signature is not verified, so it only groups
+         * counters: bans and risk decisions for such a user go to the client IP that sent it.
+         */
         jwtSubject: z.boolean().default(true),
-        /** Header carrying an authenticated user id set by an upstream auth layer. */
+        /** Header carrying an authenticated user id set by an auth layer in front of Bulwark; believed only from `trustedProxies`. */
         userHeader: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
       })
       .prefault({}),

@@ -82,6 +82,23 @@ export class RequestContext {
   apiKey?: string;
   /** User identity (e.g. JWT `sub`, login username) extracted by the configured identity extractors. */
   user?: string;
+  /**
+   * True when `user` was asserted by a trusted peer (`identity.userHeader` from a trusted proxy); false for a
+   * claim the client could forge (an unverified JWT `sub`). See {@link RequestContext.userKey}.
+   */
+  userVerified = false;
+
+  /**
+   * The key per-user state (rate limits, counters, risk) is kept under: the user when verified, else
+   * `user@clientKey`. A forgeable claim only groups one client's requests and is never banned as a user:
+   * otherwise a forged `sub` would let anyone exhaust or ban another user's quota from elsewhere. Undefined
+   * without a user.
+   */
+  userKey(): string | undefined {
+    const u = this.user;
+    if (u === undefined || u === '') return undefined;
+    return this.userVerified ? u : u + '@' + this.clientKey;
+  }
   /** Client fingerprint (hash of User-Agent, header names and order, Accept headers). */
   fingerprint?: string;
   geo?: ClientGeo;

@@ -308,7 +308,7 @@ export class Gateway {
         rawHeaders: req.rawHeaders,
         httpVersion: req.httpVersion,
       });
-      extractIdentity(ctx, policy.identity);
+      extractIdentity(ctx, policy.identity, st.trusted.has(addr.peerIp));
       ex = new Exchange(this, st, ctx, req, res);
       ex.start();
     } catch (err) {

@@ -30,8 +30,14 @@ test('extractIdentity: API key header, user header, JWT sub, fingerprint', () =>
   assert.equal(a.user, 'jwt-user');
   assert.match(a.fingerprint!, /^[0-9a-f]{14}$/);
   const b = ctxOf({ 'x-user': 'hdr-user', authorization: `Bearer ${b64({})}.${b64({ sub: 'jwt-user' })}.s` });
-  extractIdentity(b, policy.identity);
-  assert.equal(b.user, 'hdr-user', 'configured header wins over the JWT');
+  extractIdentity(b, policy.identity, true);
+  assert.equal(b.user, 'hdr-user', 'configured header from a trusted proxy wins over the JWT');
+  assert.equal(b.userVerified, true);
+  assert.equal(a.userVerified, false, 'a JWT sub is not verified');
+  const spoofed = ctxOf({ 'x-user': 'hdr-user', authorization: `Bearer ${b64({})}.${b64({ sub: 'jwt-user' })}.s` });
+  extractIdentity(spoofed, policy.identity, false);
+  assert.equal(spoofed.user, 'jwt-user', 'the user header from an untrusted peer is ignored');
+  assert.equal(spoofed.userVerified, false);
   const off = validatePolicy({ identity: { jwtSubject: false } });
   const c = ctxOf({ authorization: `Bearer ${b64({})}.${b64({ sub: 'jwt-user' })}.s` });
   extractIdentity(c, off.identity);

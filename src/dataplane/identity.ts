@@ -150,10 +150,12 @@ export function fingerprintOf(ctx: RequestContext): string {
 
 /**
  * Fills `ctx.apiKey`, `ctx.user` and `ctx.fingerprint` from the configured extractors (policy `identity`):
- * the first present header of `apiKeyHeaders`; the user from `userHeader`, else (when `jwtSubject`) the `sub`
- * of a Bearer JWT. Never throws; values are truncated to 256 chars.
+ * the first present header of `apiKeyHeaders`; the user from `userHeader` when the peer is a trusted proxy
+ * (`ctx.userVerified`), else (when `jwtSubject`) the `sub` of a Bearer JWT, unverified. Never throws; values
+ * are truncated to 256 chars.
+ * @param peerTrusted - the TCP peer is in `trustedProxies` (only then is `userHeader` believed).
  */
-export function extractIdentity(ctx: RequestContext, identity: Policy['identity']): void {
+export function extractIdentity(ctx: RequestContext, identity: Policy['identity'], peerTrusted = false): void {
   const keys = identity.apiKeyHeaders;
   for (let i = 0; i < keys.length; i++) {
     const v = ctx.header(keys[i]!);
@@ -162,9 +164,12 @@ export function extractIdentity(ctx: RequestContext, identity: Policy['identity'
       break;
     }
   }
-  if (identity.userHeader !== undefined) {
+  if (identity.userHeader !== undefined && peerTrusted) {
     const u = ctx.header(identity.userHeader);
-    if (u.length > 0) ctx.user = u.slice(0, MAX_ID_LENGTH);
+    if (u.length > 0) {
+      ctx.user = u.slice(0, MAX_ID_LENGTH);
+      ctx.userVerified = true;
+    }
   }
   if (ctx.user === undefined && identity.jwtSubject) {
     const auth = ctx.header('authorization');

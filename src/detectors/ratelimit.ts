@@ -53,9 +53,13 @@ function compile(rule: RateLimitRule): CompiledRule {
       banTarget = (ctx) => (ctx.apiKey ? { scope: 'api_key', value: maskApiKey(ctx.apiKey) } : ipBan(ctx));
       break;
     case 'user':
-      key = (ctx) => (ctx.user === undefined || ctx.user === '' ? undefined : ctx.user.length > 64 ? digest(ctx.user) : ctx.user);
+      key = (ctx) => {
+        const u = ctx.userKey();
+        return u === undefined ? undefined : u.length > 64 ? digest(u) : u;
+      };
       display = (ctx) => (ctx.user ?? '').slice(0, 64);
-      banTarget = (ctx) => (ctx.user ? { scope: 'user', value: ctx.user } : ipBan(ctx));
+      // a forgeable user (unverified JWT sub) is counted, but the ban goes to the client that sent it
+      banTarget = (ctx) => (ctx.user && ctx.userVerified ? { scope: 'user', value: ctx.user } : ipBan(ctx));
       break;
     case 'fingerprint':
       key = (ctx) => (ctx.fingerprint === undefined || ctx.fingerprint === '' ? undefined : ctx.fingerprint.length > 64 ? digest(ctx.fingerprint) : ctx.fingerprint);

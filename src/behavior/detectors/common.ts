@@ -204,14 +204,16 @@ export type IdentityKind = 'user' | 'api_key' | 'ip';
  * the user, else the API key, else the client key; `by: 'api_key'` starts at the API key; `by: 'ip'` is the
  * client key. Keying by identity before IP keeps many users behind one NAT apart.
  * @returns the key (prefixed by its scope, API keys hashed so they never sit in memory dumps in clear) and the
- *   decision scope/value to ban it with.
+ *   decision scope/value to ban it with (the client key for a user the client could forge, see
+ *   `RequestContext.userVerified`).
  */
 export function identityOf(ctx: RequestContext, by: IdentityKind): { key: string; scope: DecisionScope; value: string } {
   const k = 'behavior.id.' + by;
   const cached = ctx.scratch.get(k) as { key: string; scope: DecisionScope; value: string } | undefined;
   if (cached !== undefined) return cached;
   let id: { key: string; scope: DecisionScope; value: string };
-  if (by === 'user' && ctx.user) id = { key: 'u:' + ctx.user, scope: 'user', value: ctx.user };
+  // a forgeable user (unverified JWT sub) is counted per client and its ban goes to the client that sent it
+  if (by === 'user' && ctx.user) id = ctx.userVerified ? { key: 'u:' + ctx.user, scope: 'user', value: ctx.user } : { key: 'u:' + ctx.userKey()!, scope: 'ip', value: ctx.clientKey };
   else if ((by === 'user' || by === 'api_key') && ctx.apiKey) id = { key: 'k:' + shortHash(ctx.apiKey), scope: 'api_key', value: ctx.apiKey };
   else id = { key: 'i:' + ctx.clientKey, scope: 'ip', value: ctx.clientKey };
   ctx.scratch.set(k, id);

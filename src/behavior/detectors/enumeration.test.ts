@@ -46,6 +46,19 @@ test('enumeration: high 404 ratio on templated routes, keyed by identity not IP'
   assert.deepEqual(await drive(d, { target: '/api/users/7', user: 'alice', ip: '100.64.0.1', t: T0 + 500 }, 404), []);
 });
 
+test('enumeration keyed by an unverified user (JWT sub): counted per client, the ban goes to the client IP', async () => {
+  const d = enumerationDetector(policyWith())!;
+  let got: string[] = [];
+  for (let i = 0; i < 25 && got.length === 0; i++) {
+    const s = await drive(d, { target: `/api/users/${(i * 37) % 500}`, user: 'alice', userVerified: false, ip: '198.51.100.66', t: T0 + i * 10 }, i % 4 === 0 ? 200 : 404);
+    got = ids(s);
+    if (got.length) assert.deepEqual(s[0]!.ban, { scope: 'ip', value: '198.51.100.66', durationMs: 3_600_000 });
+  }
+  assert.deepEqual(got, ['behavior.enum.notfound']);
+  // the same claimed user from another client has counters of its own
+  assert.deepEqual(await drive(d, { target: '/api/users/7', user: 'alice', userVerified: false, ip: '192.0.2.10', t: T0 + 500 }, 404), []);
+});
+
 test('enumeration: pagination sweep and good crawlers exempt', async () => {
   const d = enumerationDetector(policyWith({ enumeration: { maxDistinctPages: 10 } }))!;
   const got: string[] = [];

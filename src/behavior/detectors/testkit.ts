@@ -24,6 +24,8 @@ export interface ReqInit {
   body?: string;
   t?: number;
   user?: string;
+  /** Whether `user` came from a trusted auth layer (default true: `ctx.userVerified`). */
+  userVerified?: boolean;
   apiKey?: string;
   fingerprint?: string;
   /** Templated route as API discovery would set it. */
@@ -47,7 +49,10 @@ export function makeCtx(r: ReqInit = {}): RequestContext {
     headers,
     startedAt: r.t ?? 1_700_000_000_000,
   });
-  if (r.user) ctx.user = r.user;
+  if (r.user) {
+    ctx.user = r.user;
+    ctx.userVerified = r.userVerified ?? true;
+  }
   if (r.apiKey) ctx.apiKey = r.apiKey;
   if (r.fingerprint) ctx.fingerprint = r.fingerprint;
   if (r.route) ctx.route = r.route;

@@ -63,12 +63,13 @@ function combined(cats: Map<string, number>): number {
 }
 
 /**
- * Scope of the risk client: the API key, else the user, else the client IP key (so carrier-NAT users stay apart).
+ * Scope of the risk client: the API key, else a verified user (`ctx.userVerified`: a forged JWT `sub` must not
+ * get another user banned), else the client IP key (so carrier-NAT users stay apart).
  * Its map key is {@link clientIdentity} (`k:…`, `u:…`, `ip:…`, the anomaly model's client key, computed once per request).
  */
 function riskScope(ctx: RequestContext): DecisionScope {
   if (ctx.apiKey !== undefined && ctx.apiKey !== '') return 'api_key';
-  if (ctx.user !== undefined && ctx.user !== '') return 'user';
+  if (ctx.user !== undefined && ctx.user !== '' && ctx.userVerified) return 'user';
   return 'ip';
 }
 
