@@ -6,7 +6,7 @@ import type { Policy } from '../config/schema.ts';
 import { lineDiff } from './diff.ts';
 import type { ControlPlaneHost } from './host.ts';
 import { ApiError } from './problem.ts';
-import type { ControlPlaneStore, PolicyVersion } from './store.ts';
+import type { ControlPlaneStore, PolicyVersion, PolicyVersionMeta } from './store.ts';
 
 /** The policy as the API shows it. */
 export interface PolicyView {
@@ -233,7 +233,7 @@ export class PolicyService {
     renameSync(tmp, f);
   }
 
-  versions(beforeVersion: number | undefined, limit: number): Promise<PolicyVersion[]> {
+  versions(beforeVersion: number | undefined, limit: number): Promise<PolicyVersionMeta[]> {
     return this.store.listPolicyVersions(beforeVersion, limit);
   }
 

@@ -88,6 +88,9 @@ export interface PolicyVersion {
   linesRemoved: number;
 }
 
+/** A {@link PolicyVersion} without its YAML and diff (listings). */
+export type PolicyVersionMeta = Omit<PolicyVersion, 'yaml' | 'diff'>;
+
 /** Who added an allow/deny list entry and why. */
 export interface ListMeta {
   list: 'allow' | 'deny';
@@ -133,7 +136,11 @@ export interface ControlPlaneStore {
 
   latestPolicyVersion(): Promise<PolicyVersion | undefined>;
   getPolicyVersion(version: number): Promise<PolicyVersion | undefined>;
-  listPolicyVersions(beforeVersion: number | undefined, limit: number): Promise<PolicyVersion[]>;
+  /**
+   * Versions newer-first without their YAML and diff (a policy with thousands of list entries is stored whole
+   * at every edit: listing must not load them); `range` keeps those created in [from, to) ms.
+   */
+  listPolicyVersions(beforeVersion: number | undefined, limit: number, range?: { from: number; to: number }): Promise<PolicyVersionMeta[]>;
   insertPolicyVersion(v: PolicyVersion): Promise<void>;
 
   putListMeta(m: ListMeta): Promise<void>;
@@ -350,8 +357,18 @@ export class SqliteControlPlaneStore implements ControlPlaneStore {
     const r = this.db.prepare('SELECT * FROM cp_policy_versions WHERE version = ?').get(version) as Row | undefined;
     return r ? toVersion(r) : undefined;
   }
-  async listPolicyVersions(beforeVersion: number | undefined, limit: number): Promise<PolicyVersion[]> {
-    return (this.db.prepare('SELECT * FROM cp_policy_versions WHERE version < ? ORDER BY version DESC LIMIT ?').all(beforeVersion ?? Number.MAX_SAFE_INTEGER, limit) as Row[]).map(toVersion);
+  async listPolicyVersions(beforeVersion: number | undefined, limit: number, range?: { from: number; to: number }): Promise<PolicyVersionMeta[]> {
+    const rows = this.db
+      .prepare('SELECT version, author, created_at, comment, lines_added, lines_removed FROM cp_policy_versions WHERE version < ? AND created_at >= ? AND created_at < ? ORDER BY version DESC LIMIT ?')
+      .all(beforeVersion ?? Number.MAX_SAFE_INTEGER, range?.from ?? -Number.MAX_SAFE_INTEGER, range?.to ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
+    return rows.map((r) => ({
+      version: r.version as number,
+      author: r.author as string,
+      createdAt: r.created_at as number,
+      comment: opt<string>(r.comment),
+      linesAdded: r.lines_added as number,
+      linesRemoved: r.lines_removed as number,
+    }));
   }
   async insertPolicyVersion(v: PolicyVersion): Promise<void> {
     this.db

@@ -10,6 +10,11 @@ import { escapeHtml } from './report.ts';
 import { mergePatch, policyToDocument, policyToYaml, samePolicy } from './policy.ts';
 import { redact } from './audit.ts';
 import { validatePolicy, parsePolicy } from '../config/load.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../store/sqlite.ts';
+import { SqliteControlPlaneStore } from './store.ts';
 
 test('lineDiff: unified hunks, counts, identical input, cap on hostile input', () => {
   const d = lineDiff('a\nb\nc\n', 'a\nB\nc\nd\n', ['v1', 'v2']);
@@ -138,4 +143,22 @@ test('SSE hub: heartbeats re-check credentials and end streams whose credential 
   await new Promise((r) => setTimeout(r, 70));
   assert.equal(ended, true, 'stream ended after revocation');
   hub.close();
+});
+
+test('policy version listings carry no YAML or diff, and filter by creation time in SQL', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bwk-cpstore-'));
+  const db = openDatabase(join(dir, 'cp.db'));
+  t.after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const store = new SqliteControlPlaneStore(db);
+  const big = 'x: ' + 'y'.repeat(100_000);
+  for (let v = 1; v <= 5; v++) await store.insertPolicyVersion({ version: v, author: 'admin', createdAt: v * 1000, yaml: big, diff: big, linesAdded: v, linesRemoved: 0 });
+  const all = await store.listPolicyVersions(undefined, 10);
+  assert.deepEqual(all.map((v) => v.version), [5, 4, 3, 2, 1]);
+  assert.ok(all.every((v) => !('yaml' in v) && !('diff' in v)));
+  assert.deepEqual((await store.listPolicyVersions(5, 2)).map((v) => v.version), [4, 3], 'cursor and limit');
+  assert.deepEqual((await store.listPolicyVersions(undefined, 10, { from: 2000, to: 4000 })).map((v) => v.version), [3, 2]);
+  assert.equal((await store.getPolicyVersion(3))?.yaml, big, 'one version still has its YAML');
 });

@@ -271,7 +271,7 @@ export async function dataRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     const s = summary(ctx, w);
     const decisions = svc.decisions.list({ includeExpired: true }).filter((d: Decision) => d.createdAt >= w.from && d.createdAt < w.to);
     const audit = await ctx.store.queryAudit({ from: w.from, to: w.to, limit: 10_000 });
-    const versions = (await ctx.store.listPolicyVersions(undefined, 1000)).filter((v) => v.createdAt >= w.from && v.createdAt < w.to);
+    const versions = await ctx.store.listPolicyVersions(undefined, 1000, w);
     const report = {
       generatedAt: Date.now(),
       period: { from: w.from, to: w.to },
