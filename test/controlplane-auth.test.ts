@@ -230,6 +230,22 @@ test('control plane login: GCRA rate limit per username, then a ban of the clien
   assert.equal((await anon.req('GET', '/api/v1/events')).status, 401);
 });
 
+test('changing the own password: the current password is checked under the login limits (no unbounded guessing)', async (t) => {
+  const cp = await startControlPlane({ policy: { controlPlane: { login: { ratePerMinute: 3, burst: 3, banAfterFailures: 100 } } } });
+  t.after(() => cp.stop());
+  const admin = await cp.login('admin', 'admin-password-0123'); // one of the username's 3 tokens
+  let r = await admin.req('POST', '/api/v1/auth/password', { currentPassword: 'admin-password-0123', newPassword: 'new-admin-password-456' });
+  assert.equal(r.status, 204, r.text);
+  r = await admin.req('POST', '/api/v1/auth/password', { currentPassword: 'a-wrong-guess-0001', newPassword: 'new-admin-password-789' });
+  assert.equal(r.status, 403);
+  r = await admin.req('POST', '/api/v1/auth/password', { currentPassword: 'a-wrong-guess-0002', newPassword: 'new-admin-password-789' });
+  assert.equal(r.status, 429);
+  assert.equal(r.json.code, 'BWK_RATE_LIMITED');
+  assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  r = await admin.req('POST', '/api/v1/auth/password', { currentPassword: 'new-admin-password-456', newPassword: 'new-admin-password-789' });
+  assert.equal(r.status, 429, 'limited even with the right password until the bucket refills');
+});
+
 test('control plane sessions expire after the idle timeout', async (t) => {
   const cp = await startControlPlane({ policy: { controlPlane: { session: { idleTimeout: '1s' } } } });
   t.after(() => cp.stop());

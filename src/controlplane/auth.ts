@@ -247,9 +247,22 @@ export class AuthService {
     return { ...rec, token };
   }
 
-  /** Looks up a user for password change; verifies the current password. */
-  async checkPassword(user: UserRecord, password: string): Promise<boolean> {
-    return verifyPassword(password, user.passwordHash);
+  /**
+   * Verifies the current password for a password change, with the login's limits: the username's GCRA bucket
+   * (shared with logins) and the client's failure count toward a ban. Without them a hijacked session could
+   * guess the password without bound.
+   * @returns `ok`, `wrong`, or `rate_limited` with the Retry-After in seconds.
+   */
+  async checkPassword(ip: string, user: UserRecord, password: string, now = Date.now()): Promise<{ result: 'ok' | 'wrong' | 'rate_limited'; retryAfterS: number }> {
+    const key = this.keyOf(ip);
+    const b = this.take(`user:${user.username.toLowerCase()}`, now);
+    if (!b.allowed) {
+      this.fail(key, now);
+      return { result: 'rate_limited', retryAfterS: b.retryAfterS };
+    }
+    if (await verifyPassword(password, user.passwordHash)) return { result: 'ok', retryAfterS: 0 };
+    this.fail(key, now);
+    return { result: 'wrong', retryAfterS: 0 };
   }
 }
 

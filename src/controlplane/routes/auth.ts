@@ -82,7 +82,10 @@ export async function authRoutes(f: FastifyInstance, ctx: ControlPlaneContext): 
     const p = principalOf(request);
     if (p.kind !== 'session') throw errors.forbidden('password changes need a session, not an API token');
     const user = await store.getUser(p.userId);
-    if (!user || !(await auth.checkPassword(user, request.body.currentPassword))) throw errors.forbidden('current password is wrong');
+    if (!user) throw errors.forbidden('current password is wrong');
+    const check = await auth.checkPassword(request.ip, user, request.body.currentPassword);
+    if (check.result === 'rate_limited') throw new ApiError(429, 'BWK_RATE_LIMITED', 'too many password attempts', { headers: { 'retry-after': String(check.retryAfterS) } });
+    if (check.result !== 'ok') throw errors.forbidden('current password is wrong');
     await store.updateUser(user.id, { passwordHash: await hashPassword(request.body.newPassword) });
     await store.deleteUserSessions(user.id, p.sessionHash);
     ctx.audit(request, { action: 'user.password', resource: 'user', resourceId: user.id });
