@@ -284,7 +284,7 @@ test('API: e-mail channel over a real SMTP server; credentials masked in respons
     throw err;
   });
   try {
-    const body = { name: 'mail', type: 'email', minSeverity: 'HIGH', email: { to: ['soc@example.test'], from: 'bulwark@example.test', smtp: { host: '127.0.0.1', port: smtp.port, user: 'bulwark', password } } };
+    const body = { name: 'mail', type: 'email', minSeverity: 'HIGH', email: { to: ['soc@example.test'], from: 'bulwark@example.test', smtp: { host: '127.0.0.1', port: smtp.port, user: 'bulwark', password, requireTLS: false } } };
     assert.equal((await h.call('admin', 'POST', '/channels', { ...body, email: { ...body.email, to: ['not-an-address'] } })).status, 400);
     assert.equal((await h.call('admin', 'POST', '/channels', { ...body, email: { ...body.email, smtp: { ...body.email.smtp, port: 70_000 } } })).status, 400);
     const created = await h.call('admin', 'POST', '/channels', body);

@@ -242,7 +242,7 @@ test('e-mail: delivered to a real SMTP server with auth; HTML and text parts; re
   try {
     const ch = t.alerts.createChannel({
       name: 'mail', type: 'email', minSeverity: 'LOW',
-      email: { to: ['soc@example.test'], from: 'bulwark@example.test', smtp: { host: '127.0.0.1', port: smtp.port, user: 'alerts@bulwark.test', password: smtpPass } },
+      email: { to: ['soc@example.test'], from: 'bulwark@example.test', smtp: { host: '127.0.0.1', port: smtp.port, user: 'alerts@bulwark.test', password: smtpPass, requireTLS: false } },
     }, 'admin');
     assert.equal(ch.email?.smtp.password, '****-xyz');
     assert.equal(ch.email?.smtp.user, '****test');
@@ -272,6 +272,29 @@ test('e-mail: delivered to a real SMTP server with auth; HTML and text parts; re
     const raw = rawDb(t.dir);
     assert.ok(!raw.includes(smtpPass) && !raw.includes('wrong-password-123'));
     assert.ok(!t.lines.join('').includes(smtpPass));
+  } finally {
+    await t.cleanup();
+    await smtp.close();
+  }
+});
+
+test('e-mail with credentials requires STARTTLS by default: a server without it never receives the password', async () => {
+  const smtpPass = 'smtp-Pa55word-tls';
+  const smtp = await startSmtpReceiver({ user: 'alerts@bulwark.test', password: smtpPass }); // offers no STARTTLS
+  const t = setup();
+  try {
+    const ch = t.alerts.createChannel({
+      name: 'mail', type: 'email', minSeverity: 'LOW',
+      email: { to: ['soc@example.test'], from: 'bulwark@example.test', smtp: { host: '127.0.0.1', port: smtp.port, user: 'alerts@bulwark.test', password: smtpPass } },
+    }, 'admin');
+    assert.equal(ch.email?.smtp.requireTLS, true);
+    const d = await t.alerts.testChannel(ch.id);
+    assert.equal(d?.status, 'failed');
+    assert.match(JSON.stringify(d), /STARTTLS|TLS/i);
+    assert.equal(smtp.mails.length, 0);
+    // without credentials nothing secret crosses the network: STARTTLS stays opportunistic
+    const open = t.alerts.createChannel({ name: 'open', type: 'email', minSeverity: 'LOW', email: { to: ['soc@example.test'], from: 'bulwark@example.test', smtp: { host: '127.0.0.1', port: smtp.port } } }, 'admin');
+    assert.equal(open.email?.smtp.requireTLS, false);
   } finally {
     await t.cleanup();
     await smtp.close();

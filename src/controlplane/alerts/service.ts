@@ -563,7 +563,10 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
       } else {
         if (!input.email || input.webhook) throw new AlertInputError(400, 'BWK_VALIDATION', 'email channels take an "email" object only');
         const s = input.email.smtp;
-        config = { to: input.email.to, from: input.email.from, smtp: { host: s.host, port: s.port, secure: s.secure ?? s.port === 465, requireTLS: s.requireTLS ?? false } };
+        const secure = s.secure ?? s.port === 465;
+        // with credentials and no implicit TLS, STARTTLS is required unless turned off explicitly: otherwise a
+        // server without it (or a man in the middle stripping it) receives the password in clear
+        config = { to: input.email.to, from: input.email.from, smtp: { host: s.host, port: s.port, secure, requireTLS: s.requireTLS ?? (s.user !== undefined && !secure) } };
         secret = {};
         if (s.user !== undefined) secret.user = s.user;
         if (s.password !== undefined) secret.password = s.password;
