@@ -34,6 +34,26 @@ test('schema errors name the path and reason of each issue', () => {
   }
 });
 
+test('upstreams: http(s) URLs without credentials; window and rate-limit edge values are refused', () => {
+  assert.deepEqual(parsePolicy('upstreams: [http://10.0.0.5:8080, https://api.internal]\n', 'p.yaml').upstreams, ['http://10.0.0.5:8080', 'https://api.internal']);
+  for (const [text, path, reason] of [
+    ['upstreams: [http://svc:hunter2@10.0.0.5/]\n', 'upstreams[0]', /credentials in an upstream URL/],
+    ['upstreams: [ftp://10.0.0.5/]\n', 'upstreams[0]', /.+/],
+    ['rateLimits: [{id: a, limit: 1, window: 0s}]\n', 'rateLimits[0].window', /whole seconds, at least 1s/],
+    ['rateLimits: [{id: a, limit: 1, window: 500ms}]\n', 'rateLimits[0].window', /whole seconds/],
+  ] as const) {
+    try {
+      parsePolicy(text, 'p.yaml');
+      assert.fail(`expected ConfigError for ${text}`);
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.equal(e.issues[0]?.path, path);
+      assert.match(e.issues[0]!.message, reason);
+      assert.ok(!e.message.includes('hunter2'), 'the password is not echoed');
+    }
+  }
+});
+
 test('YAML syntax errors and unreadable files carry their own codes', () => {
   assert.throws(() => parsePolicy('mode: [unclosed\n'), (e: unknown) => e instanceof ConfigError && e.code === 'BWK_CONFIG_PARSE');
   assert.throws(() => loadPolicy('/nonexistent/policy.yaml'), (e: unknown) => e instanceof ConfigError && e.code === 'BWK_CONFIG_READ');

@@ -32,7 +32,8 @@ export const rateLimitRuleSchema = z.object({
     .prefault({}),
   key: rateLimitKey.default('ip'),
   limit: z.int('expected positive integer').positive('expected positive integer'),
-  window: duration.default(60_000),
+  /** Whole seconds, at least 1s: `RateLimit-Policy` advertises it as `w=` seconds (IETF httpapi ratelimit headers). */
+  window: duration.refine((ms) => ms >= 1000 && ms % 1000 === 0, 'expected whole seconds, at least 1s').default(60_000),
   algorithm: z.enum(['gcra', 'sliding-window']).default('gcra'),
   burst: z.int().positive().optional(),
   /** What to do past the limit: answer 429 (throttle), or ban the key for `banDuration` after `banAfter` 429s. */
@@ -73,8 +74,19 @@ export const policySchema = z
     version: z.literal(1).default(1),
     /** `monitor`: every action is recorded as "would …" and the request passes (dry run). */
     mode: z.enum(['enforce', 'monitor']).default('enforce'),
-    /** Upstream base URLs (round-robin). Empty: the bundled demo API is started. Env `BULWARK_UPSTREAM`. */
-    upstreams: z.array(z.url()).default([]),
+    /**
+     * Upstream base URLs, http or https (round-robin). Empty: the bundled demo API is started. Env
+     * `BULWARK_UPSTREAM`. User-info (`http://user:pass@host`) is refused: forwarding does not use it, and the
+     * policy is shown to viewers and kept in policy versions and the audit log.
+     */
+    upstreams: z
+      .array(
+        z.url({ protocol: /^https?$/ }).refine((u) => {
+          const p = URL.parse(u);
+          return p !== null && p.username === '' && p.password === '';
+        }, 'credentials in an upstream URL are not supported (they would be shown to viewers and kept in the audit log)'),
+      )
+      .default([]),
     /** Peers whose X-Forwarded-For / Forwarded headers are believed (right-most untrusted hop is the client). */
     trustedProxies: z.array(cidr).default([]),
     clientIp: z

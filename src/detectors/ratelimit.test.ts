@@ -95,6 +95,10 @@ test('keys: api_key (masked in evidence), header:<name>, user; a missing key ski
   assert.deepEqual(run(d, makeCtx({ headers: { 'x-tenant': 'other' } })), []);
   assert.deepEqual(run(d, makeCtx({ method: 'POST', target: '/api/transaction', user: 'alice' })), []);
   assert.equal(run(d, makeCtx({ method: 'POST', target: '/api/transaction', user: 'alice', ip: '192.0.2.8' }))[0]?.ruleId, 'ratelimit.per-user');
+  // an unverified user (JWT sub) is counted per client: bob's quota from one IP says nothing of another
+  assert.deepEqual(run(d, makeCtx({ method: 'POST', target: '/api/transaction', user: 'bob', userVerified: false, ip: '192.0.2.20' })), []);
+  assert.deepEqual(run(d, makeCtx({ method: 'POST', target: '/api/transaction', user: 'bob', userVerified: false, ip: '192.0.2.21' })), []);
+  assert.equal(run(d, makeCtx({ method: 'POST', target: '/api/transaction', user: 'bob', userVerified: false, ip: '192.0.2.21' }))[0]?.ruleId, 'ratelimit.per-user');
 });
 
 test('ban after banAfter consecutive rejections, with the rule ban duration', async (t) => {
@@ -221,4 +225,14 @@ test('Redis-backed limiter: shared between instances, answers with a Promise, fa
   t.after(() => down.close?.());
   const ctx = makeCtx({ ip });
   assert.equal(await down.inspectRequest!(ctx), undefined);
+});
+
+test('RateLimit never advertises more remaining than the quota q, even with a burst above the limit', async (t) => {
+  const policy = validatePolicy({ rateLimits: [{ id: 'b', limit: 10, window: '1m', burst: 50 }] });
+  const d = rateLimitDetector(policy, await makeServices(policy))!;
+  t.after(() => d.close?.());
+  const c = makeCtx({});
+  run(d, c);
+  assert.equal(header(c, 'ratelimit-policy'), '"b";q=10;w=60');
+  assert.match(String(header(c, 'ratelimit')), /^"b";r=10;t=\d+$/);
 });

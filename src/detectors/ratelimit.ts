@@ -239,7 +239,8 @@ export const rateLimitDetector: DetectorFactory<Services> = (policy, services) =
         rl += ', ';
       }
       pol += c.policyItem;
-      rl += c.remainingPrefix + r.remaining + ';t=' + r.resetS;
+      // a burst above the limit can leave more than q: never advertise more remaining than the quota
+      rl += c.remainingPrefix + (r.remaining > c.rule.limit ? c.rule.limit : r.remaining) + ';t=' + r.resetS;
       if (!r.allowed && !ctx.allowListed) (out ??= []).push(signalFor(c, ctx, keys[i]!, r, now));
       else if (r.allowed && c.rule.action === 'ban') {
         const sk = `${c.rule.id}\u0000${keys[i]!}`;

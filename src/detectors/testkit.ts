@@ -7,12 +7,15 @@ import { MemoryDecisionStore } from '../decisions/memory-store.ts';
 import { createDecisionService } from '../decisions/service.ts';
 import type { Policy } from '../config/schema.ts';
 
-/** A request context for detector unit tests. */
-export function makeCtx(init: { ip?: string; clientKey?: string; method?: string; target?: string; headers?: IncomingHttpHeaders; apiKey?: string; user?: string; fingerprint?: string } = {}): RequestContext {
+/** A request context for detector unit tests; `user` is verified (`ctx.userVerified`) unless `userVerified: false`. */
+export function makeCtx(init: { ip?: string; clientKey?: string; method?: string; target?: string; headers?: IncomingHttpHeaders; apiKey?: string; user?: string; userVerified?: boolean; fingerprint?: string } = {}): RequestContext {
   const ip = init.ip ?? '192.0.2.1';
   const c = new RequestContext({ id: 'req', clientIp: ip, clientKey: init.clientKey ?? ip, peerIp: ip, method: init.method ?? 'GET', target: init.target ?? '/', headers: init.headers ?? {} });
   if (init.apiKey !== undefined) c.apiKey = init.apiKey;
-  if (init.user !== undefined) c.user = init.user;
+  if (init.user !== undefined) {
+    c.user = init.user;
+    c.userVerified = init.userVerified ?? true;
+  }
   if (init.fingerprint !== undefined) c.fingerprint = init.fingerprint;
   return c;
 }
