@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { readBodyPrefix } from '../src/dataplane/body.ts';
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -244,4 +246,26 @@ test('a body dripped slower than proxy.minBodyRate gets 408 and an event; the up
   const ev = await bw.services.eventStore.query({ ruleId: 'gateway.slow-body' });
   assert.equal(ev.events.length, 1);
   assert.equal(ev.events[0]!.status, 408);
+});
+
+test('readBodyPrefix on a request whose client already left resolves at once (no wait for the body timeout)', async (t) => {
+  let resolveResult!: (r: { error?: Error; ms: number }) => void;
+  const result = new Promise<{ error?: Error; ms: number }>((r) => (resolveResult = r));
+  const server = createServer((req) => {
+    req.once('close', () => {
+      // as after an asynchronous request phase: the client's 'close' fired before the body read starts
+      const t0 = performance.now();
+      void readBodyPrefix(req, 65_536, 10_000).then((r) => resolveResult({ error: r.error, ms: performance.now() - t0 }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const sock = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.write('POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc');
+  await new Promise((r) => setTimeout(r, 100));
+  sock.destroy();
+  const r = await result;
+  assert.match(String(r.error?.message), /aborted/);
+  assert.ok(r.ms < 1000, `${r.ms} ms`);
 });

@@ -83,6 +83,11 @@ export function readBodyPrefix(req: IncomingMessage, limit: number, timeoutMs: n
     function onClose(): void {
       if (!req.complete) finish(false, new Error('client aborted'));
     }
+    // the client may have gone during an asynchronous request phase: its 'close' has fired already
+    if (req.destroyed && !req.complete) {
+      finish(false, new Error('client aborted'));
+      return;
+    }
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
