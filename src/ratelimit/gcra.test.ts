@@ -65,3 +65,15 @@ test('GCRA state resets after idle: full quota again', () => {
   assert.equal(r.allowed, true);
   assert.equal(r.remaining, 4);
 });
+
+test('GCRA: a clock stepped back does not lock a key out for the size of the step', () => {
+  const p = { limit: 10, windowMs: 60_000 };
+  let tat: number | undefined;
+  const t0 = 1_700_000_000_000;
+  for (let i = 0; i < 10; i++) tat = gcra(tat, t0, p).tat; // bucket empty at t0
+  // the clock steps back one hour: the key is treated as just emptied, not as empty for an hour
+  const r = gcra(tat, t0 - 3_600_000, p);
+  assert.equal(r.allowed, false);
+  assert.ok(r.retryAfterS <= 6, `retry after ${r.retryAfterS} s`);
+  assert.equal(gcra(r.tat, t0 - 3_600_000 + 6000, p).allowed, true);
+});

@@ -54,7 +54,11 @@ export interface GcraStep extends RateLimitResult {
 export function gcra(tat: number | undefined, now: number, p: GcraParams, cost = 1): GcraStep {
   const T = p.windowMs / p.limit;
   const tau = T * ((p.burst ?? p.limit) - 1);
-  const base = tat === undefined || !(tat > now) ? now : tat;
+  // A TAT past now + τ + T cannot come from this algorithm with a clock that only moves forward (an admitted
+  // step stores at most that): it is a clock stepped back (NTP) or a faster instance's clock. Clamping treats
+  // the key as just full instead of locking it out for the size of the step; a no-op otherwise.
+  const maxTat = now + tau + T;
+  const base = tat === undefined || !(tat > now) ? now : tat > maxTat ? maxTat : tat;
   const newTat = base + T * cost;
   const allowAt = newTat - T - tau;
   if (now < allowAt) {

@@ -6,7 +6,8 @@ import type { RateLimitParams, RateLimitStore } from './store.ts';
 /**
  * GCRA in one Lua script, so the read-modify-write is atomic across gateway instances sharing a Redis.
  * KEYS[1] = state key; ARGV = now (ms), T (emission interval, ms), τ (burst tolerance, ms).
- * Returns {allowed (0/1), TAT after the step (ms, 3 decimals)}. The key expires (PEXPIRE) when TAT passes,
+ * Returns {allowed (0/1), TAT after the step (ms, 3 decimals)}. A stored TAT beyond now + τ + T (a clock
+ * stepped back, or skew between instances) is clamped to it, as in `gcra.ts`. The key expires (PEXPIRE) when TAT passes,
  * i.e. when its state no longer restricts anything, so Redis memory follows active clients only.
  */
 const GCRA_LUA = `
@@ -15,6 +16,7 @@ local T = tonumber(ARGV[2])
 local tau = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if tat == nil or tat < now then tat = now end
+if tat > now + tau + T then tat = now + tau + T end
 local newTat = tat + T
 if now < newTat - T - tau then
   return {0, string.format('%.3f', tat)}
