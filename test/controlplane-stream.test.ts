@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uuidv7 } from '../src/events/record.ts';
 import { startControlPlane } from '../src/controlplane/testing.ts';
+import { MAX_STREAMS_PER_PRINCIPAL } from '../src/controlplane/routes/stream.ts';
 
 /** Reads SSE messages from a fetch response body. */
 function sseReader(body: ReadableStream<Uint8Array>) {
@@ -105,4 +106,38 @@ test('control plane live stream: auth, hello, events, decisions, per-second coun
   const c = await sse.waitFor((m) => m.event === 'counters' && m.data.allowed >= 1, 5000);
   assert.equal(typeof c.data.t, 'number');
   assert.equal(sse2.messages.some((m) => m.event === 'counters' || m.event === 'event'), false, 'type filter applied');
+});
+
+test('live stream: at most MAX_STREAMS_PER_PRINCIPAL open streams per user or token, so one viewer cannot take every slot', async (t) => {
+  const cp = await startControlPlane();
+  t.after(() => cp.stop());
+  const admin = await cp.login('admin', 'admin-password-0123');
+  const tok = (await admin.req('POST', '/api/v1/tokens', { name: 'greedy', role: 'viewer' })).json.token as string;
+  const open: ReadableStreamDefaultReader<Uint8Array>[] = [];
+  t.after(async () => {
+    for (const r of open) await r.cancel().catch(() => undefined);
+  });
+  for (let i = 0; i < MAX_STREAMS_PER_PRINCIPAL; i++) {
+    const res = await fetch(cp.base + '/api/v1/stream', { headers: { authorization: `Bearer ${tok}` } });
+    assert.equal(res.status, 200);
+    open.push(res.body!.getReader());
+  }
+  const over = await fetch(cp.base + '/api/v1/stream', { headers: { authorization: `Bearer ${tok}` } });
+  assert.equal(over.status, 429);
+  assert.equal(((await over.json()) as { code: string }).code, 'BWK_RATE_LIMITED');
+  // another principal still gets a stream
+  const res = await fetch(cp.base + '/api/v1/stream', { headers: { cookie: admin.cookie! } });
+  assert.equal(res.status, 200);
+  open.push(res.body!.getReader());
+  // closing one frees a slot for the token
+  await open.shift()!.cancel();
+  let again = 0;
+  for (let i = 0; i < 50 && again !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    const r2 = await fetch(cp.base + '/api/v1/stream', { headers: { authorization: `Bearer ${tok}` } });
+    again = r2.status;
+    if (r2.status === 200) open.push(r2.body!.getReader());
+    else await r2.text();
+  }
+  assert.equal(again, 200);
 });

@@ -10,6 +10,8 @@ import type { Decision } from '../../core/types.ts';
 const TYPES = ['event', 'decision', 'counters', 'incident', 'alert'] as const;
 /** Open streams allowed at once (each costs a socket and up to 1 MiB of buffer): 503 past it. */
 export const MAX_STREAMS = 200;
+/** Open streams per principal (user or token): 429 past it, so one viewer cannot take every slot. */
+export const MAX_STREAMS_PER_PRINCIPAL = 8;
 
 /**
  * `GET /stream`: Server-Sent Events of security events, decision changes, per-second counters and ALERTS'
@@ -17,6 +19,7 @@ export const MAX_STREAMS = 200;
  */
 export async function streamRoutes(f: FastifyInstance, ctx: ControlPlaneContext): Promise<void> {
   const r = f.withTypeProvider<ZodTypeProvider>();
+  const perPrincipal = new Map<string, number>();
   r.get('/stream', {
     config: { role: 'viewer' },
     schema: {
@@ -27,6 +30,8 @@ export async function streamRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
   }, async (request, reply) => {
     const p = principalOf(request);
     if (ctx.hub.size >= MAX_STREAMS) throw new ApiError(503, 'BWK_UNAVAILABLE', `too many open streams (${MAX_STREAMS})`, { headers: { 'retry-after': '5' } });
+    const open = perPrincipal.get(p.id) ?? 0;
+    if (open >= MAX_STREAMS_PER_PRINCIPAL) throw new ApiError(429, 'BWK_RATE_LIMITED', `too many open streams for this user or token (${MAX_STREAMS_PER_PRINCIPAL})`, { headers: { 'retry-after': '5' } });
     let types: Set<string> | undefined;
     if (request.query.types) {
       types = new Set(request.query.types.split(',').filter((t) => (TYPES as readonly string[]).includes(t)));
@@ -35,6 +40,12 @@ export async function streamRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     }
     reply.hijack();
     const res = reply.raw;
+    perPrincipal.set(p.id, open + 1);
+    res.once('close', () => {
+      const n = (perPrincipal.get(p.id) ?? 1) - 1;
+      if (n <= 0) perPrincipal.delete(p.id);
+      else perPrincipal.set(p.id, n);
+    });
     const headers: Record<string, string> = {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
