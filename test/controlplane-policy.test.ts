@@ -175,3 +175,23 @@ test('control plane policy: API edits survive a restart; a policy given at start
   assert.equal(cp.bw.policy().controlPlane.costPerBlockedRequest, 2);
   assert.equal(cp.bw.policy().decisions.defaultBanDuration, 15 * 60_000);
 });
+
+test('control plane policy: viewers never see deny-list API keys, also keys with characters JSON and YAML escape', async (t) => {
+  const cp = await startControlPlane();
+  t.after(() => cp.stop());
+  const admin = await cp.login('admin', 'admin-password-0123');
+  await admin.req('POST', '/api/v1/users', { username: 'v1', password: 'viewer-password-01', role: 'viewer' });
+  const viewer = await cp.login('v1', 'viewer-password-01');
+  const keys = ['plainSecretKey0123456789', 'sk_live\\9f8e7d6c5b4a', 'tok"en-5f4e3d2c1b0a', "it's-a-key-0123456"];
+  for (const key of keys) assert.equal((await admin.req('POST', '/api/v1/lists/deny/entries', { kind: 'api_key', value: key })).status, 201);
+  const r = await viewer.req('GET', '/api/v1/policy');
+  assert.equal(r.status, 200);
+  for (const key of keys) {
+    for (const form of [key, JSON.stringify(key).slice(1, -1), key.replaceAll("'", "''")]) {
+      assert.ok(!r.text.includes(form) && !r.json.yaml.includes(form), `${JSON.stringify(key)} visible as ${JSON.stringify(form)}`);
+    }
+  }
+  assert.equal(r.json.document.lists.deny.apiKeys.length, keys.length);
+  // admins see them
+  assert.ok((await admin.req('GET', '/api/v1/policy')).json.document.lists.deny.apiKeys.includes(keys[2]));
+});

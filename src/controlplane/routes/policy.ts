@@ -42,12 +42,28 @@ function apiKeysOf(doc: unknown): string[] {
 
 /**
  * Viewers do not see API keys (allow/deny lists hold client credentials): every occurrence in a text is
- * replaced by its masked form (first 4 chars + `…` + SHA-256 prefix), longest keys first.
+ * replaced by its masked form (first 4 chars + `…` + SHA-256 prefix), longest keys first. A key is also
+ * found as YAML writes it when it holds characters YAML escapes (`"…\"…"` double-quoted, `'…''…'` single-quoted).
  */
 function maskKeys(text: string, keys: readonly string[]): string {
   let out = text;
-  for (const k of [...new Set(keys)].sort((a, b) => b.length - a.length)) out = out.split(k).join(maskApiKey(k));
+  for (const k of [...new Set(keys)].sort((a, b) => b.length - a.length)) {
+    const masked = maskApiKey(k);
+    for (const form of new Set([k, JSON.stringify(k).slice(1, -1), k.replaceAll("'", "''")])) out = out.split(form).join(masked);
+  }
   return out;
+}
+
+/** {@link maskKeys} applied to every string in a JSON-like value (objects are masked field by field, not as JSON text). */
+function maskDeep<T>(v: T, keys: readonly string[]): T {
+  if (typeof v === 'string') return maskKeys(v, keys) as T;
+  if (Array.isArray(v)) return v.map((x) => maskDeep(x, keys)) as T;
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = maskDeep(x, keys);
+    return out as T;
+  }
+  return v;
 }
 
 function ifMatchOf(h: string | string[] | undefined): string | undefined {
@@ -103,7 +119,7 @@ export async function policyRoutes(f: FastifyInstance, ctx: ControlPlaneContext)
     reply.header('etag', v.etag);
     if (principalOf(request).role !== 'viewer') return v.body;
     const keys = [...apiKeysOf(v.body.document), ...apiKeysOf(v.body.policy)];
-    return JSON.parse(maskKeys(JSON.stringify(v.body), keys)) as typeof v.body;
+    return maskDeep(v.body, keys);
   });
 
   const input = z.strictObject({ yaml: z.string().max(MAX_YAML).optional(), document: doc.optional(), comment });
