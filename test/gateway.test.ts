@@ -334,3 +334,34 @@ test('a malformed request pipelined behind one still being answered: that respon
   assert.ok(out.endsWith('\r\n\r\nAAAAAAAAAABBBBBBBBBB'), `the first response is whole and nothing follows it: ${JSON.stringify(out)}`);
   assert.ok(s.destroyed || s.readableEnded, 'closed');
 });
+
+test('CONNECT gets 405 problem+json and an event; a header section that times out gets 408 and an event', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: { ...NO_LIMITS, proxy: { clientHeadersTimeout: '1s' } } });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const port = Number(new URL(bw.gatewayUrl).port);
+  const c = await sendRaw(port, 'CONNECT internal.example:443 HTTP/1.1\r\nHost: internal.example:443\r\n\r\n');
+  assert.equal(c.status, 405);
+  assert.equal(c.headers['content-type'], 'application/problem+json');
+  // slowloris: the header section never completes
+  const s = connect(port, '127.0.0.1');
+  t.after(() => s.destroy());
+  await once(s, 'connect');
+  let reply = '';
+  s.setEncoding('latin1').on('data', (d: string) => (reply += d));
+  s.write('GET /slow HTTP/1.1\r\nHost: x\r\nX-Drip: ');
+  const drip = setInterval(() => s.writable && s.write('a'), 100);
+  t.after(() => clearInterval(drip));
+  const t0 = performance.now();
+  await Promise.race([once(s, 'close'), new Promise((r) => setTimeout(r, 5000))]);
+  clearInterval(drip);
+  assert.match(reply, /^HTTP\/1\.1 408 Request Timeout/, reply);
+  assert.ok(performance.now() - t0 < 3500, 'within the timeout plus one check interval');
+  await bw.services.events.flush();
+  assert.equal((await bw.services.eventStore.query({ ruleId: 'gateway.connect-method' })).events[0]?.status, 405);
+  assert.equal((await bw.services.eventStore.query({ ruleId: 'gateway.header-timeout' })).events[0]?.status, 408);
+  assert.equal(up.requests.length, 0);
+});

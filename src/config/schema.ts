@@ -120,6 +120,11 @@ export const policySchema = z
       .object({
         /** Time to wait for upstream response headers before answering 504. */
         headersTimeout: duration.default(30_000),
+        /**
+         * Time a client has to send its whole request header section (slowloris guard; nginx
+         * `client_header_timeout`): 408 and a `gateway.header-timeout` event past it. Checked every second.
+         */
+        clientHeadersTimeout: duration.refine((ms) => ms >= 1000, 'expected at least 1s').default(30_000),
         /** Idle time on a streaming body before the exchange is aborted. */
         bodyTimeout: duration.default(60_000),
         /**

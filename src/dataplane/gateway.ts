@@ -45,6 +45,12 @@ const OWN_REQUEST_HEADERS: readonly string[] = ['host', 'expect', 'x-forwarded-f
 /** Client request headers never copied upstream as they are: hop-by-hop ones and {@link OWN_REQUEST_HEADERS} (one lookup per header). */
 const NOT_COPIED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...OWN_REQUEST_HEADERS]);
 
+/** A whole `application/problem+json` response (RFC 9457) written straight to a socket, closing it. */
+function rawProblem(status: number, title: string, type: string, detail: string): string {
+  const body = JSON.stringify({ type, title, status, detail });
+  return `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 /** Client-supplied X-Request-Id values are reused only when short and made of safe characters. */
 function safeRequestId(v: string | string[] | undefined): string | undefined {
   if (typeof v !== 'string' || v.length === 0 || v.length > 128) return undefined;
@@ -179,12 +185,16 @@ export class Gateway {
     this.toEvent = opts.toEvent;
     const m = opts.services.metrics;
     this.requestsByAction = Object.fromEntries(ACTIONS.map((a) => [a, m.requests.labels(a)])) as Record<Action, CounterChild>;
-    this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => this.handle(req, res));
+    // connectionsCheckingInterval: how often Node enforces headersTimeout (default 30 s, which lets a slowloris
+    // client hold a connection for up to twice the timeout)
+    this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: opts.state.policy.proxy.clientHeadersTimeout, connectionsCheckingInterval: 1000 }, (req, res) => this.handle(req, res));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // malformed request line / headers: answer 400 without touching the pipeline (Node's parser rejected it:
       // conflicting or duplicate Content-Length, Content-Length with Transfer-Encoding, control characters,
       // header section over 16 KiB, …) — and record it, since hostile input must leave an event
+      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       if (typeof err.code === 'string' && err.code.startsWith('HPE_')) this.recordParseError(err, socket);
+      else if (timedOut) this.recordParseError(err, socket, 'gateway.header-timeout', 408, 'request header section not complete within the headers timeout (slowloris)');
       // a response to an earlier request on this connection still in progress (pipelining): a 400 written now
       // would land inside it, or be read as its answer, so let that response finish, then close
       const busy = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -192,11 +202,22 @@ export class Gateway {
         busy.once('finish', () => socket.destroySoon());
         busy.once('close', () => socket.destroy());
       } else if (socket.writable && err.code !== 'ECONNRESET') {
-        const body = JSON.stringify({ type: 'urn:bulwark:problem:bad-request', title: 'Bad Request', status: 400, detail: 'The request could not be parsed.' });
-        socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        socket.end(
+          timedOut
+            ? rawProblem(408, 'Request Timeout', 'urn:bulwark:problem:request-timeout', 'The request headers did not arrive in time.')
+            : rawProblem(400, 'Bad Request', 'urn:bulwark:problem:bad-request', 'The request could not be parsed.'),
+        );
       } else {
         socket.destroy();
       }
+    });
+    // CONNECT (a forward-proxy tunnel) has no meaning at a reverse proxy; without a listener Node drops the
+    // socket silently, leaving no answer and no event
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      const err = Object.assign(new Error('CONNECT'), { code: 'CONNECT' }) as NodeJS.ErrnoException;
+      this.recordParseError(err, socket, 'gateway.connect-method', 405, 'CONNECT is not supported by a reverse proxy', `CONNECT ${req.url ?? ''}`);
+      socket.on('error', () => socket.destroy());
+      socket.end(rawProblem(405, 'Method Not Allowed', 'urn:bulwark:problem:method-not-allowed', 'CONNECT is not supported.'));
     });
     this.applyTimeouts(opts.state.policy);
     this.server.on('connection', (s: Socket) => {
@@ -234,10 +255,11 @@ export class Gateway {
    * Idle-socket timeout: a client that sends nothing and receives nothing for longer than the upstream may
    * legitimately take (max of `proxy.headersTimeout` and `proxy.bodyTimeout`, plus 5 s) is disconnected,
    * so slow-drip request bodies cannot hold connections forever. Header completion is bounded separately
-   * (`headersTimeout` 30 s, Node's slowloris guard).
+   * (`proxy.clientHeadersTimeout`, Node's slowloris guard: 408 and a `gateway.header-timeout` event).
    */
   private applyTimeouts(p: Policy): void {
     this.server.timeout = Math.max(p.proxy.headersTimeout, p.proxy.bodyTimeout) + 5000;
+    this.server.headersTimeout = p.proxy.clientHeadersTimeout;
   }
 
   /** Starts listening. @returns the bound address (port 0 picks an ephemeral port). */
@@ -350,11 +372,20 @@ export class Gateway {
   }
 
   /**
-   * Records a request that Node's HTTP parser rejected before any handler ran, as a `block` event with rule
-   * `gateway.http-parse-error` (category `protocol`) and the parser's error code. The client is the TCP peer:
-   * the headers were not parsed, so no forwarding header can be believed. Never throws.
+   * Records a request refused before any handler ran as a `block` event (category `protocol`) with the error
+   * code: by default one Node's HTTP parser rejected (`gateway.http-parse-error`, 400); also a header section
+   * that timed out (`gateway.header-timeout`, 408) and CONNECT (`gateway.connect-method`, 405). The client is
+   * the TCP peer: forwarding headers are not believed here. `requestLine` replaces the one read from the
+   * parser's raw packet. Never throws.
    */
-  private recordParseError(err: NodeJS.ErrnoException, socket: Socket): void {
+  private recordParseError(
+    err: NodeJS.ErrnoException,
+    socket: Socket,
+    ruleId = 'gateway.http-parse-error',
+    status = 400,
+    message = `HTTP parser rejected the request (${err.code})`,
+    requestLine?: string,
+  ): void {
     try {
       const st = this.current;
       const parsed = parseIp(socket.remoteAddress ?? '');
@@ -362,8 +393,8 @@ export class Gateway {
       const clientKey = parsed ? clientKeyOf(parsed, st.policy.clientIp.ipv6PrefixLength) : peerIp;
       // the request line as far as it is printable ASCII (bounded), for the event summary only
       const raw = (err as { rawPacket?: Buffer }).rawPacket;
-      let line = '';
-      if (raw) {
+      let line = requestLine?.slice(0, 256) ?? '';
+      if (raw && requestLine === undefined) {
         for (let i = 0; i < raw.length && i < 256; i++) {
           const c = raw[i]!;
           if (c < 0x20 || c > 0x7e) break;
@@ -384,17 +415,17 @@ export class Gateway {
       const why = (err as unknown as { reason?: unknown }).reason;
       const reason = (typeof why === 'string' ? why : err.message).slice(0, 128);
       ctx.add({
-        ruleId: 'gateway.http-parse-error',
+        ruleId,
         detector: 'gateway',
         category: 'protocol',
         score: 0,
         action: 'block',
-        message: `HTTP parser rejected the request (${err.code})`,
+        message,
         evidence: { location: { kind: 'request_line' }, detail: { code: err.code ?? 'unknown', reason } },
       });
-      ctx.verdict = { action: 'block', wouldBe: 'block', monitor: false, anomalyScore: 0, risk: 0.6, level: 'HIGH', status: 400, reasons: ['gateway.http-parse-error'] };
+      ctx.verdict = { action: 'block', wouldBe: 'block', monitor: false, anomalyScore: 0, risk: 0.6, level: 'HIGH', status, reasons: [ruleId] };
       this.countRequest('block');
-      this.record(ctx, 400, 0);
+      this.record(ctx, status, 0);
     } catch (e) {
       this.services.logger.warn({ err: e }, 'gateway: could not record a parser rejection');
     }
