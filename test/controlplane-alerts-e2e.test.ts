@@ -28,7 +28,7 @@ test('gateway blocks → incident → signed webhook alert; roles through real t
   const cp = await startControlPlane({
     policy: {
       lists: { deny: { ips: ['127.0.0.1'] } },
-      controlPlane: { alerts: { backoffBase: '10ms', backoffMax: '50ms', timeout: '2s' } },
+      controlPlane: { alerts: { backoffBase: '10ms', backoffMax: '50ms', timeout: '2s', allowPrivateWebhooks: true } },
     },
   });
   t.after(() => cp.stop());

@@ -37,7 +37,7 @@ async function harness() {
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
   const policy: Policy = policySchema.parse({
-    controlPlane: { alerts: { backoffBase: '10ms', backoffMax: '50ms', timeout: '2s' }, incidents: { recommend: { rangeMinIps: 3, floodMinEvents: 20, banMinBlocked: 5 } } },
+    controlPlane: { alerts: { backoffBase: '10ms', backoffMax: '50ms', timeout: '2s', allowPrivateWebhooks: true }, incidents: { recommend: { rangeMinIps: 3, floodMinEvents: 20, banMinBlocked: 5 } } },
   });
   const eventStore = new SqliteEventStore(db);
   const events = new BatchingEventSink(eventStore, { queueLimit: 10_000, batchSize: 500, flushIntervalMs: 50, logger });

@@ -1,6 +1,40 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { request } from 'undici';
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
+import { Agent, request } from 'undici';
+
+/**
+ * Non-public destinations (RFC 6890 special-purpose registries: loopback, RFC 1918 private, link-local, CGNAT,
+ * benchmarking, multicast, reserved; IPv6 unspecified, loopback, ULA, link-local, multicast) that webhooks do
+ * not reach unless `controlPlane.alerts.allowPrivateWebhooks`.
+ */
+const NON_PUBLIC = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv6');
+
+/** True when `address` (an IP literal) is non-public (see {@link NON_PUBLIC}); IPv4-mapped IPv6 is checked as IPv4. */
+export function isNonPublicAddress(address: string): boolean {
+  const a = address.startsWith('[') ? address.slice(1, -1) : address;
+  const v = isIP(a);
+  if (v === 4) return NON_PUBLIC.check(a, 'ipv4');
+  if (v !== 6) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
+  return mapped ? NON_PUBLIC.check(mapped[1]!, 'ipv4') : NON_PUBLIC.check(a, 'ipv6');
+}
+
+/** `dns.lookup` that fails with `EBLOCKEDADDRESS` when the host resolves to a non-public address. */
+function publicOnlyLookup(hostname: string, options: LookupOptions, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return cb(err, '');
+    const bad = addresses.find((a) => isNonPublicAddress(a.address));
+    if (bad) return cb(Object.assign(new Error(`${hostname} resolves to non-public address ${bad.address} (controlPlane.alerts.allowPrivateWebhooks)`), { code: 'EBLOCKEDADDRESS' }), '');
+    if (options.all) cb(null, addresses);
+    else cb(null, addresses[0]!.address, addresses[0]!.family);
+  });
+}
+
+let publicOnlyAgent: Agent | undefined;
 
 /** Header carrying the HMAC signature: `sha256=<hex>`. */
 export const SIGNATURE_HEADER = 'x-bulwark-signature';
@@ -53,8 +87,14 @@ export interface AttemptResult {
  * redirects followed. 2xx is success; network errors, timeouts, 408, 429 and 5xx are retryable; other statuses
  * are permanent failures. Never throws.
  */
-export async function postWebhook(opts: { url: string; signingKey: string; body: string; timeoutMs: number; nowS?: number }): Promise<AttemptResult> {
+export async function postWebhook(opts: { url: string; signingKey: string; body: string; timeoutMs: number; nowS?: number; allowPrivate?: boolean }): Promise<AttemptResult> {
   const started = performance.now();
+  if (!opts.allowPrivate) {
+    const host = URL.parse(opts.url)?.hostname ?? '';
+    if (isNonPublicAddress(host)) {
+      return { ok: false, retryable: false, status: 0, latencyMs: 0, error: `EBLOCKEDADDRESS: ${host} is a non-public address (controlPlane.alerts.allowPrivateWebhooks)` };
+    }
+  }
   const ts = opts.nowS ?? Math.floor(Date.now() / 1000);
   const signal = AbortSignal.timeout(opts.timeoutMs);
   try {
@@ -70,6 +110,7 @@ export async function postWebhook(opts: { url: string; signingKey: string; body:
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
       signal,
+      ...(opts.allowPrivate ? {} : { dispatcher: (publicOnlyAgent ??= new Agent({ connect: { lookup: publicOnlyLookup } })) }),
     });
     await res.body.dump({ limit: MAX_RESPONSE_BYTES }).catch(() => undefined);
     const status = res.statusCode;
@@ -84,7 +125,7 @@ export async function postWebhook(opts: { url: string; signingKey: string; body:
     const timedOut = signal.aborted || e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT';
     return {
       ok: false,
-      retryable: true,
+      retryable: e.code !== 'EBLOCKEDADDRESS' && (e.cause as { code?: string } | undefined)?.code !== 'EBLOCKEDADDRESS',
       status: 0,
       latencyMs: Math.round(performance.now() - started),
       error: timedOut ? `timeout after ${opts.timeoutMs} ms` : `${e.code ?? e.name}: ${e.message}`,

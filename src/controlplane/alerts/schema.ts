@@ -16,6 +16,10 @@ import { duration } from '../../config/duration.ts';
  *   deliveries are recorded as `suppressed` so an attack with many rotating actors cannot become an alert storm
  *   (or a flood towards the receiver).
  * - `dashboardUrl`: base URL of the dashboard, for links in messages (optional).
+ * - `allowPrivateWebhooks` (default false): let webhooks reach loopback, private, link-local, CGNAT, ULA and
+ *   other non-public addresses. Off, a webhook whose host is or resolves to one fails (checked at connect time,
+ *   so DNS rebinding does not get around it): an admin-set URL must not turn alert delivery and the channel
+ *   test into a probe of the internal network (SSRF; OWASP SSRF Prevention Cheat Sheet).
  */
 export const alertsSchema = z
   .object({
@@ -27,6 +31,7 @@ export const alertsSchema = z
     maxAlerts: z.int().min(100).max(10_000_000).default(50_000),
     maxPerMinute: z.int().min(1).max(100_000).default(30),
     dashboardUrl: z.url().max(2048).optional(),
+    allowPrivateWebhooks: z.boolean().default(false),
   })
   .strict();
 

@@ -10,20 +10,20 @@ import { openDatabase } from '../../store/sqlite.ts';
 import { createIncidentService } from '../incidents/service.ts';
 import { makeEvent } from '../incidents/testing.ts';
 import { openSecretBox } from '../secrets.ts';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from './deliver.ts';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, isNonPublicAddress, verifyWebhookSignature } from './deliver.ts';
 import { createAlertService } from './service.ts';
 import { parseMime, startSmtpReceiver, startWebhookReceiver } from './test-helpers.ts';
 import type { AlertStreamMessage } from './types.ts';
 
 const SIGNING_KEY = 'whsec_test_0123456789abcdef';
 
-function setup(policyInput: object = {}) {
+/** Services over a temporary database; the test receivers listen on loopback, so private webhooks are allowed unless `alerts` says otherwise. */
+function setup(policyInput: { controlPlane?: { alerts?: object } } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'bwk-alerts-'));
   const dbFile = join(dir, 'bulwark.db');
   const db = openDatabase(dbFile);
   const policy: Policy = policySchema.parse({
-    controlPlane: { alerts: { backoffBase: '20ms', backoffMax: '200ms', timeout: '2s' } },
-    ...policyInput,
+    controlPlane: { alerts: { backoffBase: '20ms', backoffMax: '200ms', timeout: '2s', allowPrivateWebhooks: true, ...policyInput.controlPlane?.alerts } },
   });
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
@@ -229,6 +229,28 @@ test('mute rules: global rule mutes alert and stream; channel rule suppresses th
 
     assert.ok(t.alerts.deleteMuteRule(global.id));
     assert.equal(t.alerts.getMuteRule(global.id), undefined);
+  } finally {
+    await t.cleanup();
+    await rx.close();
+  }
+});
+
+test('webhooks to loopback, private or link-local addresses fail by default (SSRF guard), also through DNS', async () => {
+  const rx = await startWebhookReceiver();
+  const t = setup({ controlPlane: { alerts: { allowPrivateWebhooks: false } } });
+  try {
+    const port = new URL(rx.url).port;
+    for (const url of [rx.url, `http://localhost:${port}/hook`, 'http://[::1]:9/x', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/x', 'http://[::ffff:127.0.0.1]:9/x']) {
+      const ch = t.alerts.createChannel({ name: `h ${url}`, type: 'webhook', minSeverity: 'LOW', webhook: { url, signingKey: SIGNING_KEY } }, 'admin');
+      const d = await t.alerts.testChannel(ch.id);
+      assert.equal(d?.status, 'failed', url);
+      assert.match(JSON.stringify(d), /EBLOCKEDADDRESS/, url);
+    }
+    assert.equal(rx.received.length, 0, 'nothing reached the internal receiver');
+    assert.equal(isNonPublicAddress('93.184.216.34'), false);
+    assert.equal(isNonPublicAddress('2606:4700::1111'), false);
+    assert.equal(isNonPublicAddress('100.64.0.1'), true);
+    assert.equal(isNonPublicAddress('fd00::1'), true);
   } finally {
     await t.cleanup();
     await rx.close();

@@ -381,7 +381,7 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
     const payload = JSON.parse(row.payload) as StoredPayload;
     let result: AttemptResult;
     if (payload.kind === 'webhook') {
-      result = await postWebhook({ url: secret.url ?? '', signingKey: secret.signingKey ?? '', body: payload.body, timeoutMs: c.timeout });
+      result = await postWebhook({ url: secret.url ?? '', signingKey: secret.signingKey ?? '', body: payload.body, timeoutMs: c.timeout, allowPrivate: c.allowPrivateWebhooks });
     } else {
       const smtp: SmtpSettings = { ...config.smtp!, ...(secret.user !== undefined ? { user: secret.user } : {}), ...(secret.password !== undefined ? { password: secret.password } : {}) };
       result = await sendMail({ smtp, from: config.from ?? '', to: config.to ?? [], subject: payload.subject, text: payload.text, html: payload.html, timeoutMs: c.timeout });
