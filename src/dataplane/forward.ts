@@ -43,7 +43,9 @@ export interface ForwardRequest {
 
 /**
  * Names listed in a `Connection` header value (lower-cased), which are hop-by-hop for this message
- * (RFC 9110 §7.6.1). Returns undefined when there are none beyond the standard set.
+ * (RFC 9110 §7.6.1). Returns undefined when there are none beyond the standard set. Every token counts (one linear
+ * pass; the header section is bounded by Node's 16 KiB limit): stopping early would forward a hop-by-hop
+ * header listed late.
  */
 export function connectionTokens(v: string | string[] | undefined): Set<string> | undefined {
   if (v === undefined) return undefined;
@@ -57,7 +59,6 @@ export function connectionTokens(v: string | string[] | undefined): Set<string> 
       const t = s.slice(start, i).trim().toLowerCase();
       if (t.length > 0 && t !== 'close' && t !== 'keep-alive') (out ??= new Set()).add(t);
       start = i + 1;
-      if (out !== undefined && out.size > 64) break;
     }
   }
   return out;

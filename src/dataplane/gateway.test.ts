@@ -23,6 +23,8 @@ test('connectionTokens lists the extra hop-by-hop names', () => {
   assert.equal(connectionTokens(undefined), undefined);
   assert.equal(connectionTokens('keep-alive'), undefined);
   assert.deepEqual([...connectionTokens('close, X-Foo ,x-bar')!], ['x-foo', 'x-bar']);
+  const many = Array.from({ length: 100 }, (_, i) => `x-h${i}`).join(', ');
+  assert.ok(connectionTokens(many)!.has('x-h99'), 'a token listed late is hop-by-hop too');
 });
 
 test('upstreamHeaders strips hop-by-hop and appends forwarding headers', () => {
