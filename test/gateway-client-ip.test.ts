@@ -47,12 +47,12 @@ test('trusted proxy: the right-most untrusted XFF hop is the client', async (t) 
   assert.equal((await send(bw.gatewayUrl, '/', { headers: { 'x-forwarded-for': '203.0.113.2' } })).status, 200);
   // a client-supplied left-most entry does not help: the client is the right-most untrusted hop
   assert.equal((await send(bw.gatewayUrl, '/', { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.2, 10.1.2.3' } })).status, 429);
-  assert.equal((await send(bw.gatewayUrl, '/', { headers: { forwarded: 'for=203.0.113.4;proto=https' } })).status, 200);
+  // only X-Forwarded-For is read (clientIp.forwardedHeader): a Forwarded header is the proxy's own request
   // no header from a trusted proxy: the proxy itself is the client
-  assert.equal((await send(bw.gatewayUrl, '/')).status, 200);
+  assert.equal((await send(bw.gatewayUrl, '/', { headers: { forwarded: 'for=203.0.113.4;proto=https' } })).status, 200);
   assert.equal((await send(bw.gatewayUrl, '/')).status, 429);
   const ips = new Set((await events(bw)).map((e) => e.clientIp));
-  assert.deepEqual([...ips].sort(), ['127.0.0.1', '203.0.113.1', '203.0.113.2', '203.0.113.4']);
+  assert.deepEqual([...ips].sort(), ['127.0.0.1', '203.0.113.1', '203.0.113.2']);
   // the upstream sees the XFF chain with the proxy appended, and the trusted proxy's X-Forwarded-Proto
   await send(bw.gatewayUrl, '/', { headers: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https' } });
   const h = up.requests.at(-1)!.headers;
@@ -80,4 +80,18 @@ test('IPv6 clients share limits per /64 (configurable prefix)', async (t) => {
   await bw.reload({ ...ONE_PER_MINUTE, trustedProxies: ['127.0.0.1'], clientIp: { ipv6PrefixLength: 48 } } as never);
   assert.equal((await send(bw.gatewayUrl, '/', xff('2001:db8:5:1::1'))).status, 200);
   assert.equal((await send(bw.gatewayUrl, '/', xff('2001:db8:5:2::1'))).status, 429, 'same /48 after reload');
+});
+
+test('clientIp.forwardedHeader: forwarded reads RFC 7239 Forwarded only; a client-sent X-Forwarded-For is ignored', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: { ...ONE_PER_MINUTE, trustedProxies: ['127.0.0.1/32'], clientIp: { forwardedHeader: 'forwarded' } } });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  assert.equal((await send(bw.gatewayUrl, '/', { headers: { forwarded: 'for=203.0.113.4;proto=https' } })).status, 200);
+  // the proxy writes Forwarded; a spoofed X-Forwarded-For next to it changes nothing
+  assert.equal((await send(bw.gatewayUrl, '/', { headers: { forwarded: 'for=203.0.113.4', 'x-forwarded-for': '198.51.100.1' } })).status, 429);
+  const ips = new Set((await events(bw)).map((e) => e.clientIp));
+  assert.deepEqual([...ips], ['203.0.113.4']);
 });

@@ -93,6 +93,12 @@ export const policySchema = z
       .object({
         /** IPv6 clients are aggregated to this prefix length for limits and bans (/64 = one subscriber). */
         ipv6PrefixLength: z.int().min(16).max(128).default(64),
+        /**
+         * The one header trusted proxies write the client chain to: `x-forwarded-for` (nginx, HAProxy, cloud load
+         * balancers) or `forwarded` (RFC 7239). Only that header is read: were both read, a client could put the
+         * one its proxy does not rewrite in front of the one it does.
+         */
+        forwardedHeader: z.enum(['x-forwarded-for', 'forwarded']).default('x-forwarded-for'),
       })
       .prefault({}),
     body: z

@@ -36,14 +36,17 @@ test('malformed hop stops the walk at the last good hop', () => {
   assert.equal(resolveClient('10.0.0.1', { 'x-forwarded-for': '203.0.113.9,,' }, trusted, 64).clientIp, '10.0.0.1');
 });
 
-test('RFC 7239 Forwarded when X-Forwarded-For is absent', () => {
+test('RFC 7239 Forwarded with clientIp.forwardedHeader: forwarded; only the configured header is read', () => {
   assert.deepEqual(forwardedFor('for=192.0.2.60;proto=http;by=203.0.113.43, for="[2001:db8:cafe::17]:4711"'), ['192.0.2.60', '"[2001:db8:cafe::17]:4711"']);
   assert.deepEqual(forwardedFor('proto=https, For=unknown'), ['', 'unknown']);
-  assert.equal(resolveClient('10.0.0.1', { forwarded: 'for=192.0.2.60;proto=http' }, trusted, 64).clientIp, '192.0.2.60');
-  assert.equal(resolveClient('10.0.0.1', { forwarded: 'for="[2001:db8:cafe::17]:4711"' }, trusted, 64).clientIp, '2001:db8:cafe::17');
-  assert.equal(resolveClient('10.0.0.1', { forwarded: 'for=_hidden, for=10.3.3.3' }, trusted, 64).clientIp, '10.3.3.3');
-  // XFF wins when both are present
+  assert.equal(resolveClient('10.0.0.1', { forwarded: 'for=192.0.2.60;proto=http' }, trusted, 64, 'forwarded').clientIp, '192.0.2.60');
+  assert.equal(resolveClient('10.0.0.1', { forwarded: 'for="[2001:db8:cafe::17]:4711"' }, trusted, 64, 'forwarded').clientIp, '2001:db8:cafe::17');
+  assert.equal(resolveClient('10.0.0.1', { forwarded: 'for=_hidden, for=10.3.3.3' }, trusted, 64, 'forwarded').clientIp, '10.3.3.3');
+  // only the configured header: a client cannot slip the other one past a proxy that does not rewrite it
   assert.equal(resolveClient('10.0.0.1', { forwarded: 'for=192.0.2.60', 'x-forwarded-for': '192.0.2.61' }, trusted, 64).clientIp, '192.0.2.61');
+  assert.equal(resolveClient('10.0.0.1', { forwarded: 'for=192.0.2.60', 'x-forwarded-for': '192.0.2.61' }, trusted, 64, 'forwarded').clientIp, '192.0.2.60');
+  assert.equal(resolveClient('10.0.0.1', { forwarded: 'for=192.0.2.60' }, trusted, 64).clientIp, '10.0.0.1', 'Forwarded ignored by default');
+  assert.equal(resolveClient('10.0.0.1', { 'x-forwarded-for': '192.0.2.61' }, trusted, 64, 'forwarded').clientIp, '10.0.0.1', 'XFF ignored with forwarded');
 });
 
 test('IPv6 clients are aggregated to the configured prefix', () => {
@@ -65,9 +68,9 @@ test('64 KiB pathological forwarding headers resolve in bounded time', () => {
   const t0 = performance.now();
   for (const x of inputs) {
     resolveClient('10.0.0.1', { 'x-forwarded-for': x }, trusted, 64);
-    resolveClient('10.0.0.1', { forwarded: x }, trusted, 64);
-    resolveClient('10.0.0.1', { forwarded: 'for="' + x }, trusted, 64);
-    resolveClient('10.0.0.1', { forwarded: 'for=' + x.replaceAll(',', ';') }, trusted, 64);
+    resolveClient('10.0.0.1', { forwarded: x }, trusted, 64, 'forwarded');
+    resolveClient('10.0.0.1', { forwarded: 'for="' + x }, trusted, 64, 'forwarded');
+    resolveClient('10.0.0.1', { forwarded: 'for=' + x.replaceAll(',', ';') }, trusted, 64, 'forwarded');
   }
   const took = performance.now() - t0;
   assert.ok(took < 500, `took ${took} ms`);

@@ -120,7 +120,7 @@ export function forwardedFor(header: string): string[] {
  * @param trusted - trusted proxy CIDRs (policy `trustedProxies`).
  * @param ipv6PrefixLength - aggregation prefix for `clientKey` (policy `clientIp.ipv6PrefixLength`).
  */
-export function resolveClient(peer: string | undefined, headers: IncomingHttpHeaders, trusted: CidrSet, ipv6PrefixLength: number): ClientAddress {
+export function resolveClient(peer: string | undefined, headers: IncomingHttpHeaders, trusted: CidrSet, ipv6PrefixLength: number, forwardedHeader: ForwardedHeader = 'x-forwarded-for'): ClientAddress {
   const peerParsed = parseIp(peer ?? '');
   if (peerParsed === undefined) {
     // no socket address (destroyed socket): keep the text so the request is still attributable
@@ -131,18 +131,22 @@ export function resolveClient(peer: string | undefined, headers: IncomingHttpHea
   if (trusted.size === 0 || !trusted.hasParsed(peerParsed)) {
     return { clientIp: peerIp, clientKey: clientKeyOf(peerParsed, ipv6PrefixLength), peerIp };
   }
-  return resolveForwarded(peerParsed, peerIp, headers, trusted, ipv6PrefixLength);
+  return resolveForwarded(peerParsed, peerIp, headers, trusted, ipv6PrefixLength, forwardedHeader);
 }
+
+/** The header trusted proxies carry the client chain in (policy `clientIp.forwardedHeader`). */
+export type ForwardedHeader = 'x-forwarded-for' | 'forwarded';
 
 /**
  * The forwarded-header walk of {@link resolveClient} for a peer already known to be a trusted proxy
- * (the data plane caches the peer's parse and trust per connection and calls this directly).
+ * (the data plane caches the peer's parse and trust per connection and calls this directly). Only
+ * `forwardedHeader` is read.
  */
-export function resolveForwarded(peerParsed: ParsedIp, peerIp: string, headers: IncomingHttpHeaders, trusted: CidrSet, ipv6PrefixLength: number): ClientAddress {
+export function resolveForwarded(peerParsed: ParsedIp, peerIp: string, headers: IncomingHttpHeaders, trusted: CidrSet, ipv6PrefixLength: number, forwardedHeader: ForwardedHeader = 'x-forwarded-for'): ClientAddress {
   let client = peerParsed;
   /** Canonical text of `client` when known without formatting (a plain dotted quad is already canonical). */
   let clientText: string | undefined = peerIp;
-  const xff = headerText(headers['x-forwarded-for']);
+  const xff = forwardedHeader === 'x-forwarded-for' ? headerText(headers['x-forwarded-for']) : undefined;
   if (xff !== undefined) {
     // right to left over the hops without splitting: the same hops as `xff.slice(floor).split(',')`
     const floor = xff.length > MAX_HOPS * 64 ? xff.length - MAX_HOPS * 64 : 0;
@@ -159,7 +163,7 @@ export function resolveForwarded(peerParsed: ParsedIp, peerIp: string, headers: 
       if (comma < floor) break;
       end = comma;
     }
-  } else {
+  } else if (forwardedHeader === 'forwarded') {
     const fwd = headerText(headers.forwarded);
     if (fwd !== undefined) {
       const hops = forwardedFor(fwd.length > MAX_HOPS * 128 ? fwd.slice(fwd.length - MAX_HOPS * 128) : fwd);

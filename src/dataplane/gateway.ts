@@ -150,13 +150,13 @@ function clientOf(req: IncomingMessage, st: GatewayState): ClientAddress {
   let pc = sock[kPeer];
   if (pc === undefined || pc.state !== st) {
     const parsed = parseIp(sock.remoteAddress ?? '');
-    if (parsed === undefined) return resolveClient(sock.remoteAddress, req.headers, st.trusted, st.policy.clientIp.ipv6PrefixLength);
+    if (parsed === undefined) return resolveClient(sock.remoteAddress, req.headers, st.trusted, st.policy.clientIp.ipv6PrefixLength, st.policy.clientIp.forwardedHeader);
     const peerIp = formatIp(parsed);
     const trusted = st.trusted.size > 0 && st.trusted.hasParsed(parsed);
     pc = { state: st, parsed, peerIp, trusted, direct: trusted ? undefined : { clientIp: peerIp, clientKey: clientKeyOf(parsed, st.policy.clientIp.ipv6PrefixLength), peerIp } };
     sock[kPeer] = pc;
   }
-  return pc.direct ?? resolveForwarded(pc.parsed, pc.peerIp, req.headers, st.trusted, st.policy.clientIp.ipv6PrefixLength);
+  return pc.direct ?? resolveForwarded(pc.parsed, pc.peerIp, req.headers, st.trusted, st.policy.clientIp.ipv6PrefixLength, st.policy.clientIp.forwardedHeader);
 }
 
 /**
