@@ -195,10 +195,11 @@ export class Gateway {
       const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       if (typeof err.code === 'string' && err.code.startsWith('HPE_')) this.recordParseError(err, socket);
       else if (timedOut) this.recordParseError(err, socket, 'gateway.header-timeout', 408, 'request header section not complete within the headers timeout (slowloris)');
-      // a response to an earlier request on this connection still in progress (pipelining): a 400 written now
-      // would land inside it, or be read as its answer, so let that response finish, then close
+      // a response already being written on this connection (pipelining): a 400 now would land inside it, so
+      // let it finish, then close. One not started yet is this request's (a body the parser rejected): the 400
+      // answers it (Node's own rule: write only when no response has sent its headers)
       const busy = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-      if (busy != null && !busy.writableFinished && socket.writable && err.code !== 'ECONNRESET') {
+      if (busy != null && busy.headersSent && !busy.writableFinished && socket.writable && err.code !== 'ECONNRESET') {
         busy.once('finish', () => socket.destroySoon());
         busy.once('close', () => socket.destroy());
       } else if (socket.writable && err.code !== 'ECONNRESET') {
