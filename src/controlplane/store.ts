@@ -206,17 +206,19 @@ function toToken(r: Row): ApiToken {
   };
 }
 
-function toVersion(r: Row): PolicyVersion {
+function toVersionMeta(r: Row): PolicyVersionMeta {
   return {
     version: r.version as number,
     author: r.author as string,
     createdAt: r.created_at as number,
     comment: opt<string>(r.comment),
-    yaml: r.yaml as string,
-    diff: r.diff as string,
     linesAdded: r.lines_added as number,
     linesRemoved: r.lines_removed as number,
   };
+}
+
+function toVersion(r: Row): PolicyVersion {
+  return { ...toVersionMeta(r), yaml: r.yaml as string, diff: r.diff as string };
 }
 
 /** Strips the password hash: what the API may return. */
@@ -361,14 +363,7 @@ export class SqliteControlPlaneStore implements ControlPlaneStore {
     const rows = this.db
       .prepare('SELECT version, author, created_at, comment, lines_added, lines_removed FROM cp_policy_versions WHERE version < ? AND created_at >= ? AND created_at < ? ORDER BY version DESC LIMIT ?')
       .all(beforeVersion ?? Number.MAX_SAFE_INTEGER, range?.from ?? -Number.MAX_SAFE_INTEGER, range?.to ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
-    return rows.map((r) => ({
-      version: r.version as number,
-      author: r.author as string,
-      createdAt: r.created_at as number,
-      comment: opt<string>(r.comment),
-      linesAdded: r.lines_added as number,
-      linesRemoved: r.lines_removed as number,
-    }));
+    return rows.map(toVersionMeta);
   }
   async insertPolicyVersion(v: PolicyVersion): Promise<void> {
     this.db

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -7,7 +7,8 @@ import type { RateLimitParams } from './store.ts';
 
 const URL = process.env.BULWARK_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 
-test('Redis GCRA is shared between two store instances and matches the in-memory algorithm', async (t) => {
+/** Two stores sharing a unique key prefix (two gateway instances) and an admin client; keys deleted after the test. */
+function twoStores(t: TestContext): { prefix: string; a: RedisRateLimitStore; b: RedisRateLimitStore; admin: Redis } {
   const prefix = `bwtest:${randomUUID()}:`;
   const a = new RedisRateLimitStore(URL, { prefix });
   const b = new RedisRateLimitStore(URL, { prefix });
@@ -17,6 +18,11 @@ test('Redis GCRA is shared between two store instances and matches the in-memory
     if (keys.length) await admin.del(...keys);
     await Promise.all([a.close(), b.close(), admin.quit()]);
   });
+  return { prefix, a, b, admin };
+}
+
+test('Redis GCRA is shared between two store instances and matches the in-memory algorithm', async (t) => {
+  const { prefix, a, b, admin } = twoStores(t);
   const p: RateLimitParams = { ruleId: 'r', algorithm: 'gcra', limit: 4, windowMs: 60_000 };
   const now = Date.now();
   const rs = [await a.hit(p, 'k', now), await b.hit(p, 'k', now), await a.hit(p, 'k', now), await b.hit(p, 'k', now)];
@@ -34,14 +40,7 @@ test('Redis GCRA is shared between two store instances and matches the in-memory
 });
 
 test('Redis sliding window', async (t) => {
-  const prefix = `bwtest:${randomUUID()}:`;
-  const a = new RedisRateLimitStore(URL, { prefix });
-  const admin = new Redis(URL);
-  t.after(async () => {
-    const keys = await admin.keys(prefix + '*');
-    if (keys.length) await admin.del(...keys);
-    await Promise.all([a.close(), admin.quit()]);
-  });
+  const { a } = twoStores(t);
   const p: RateLimitParams = { ruleId: 's', algorithm: 'sliding-window', limit: 10, windowMs: 1000 };
   const base = 1_700_000_000_000;
   for (let i = 0; i < 10; i++) assert.equal((await a.hit(p, 'k', base + i)).allowed, true);
@@ -54,15 +53,7 @@ test('Redis sliding window', async (t) => {
 });
 
 test('Redis sliding window: instances with skewed clocks near a window boundary share one limit', async (t) => {
-  const prefix = `bwtest:${randomUUID()}:`;
-  const a = new RedisRateLimitStore(URL, { prefix });
-  const b = new RedisRateLimitStore(URL, { prefix });
-  const admin = new Redis(URL);
-  t.after(async () => {
-    const keys = await admin.keys(prefix + '*');
-    if (keys.length) await admin.del(...keys);
-    await Promise.all([a.close(), b.close(), admin.quit()]);
-  });
+  const { a, b } = twoStores(t);
   const p: RateLimitParams = { ruleId: 's', algorithm: 'sliding-window', limit: 10, windowMs: 60_000 };
   const boundary = 1_700_000_040_000;
   let allowed = 0;
