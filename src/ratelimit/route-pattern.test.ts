@@ -41,6 +41,10 @@ test('method filter', () => {
   assert.ok(!r.matches('GET', normalizePath('/api/login')));
   const any = new RouteMatcher('/api/**');
   assert.ok(any.matches('DELETE', normalizePath('/api/x')));
+  // HEAD is answered by GET handlers: a GET limit covers it
+  const get = new RouteMatcher('/api/products', ['GET']);
+  assert.ok(get.matches('HEAD', normalizePath('/api/products')));
+  assert.ok(!get.matches('POST', normalizePath('/api/products')));
 });
 
 test('pathological 64 KiB paths are matched in linear time', () => {

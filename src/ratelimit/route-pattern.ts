@@ -199,11 +199,12 @@ export class RouteMatcher {
 
   /**
    * @param paths - one pattern or a list (any may match).
-   * @param methods - upper-case methods; undefined = every method.
+   * @param methods - upper-case methods; undefined = every method. `GET` brings `HEAD` along: servers answer
+   *   HEAD with the GET handler (RFC 9110 §9.3.2), so a GET limit must not be dodged with HEAD.
    */
   constructor(paths: string | readonly string[], methods?: readonly string[]) {
     this.patterns = (typeof paths === 'string' ? [paths] : paths).map((p) => new RoutePattern(p));
-    this.methods = methods && methods.length > 0 ? new Set(methods) : undefined;
+    this.methods = methods && methods.length > 0 ? new Set(methods.includes('GET') ? [...methods, 'HEAD'] : methods) : undefined;
     this.matchesEveryPath = this.patterns.some((p) => p.matchesEveryPath);
   }
 
