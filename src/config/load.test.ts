@@ -41,6 +41,8 @@ test('upstreams: http(s) URLs without credentials; window and rate-limit edge va
     ['upstreams: [ftp://10.0.0.5/]\n', 'upstreams[0]', /.+/],
     ['rateLimits: [{id: a, limit: 1, window: 0s}]\n', 'rateLimits[0].window', /whole seconds, at least 1s/],
     ['rateLimits: [{id: a, limit: 1, window: 500ms}]\n', 'rateLimits[0].window', /whole seconds/],
+    ['proxy: {bodyTimeout: 0s}\n', 'proxy.bodyTimeout', /at least 100ms/],
+    ['proxy: {headersTimeout: 0s}\n', 'proxy.headersTimeout', /at least 100ms/],
   ] as const) {
     try {
       parsePolicy(text, 'p.yaml');

@@ -125,14 +125,14 @@ export const policySchema = z
     proxy: z
       .object({
         /** Time to wait for upstream response headers before answering 504. */
-        headersTimeout: duration.default(30_000),
+        headersTimeout: duration.refine((ms) => ms >= 100, 'expected at least 100ms (0 would turn the timeout off)').default(30_000),
         /**
          * Time a client has to send its whole request header section (slowloris guard; nginx
          * `client_header_timeout`): 408 and a `gateway.header-timeout` event past it. Checked every second.
          */
         clientHeadersTimeout: duration.refine((ms) => ms >= 1000, 'expected at least 1s').default(30_000),
         /** Idle time on a streaming body before the exchange is aborted. */
-        bodyTimeout: duration.default(60_000),
+        bodyTimeout: duration.refine((ms) => ms >= 100, 'expected at least 100ms (0 would fail every body read at once)').default(60_000),
         /**
          * Minimum rate, bytes per second, at which a request body streamed upstream must arrive, measured over
          * windows of `minBodyRateWindow` (0 disables). A slower client gets 408 and a `gateway.slow-body` event:
