@@ -365,3 +365,28 @@ test('CONNECT gets 405 problem+json and an event; a header section that times ou
   assert.equal((await bw.services.eventStore.query({ ruleId: 'gateway.header-timeout' })).events[0]?.status, 408);
   assert.equal(up.requests.length, 0);
 });
+
+test('an upstream event stream: response headers reach the client before the first event', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const up = await startUpstream({
+    handler: (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+      res.flushHeaders();
+      void gate.then(() => res.end('data: hello\n\n'));
+    },
+  });
+  const bw = await startTestBulwark({ upstream: up.url, policy: NO_LIMITS });
+  t.after(async () => {
+    release();
+    await bw.stop();
+    await up.close();
+  });
+  const res = await Promise.race([fetch(bw.gatewayUrl + '/events'), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
+  assert.ok(res, 'headers arrived while the upstream had sent no event yet');
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  release();
+  assert.equal(await res.text(), 'data: hello\n\n');
+});

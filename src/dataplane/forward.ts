@@ -165,6 +165,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     for (let i = 0; i < extra.length; i++) out.push(extra[i]![0], extra[i]![1]);
     try {
       res.writeHead(statusCode, statusMessage || undefined, out as unknown as OutgoingHttpHeader[]);
+      // headers normally leave with the first body chunk (one write); an event stream may not send one for a
+      // long time, and its client waits for the headers to start
+      const ct = headers['content-type'];
+      if (typeof ct === 'string' && ct.startsWith('text/event-stream')) res.flushHeaders();
     } catch {
       controller.abort(new Error('invalid upstream response headers'));
     }
