@@ -315,3 +315,22 @@ test('pg is loaded only when PostgreSQL is configured', async (t) => {
   // the probe can see it: with PostgreSQL configured it is loaded
   assert.ok((await modulesLoadedByApp(/node_modules\/pg\//, { postgresUrl: PG, postgresSchema: schema })).length > 0);
 });
+
+test('a PostgreSQL write that gets no answer fails after queryTimeoutMs and is retried (no hang)', async (t) => {
+  const { schema, db } = await pgScope(t);
+  const store = new PostgresEventStore(PG, { schema, queryTimeoutMs: 300 });
+  t.after(() => store.close());
+  await store.ready();
+  // a lock held elsewhere: the INSERT waits without an answer, as with a server that stopped responding
+  const locker = new pg.Client({ connectionString: PG });
+  await locker.connect();
+  t.after(() => locker.end());
+  await locker.query('BEGIN');
+  await locker.query(`LOCK TABLE "${schema}".events IN ACCESS EXCLUSIVE MODE`);
+  const t0 = performance.now();
+  await assert.rejects(store.insertBatch([sampleEvent()]), /timeout/i);
+  assert.ok(performance.now() - t0 < 3000);
+  await locker.query('ROLLBACK');
+  await store.insertBatch([sampleEvent()]);
+  assert.equal((await db.query(`SELECT count(*)::int AS n FROM "${schema}".events`)).rows[0].n, 1);
+});

@@ -121,10 +121,16 @@ export class PostgresEventStore implements EventStore {
    * @param opts.connectTimeoutMs - for a connection string: how long a query waits for a connection (a new
    *   one or a free pool slot) before failing, ms (default 10,000). Without it a blackholed server makes
    *   start-up and every query wait for the OS TCP timeout (minutes); failed event writes are retried.
+   * @param opts.queryTimeoutMs - for a connection string: a query unanswered for this long fails (client-side
+   *   `query_timeout`), ms (default 60,000), so a server that stops answering mid-write does not hold the event
+   *   writer, or shutdown, for the TCP timeout; the write is retried.
    */
-  constructor(conn: string | pg.Pool, opts: { schema?: string; connectTimeoutMs?: number } = {}) {
+  constructor(conn: string | pg.Pool, opts: { schema?: string; connectTimeoutMs?: number; queryTimeoutMs?: number } = {}) {
     this.owned = typeof conn === 'string';
-    this.pool = typeof conn === 'string' ? new pg.Pool({ connectionString: conn, max: 4, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000 }) : conn;
+    this.pool =
+      typeof conn === 'string'
+        ? new pg.Pool({ connectionString: conn, max: 4, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, query_timeout: opts.queryTimeoutMs ?? 60_000 })
+        : conn;
     this.pool.on('error', () => { /* the pool replaces broken idle clients */ });
     this.schema = opts.schema ?? 'public';
     this.t = `${quoteIdent(this.schema)}.events`;
