@@ -283,6 +283,7 @@ export const rateLimitDetector: DetectorFactory<Services> = (policy, services) =
           Promise.resolve(store.hit(c.params, key, now)).then(
             (r) => ({ c, key, r }),
             (err: unknown) => {
+              services.metrics?.rateLimitStoreErrors.inc({ store: store.kind });
               if (now - lastErrorLog > 10_000) {
                 lastErrorLog = now;
                 services.logger?.error({ err, store: store.kind }, 'rate-limit store failed; failing open');

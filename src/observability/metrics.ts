@@ -229,6 +229,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly upstreamErrors = new Counter({ name: 'bulwark_upstream_errors_total', help: 'Upstream failures answered with 502/504', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly rateLimitStoreErrors = new Counter({ name: 'bulwark_ratelimit_store_errors_total', help: 'Rate-limit checks skipped because the shared store failed (the request was let through: fail open)', labelNames: ['store'] as const, registers: [this.registry] });
   readonly detectorErrors = new Counter({ name: 'bulwark_detector_errors_total', help: 'Exceptions caught from detectors (the request continued)', labelNames: ['detector'] as const, registers: [this.registry] });
   readonly eventQueueDepth = new Gauge({ name: 'bulwark_event_queue_depth', help: 'Events waiting to be written to the store', registers: [this.registry] });
   readonly eventsWritten = new Counter({ name: 'bulwark_events_written_total', help: 'Events written to the store', registers: [this.registry] });
