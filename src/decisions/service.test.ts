@@ -223,3 +223,23 @@ test('memory bound: the oldest rule decisions are evicted, manual ones kept', as
   assert.ok(s.match(ctx('10.0.39.15'), now + 10_000), 'newest offender still banned');
   assert.equal(s.match(ctx('10.0.0.1'), now + 10_000), undefined, 'oldest evicted');
 });
+
+test('close: writes still pending after the timeout are logged as lost, with their ids', async () => {
+  const inner = new MemoryDecisionStore();
+  const stuck: DecisionStore = {
+    loadActive: (n) => inner.loadActive(n),
+    put: () => new Promise<void>(() => {}),
+    delete: (id) => inner.delete(id),
+    countOffences: (a, b, c, d) => inner.countOffences(a, b, c, d),
+    prune: (b) => inner.prune(b),
+    close: () => inner.close(),
+  };
+  const logged: { lost?: number; decisionIds?: string[] }[] = [];
+  const logger = { error: (o: { lost?: number; decisionIds?: string[] }) => logged.push(o), warn() {}, info() {}, debug() {} };
+  const s = await createDecisionService({ store: stuck, policy: () => policy, sweepIntervalMs: 0, logger: logger as never });
+  const d = s.add({ scope: 'ip', value: '192.0.2.50', type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 60_000 });
+  await s.close(50);
+  const lost = logged.find((o) => o.lost !== undefined);
+  assert.equal(lost?.lost, 1);
+  assert.deepEqual(lost?.decisionIds, [d.id]);
+});

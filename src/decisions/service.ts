@@ -498,6 +498,10 @@ export class DecisionIndex implements DecisionService {
       let t: NodeJS.Timeout | undefined;
       await Promise.race([this.flush(), new Promise<void>((r) => { t = setTimeout(r, timeoutMs); })]);
       if (t) clearTimeout(t);
+      if (this.pending.length > 0) {
+        const ids = this.pending.slice(0, 20).map((p) => (p.op === 'put' ? p.decision.id : p.id));
+        this.logger?.error({ lost: this.pending.length, decisionIds: ids, timeoutMs }, 'decision store writes still pending at shutdown were not persisted');
+      }
     }
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
