@@ -390,3 +390,22 @@ test('an upstream event stream: response headers reach the client before the fir
   release();
   assert.equal(await res.text(), 'data: hello\n\n');
 });
+
+test('Expect: 100-continue on a request refused on its headers: the 403 comes without a 100, before any body', async (t) => {
+  const up = await startUpstream();
+  const bw = await startTestBulwark({ upstream: up.url, policy: { ...NO_LIMITS, trustedProxies: ['127.0.0.1/32'], lists: { deny: { ips: ['203.0.113.0/24'] } } } });
+  t.after(async () => {
+    await bw.stop();
+    await up.close();
+  });
+  const s = connect(Number(new URL(bw.gatewayUrl).port), '127.0.0.1');
+  t.after(() => s.destroy());
+  let text = '';
+  s.setEncoding('latin1').on('data', (d: string) => (text += d));
+  await once(s, 'connect');
+  s.write('POST /upload HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n');
+  await Promise.race([once(s, 'close'), new Promise((r) => setTimeout(r, 3000))]);
+  assert.match(text, /^HTTP\/1\.1 403 /, text.slice(0, 100));
+  assert.ok(!text.includes('100 Continue'), 'no go-ahead for a refused upload');
+  assert.equal(up.requests.length, 0);
+});

@@ -212,6 +212,9 @@ export class Gateway {
         socket.destroy();
       }
     });
+    // Expect: 100-continue: Node would answer 100 at once; the exchange sends it only when it is about to read
+    // the body, so a request refused on its headers is refused before the client uploads anything
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     // CONNECT (a forward-proxy tunnel) has no meaning at a reverse proxy; without a listener Node drops the
     // socket silently, leaving no answer and no event
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => {
@@ -462,6 +465,8 @@ class Exchange {
   private inspectMs = 0;
   private bodyBuffer: Buffer | null = null;
   private bodyPending: boolean;
+  /** The client sent `Expect: 100-continue` and has not been told to go on yet. */
+  private continuePending: boolean;
   private finished = false;
   private abort: (() => void) | undefined;
   /** Signals present before the response phase; later ones are response-phase signals. */
@@ -475,6 +480,15 @@ class Exchange {
     this.req = req;
     this.res = res;
     this.bodyPending = hasBody(req);
+    const expect = req.headers.expect;
+    this.continuePending = expect !== undefined && expect.toLowerCase() === '100-continue';
+  }
+
+  /** Sends the interim `100 Continue` a client waiting with `Expect: 100-continue` needs before its body (once). */
+  private continueBody(): void {
+    if (!this.continuePending) return;
+    this.continuePending = false;
+    if (!this.res.headersSent && !this.res.destroyed) this.res.writeContinue();
   }
 
   start(): void {
@@ -518,6 +532,7 @@ class Exchange {
           this.answerTooLarge();
           return;
         }
+        this.continueBody();
         readBodyPrefix(this.req, bodyCfg.inspectLimitBytes, policy.proxy.bodyTimeout).then(
           (r) => {
             if (r.error !== undefined) {
@@ -663,6 +678,7 @@ class Exchange {
     }
     const peerTrusted = ctx.peerIp !== ctx.clientIp || this.st.trusted.has(ctx.peerIp);
     const body = this.bodyBuffer ?? (this.bodyPending ? this.req : null);
+    if (body === this.req) this.continueBody();
     (this.res as ExchangeResponse)[kExchange] = this;
     this.res.on('close', onResponseClose);
     this.abort = this.st.forwarder.forward(
