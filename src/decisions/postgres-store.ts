@@ -112,13 +112,31 @@ export class PostgresDecisionStore implements DecisionStore {
     return r.rowCount ?? 0;
   }
 
-  /** Listens for other instances' changes (a dedicated connection; needs a connection string, not a Pool). */
+  /**
+   * Listens for other instances' changes (a dedicated connection; needs a connection string, not a Pool). When
+   * that connection drops, it reconnects with backoff (0.5 s doubling to 30 s), LISTENs again and hands over the
+   * active set as a `sync`, since notifications sent meanwhile are lost.
+   */
   onChange(listener: (c: Change) => void): void {
     this.listeners.push(listener);
     if (this.listenClient || !this.connStr) return;
+    this.listen(0);
+  }
+
+  private listen(attempt: number): void {
+    if (this.closing || !this.connStr) return;
     const c = new pg.Client({ connectionString: this.connStr });
     this.listenClient = c;
-    c.on('error', () => { /* notifications stop; decisions still load on restart */ });
+    let lost = false;
+    const reconnect = (): void => {
+      if (lost || this.closing) return;
+      lost = true;
+      c.end().catch(() => undefined);
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+      setTimeout(() => this.listen(attempt + 1), delay).unref();
+    };
+    c.on('error', reconnect);
+    c.on('end', reconnect);
     c.on('notification', (n) => {
       if (n.channel !== 'bulwark_decisions' || !n.payload) return;
       let m: { from?: string; schema?: string; op?: string; decision?: Decision; id?: string };
@@ -131,8 +149,20 @@ export class PostgresDecisionStore implements DecisionStore {
       const ch: Change | undefined = m.op === 'put' && m.decision ? { op: 'put', decision: m.decision } : m.op === 'delete' && typeof m.id === 'string' ? { op: 'delete', id: m.id } : undefined;
       if (ch) for (const l of this.listeners) l(ch);
     });
-    this.listening = c.connect().then(() => c.query('LISTEN bulwark_decisions')).then(() => undefined).catch(() => undefined);
+    this.listening = c
+      .connect()
+      .then(() => c.query('LISTEN bulwark_decisions'))
+      .then(async () => {
+        if (attempt === 0) return;
+        attempt = 0;
+        const readAt = Date.now();
+        const decisions = await this.loadActive(readAt);
+        for (const l of this.listeners) l({ op: 'sync', decisions, readAt });
+      })
+      .catch(reconnect);
   }
+
+  private closing = false;
 
   private listening?: Promise<void>;
 
@@ -142,6 +172,7 @@ export class PostgresDecisionStore implements DecisionStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.listenClient) await this.listenClient.end().catch(() => undefined);
     if (this.owned) await this.pool.end().catch(() => undefined);
   }

@@ -89,6 +89,37 @@ test('PostgreSQL store: persistence, offences, prune and LISTEN/NOTIFY between i
   assert.equal(await sa.prune(now + 1000), 1);
 });
 
+test('PostgreSQL store: a dropped LISTEN connection is re-established and what was missed meanwhile is applied', async (t) => {
+  const schema = `bw_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const app = `bw_listen_${randomUUID().slice(0, 8)}`;
+  const sa = new PostgresDecisionStore(PG, { schema });
+  const sb = new PostgresDecisionStore(`${PG}?application_name=${app}`, { schema });
+  const a = await createDecisionService({ store: sa, policy: () => policy, sweepIntervalMs: 0 });
+  const b = await createDecisionService({ store: sb, policy: () => policy, sweepIntervalMs: 0 });
+  const admin = new pg.Client({ connectionString: PG });
+  await admin.connect();
+  t.after(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  });
+  await Promise.all([sa.listenReady(), sb.listenReady()]);
+  const gone = a.add({ scope: 'ip', value: '192.0.2.30', type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 60_000 });
+  await a.flush();
+  await until(() => b.match(ctx('192.0.2.30')) !== undefined);
+  // B's LISTEN backend is killed (restart, failover, idle kill); A unbans and bans while B hears nothing
+  const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query ILIKE 'LISTEN%'`, [app]);
+  assert.equal(killed.rowCount, 1);
+  await a.remove(gone.id);
+  a.add({ scope: 'ip', value: '192.0.2.31', type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 60_000 });
+  await a.flush();
+  await until(() => b.match(ctx('192.0.2.31')) !== undefined && b.match(ctx('192.0.2.30')) === undefined, 5000);
+  // and it listens again: a later ban arrives by notification
+  a.add({ scope: 'ip', value: '192.0.2.32', type: 'ban', origin: 'manual', source: 'op', reason: 'x', durationMs: 60_000 });
+  await a.flush();
+  await until(() => b.match(ctx('192.0.2.32')) !== undefined);
+});
+
 test('Redis store: offence history older than the retention is trimmed on each new decision', async (t) => {
   const prefix = `bwtest:${randomUUID()}:`;
   const admin = new Redis(REDIS);
