@@ -1,5 +1,5 @@
 import { LruMap } from '../core/lru.ts';
-import type { RequestContext } from '../core/context.ts';
+import { scratchKey, type RequestContext } from '../core/context.ts';
 import type { ResponseInfo } from '../core/types.ts';
 
 /**
@@ -65,7 +65,7 @@ function hash(s: string): number {
   return (h >>> 0) || 1;
 }
 
-const IDENTITY = 'behavior.client';
+const IDENTITY = scratchKey<string>('behavior.client');
 
 /**
  * Client identity key for per-client models: `k:<api key>`, `u:<user key>` ({@link RequestContext.userKey}) or
@@ -74,7 +74,7 @@ const IDENTITY = 'behavior.client';
  * maps by it), so its hash is computed once too.
  */
 export function clientIdentity(ctx: RequestContext): string {
-  let id = ctx.scratch.get(IDENTITY) as string | undefined;
+  let id = ctx.scratch.get(IDENTITY);
   if (id === undefined) {
     if (ctx.apiKey !== undefined && ctx.apiKey !== '') id = 'k:' + ctx.apiKey.slice(0, 256);
     else if (ctx.user !== undefined && ctx.user !== '') id = 'u:' + ctx.userKey()!.slice(0, 256);

@@ -24,6 +24,64 @@ export interface ClientGeo {
 }
 
 /**
+ * A typed slot of the per-request scratch space ({@link RequestContext.scratch}) holding a `T`. Created once
+ * per purpose, at module load, with {@link scratchKey}: a slot is an array index, so a lookup costs no hashing
+ * and a request's scratch space is one small array instead of a growing map.
+ */
+export interface ScratchKey<T> {
+  readonly slot: number;
+  /** Unique name, e.g. `behavior.ua` (diagnostics). */
+  readonly name: string;
+  /** Type carrier only (never set). */
+  readonly _type?: (v: T) => T;
+}
+
+const scratchNames: string[] = [];
+
+/**
+ * Registers a scratch slot. Call at module load (a bounded set of keys: every request's scratch array has one
+ * element per key).
+ * @throws {Error} when `name` is already registered (two owners of one slot would overwrite each other).
+ */
+export function scratchKey<T>(name: string): ScratchKey<T> {
+  if (scratchNames.includes(name)) throw new Error(`scratch key ${name} is already registered`);
+  scratchNames.push(name);
+  return { slot: scratchNames.length - 1, name };
+}
+
+/** Marks a slot holding `undefined` (set, as opposed to never set). */
+const UNDEFINED = Symbol('undefined');
+
+/** The client IP's bytes, parsed once per request (allow/deny lists, range decisions). */
+export const SCRATCH_IP_BYTES = scratchKey<Uint8Array>('ip.bytes');
+
+/** One request's {@link ScratchKey} values: an array indexed by slot. */
+export class ScratchSpace {
+  private readonly values: unknown[] = new Array(scratchNames.length);
+
+  /** The value stored under `key`, or undefined when none (or undefined) was stored. */
+  get<T>(key: ScratchKey<T>): T | undefined {
+    const v = this.values[key.slot];
+    return v === UNDEFINED ? undefined : (v as T | undefined);
+  }
+
+  /** True when a value (possibly undefined) was stored under `key`. */
+  has<T>(key: ScratchKey<T>): boolean {
+    return this.values[key.slot] !== undefined;
+  }
+
+  /** Stores `value` under `key`. */
+  set<T>(key: ScratchKey<T>, value: T): void {
+    this.values[key.slot] = value === undefined ? UNDEFINED : value;
+  }
+
+  /** Forgets every value (benchmarks that reuse one context). */
+  clear(): void {
+    this.values.fill(undefined);
+  }
+}
+
+/**
  * The origin-form (`/path?query`) of a request-target to send upstream (RFC 9112 §3.2): origin-form as is;
  * absolute-form (`http://host/path?q`) reduced to its path and query (a reverse proxy must accept it,
  * §3.2.2); `*` and authority-form are not forwardable (undefined → 400). Percent-encoding is preserved.
@@ -119,10 +177,13 @@ export class RequestContext {
    * `RateLimit-Policy` from the rate limiter. Name/value pairs; names lower-case.
    */
   readonly responseHeaders: [string, string][] = [];
-  private scratchMap: Map<string, unknown> | undefined;
-  /** Per-request scratch space for detectors (e.g. the transformation cache); keys are detector-owned. Created on first use. */
-  get scratch(): Map<string, unknown> {
-    return (this.scratchMap ??= new Map());
+  private scratchSpace: ScratchSpace | undefined;
+  /**
+   * Per-request scratch space for detectors (values computed once per request and shared between stages),
+   * addressed by {@link ScratchKey}s. Created on first use.
+   */
+  get scratch(): ScratchSpace {
+    return (this.scratchSpace ??= new ScratchSpace());
   }
 
   /**

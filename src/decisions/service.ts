@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../core/context.ts';
+import { SCRATCH_IP_BYTES, scratchKey, type RequestContext } from '../core/context.ts';
 import type { Decision, DecisionScope } from '../core/types.ts';
 import type { Policy } from '../config/schema.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -9,6 +9,9 @@ import { isMaskedApiKey, maskApiKey } from '../events/record.ts';
 import type { DecisionChange, DecisionFilter, DecisionService, DecisionStore, NewDecision } from './types.ts';
 
 type Change = Exclude<DecisionChange, { op: 'sync' }>;
+
+/** The request's API key as decisions store it (masked), computed once per request. */
+const SCRATCH_MASKED_KEY = scratchKey<string>('apiKey.masked');
 
 /** Severity of a decision type for `match`: ban beats throttle/captcha. */
 const TYPE_RANK: Readonly<Record<string, number>> = { ban: 2, throttle: 1, captcha: 1 };
@@ -197,20 +200,20 @@ export class DecisionIndex implements DecisionService {
       const m = this.byScope.api_key;
       best = this.pick(best, m.get(ctx.apiKey), now);
       // api_key decisions may hold the masked key as shown in events (no secret in the store).
-      let masked = ctx.scratch.get('apiKey.masked') as string | undefined;
+      let masked = ctx.scratch.get(SCRATCH_MASKED_KEY);
       if (masked === undefined) {
         masked = maskApiKey(ctx.apiKey);
-        ctx.scratch.set('apiKey.masked', masked);
+        ctx.scratch.set(SCRATCH_MASKED_KEY, masked);
       }
       best = this.pick(best, m.get(masked), now);
     }
     if (ctx.user !== undefined && this.byScope.user.size > 0) best = this.pick(best, this.byScope.user.get(ctx.user), now);
     if (ctx.fingerprint !== undefined && this.byScope.fingerprint.size > 0) best = this.pick(best, this.byScope.fingerprint.get(ctx.fingerprint), now);
     if (this.ranges.size > 0) {
-      let bytes = ctx.scratch.get('ip.bytes') as Uint8Array | undefined;
+      let bytes = ctx.scratch.get(SCRATCH_IP_BYTES);
       if (bytes === undefined) {
         bytes = parseIp(ctx.clientIp);
-        if (bytes) ctx.scratch.set('ip.bytes', bytes);
+        if (bytes) ctx.scratch.set(SCRATCH_IP_BYTES, bytes);
       }
       if (bytes) {
         this.rangeBest = best;

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../core/context.ts';
+import { SCRATCH_IP_BYTES, type RequestContext } from '../core/context.ts';
 import type { Detector, DetectorFactory } from '../core/detector.ts';
 import type { Services } from '../core/services.ts';
 import type { Signal } from '../core/types.ts';
@@ -59,10 +59,10 @@ export class CompiledLists {
       const ip = ctx.clientIp;
       if (this.denyIps.has(ip)) return { kind: 'deny', matched: ip, location: 'client' };
       if (this.allowIps.has(ip)) return { kind: 'allow' };
-      let bytes = ctx.scratch.get('ip.bytes') as Uint8Array | undefined;
+      let bytes = ctx.scratch.get(SCRATCH_IP_BYTES);
       if (bytes === undefined) {
         bytes = parseIp(ip);
-        if (bytes) ctx.scratch.set('ip.bytes', bytes);
+        if (bytes) ctx.scratch.set(SCRATCH_IP_BYTES, bytes);
       }
       if (bytes) {
         const best = this.longest(bytes);

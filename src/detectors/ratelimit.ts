@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RequestContext } from '../core/context.ts';
+import { scratchKey, type RequestContext } from '../core/context.ts';
 import type { Detector, DetectorFactory } from '../core/detector.ts';
 import { LruMap } from '../core/lru.ts';
 import type { Services } from '../core/services.ts';
@@ -10,6 +10,9 @@ import type { RateLimitResult } from '../ratelimit/gcra.ts';
 import type { RedisRateLimitStore } from '../ratelimit/redis-store.ts';
 import { normalizePath, RouteMatcher } from '../ratelimit/route-pattern.ts';
 import { MemoryRateLimitStore, type RateLimitParams, type RateLimitStore } from '../ratelimit/store.ts';
+
+/** Normalized path segments of the request (route-pattern matching), computed once. */
+const SCRATCH_SEGMENTS = scratchKey<string[]>('ratelimit.segments');
 
 /** A rule ready to evaluate. */
 interface CompiledRule {
@@ -143,10 +146,10 @@ function acquire(policy: Policy, services: Services): Shared {
  * The request's normalized path segments, computed once per request (shared by all rules).
  */
 function segmentsOf(ctx: RequestContext): string[] {
-  let segs = ctx.scratch.get('ratelimit.segments') as string[] | undefined;
+  let segs = ctx.scratch.get(SCRATCH_SEGMENTS);
   if (segs === undefined) {
     segs = normalizePath(ctx.path);
-    ctx.scratch.set('ratelimit.segments', segs);
+    ctx.scratch.set(SCRATCH_SEGMENTS, segs);
   }
   return segs;
 }

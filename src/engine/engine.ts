@@ -1,4 +1,4 @@
-import type { RequestContext } from '../core/context.ts';
+import { scratchKey, type RequestContext } from '../core/context.ts';
 import { SEVERITY_SCORE, type Location, type Signal } from '../core/types.ts';
 import type { BodyInfo, InspectionScope, Part, PartRule, PayloadRule, RequestRule, TransformName } from './types.ts';
 import type { DetectionPolicy } from './schema.ts';
@@ -368,14 +368,17 @@ interface Hit {
   exclusion?: CompiledExclusion;
 }
 
-const SCRATCH_MATCHED = 'payload.matched';
+/** Per active rule, 1 once it matched (created at the first match): a rule signals once per request. */
+const SCRATCH_MATCHED = scratchKey<Uint8Array>('payload.matched');
 /**
  * Optional rules run between two reads of the clock when checking the inspection budget: the budget can be
  * overrun by at most CLOCK_EVERY − 1 optional rules (each linear in its input).
  */
 const CLOCK_EVERY = 4;
-const SCRATCH_SPENT = 'payload.spentMs';
-const SCRATCH_EXCL = 'payload.exclusions';
+/** Inspection time spent on the request so far, ms (the body phase gets what the request phase left). */
+const SCRATCH_SPENT = scratchKey<number>('payload.spentMs');
+/** The policy exclusions that apply to the request. */
+const SCRATCH_EXCL = scratchKey<CompiledExclusion[]>('payload.exclusions');
 
 /** Error thrown at engine construction when the rule registry is inconsistent (a programming error). */
 export class RuleRegistryError extends Error {
@@ -508,7 +511,7 @@ export class PayloadEngine {
 
   private requestExclusions(ctx: RequestContext): CompiledExclusion[] {
     if (this.exclusions.length === 0) return this.exclusions;
-    let e = ctx.scratch.get(SCRATCH_EXCL) as CompiledExclusion[] | undefined;
+    let e = ctx.scratch.get(SCRATCH_EXCL);
     if (e === undefined) {
       e = this.exclusions.filter((x) => x.appliesTo(ctx));
       ctx.scratch.set(SCRATCH_EXCL, e);
@@ -520,12 +523,12 @@ export class PayloadEngine {
     // the budget is per request and counts inspection time only (not the wait for the body between phases):
     // the body phase gets what the request phase left
     const t0 = performance.now();
-    const spent = (ctx.scratch.get(SCRATCH_SPENT) as number | undefined) ?? 0;
+    const spent = ctx.scratch.get(SCRATCH_SPENT) ?? 0;
     const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs - spent, body, this.policy);
     const excl = this.requestExclusions(ctx);
     // one byte per active rule, created at the first match (most requests match nothing); kept on the context so
     // that a rule that matched in the request phase does not signal again in the body phase
-    let matched = ctx.scratch.get(SCRATCH_MATCHED) as Uint8Array | undefined;
+    let matched = ctx.scratch.get(SCRATCH_MATCHED);
     const out: Signal[] = [];
     let skipped = 0;
     let overBudget = false;

@@ -1,7 +1,7 @@
 import { promises as dns } from 'node:dns';
 import { isbot } from 'isbot';
 import type { Detector } from '../../core/detector.ts';
-import type { RequestContext } from '../../core/context.ts';
+import { scratchKey, type RequestContext } from '../../core/context.ts';
 import type { DetectorResult, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { LruMap } from '../../core/lru.ts';
@@ -10,10 +10,13 @@ import { compilePattern, markGoodBot, matchesAny, reloadable, segmentsOf, signal
 /** Longest User-Agent examined (chars); longer values are truncated first so the isbot pattern runs on bounded input. */
 export const MAX_UA_CHARS = 512;
 
+const USER_AGENT = scratchKey<string>('behavior.ua');
+const GOOD_BOT_NAME = scratchKey<string | undefined>('behavior.goodbotname');
+
 /** Lower-cased User-Agent, truncated to {@link MAX_UA_CHARS}; cached in `ctx.scratch`. */
 export function userAgentOf(ctx: RequestContext): string {
-  const k = 'behavior.ua';
-  let ua = ctx.scratch.get(k) as string | undefined;
+  const k = USER_AGENT;
+  let ua = ctx.scratch.get(k);
   if (ua === undefined) {
     ua = ctx.header('user-agent').slice(0, MAX_UA_CHARS).toLowerCase();
     ctx.scratch.set(k, ua);
@@ -28,8 +31,8 @@ export function userAgentOf(ctx: RequestContext): string {
  * The list is scanned only when the User-Agent contains one of the names' last three characters.
  */
 export function goodBotName(ctx: RequestContext, goodBots: readonly string[]): string | undefined {
-  const k = 'behavior.goodbotname';
-  if (ctx.scratch.has(k)) return ctx.scratch.get(k) as string | undefined;
+  const k = GOOD_BOT_NAME;
+  if (ctx.scratch.has(k)) return ctx.scratch.get(k);
   const ua = userAgentOf(ctx);
   const list = goodBotList(goodBots);
   let name: string | undefined;

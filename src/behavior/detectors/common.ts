@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RequestContext } from '../../core/context.ts';
+import { scratchKey, type RequestContext } from '../../core/context.ts';
 import type { Action, DecisionScope, Signal } from '../../core/types.ts';
 import type { Detector } from '../../core/detector.ts';
 import type { Policy } from '../../config/schema.ts';
@@ -131,10 +131,21 @@ export function matchesAny(patterns: readonly PathPattern[], method: string, seg
   return undefined;
 }
 
+const SEGMENTS = scratchKey<string[]>('behavior.segs');
+const ROUTE = scratchKey<{ route: string; id: string } | undefined>('behavior.route');
+const IDENTITIES = {
+  user: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.id.user'),
+  api_key: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.id.api_key'),
+  ip: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.id.ip'),
+} as const;
+const FINGERPRINT = scratchKey<string>('behavior.fp');
+const LOGIN_USER = scratchKey<string | undefined>('behavior.login.user');
+const GOOD_BOT = scratchKey<boolean>('behavior.goodbot');
+
 /** Normalised path segments of the request, computed once per request (cached in `ctx.scratch`). */
 export function segmentsOf(ctx: RequestContext): string[] {
-  const k = 'behavior.segs';
-  let v = ctx.scratch.get(k) as string[] | undefined;
+  const k = SEGMENTS;
+  let v = ctx.scratch.get(k);
   if (v === undefined) {
     v = pathSegments(ctx.path);
     ctx.scratch.set(k, v);
@@ -167,8 +178,8 @@ export function isIdSegment(seg: string): boolean {
  * @returns `{ route: 'METHOD /template', id }`, or undefined when the path has no id segment.
  */
 export function templatedRoute(ctx: RequestContext): { route: string; id: string } | undefined {
-  const k = 'behavior.route';
-  if (ctx.scratch.has(k)) return ctx.scratch.get(k) as { route: string; id: string } | undefined;
+  const k = ROUTE;
+  if (ctx.scratch.has(k)) return ctx.scratch.get(k);
   const segs = segmentsOf(ctx);
   let out: { route: string; id: string } | undefined;
   if (ctx.route !== undefined && ctx.route.includes('{')) {
@@ -208,8 +219,8 @@ export type IdentityKind = 'user' | 'api_key' | 'ip';
  *   `RequestContext.userVerified`).
  */
 export function identityOf(ctx: RequestContext, by: IdentityKind): { key: string; scope: DecisionScope; value: string } {
-  const k = 'behavior.id.' + by;
-  const cached = ctx.scratch.get(k) as { key: string; scope: DecisionScope; value: string } | undefined;
+  const k = IDENTITIES[by];
+  const cached = ctx.scratch.get(k);
   if (cached !== undefined) return cached;
   let id: { key: string; scope: DecisionScope; value: string };
   // a forgeable user (unverified JWT sub) is counted per client and its ban goes to the client that sent it
@@ -244,8 +255,8 @@ export function shortHash(s: string): string {
  */
 export function fingerprintOf(ctx: RequestContext): string {
   if (ctx.fingerprint) return ctx.fingerprint;
-  const k = 'behavior.fp';
-  const c = ctx.scratch.get(k) as string | undefined;
+  const k = FINGERPRINT;
+  const c = ctx.scratch.get(k);
   if (c !== undefined) return c;
   const h = createHash('sha256');
   h.update(ctx.header('user-agent').slice(0, 512));
@@ -267,8 +278,8 @@ export function fingerprintOf(ctx: RequestContext): string {
  * `ctx.scratch` (both the brute-force and the stuffing detector need it). Never throws.
  */
 export function loginUsername(ctx: RequestContext, fields: readonly string[]): string | undefined {
-  const k = 'behavior.login.user';
-  if (ctx.scratch.has(k)) return ctx.scratch.get(k) as string | undefined;
+  const k = LOGIN_USER;
+  if (ctx.scratch.has(k)) return ctx.scratch.get(k);
   let user: string | undefined;
   const b = ctx.body;
   if (b && b.bytes.length > 0 && b.bytes.length <= 64 * 1024) {
@@ -311,12 +322,12 @@ export function loginUsername(ctx: RequestContext, fields: readonly string[]): s
  * helper {@link markGoodBot}); enumeration and scanner detectors skip such clients' sweeps.
  */
 export function isGoodBot(ctx: RequestContext): boolean {
-  return ctx.scratch.get('behavior.goodbot') === true;
+  return ctx.scratch.get(GOOD_BOT) === true;
 }
 
 /** Marks the request as coming from a known good crawler (see {@link isGoodBot}). */
 export function markGoodBot(ctx: RequestContext, good: boolean): void {
-  ctx.scratch.set('behavior.goodbot', good);
+  ctx.scratch.set(GOOD_BOT, good);
 }
 
 /**

@@ -1,7 +1,10 @@
-import type { RequestContext } from '../../core/context.ts';
+import { scratchKey, type RequestContext } from '../../core/context.ts';
 import type { ResponseInfo } from '../../core/types.ts';
 import type { BruteForcePolicy } from './schema.ts';
 import { compilePattern, matchesAny, segmentsOf, type PathPattern } from './common.ts';
+
+/** Whether the request is a login attempt (shared by the brute-force and stuffing detectors). */
+const IS_LOGIN = scratchKey<boolean>('behavior.login');
 
 /**
  * Login-attempt recognition shared by the brute-force and credential-stuffing detectors, both configured by
@@ -24,9 +27,9 @@ export class LoginRecognizer {
 
   /** True when the request is a login attempt; cached in `ctx.scratch`. Asks for a response sample when a body marker is configured. */
   isLogin(ctx: RequestContext): boolean {
-    const k = 'behavior.login';
+    const k = IS_LOGIN;
     const c = ctx.scratch.get(k);
-    if (c !== undefined) return c as boolean;
+    if (c !== undefined) return c;
     const v = matchesAny(this.routes, ctx.method, segmentsOf(ctx)) !== undefined;
     ctx.scratch.set(k, v);
     if (v && this.marker) ctx.wantResponseBody = Math.max(ctx.wantResponseBody, this.cfg.responseSampleBytes);

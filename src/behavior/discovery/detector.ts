@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Detector, DetectorFactory } from '../../core/detector.ts';
-import type { RequestContext } from '../../core/context.ts';
+import { scratchKey, type RequestContext } from '../../core/context.ts';
 import type { ResponseInfo, Signal } from '../../core/types.ts';
 import type { Services } from '../../core/services.ts';
 import type { Policy } from '../../config/schema.ts';
@@ -12,7 +12,7 @@ import type { DiscoveryPolicy } from './schema.ts';
 
 const seededFrom = new WeakMap<Inventory, string>();
 /** `ctx.scratch` key of the request phase's {@link Resolution}, reused by the response phase. */
-const SCRATCH_RES = 'discovery.resolution';
+const SCRATCH_RES = scratchKey<Resolution>('discovery.resolution');
 const NO_PARAMS: readonly string[] = [];
 const loaded = new WeakSet<Inventory>();
 
@@ -131,7 +131,7 @@ export class DiscoveryDetector implements Detector {
     // requests the gateway answered itself never reached the API: they say nothing about its endpoints
     if (res.byGateway) return undefined;
     const params = ctx.rawQuery === '' ? NO_PARAMS : queryParamNames(ctx.rawQuery);
-    const route = this.inventory.observe(ctx.method, ctx.path, res.status, params, ctx.startedAt, ctx.scratch.get(SCRATCH_RES) as Resolution | undefined);
+    const route = this.inventory.observe(ctx.method, ctx.path, res.status, params, ctx.startedAt, ctx.scratch.get(SCRATCH_RES));
     ctx.route ??= route;
     return undefined;
   }

@@ -1,5 +1,5 @@
 import type { Detector, DetectorFactory } from '../../core/detector.ts';
-import type { RequestContext } from '../../core/context.ts';
+import { scratchKey, type RequestContext } from '../../core/context.ts';
 import type { Location, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Services } from '../../core/services.ts';
 import type { Policy } from '../../config/schema.ts';
@@ -7,7 +7,7 @@ import { PositiveModel, positiveModelFor, type Deviation } from './model.ts';
 import { bodyParts, queryParts, type ModelPart } from './parts.ts';
 import type { PositiveModelPolicy } from './schema.ts';
 
-const SCRATCH = 'positive';
+const SCRATCH = scratchKey<Scratch>('positive');
 
 interface Scratch {
   key: string;
@@ -72,7 +72,7 @@ export class PositiveDetector implements Detector {
   }
 
   private scratch(ctx: RequestContext): Scratch {
-    let s = ctx.scratch.get(SCRATCH) as Scratch | undefined;
+    let s = ctx.scratch.get(SCRATCH);
     if (s === undefined) {
       s = { key: endpointKey(ctx), parts: [], deviated: false, scoreUsed: 0, counted: false };
       ctx.scratch.set(SCRATCH, s);
@@ -147,7 +147,7 @@ export class PositiveDetector implements Detector {
   }
 
   observeResponse(ctx: RequestContext, res: ResponseInfo): undefined {
-    const s = ctx.scratch.get(SCRATCH) as Scratch | undefined;
+    const s = ctx.scratch.get(SCRATCH);
     if (!s || s.deviated || res.byGateway || res.status >= 400) return undefined;
     const a = ctx.verdict?.action;
     if (a !== undefined && a !== 'allow' && a !== 'log') return undefined;

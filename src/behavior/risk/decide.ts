@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../core/context.ts';
+import { scratchKey, type RequestContext } from '../../core/context.ts';
 import { decide as defaultDecide, levelOf, statusOf, type DecideFn } from '../../core/decide.ts';
 import { ACTION_RANK, type Action, type DecisionScope, type Signal, type ThreatLevel, type Verdict } from '../../core/types.ts';
 import { LruMap } from '../../core/lru.ts';
@@ -30,7 +30,7 @@ interface RiskResult {
   top: string;
 }
 
-const SCRATCH = 'risk';
+const SCRATCH = scratchKey<RiskResult>('risk');
 const RISK_RULE = 'behavior.risk.';
 
 /** Anomaly points → risk relative to the blocking threshold (threshold ↦ 0.8), as the default decide step does. */
@@ -149,7 +149,7 @@ export function createRiskDecide(owner: object = {}): DecideFn {
     const now = ctx.startedAt;
     const threshold = policy.detection.anomalyThreshold;
 
-    let result = ctx.scratch.get(SCRATCH) as RiskResult | undefined;
+    let result = ctx.scratch.get(SCRATCH);
     const scope = riskScope(ctx);
     if (result === undefined) {
       const perCat = new Map<string, number>();
