@@ -41,15 +41,16 @@ export const DETECTOR_FACTORIES: readonly DetectorFactory<Services>[] = [
   positiveDetector,
   anomalyDetector,
   // Behavioural abuse detectors (after API discovery when present): honeypot first (cheap, decisive), then
-  // business flows, login abuse, sweeps, floods and bot signatures.
+  // business flows, login abuse, bot signatures (before the sweeps: they exempt verified crawlers), sweeps and
+  // floods.
   honeypotDetector,
   flowsDetector,
   bruteForceDetector,
   credentialStuffingDetector,
+  botsDetector,
   enumerationDetector,
   scannerDetector,
   fingerprintDetector,
-  botsDetector,
   // Last: counts every request (allow-listed too) with its final verdict for the control plane's statistics.
   trafficStatsDetector,
 ];

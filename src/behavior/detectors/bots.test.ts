@@ -30,11 +30,11 @@ test('bots: automation signatures are risk signals, not bans', async () => {
   for (const s of [...lib, ...headless, ...missing]) assert.notEqual(s.action, 'ban');
 });
 
-test('bots: good crawlers are marked good; a verification hook can reject fake ones', async () => {
+test('bots: only verified crawlers are marked good; a verification hook can reject fake ones', async () => {
   const plain = createBotsDetector(policyWith())!;
   const ctx = makeCtx({ headers: { 'user-agent': GOOGLEBOT } });
   assert.equal(plain.inspectRequest!(ctx), undefined);
-  assert.equal(isGoodBot(ctx), true);
+  assert.equal(isGoodBot(ctx), false, 'a User-Agent claim alone exempts nothing');
   assert.equal(claimsGoodBot(makeCtx({ headers: { 'user-agent': CHROME } }), ['googlebot']), false);
   assert.equal(claimsGoodBot(makeCtx({ headers: { 'user-agent': 'Mozilla/5.0 (compatible; bingbot/2.0)' } }), ['googlebot']), false, 'only listed crawlers');
   const calls: string[] = [];
@@ -49,9 +49,13 @@ test('bots: good crawlers are marked good; a verification hook can reject fake o
   const fake = await drive(d, { ip: '203.0.113.4', headers: { 'user-agent': GOOGLEBOT } });
   assert.deepEqual(ids(fake), ['behavior.bots.fake-crawler']);
   assert.equal(fake[0]!.action, 'block');
-  await drive(d, { ip: '66.249.66.1', headers: { 'user-agent': GOOGLEBOT } });
+  const first = makeCtx({ ip: '66.249.66.1', headers: { 'user-agent': GOOGLEBOT } });
+  d.inspectRequest!(first);
+  assert.equal(isGoodBot(first), false, 'not while the verification is pending');
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(await drive(d, { ip: '66.249.66.1', headers: { 'user-agent': GOOGLEBOT } }), []);
+  const verified = makeCtx({ ip: '66.249.66.1', headers: { 'user-agent': GOOGLEBOT } });
+  assert.equal(d.inspectRequest!(verified), undefined);
+  assert.equal(isGoodBot(verified), true, 'verified');
   assert.deepEqual(calls, ['203.0.113.4 googlebot', '66.249.66.1 googlebot'], 'one verification per (IP, crawler)');
 });
 

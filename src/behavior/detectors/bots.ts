@@ -176,10 +176,11 @@ function versionAfter(ua: string, token: string): number {
 /**
  * Bots and automation (OWASP OAT-011/OAT-004 automation signatures; risk signals, never bans by themselves):
  *
- * - good crawlers: a User-Agent naming a crawler in `goodBots` that isbot also recognises is marked good
- *   (`ctx.scratch`), so the enumeration, scanner and fingerprint detectors let its sweeps through; with a
- *   {@link CrawlerVerifier}, a rejected claim gets `behavior.bots.fake-crawler` (`fakeCrawlerAction`, default
- *   block, risk 0.8).
+ * - good crawlers: a User-Agent naming a crawler in `goodBots` that isbot also recognises, confirmed by the
+ *   {@link CrawlerVerifier} (`verifyCrawlers`), is marked good (`ctx.scratch`), so the enumeration, scanner and
+ *   fingerprint detectors (after this one in the pipeline) let its sweeps through; a claim alone, or one still
+ *   being verified, exempts nothing. A rejected claim gets `behavior.bots.fake-crawler` (`fakeCrawlerAction`,
+ *   default block, risk 0.8).
  * - `behavior.bots.headless` (log, risk `automationRisk` 0.3): headless browser / automation framework UA.
  * - `behavior.bots.library` (on `browserOnlyRoutes` only, `browserOnlyAction`, risk `browserOnlyRisk` 0.5): an
  *   HTTP library UA (curl, python-requests, Go-http-client …) or no UA at all, on routes only browsers use.
@@ -239,7 +240,8 @@ export function createBotsDetector(policy: Policy, opts: { verify?: CrawlerVerif
             detail: { crawler: good, verified: false },
           });
         }
-        markGoodBot(ctx, cfg.allowGoodBots);
+        // only a verified claim exempts from the sweeps: anyone can write "Googlebot" in a User-Agent
+        markGoodBot(ctx, cfg.allowGoodBots && verify !== undefined && ok === true);
         return undefined;
       }
       const out: Signal[] = [];

@@ -65,7 +65,12 @@ test('enumeration: pagination sweep and good crawlers exempt', async () => {
   for (let p = 1; p <= 10; p++) got.push(...ids(await drive(d, { target: `/api/products?sort=asc&page=${p}`, t: T0 + p })));
   assert.deepEqual(got, ['behavior.enum.pagination']);
   const bot = { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' };
-  for (let p = 1; p <= 40; p++) assert.deepEqual(await drive(d, { target: `/api/products?page=${p}`, headers: bot, ip: '66.249.66.1', t: T0 + p }), []);
+  // a crawler the bots detector verified is exempt
+  for (let p = 1; p <= 40; p++) assert.deepEqual(await drive(d, { target: `/api/products?page=${p}`, headers: bot, ip: '66.249.66.1', goodBot: true, t: T0 + p }), []);
+  // the same User-Agent without verification is not
+  const claimed: string[] = [];
+  for (let p = 1; p <= 10; p++) claimed.push(...ids(await drive(d, { target: `/api/products?page=${p}`, headers: bot, ip: '203.0.113.66', t: T0 + p })));
+  assert.deepEqual(claimed, ['behavior.enum.pagination']);
 });
 
 test('enumeration: 64 KiB pathological query and path in bounded time', async () => {

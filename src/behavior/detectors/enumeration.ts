@@ -3,8 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { KeyedRecords, RecordDistinct, RecordFields, RecordSliding } from '../window.ts';
-import { fmtMs, identityOf, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
-import { claimsGoodBot } from './bots.ts';
+import { fmtMs, identityOf, isGoodBot, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
 
 /** Fields of {@link RecordFields} in an (identity, route) record: last numeric id (NaN: none), the current run's step and length. */
 const LAST_ID = 0;
@@ -46,7 +45,7 @@ function pageValue(rawQuery: string, names: ReadonlySet<string>): { name: string
  *   path (pagination sweep).
  *
  * Each emits `action` (default ban of the identity's scope for `banDuration`, 1 h) and resets the counters.
- * Known good crawlers (see the bots detector) are exempt when `behavior.bots.allowGoodBots` is on.
+ * Good crawlers the bots detector verified are exempt (`behavior.bots.allowGoodBots` with `verifyCrawlers`).
  * State: two LRUs, of (identity, route) and of (identity, path, page parameter) entries, each bounded by
  * min(`state.maxKeys`, 50,000). An entry is a numeric record (in one typed array per LRU: 12 doubles for a route,
  * 2 for a pagination key) plus, from its second distinct id or page value on, at most `maxDistinctIds`
@@ -55,7 +54,6 @@ function pageValue(rawQuery: string, names: ReadonlySet<string>): { name: string
 function buildEnumerationDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.enumeration;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
-  const bots = policy.behavior.bots;
   const maxKeys = Math.min(policy.state.maxKeys, 50_000);
   // (identity, route): distinct ids, the sequential-walk run, requests and 404s on the route
   const ids = new RecordDistinct(0, cfg.window, Math.min(65536, cfg.maxDistinctIds));
@@ -68,7 +66,8 @@ function buildEnumerationDetector(policy: Policy): Detector | undefined {
   const pages = new KeyedRecords(maxKeys, [pageValues]);
   const pageNames = new Set(cfg.paginationParams.map((p) => p.toLowerCase()));
 
-  const exempt = (ctx: RequestContext): boolean => bots.enabled && bots.allowGoodBots && claimsGoodBot(ctx, bots.goodBots);
+  // crawlers the bots detector verified (isGoodBot), not User-Agent claims
+  const exempt = (ctx: RequestContext): boolean => isGoodBot(ctx);
   const emit = (ctx: RequestContext, rule: string, message: string, detail: Record<string, string | number | boolean>): Signal => {
     const id = identityOf(ctx, cfg.by);
     return signal({

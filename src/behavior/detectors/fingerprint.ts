@@ -4,8 +4,7 @@ import type { DetectorResult, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { KeyMemo } from '../../core/key-memo.ts';
 import { Ewma, KeyedRecords, KeyedState, RecordBuckets, RecordDistinct, RecordEwma } from '../window.ts';
-import { fingerprintOf, fmtMs, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
-import { claimsGoodBot } from './bots.ts';
+import { fingerprintOf, fmtMs, isGoodBot, segmentsOf, signal, templatedRoute, reloadable } from './common.ts';
 
 
 interface SurgeState {
@@ -41,7 +40,6 @@ interface SurgeState {
 function buildFingerprintDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.fingerprint;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
-  const bots = policy.behavior.bots;
   const sc = cfg.surge;
   // Per fingerprint: requests in the window, distinct client keys, and the requests-per-window EWMA (the
   // fingerprint's own baseline).
@@ -96,7 +94,7 @@ function buildFingerprintDetector(policy: Policy): Detector | undefined {
         const e = surge(endpoints.get(ep), now, 'endpoint', ep.slice(0, 256));
         if (e) out.push(e);
       }
-      if (!(bots.enabled && bots.allowGoodBots && claimsGoodBot(ctx, bots.goodBots))) {
+      if (!isGoodBot(ctx)) {
         const fp = fingerprintOf(ctx);
         const st = fps.get(fp);
         requests.add(fps, st, now);

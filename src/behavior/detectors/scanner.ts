@@ -3,8 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { DistinctWindow, KeyedState } from '../window.ts';
-import { compilePattern, fmtMs, matchesAny, segmentsOf, signal, reloadable, behaviorKeys } from './common.ts';
-import { claimsGoodBot } from './bots.ts';
+import { compilePattern, fmtMs, isGoodBot, matchesAny, segmentsOf, signal, reloadable, behaviorKeys } from './common.ts';
 
 /** File names that scanners probe (OWASP WSTG-CONF-04 "Review Old Backup and Unreferenced Files", SecLists common probes). */
 const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
@@ -54,10 +53,10 @@ interface ScanState {
 function buildScannerDetector(policy: Policy): Detector | undefined {
   const cfg = policy.behavior.scanner;
   if (!policy.behavior.enabled || !cfg.enabled) return undefined;
-  const bots = policy.behavior.bots;
   const extra = cfg.sensitivePaths.map(compilePattern);
   const clients = new KeyedState<ScanState>(behaviorKeys(policy), () => ({}));
-  const exempt = (ctx: RequestContext): boolean => bots.enabled && bots.allowGoodBots && claimsGoodBot(ctx, bots.goodBots);
+  // crawlers the bots detector verified (isGoodBot), not User-Agent claims
+  const exempt = (ctx: RequestContext): boolean => isGoodBot(ctx);
   const ban = (ctx: RequestContext, rule: string, message: string, detail: Record<string, string | number | boolean>) =>
     signal({
       ruleId: `behavior.scanner.${rule}`,

@@ -194,7 +194,10 @@ export const botsSchema = z
   .object({
     enabled: z.boolean().default(true),
     monitor: z.boolean().default(false),
-    /** Let known good crawlers (isbot + the crawler list) through behavioural sweeps (enumeration, scanner). */
+    /**
+     * Let good crawlers (isbot + the crawler list) through behavioural sweeps (enumeration, scanner, fingerprint
+     * floods) once `verifyCrawlers` confirmed them: a User-Agent alone exempts nothing.
+     */
     allowGoodBots: z.boolean().default(true),
     /** Crawler names (case-insensitive substrings of the User-Agent) that count as good when isbot also agrees. */
     goodBots: z

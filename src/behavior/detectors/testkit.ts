@@ -3,6 +3,7 @@ import { RequestContext } from '../../core/context.ts';
 import type { Detector } from '../../core/detector.ts';
 import type { ResponseInfo, Signal } from '../../core/types.ts';
 import { policySchema, type Policy } from '../../config/schema.ts';
+import { markGoodBot } from './common.ts';
 
 /**
  * Test helpers for the behavioural detectors (used by their `*.test.ts` files): policies with overrides,
@@ -30,6 +31,8 @@ export interface ReqInit {
   fingerprint?: string;
   /** Templated route as API discovery would set it. */
   route?: string;
+  /** Marked as a verified good crawler, as the bots detector does. */
+  goodBot?: boolean;
 }
 
 let seq = 0;
@@ -54,6 +57,7 @@ export function makeCtx(r: ReqInit = {}): RequestContext {
     ctx.userVerified = r.userVerified ?? true;
   }
   if (r.apiKey) ctx.apiKey = r.apiKey;
+  if (r.goodBot) markGoodBot(ctx, true);
   if (r.fingerprint) ctx.fingerprint = r.fingerprint;
   if (r.route) ctx.route = r.route;
   if (r.body !== undefined) ctx.body = { bytes: Buffer.from(r.body), truncated: false, declaredLength: Buffer.byteLength(r.body) };
