@@ -13,6 +13,9 @@ import type { Policy } from '../../config/schema.ts';
 /** Longest path (characters) the helpers look at; longer paths are truncated first (bounded work). */
 export const MAX_PATH_CHARS = 4096;
 
+/** Characters {@link pathSegments} must decode or fold: `%`, `\\` and upper-case ASCII letters. */
+const NEEDS_FOLDING = /[%\\A-Z]/;
+
 function hexVal(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 65 && c <= 70) return c - 55;
@@ -29,16 +32,26 @@ function hexVal(c: number): number {
 export function pathSegments(rawPath: string): string[] {
   const s = rawPath.length > MAX_PATH_CHARS ? rawPath.slice(0, MAX_PATH_CHARS) : rawPath;
   const out: string[] = [];
-  let cur = '';
-  const flush = (): void => {
-    if (cur === '' || cur === '.') {
-      /* skip */
-    } else if (cur === '..') {
-      out.pop();
-    } else {
-      out.push(cur);
+  const push = (seg: string): void => {
+    if (seg === '' || seg === '.') return;
+    if (seg === '..') out.pop();
+    else out.push(seg);
+  };
+  // common case: nothing to decode or fold, segments are copied out whole (not built one character at a time)
+  if (!NEEDS_FOLDING.test(s)) {
+    let from = 0;
+    for (let i = 0; i <= s.length; i++) {
+      if (i === s.length || s.charCodeAt(i) === 47) {
+        push(flatCopy(s, from, i));
+        from = i + 1;
+      }
     }
-    cur = '';
+    return out;
+  }
+  const codes: number[] = [];
+  const flush = (): void => {
+    push(String.fromCharCode.apply(null, codes));
+    codes.length = 0;
   };
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
@@ -55,7 +68,7 @@ export function pathSegments(rawPath: string): string[] {
       continue;
     }
     if (c >= 65 && c <= 90) c += 32;
-    cur += String.fromCharCode(c);
+    codes.push(c);
   }
   flush();
   return out;
@@ -203,8 +216,27 @@ export function templatedRoute(ctx: RequestContext): { route: string; id: string
     }
     if (id !== undefined) out = { route: `${ctx.method} ${fallback}`, id };
   }
+  // per-client state is keyed by these: bound their size whatever the path (4 KiB segments × 50,000 keys)
+  if (out !== undefined) out = { route: boundedKey(out.route), id: boundedKey(out.id) };
   ctx.scratch.set(k, out);
   return out;
+}
+
+/** `s` when at most 256 chars, else its first 128 chars and a 64-bit hash of the whole ({@link shortHash}). */
+export function boundedKey(s: string): string {
+  return s.length <= 256 ? s : flatCopy(s, 0, 128) + '#' + shortHash(s);
+}
+
+/**
+ * `s.slice(from, to)` as a string of its own. V8 makes a slice of 13 or more characters a view that keeps the
+ * whole parent alive (here the request-target, up to 16 KiB): a path segment kept as a per-client map key would
+ * retain it, for as many keys as the map holds.
+ */
+export function flatCopy(s: string, from: number, to: number): string {
+  if (to - from < 13) return s.slice(from, to);
+  const codes = new Array<number>(to - from);
+  for (let i = from; i < to; i++) codes[i - from] = s.charCodeAt(i);
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** How a detector keys a client: `user`, `api_key` or `ip` (the client key, IPv6 aggregated). */

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { enumerationDetector } from './enumeration.ts';
-import { drive, ids, policyWith } from './testkit.ts';
+import { drive, makeCtx, ids, policyWith } from './testkit.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -81,4 +83,19 @@ test('enumeration: 64 KiB pathological query and path in bounded time', async ()
     await drive(d, { target: '/' + '0/'.repeat(32_000) + '?' + 'a'.repeat(65_000), t: T0 + i }, 404);
   }
   assert.ok(performance.now() - t0 < 3000);
+});
+
+test('enumeration: per-client keys from 4 KiB path segments cost about their size, not the whole request-target or a rope', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const d = enumerationDetector(policyWith())!;
+  const filler = 'z'.repeat(3900);
+  const query = '?' + 'q'.repeat(12_000); // a long request-target: path slices would keep it alive
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 2000; i++) d.inspectRequest!(makeCtx({ ip: `10.0.${i >> 8}.${i & 255}`, target: `/api/${'a'.repeat(20)}/${filler}${i}/123${query}` }));
+  gc();
+  const grew = (process.memoryUsage().heapUsed - before) / 2000;
+  // a bounded key is ~150 chars; the target is ~16 KB, the old one-character rope ~120 KB per segment
+  assert.ok(grew < 2048, `${grew.toFixed(0)} bytes per tracked key`);
 });
