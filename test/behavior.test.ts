@@ -18,7 +18,8 @@ test('brute force: the 6th failed login within 10 minutes bans the client IP for
   const app = await startTestBulwark({ policy: { trustedProxies: ['127.0.0.1/32', '::1/128'] } });
   t.after(() => app.stop());
   for (let i = 0; i < 6; i++) assert.equal((await send(app.gatewayUrl, '/api/login', json('203.0.113.5', { username: 'alice', password: `nope${i}` }))).status, 401);
-  await new Promise((r) => setTimeout(r, 50)); // the ban is created in the response phase
+  // the ban is created in the response phase, after the 6th answer was sent
+  for (let i = 0; i < 100 && app.services.decisions.list({ scope: 'ip', value: '203.0.113.5' }).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   const blocked = await send(app.gatewayUrl, '/api/login', json('203.0.113.5', { username: 'alice', password: 'wonderland' }));
   assert.equal(blocked.status, 403);
   assert.match(String(blocked.headers['content-type']), /problem\+json/);

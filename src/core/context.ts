@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Decision, ResponseInfo, Signal, Verdict } from './types.ts';
+import { flatCopy } from './strings.ts';
 
 /** The first bytes of a request body that the pipeline inspects. */
 export interface BodyPrefix {
@@ -211,7 +212,9 @@ export class RequestContext {
     // detectors see the resource the upstream will be asked for: an absolute-form target's path and query
     const o = originForm(init.target) ?? init.target;
     const q = o.indexOf('?');
-    this.path = q === -1 ? o : o.slice(0, q);
+    // a path much shorter than its target is copied: detectors keep paths (and their slices) as map keys, and a
+    // slice would keep a long query string alive with them
+    this.path = q === -1 ? o : init.target.length > 2 * q + 64 ? flatCopy(o, 0, q) : o.slice(0, q);
     this.rawQuery = q === -1 ? '' : o.slice(q + 1);
     this.headers = init.headers;
     this.rawHeaders = init.rawHeaders ?? [];

@@ -1,3 +1,4 @@
+import { boundedCopy } from '../../core/strings.ts';
 import type { Detector, DetectorFactory } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { ResponseInfo, Signal } from '../../core/types.ts';
@@ -193,7 +194,7 @@ export function getBaselineStats(owner: object, now = Date.now()): EndpointStats
 }
 
 function keyOf(ctx: RequestContext): string {
-  return ctx.method + ' ' + (ctx.route ?? (ctx.path.length > 256 ? ctx.path.slice(0, 256) : ctx.path));
+  return ctx.method + ' ' + (ctx.route ?? boundedCopy(ctx.path, 256));
 }
 
 /**

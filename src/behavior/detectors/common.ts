@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { scratchKey, type RequestContext } from '../../core/context.ts';
+import { flatCopy } from '../../core/strings.ts';
 import type { Action, DecisionScope, Signal } from '../../core/types.ts';
 import type { Detector } from '../../core/detector.ts';
 import type { Policy } from '../../config/schema.ts';
@@ -227,17 +228,6 @@ export function boundedKey(s: string): string {
   return s.length <= 256 ? s : flatCopy(s, 0, 128) + '#' + shortHash(s);
 }
 
-/**
- * `s.slice(from, to)` as a string of its own. V8 makes a slice of 13 or more characters a view that keeps the
- * whole parent alive (here the request-target, up to 16 KiB): a path segment kept as a per-client map key would
- * retain it, for as many keys as the map holds.
- */
-export function flatCopy(s: string, from: number, to: number): string {
-  if (to - from < 13) return s.slice(from, to);
-  const codes = new Array<number>(to - from);
-  for (let i = from; i < to; i++) codes[i - from] = s.charCodeAt(i);
-  return String.fromCharCode.apply(null, codes);
-}
 
 /** How a detector keys a client: `user`, `api_key` or `ip` (the client key, IPv6 aggregated). */
 export type IdentityKind = 'user' | 'api_key' | 'ip';

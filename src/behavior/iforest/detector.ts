@@ -1,3 +1,4 @@
+import { boundedCopy } from '../../core/strings.ts';
 import type { Detector, DetectorFactory } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { ResponseInfo, Signal } from '../../core/types.ts';
@@ -136,7 +137,7 @@ export class AnomalyDetector implements Detector {
     const cl = ctx.header('content-length');
     const bytesIn = cl !== '' && cl.length < 16 ? Number(cl) || 0 : 0;
     const id = clientIdentity(ctx);
-    const w = this.model.tracker.onRequest(id, ctx.route ?? ctx.path.slice(0, 256), bytesIn, now);
+    const w = this.model.tracker.onRequest(id, ctx.route ?? boundedCopy(ctx.path, 256), bytesIn, now);
     void this.model.maybeTrain(now);
     const forest = this.model.forest;
     if (w === undefined || forest === undefined || w.n < this.policy.minRequests) return undefined;

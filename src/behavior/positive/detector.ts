@@ -1,3 +1,4 @@
+import { boundedCopy } from '../../core/strings.ts';
 import type { Detector, DetectorFactory } from '../../core/detector.ts';
 import { scratchKey, type RequestContext } from '../../core/context.ts';
 import type { Location, ResponseInfo, Signal } from '../../core/types.ts';
@@ -21,7 +22,7 @@ const loaded = new WeakSet<PositiveModel>();
 
 /** Endpoint key of a request for the positive model: `METHOD route` (route from discovery, else the raw path). */
 export function endpointKey(ctx: RequestContext): string {
-  return ctx.method + ' ' + (ctx.route ?? (ctx.path.length > 256 ? ctx.path.slice(0, 256) : ctx.path));
+  return ctx.method + ' ' + (ctx.route ?? boundedCopy(ctx.path, 256));
 }
 
 /**

@@ -1,0 +1,17 @@
+/**
+ * `s.slice(from, to)` as a string of its own. V8 makes a slice of 13 or more characters a view that keeps the
+ * whole parent alive: a piece of a request (a path segment, the path of a long request-target) kept as a
+ * per-client map key would retain the request-target, up to 16 KiB, for as many keys as the map holds.
+ * Slices under 13 characters are copies already.
+ */
+export function flatCopy(s: string, from = 0, to = s.length): string {
+  if (to - from < 13) return s.slice(from, to);
+  const codes = new Array<number>(to - from);
+  for (let i = from; i < to; i++) codes[i - from] = s.charCodeAt(i);
+  return String.fromCharCode.apply(null, codes);
+}
+
+/** The first `max` characters of `s` as a string of its own ({@link flatCopy}); `s` itself when not longer. */
+export function boundedCopy(s: string, max: number): string {
+  return s.length > max ? flatCopy(s, 0, max) : s;
+}
