@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bruteForceDetector } from './bruteforce.ts';
-import { drive, ids, policyWith } from './testkit.ts';
+import { drive, ids, makeCtx, policyWith } from './testkit.ts';
+import { loginUsername, UNREADABLE_USERNAME } from './common.ts';
 
 const T0 = 1_700_000_000_000;
 const login = (user: string, ip = '203.0.113.9', t = T0) => ({ ip, method: 'POST', target: '/api/login', body: JSON.stringify({ username: user, password: 'x' }), t });
@@ -43,6 +44,23 @@ test('bruteforce: per-username failures across clients throttle further attempts
   assert.equal(sigs[0]!.evidence?.detail?.retryAfterS, 300);
   assert.deepEqual(await drive(d, login('carol', '198.51.100.50', T0 + 6000), 200), [], 'owner not throttled');
   assert.deepEqual(await drive(d, login('dave', '192.0.2.201', T0 + 7000), 401), [], 'other usernames unaffected');
+});
+
+test('bruteforce: per-username counting whatever the body encoding; unreadable login bodies share one bucket', async () => {
+  const encodings: Record<string, (user: string) => { headers: Record<string, string>; body: string }> = {
+    multipart: (u) => ({ headers: { 'content-type': 'multipart/form-data; boundary=XyZ' }, body: `--XyZ\r\nContent-Disposition: form-data; name="username"\r\n\r\n${u}\r\n--XyZ\r\nContent-Disposition: form-data; name="password"\r\n\r\nx\r\n--XyZ--\r\n` }),
+    'form starting with {': (u) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `{=1&username=${u}&password=x` }),
+    'json with the username late': (u) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'A'.repeat(1000), username: u, password: 'x' }) }),
+    'unparsable json': () => ({ headers: { 'content-type': 'application/json' }, body: '{"username": victim' }),
+  };
+  for (const [name, enc] of Object.entries(encodings)) {
+    const d = bruteForceDetector(policyWith())!;
+    for (let i = 0; i < 11; i++) await drive(d, { ip: `192.0.2.${i + 1}`, method: 'POST', target: '/api/login', ...enc('victim'), t: T0 + i }, 401);
+    const sigs = await drive(d, { ip: '192.0.2.200', method: 'POST', target: '/api/login', ...enc('victim'), t: T0 + 100 }, 401);
+    assert.deepEqual(ids(sigs), ['behavior.bruteforce.user'], name);
+  }
+  assert.equal(loginUsername(makeCtx({ method: 'POST', target: '/api/login', headers: { 'content-type': 'application/octet-stream' }, body: '\u0000\u0001binary' }), ['username']), UNREADABLE_USERNAME);
+  assert.equal(loginUsername(makeCtx({ method: 'POST', target: '/api/login', body: JSON.stringify({ login: 'x' }) }), ['username']), undefined, 'a readable body without the field is not a bucket');
 });
 
 test('bruteforce: body marker, form bodies, gateway answers ignored, monitor mode', async () => {

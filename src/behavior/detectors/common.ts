@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { scratchKey, type RequestContext } from '../../core/context.ts';
 import { flatCopy } from '../../core/strings.ts';
+import { bodyParts } from '../../engine/targets.ts';
 import type { Action, DecisionScope, Signal } from '../../core/types.ts';
 import type { Detector } from '../../core/detector.ts';
 import type { Policy } from '../../config/schema.ts';
@@ -295,49 +296,54 @@ export function fingerprintOf(ctx: RequestContext): string {
 }
 
 /**
- * Extracts the login username from the request body prefix (JSON object or `application/x-www-form-urlencoded`),
- * trying `fields` in order; falls back to `ctx.user`. Lower-cased, trimmed, at most 256 chars. Cached in
- * `ctx.scratch` (both the brute-force and the stuffing detector need it). Never throws.
+ * The key failures are counted under when a login body cannot be read (unparsable, or cut off before any
+ * field): real clients send small well-formed login bodies, so such attempts share one bucket instead of
+ * escaping the per-username limits.
+ */
+export const UNREADABLE_USERNAME = '(unreadable login body)';
+
+/**
+ * Extracts the login username from the request body prefix, read as the engine's body extractor reads it
+ * (JSON, `application/x-www-form-urlencoded` or `multipart/form-data`, by Content-Type, sniffed when absent;
+ * fields before a cut-off are still read), trying `fields` in order; falls back to `ctx.user`. Lower-cased,
+ * trimmed, at most 256 chars. A body that yields no field at all because it does not parse gives
+ * {@link UNREADABLE_USERNAME}. Cached in `ctx.scratch` (both the brute-force and the stuffing detector need
+ * it). Never throws.
  */
 export function loginUsername(ctx: RequestContext, fields: readonly string[]): string | undefined {
   const k = LOGIN_USER;
   if (ctx.scratch.has(k)) return ctx.scratch.get(k);
   let user: string | undefined;
+  let unreadable = false;
   const b = ctx.body;
-  if (b && b.bytes.length > 0 && b.bytes.length <= 64 * 1024) {
-    const text = b.bytes.toString('utf8');
-    const ct = ctx.header('content-type').toLowerCase();
+  if (b && b.bytes.length > 0) {
     try {
-      if (ct.includes('json') || text.trimStart().startsWith('{')) {
-        const obj: unknown = JSON.parse(text);
-        if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
-          for (const f of fields) {
-            const v = (obj as Record<string, unknown>)[f];
-            if (typeof v === 'string' && v.trim() !== '') {
-              user = v;
-              break;
-            }
-          }
-        }
-      } else {
-        const params = new URLSearchParams(text);
-        for (const f of fields) {
-          const v = params.get(f);
-          if (v !== null && v.trim() !== '') {
-            user = v;
-            break;
-          }
+      const { parts, info } = bodyParts(ctx, LOGIN_BODY_LIMITS);
+      let best = fields.length;
+      for (const p of parts) {
+        const kind = p.loc.kind;
+        if (kind !== 'json' && kind !== 'form' && kind !== 'multipart') continue;
+        const at = p.loc.name === undefined ? -1 : fields.indexOf(p.loc.name);
+        if (at !== -1 && at < best && p.value.trim() !== '') {
+          best = at;
+          user = p.value;
+          if (at === 0) break;
         }
       }
+      unreadable = user === undefined && (info.truncated || info.parseError !== undefined || info.kind === 'binary' || info.kind === 'text');
     } catch {
-      /* truncated or malformed body: no username */
+      unreadable = true;
     }
   }
   if (user === undefined && ctx.user) user = ctx.user;
   if (user !== undefined) user = user.trim().toLowerCase().slice(0, 256);
+  else if (unreadable) user = UNREADABLE_USERNAME;
   ctx.scratch.set(k, user);
   return user;
 }
+
+/** Bounds for reading login bodies: a login form has a handful of fields. */
+const LOGIN_BODY_LIMITS = { maxParts: 64, maxDepth: 4, maxNameLength: 64 };
 
 /**
  * True when a previous detector classified the client as a known good crawler (set by the bots detector
