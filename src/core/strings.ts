@@ -15,3 +15,23 @@ export function flatCopy(s: string, from = 0, to = s.length): string {
 export function boundedCopy(s: string, max: number): string {
   return s.length > max ? flatCopy(s, 0, max) : s;
 }
+
+/**
+ * A path segment without `;parameters` and without a short format suffix (`.json`, `.xml`, `.html`, …: one to
+ * five letters after the last dot); the segment itself otherwise.
+ */
+export function routeStem(seg: string): string {
+  const semi = seg.indexOf(';');
+  let s = semi === -1 ? seg : seg.slice(0, semi);
+  const dot = s.lastIndexOf('.');
+  if (dot > 0 && s.length - dot - 1 >= 1 && s.length - dot - 1 <= 5 && isLowerAlpha(s, dot + 1)) s = s.slice(0, dot);
+  return s;
+}
+
+function isLowerAlpha(s: string, from: number): boolean {
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 97 || c > 122) return false;
+  }
+  return true;
+}

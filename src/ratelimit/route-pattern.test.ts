@@ -41,6 +41,9 @@ test('method filter', () => {
   assert.ok(!r.matches('GET', normalizePath('/api/login')));
   const any = new RouteMatcher('/api/**');
   assert.ok(any.matches('DELETE', normalizePath('/api/x')));
+  // a format suffix on the last segment reaches the same route
+  assert.ok(r.matches('POST', normalizePath('/api/login.json')));
+  assert.ok(!r.matches('POST', normalizePath('/api/login2')));
   // HEAD is answered by GET handlers: a GET limit covers it
   const get = new RouteMatcher('/api/products', ['GET']);
   assert.ok(get.matches('HEAD', normalizePath('/api/products')));

@@ -1,3 +1,5 @@
+import { routeStem } from '../core/strings.ts';
+
 /**
  * Route patterns for rate-limit rules (`match.path`, `match.methods`), matched without regular expressions.
  *
@@ -218,10 +220,18 @@ export class RouteMatcher {
     return this.methods === undefined || this.methods.has(method);
   }
 
-  /** True when some path pattern matches the normalized path segments. */
+  /**
+   * True when some path pattern matches the normalized path segments, or the same with a format suffix cut
+   * from the last segment (`/api/login.json` is routed to `/api/login` by Rails, Django REST Framework …).
+   */
   matchesPath(segs: readonly string[]): boolean {
     if (this.matchesEveryPath) return true;
     for (const p of this.patterns) if (p.matches(segs)) return true;
+    const last = segs.length > 0 ? segs[segs.length - 1]! : '';
+    const stem = routeStem(last);
+    if (stem === last || stem === '') return false;
+    const cut = [...segs.slice(0, -1), stem];
+    for (const p of this.patterns) if (p.matches(cut)) return true;
     return false;
   }
 }

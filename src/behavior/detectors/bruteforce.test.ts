@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bruteForceDetector } from './bruteforce.ts';
+import { routeStem } from '../../core/strings.ts';
 import { drive, ids, makeCtx, policyWith } from './testkit.ts';
 import { loginUsername, UNREADABLE_USERNAME } from './common.ts';
 
@@ -107,4 +108,17 @@ test('bruteforce: state survives a policy reload that does not change its settin
   for (let i = 0; i < 5; i++) await drive(d, login('zed', '192.0.2.10', T0 + 20 + i), 401);
   d.reconfigure!(policyWith({ bruteForce: { maxFailures: 6 } }));
   assert.deepEqual(await drive(d, login('zed', '192.0.2.10', T0 + 30), 401), [], 'rebuilt with the new settings');
+});
+
+test('bruteforce: a login route with a format suffix or path parameters is a login route', async () => {
+  for (const target of ['/api/login.json', '/api/login;jsessionid=ABC123', '/api/login.xml;x=1']) {
+    const d = bruteForceDetector(policyWith())!;
+    let sigs: string[] = [];
+    for (let i = 0; i < 6; i++) sigs = ids(await drive(d, { ...login('alice', '203.0.113.77', T0 + i * 60_000), target }, 401));
+    assert.ok(sigs.length > 0, `${target}: counted as failed logins`);
+  }
+  assert.equal(routeStem('login.json'), 'login');
+  assert.equal(routeStem('login;jsessionid=1'), 'login');
+  assert.equal(routeStem('v1.2'), 'v1.2', 'a version is not a format suffix');
+  assert.equal(routeStem('.env'), '.env');
 });

@@ -1,4 +1,5 @@
 import { scratchKey, type RequestContext } from '../../core/context.ts';
+import { routeStem } from '../../core/strings.ts';
 import type { ResponseInfo } from '../../core/types.ts';
 import type { BruteForcePolicy } from './schema.ts';
 import { compilePattern, matchesAny, segmentsOf, type PathPattern } from './common.ts';
@@ -30,7 +31,15 @@ export class LoginRecognizer {
     const k = IS_LOGIN;
     const c = ctx.scratch.get(k);
     if (c !== undefined) return c;
-    const v = matchesAny(this.routes, ctx.method, segmentsOf(ctx)) !== undefined;
+    const segs = segmentsOf(ctx);
+    let v = matchesAny(this.routes, ctx.method, segs) !== undefined;
+    if (!v && segs.length > 0) {
+      // frameworks route `/login.json` (a format suffix: Rails, Django REST Framework) and `/login;jsessionid=…`
+      // (path parameters: Tomcat, Spring) to the login handler too
+      const last = segs[segs.length - 1]!;
+      const cut = routeStem(last);
+      if (cut !== last) v = matchesAny(this.routes, ctx.method, [...segs.slice(0, -1), cut]) !== undefined;
+    }
     ctx.scratch.set(k, v);
     if (v && this.marker) ctx.wantResponseBody = Math.max(ctx.wantResponseBody, this.cfg.responseSampleBytes);
     return v;
@@ -51,3 +60,4 @@ export class LoginRecognizer {
     return undefined;
   }
 }
+
