@@ -448,3 +448,13 @@ export function reloadable(build: (p: Policy) => Detector | undefined, settings:
     return d;
   };
 }
+
+/**
+ * True for a request the client's browser may have sent on a third-party page's behalf: a CORS preflight
+ * (`OPTIONS`) or a request marked `Sec-Fetch-Site: cross-site` (W3C Fetch Metadata: an `<img>`, a link, a form
+ * on another site). Detectors that ban on what such a request touches (honeypot, scanner) must not ban for it:
+ * the visitor (and everyone behind their NAT) would pay for the page's author.
+ */
+export function thirdPartyInduced(ctx: RequestContext): boolean {
+  return ctx.method === 'OPTIONS' || ctx.header('sec-fetch-site') === 'cross-site';
+}

@@ -17,6 +17,18 @@ test('honeypot: any hit on /api/admin/* bans the client for 1 hour with risk 1',
   assert.deepEqual(await drive(d, { target: '/api/products' }), []);
 });
 
+test('honeypot: a CORS preflight or a cross-site request a third-party page induced is blocked, not banned', async () => {
+  const d = honeypotDetector(policyWith())!;
+  for (const r of [{ method: 'OPTIONS', target: '/api/admin/users' }, { target: '/api/admin', headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } }]) {
+    const [s] = await drive(d, r);
+    assert.equal(s?.ruleId, 'behavior.honeypot.induced');
+    assert.equal(s.action, 'block');
+    assert.equal(s.ban, undefined);
+  }
+  const [same] = await drive(d, { target: '/api/admin', headers: { 'sec-fetch-site': 'same-origin' } });
+  assert.equal(same?.ruleId, 'behavior.honeypot', 'a same-origin request is the client\'s own');
+});
+
 test('honeypot: custom paths, method-specific patterns and monitor mode', async () => {
   const d = honeypotDetector(policyWith({ honeypot: { paths: ['DELETE /api/**', '/internal/*/debug'], monitor: true, banDuration: '5m' } }))!;
   assert.deepEqual(await drive(d, { target: '/api/admin' }), []);

@@ -41,3 +41,12 @@ test('scanner: 64 KiB pathological path in bounded time', async () => {
   for (let i = 0; i < 20; i++) await drive(d, { target: '/' + '.x/'.repeat(21_000) + '%2'.repeat(100), t: T0 + i }, 404);
   assert.ok(performance.now() - t0 < 3000);
 });
+
+test('scanner: requests a third-party page makes a browser send (cross-site, preflight) are not counted toward a ban', async () => {
+  const d = scannerDetector(policyWith())!;
+  const cross = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' };
+  for (let i = 0; i < 60; i++) {
+    assert.deepEqual(await drive(d, { ip: '100.64.1.1', target: `/missing/${i}.png`, headers: cross, t: T0 + i }, 404), [], 'cross-site 404s');
+    assert.deepEqual(await drive(d, { ip: '100.64.1.1', method: 'OPTIONS', target: i % 2 ? '/.env' : `/.git/config${i}`, t: T0 + i }), [], 'preflights of sensitive paths');
+  }
+});

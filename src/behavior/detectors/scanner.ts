@@ -3,7 +3,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
 import { DistinctWindow, KeyedState } from '../window.ts';
-import { compilePattern, fmtMs, isGoodBot, matchesAny, segmentsOf, signal, reloadable, behaviorKeys } from './common.ts';
+import { compilePattern, fmtMs, isGoodBot, matchesAny, segmentsOf, signal, reloadable, behaviorKeys, thirdPartyInduced } from './common.ts';
 
 /** File names that scanners probe (OWASP WSTG-CONF-04 "Review Old Backup and Unreferenced Files", SecLists common probes). */
 const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
@@ -80,7 +80,8 @@ function buildScannerDetector(policy: Policy): Detector | undefined {
         const p = matchesAny(extra, ctx.method, segs);
         if (p) reason = `policy pattern ${p.source}`;
       }
-      if (reason === undefined || exempt(ctx)) return undefined;
+      // requests a third-party page can make a visitor's browser send are not counted toward a ban
+      if (reason === undefined || exempt(ctx) || thirdPartyInduced(ctx)) return undefined;
       const now = ctx.startedAt;
       const st = clients.get(ctx.clientKey);
       const path = '/' + segs.join('/');
@@ -104,7 +105,7 @@ function buildScannerDetector(policy: Policy): Detector | undefined {
       });
     },
     observeResponse(ctx: RequestContext, res: ResponseInfo): DetectorResult {
-      if (res.byGateway || res.status !== 404 || exempt(ctx)) return undefined;
+      if (res.byGateway || res.status !== 404 || exempt(ctx) || thirdPartyInduced(ctx)) return undefined;
       const now = ctx.startedAt + res.latencyMs;
       const st = clients.get(ctx.clientKey);
       const w = (st.notFound ??= new DistinctWindow(cfg.window, Math.min(65536, cfg.maxNotFoundPaths)));
