@@ -65,7 +65,7 @@ export const credentialStuffingSchema = z
       .prefault({}),
     /** One username failing from many distinct clients → throttle that username for clients that never logged in as it. */
     perUsername: z.object({ distinctClients: count.default(5), window: duration.default(600_000), throttleFor: duration.default(300_000) }).prefault({}),
-    /** Many clients sharing one fingerprint, failing logins at a high ratio → ban the fingerprint scope. */
+    /** Many clients sharing one fingerprint, failing logins at a high ratio → ban the client that tipped it and throttle that fingerprint's login attempts for `banDuration`. */
     perFingerprint: z
       .object({
         minClients: count.default(8),

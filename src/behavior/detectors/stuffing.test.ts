@@ -27,15 +27,23 @@ test('stuffing: a NAT of real users (mostly successes, a few typos) is never ban
   assert.deepEqual(out.filter((x) => x !== 'behavior.stuffing.global'), []);
 });
 
-test('stuffing: rotating IPs with one tool fingerprint → fingerprint-scope ban', async () => {
+test('stuffing: rotating IPs with one tool fingerprint → the tipping client banned, the fingerprint throttled on login only', async () => {
   const d = credentialStuffingDetector(policyWith())!;
   let sig;
+  let at = 0;
   for (let i = 0; i < 40 && !sig; i++) {
     const s = await drive(d, login(`leak${i}@x.io`, `10.9.${i >> 8}.${i & 255}`, T0 + i * 500, 'fp-tool'), 401);
     sig = s.find((x) => x.ruleId === 'behavior.stuffing.fingerprint');
+    at = i;
   }
-  assert.ok(sig, 'fingerprint ban');
-  assert.deepEqual(sig.ban, { scope: 'fingerprint', value: 'fp-tool', durationMs: 3_600_000 });
+  assert.ok(sig, 'fingerprint caught');
+  assert.deepEqual(sig.ban, { scope: 'ip', value: `10.9.0.${at}`, durationMs: 3_600_000 }, 'no fingerprint-wide ban: stock browsers share fingerprints');
+  // a real user with the same fingerprint: throttled on login for the ban duration, nothing else
+  const again = await drive(d, login('real@x.io', '192.0.2.10', T0 + 60_000, 'fp-tool'), 200);
+  assert.deepEqual(ids(again), ['behavior.stuffing.fingerprint']);
+  assert.equal(again[0]!.action, 'throttle');
+  assert.deepEqual(await drive(d, { ip: '192.0.2.10', target: '/api/products', fingerprint: 'fp-tool', t: T0 + 60_000 }), [], 'other routes are not affected');
+  assert.deepEqual(ids(await drive(d, login('real@x.io', '192.0.2.10', T0 + 3_700_000, 'fp-tool'), 200)), [], 'and it expires');
 });
 
 test('stuffing: one username failing from many clients throttles new clients', async () => {

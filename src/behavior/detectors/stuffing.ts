@@ -2,6 +2,7 @@ import type { Detector } from '../../core/detector.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { DetectorResult, ResponseInfo, Signal } from '../../core/types.ts';
 import type { Policy } from '../../config/schema.ts';
+import { LruMap } from '../../core/lru.ts';
 import { BucketCounter, CoarseCounter, DistinctWindow, Ewma, KeyedState, SlidingCounter } from '../window.ts';
 import { fingerprintOf, fmtMs, loginUsername, signal, reloadable, behaviorKeys } from './common.ts';
 import { LoginRecognizer } from './login.ts';
@@ -33,8 +34,11 @@ interface FpState {
  *   client in `perClient.window` (10 min) with a failure ratio ≥ 0.6. Halved (min 3) while a global spike is on.
  * - `behavior.stuffing.user` (throttle): one username failing from ≥ `perUsername.distinctClients` (5) clients in
  *   the window → attempts on it are throttled, except from clients that logged in as it successfully before.
- * - `behavior.stuffing.fingerprint` (ban fingerprint): one fingerprint failing from ≥ 8 clients, ≥ 15 failures,
- *   ratio ≥ 0.8 in 10 min: stuffing over rotating IPs with one tool is stopped on the fingerprint scope.
+ * - `behavior.stuffing.fingerprint`: one fingerprint failing from ≥ 8 clients, ≥ 15 failures, ratio ≥ 0.8 in
+ *   10 min: stuffing over rotating IPs with one tool. The client that tipped it is banned (scope ip), and
+ *   login attempts with that fingerprint are throttled for `perFingerprint.banDuration` (a fingerprint — User-Agent,
+ *   header order, Accept headers — is shared by every user of a stock browser or app build: banning it on every
+ *   route would lock all of them out of the whole API; on the login route they can retry later).
  * - `behavior.stuffing.global` (log, risk 0.4): the current bucket's global failure ratio ≥ `minRatio` and ≥
  *   `factor` × its EWMA baseline (span 30 buckets of 1 min), with ≥ `minAttempts` attempts.
  * - `behavior.stuffing.slow` (ban ip): low-and-slow, ≥ 20 failures in 6 h (6 buckets of 1 h) with ratio ≥ 0.8.
@@ -64,6 +68,8 @@ function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
     failures: new BucketCounter(pf.window, 10),
   }));
   const goodPairs = new KeyedState<true>(maxKeys, () => true);
+  /** Fingerprints caught stuffing → time until which their login attempts are throttled (ms). */
+  const flagged = new LruMap<string, number>(10_000);
   const gAttempts = new Ewma(gr.bucket, gr.spanBuckets);
   const gFailures = new Ewma(gr.bucket, gr.spanBuckets);
 
@@ -79,6 +85,27 @@ function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
   return {
     name: 'stuffing',
     needsBody: true,
+    inspectRequest(ctx: RequestContext): DetectorResult {
+      if (flagged.size === 0 || !login.isLogin(ctx)) return undefined;
+      const fp = fingerprintOf(ctx);
+      const until = flagged.peek(fp);
+      if (until === undefined) return undefined;
+      if (until <= ctx.startedAt) {
+        flagged.delete(fp);
+        return undefined;
+      }
+      return signal({
+        ruleId: 'behavior.stuffing.fingerprint',
+        detector: 'stuffing',
+        category: 'credential-stuffing',
+        action: 'throttle',
+        risk: 0.6,
+        monitor: cfg.monitor,
+        message: 'login attempt with a fingerprint caught credential stuffing; throttled',
+        detail: { retryAfterS: Math.max(1, Math.ceil((until - ctx.startedAt) / 1000)) },
+        tags: ['OWASP_OAT/OAT-008'],
+      });
+    },
     inspectBody(ctx: RequestContext): DetectorResult {
       if (!login.isLogin(ctx)) return undefined;
       const user = loginUsername(ctx, fields);
@@ -177,15 +204,16 @@ function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
       const fRatio = fFail / Math.max(1, f.attempts.total(now));
       if (fClients >= pf.minClients && fFail >= pf.minFailures && fRatio >= pf.minFailureRatio) {
         fps.delete(fp);
+        if (!cfg.monitor) flagged.set(fp, now + pf.banDuration);
         out.push(
           signal({
             ...base,
             ruleId: 'behavior.stuffing.fingerprint',
             action: 'ban',
             risk: 0.9,
-            message: `${fFail} failed logins from ${fClients} clients sharing one fingerprint in ${fmtMs(pf.window)} (failure ratio ${fRatio.toFixed(2)})`,
-            detail: { clients: fClients, failures: fFail, failureRatio: Number(fRatio.toFixed(3)), minClients: pf.minClients, minFailures: pf.minFailures, windowMs: pf.window },
-            ban: { scope: 'fingerprint', value: fp, durationMs: pf.banDuration },
+            message: `${fFail} failed logins from ${fClients} clients sharing one fingerprint in ${fmtMs(pf.window)} (failure ratio ${fRatio.toFixed(2)}); its login attempts throttled for ${fmtMs(pf.banDuration)}`,
+            detail: { clients: fClients, failures: fFail, failureRatio: Number(fRatio.toFixed(3)), minClients: pf.minClients, minFailures: pf.minFailures, windowMs: pf.window, fingerprint: fp },
+            ban: { scope: 'ip', value: ctx.clientKey, durationMs: pf.banDuration },
           }),
         );
         return out;
