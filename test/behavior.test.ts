@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestBulwark, send } from './helpers/index.ts';
+import { startTestBulwark, startUpstream, send } from './helpers/index.ts';
 
 /**
  * Behavioural abuse detectors through the real gateway and demo API over HTTP: response-phase bans
@@ -77,4 +77,23 @@ test('business flow: a payment needs a balance check by the same identity within
   const login2 = await send(app.gatewayUrl, '/api/login', json('198.51.100.20', { username: 'alice', password: 'wonderland' }));
   const auth2 = { authorization: `Bearer ${login2.json<{ token: string }>().token}` };
   assert.equal((await send(app.gatewayUrl, '/api/transaction', json('198.51.100.20', { to: 'bob', amountCents: 100 }, auth2))).status, 403);
+});
+
+test('enumeration: a fresh made-up API key or JWT sub on every request does not escape (counted by client IP)', async (t) => {
+  // every id exists (200): only the enumeration detector can stop the walk
+  const up = await startUpstream({ handler: (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}') });
+  const app = await startTestBulwark({ upstream: up.url, policy: { trustedProxies: ['127.0.0.1/32'] } });
+  t.after(async () => {
+    await app.stop();
+    await up.close();
+  });
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  for (const [ip, extra] of [
+    ['203.0.113.91', (i: number) => ({ 'x-api-key': `made-up-${i}-${Math.random().toString(36).slice(2)}` })],
+    ['203.0.113.92', (i: number) => ({ authorization: `Bearer ${b64({ alg: 'none' })}.${b64({ sub: `u${i}` })}.x` })],
+  ] as const) {
+    const statuses: number[] = [];
+    for (let i = 1; i <= 60; i++) statuses.push((await send(app.gatewayUrl, `/api/users/${i}`, get(ip, extra(i)))).status);
+    assert.ok(statuses.includes(403), `${ip}: the id walk is stopped (${statuses.join(',')})`);
+  }
 });

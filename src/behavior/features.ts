@@ -1,5 +1,6 @@
 import { LruMap } from '../core/lru.ts';
 import { scratchKey, type RequestContext } from '../core/context.ts';
+import { boundedCopy } from '../core/strings.ts';
 import type { ResponseInfo } from '../core/types.ts';
 
 /**
@@ -69,15 +70,17 @@ const IDENTITY = scratchKey<string>('behavior.client');
 
 /**
  * Client identity key for per-client models: `k:<api key>`, `u:<user key>` ({@link RequestContext.userKey}) or
- * `ip:<client key>` (capped at 256 chars).
+ * `ip:<client key>` (capped at 256 chars). An API key or unverified user counts only once the upstream accepted
+ * it (`RequestContext.identityAccepted`).
  * Computed once per request (cached in `ctx.scratch`; the anomaly model and the risk step key their per-client
  * maps by it), so its hash is computed once too.
  */
 export function clientIdentity(ctx: RequestContext): string {
   let id = ctx.scratch.get(IDENTITY);
   if (id === undefined) {
-    if (ctx.apiKey !== undefined && ctx.apiKey !== '') id = 'k:' + ctx.apiKey.slice(0, 256);
-    else if (ctx.user !== undefined && ctx.user !== '') id = 'u:' + ctx.userKey()!.slice(0, 256);
+    // identities a client can make up per request only count once the upstream accepted them
+    if (ctx.apiKey !== undefined && ctx.apiKey !== '' && ctx.identityAccepted) id = 'k:' + boundedCopy(ctx.apiKey, 256);
+    else if (ctx.user !== undefined && ctx.user !== '' && (ctx.userVerified || (ctx.identityAccepted && !ctx.apiKey))) id = 'u:' + boundedCopy(ctx.userKey()!, 256);
     else id = 'ip:' + ctx.clientKey;
     ctx.scratch.set(IDENTITY, id);
   }

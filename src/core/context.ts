@@ -146,6 +146,13 @@ export class RequestContext {
    * claim the client could forge (an unverified JWT `sub`). See {@link RequestContext.userKey}.
    */
   userVerified = false;
+  /**
+   * True when the API key (or, without one, the unverified user) was accepted by the upstream (a 2xx/3xx answer)
+   * on an earlier request: it names a real account, so per-identity counters may be kept under it. Behaviour
+   * detectors key by the client IP otherwise: a fresh random API key or JWT `sub` on every request would make
+   * every request a new identity.
+   */
+  identityAccepted = false;
 
   /**
    * The key per-user state (rate limits, counters, risk) is kept under: the user when verified, else

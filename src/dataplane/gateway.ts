@@ -12,7 +12,7 @@ import type { Policy } from '../config/schema.ts';
 import type { SecurityEvent } from '../events/types.ts';
 import { resolveClient, resolveForwarded, type ClientAddress } from './client-ip.ts';
 import { clientKeyOf, formatIp, parseIp, type ParsedIp } from '../core/ip.ts';
-import { extractIdentity } from './identity.ts';
+import { AcceptedIdentities, extractIdentity } from './identity.ts';
 import { declaredLength, hasBody, readBodyPrefix } from './body.ts';
 import { connectionTokens, HOP_BY_HOP, statusClass, type Forwarder, type ForwardResult } from './forward.ts';
 import { sendProblem } from './problem.ts';
@@ -170,6 +170,8 @@ export class Gateway {
   readonly services: Services;
   private current: GatewayState;
   private readonly toEvent: ToEvent;
+  /** API keys and unverified users the upstream accepted (see `RequestContext.identityAccepted`). */
+  readonly acceptedIdentities: AcceptedIdentities;
   /** Requests in flight on the current state (a plain counter: the request path touches no Map). */
   private currentInflight = 0;
   /** Requests in flight on replaced states. */
@@ -183,6 +185,7 @@ export class Gateway {
     this.current = opts.state;
     this.services = opts.services;
     this.toEvent = opts.toEvent;
+    this.acceptedIdentities = new AcceptedIdentities(opts.state.policy.state.maxKeys);
     const m = opts.services.metrics;
     this.requestsByAction = Object.fromEntries(ACTIONS.map((a) => [a, m.requests.labels(a)])) as Record<Action, CounterChild>;
     // connectionsCheckingInterval: how often Node enforces headersTimeout (default 30 s, which lets a slowloris
@@ -335,6 +338,7 @@ export class Gateway {
         httpVersion: req.httpVersion,
       });
       extractIdentity(ctx, policy.identity, st.trusted.has(addr.peerIp));
+      this.acceptedIdentities.mark(ctx);
       ex = new Exchange(this, st, ctx, req, res);
       ex.start();
     } catch (err) {
@@ -750,6 +754,7 @@ class Exchange {
     if (this.finished) return;
     this.finished = true;
     const ctx = this.ctx;
+    this.gw.acceptedIdentities.learn(ctx, status, byGateway);
     this.gw.countRequest(ctx.verdict?.action ?? 'allow');
     const eventLatencyMs = byGateway ? this.decisionMs : upstreamMs;
     if (this.st.pipeline.observesResponse) {

@@ -1,5 +1,6 @@
 import type { RequestContext } from '../core/context.ts';
 import type { Policy } from '../config/schema.ts';
+import { LruMap } from '../core/lru.ts';
 
 /** Longest API key / user id kept (longer values are truncated: they are grouping keys, not credentials). */
 const MAX_ID_LENGTH = 256;
@@ -176,4 +177,41 @@ export function extractIdentity(ctx: RequestContext, identity: Policy['identity'
     if (auth.length > 0) ctx.user = jwtSubject(auth);
   }
   ctx.fingerprint = fingerprintOf(ctx);
+}
+
+/**
+ * The identity the upstream's acceptance is recorded under: the API key, else an unverified user (a verified
+ * one needs no acceptance), hashed (no credential kept in clear); undefined without either.
+ */
+export function acceptanceKey(ctx: RequestContext): string | undefined {
+  if (ctx.apiKey !== undefined && ctx.apiKey !== '') return 'k:' + hash53(ctx.apiKey);
+  if (ctx.user !== undefined && ctx.user !== '' && !ctx.userVerified) return 'u:' + hash53(ctx.user);
+  return undefined;
+}
+
+/**
+ * Identities (API keys, unverified users) the upstream accepted at least once, bounded LRU of `maxKeys`
+ * hashed keys (about 100 bytes each). Sets `ctx.identityAccepted` at request start ({@link AcceptedIdentities.mark})
+ * and learns from answers ({@link AcceptedIdentities.learn}).
+ */
+export class AcceptedIdentities {
+  private readonly keys: LruMap<string, true>;
+
+  /** @param maxKeys - bound on remembered identities. */
+  constructor(maxKeys: number) {
+    this.keys = new LruMap(maxKeys);
+  }
+
+  /** Sets `ctx.identityAccepted` from what earlier answers taught. */
+  mark(ctx: RequestContext): void {
+    const k = acceptanceKey(ctx);
+    ctx.identityAccepted = k !== undefined && this.keys.get(k) !== undefined;
+  }
+
+  /** Records the upstream's answer: a 2xx/3xx it sent itself accepts the request's identity. */
+  learn(ctx: RequestContext, status: number, byGateway: boolean): void {
+    if (byGateway || status < 200 || status >= 400 || ctx.identityAccepted) return;
+    const k = acceptanceKey(ctx);
+    if (k !== undefined) this.keys.set(k, true);
+  }
 }

@@ -153,6 +153,11 @@ const IDENTITIES = {
   api_key: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.id.api_key'),
   ip: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.id.ip'),
 } as const;
+const CLAIMED_IDENTITIES = {
+  user: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.claimed.user'),
+  api_key: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.claimed.api_key'),
+  ip: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.claimed.ip'),
+} as const;
 const FINGERPRINT = scratchKey<string>('behavior.fp');
 const LOGIN_USER = scratchKey<string | undefined>('behavior.login.user');
 const GOOD_BOT = scratchKey<boolean>('behavior.goodbot');
@@ -236,19 +241,25 @@ export type IdentityKind = 'user' | 'api_key' | 'ip';
 /**
  * The identity a per-client counter is keyed by, preferring the strongest known one: with `by: 'user'`
  * the user, else the API key, else the client key; `by: 'api_key'` starts at the API key; `by: 'ip'` is the
- * client key. Keying by identity before IP keeps many users behind one NAT apart.
+ * client key. Keying by identity before IP keeps many users behind one NAT apart. Only identities the client
+ * cannot simply make up count: a verified user, or an API key / unverified user the upstream accepted before
+ * (`RequestContext.identityAccepted`); a fresh random key or JWT `sub` per request is keyed by the client IP.
+ * `acceptedOnly: false` keys by claimed identities too, for detectors where a made-up identity only hurts its
+ * sender (business flows: a new identity has no prerequisite steps).
  * @returns the key (prefixed by its scope, API keys hashed so they never sit in memory dumps in clear) and the
  *   decision scope/value to ban it with (the client key for a user the client could forge, see
  *   `RequestContext.userVerified`).
  */
-export function identityOf(ctx: RequestContext, by: IdentityKind): { key: string; scope: DecisionScope; value: string } {
-  const k = IDENTITIES[by];
+export function identityOf(ctx: RequestContext, by: IdentityKind, acceptedOnly = true): { key: string; scope: DecisionScope; value: string } {
+  const k = acceptedOnly ? IDENTITIES[by] : CLAIMED_IDENTITIES[by];
   const cached = ctx.scratch.get(k);
   if (cached !== undefined) return cached;
+  const trusted = ctx.identityAccepted || !acceptedOnly;
   let id: { key: string; scope: DecisionScope; value: string };
-  // a forgeable user (unverified JWT sub) is counted per client and its ban goes to the client that sent it
-  if (by === 'user' && ctx.user) id = ctx.userVerified ? { key: 'u:' + ctx.user, scope: 'user', value: ctx.user } : { key: 'u:' + ctx.userKey()!, scope: 'ip', value: ctx.clientKey };
-  else if ((by === 'user' || by === 'api_key') && ctx.apiKey) id = { key: 'k:' + shortHash(ctx.apiKey), scope: 'api_key', value: ctx.apiKey };
+  if (by === 'user' && ctx.user && ctx.userVerified) id = { key: 'u:' + ctx.user, scope: 'user', value: ctx.user };
+  // an unverified user (JWT sub) is counted per client, and its ban goes to the client that sent it
+  else if (by === 'user' && ctx.user && trusted && !ctx.apiKey) id = { key: 'u:' + ctx.userKey()!, scope: 'ip', value: ctx.clientKey };
+  else if ((by === 'user' || by === 'api_key') && ctx.apiKey && trusted) id = { key: 'k:' + shortHash(ctx.apiKey), scope: 'api_key', value: ctx.apiKey };
   else id = { key: 'i:' + ctx.clientKey, scope: 'ip', value: ctx.clientKey };
   ctx.scratch.set(k, id);
   return id;

@@ -55,7 +55,7 @@ function buildFlowsDetector(policy: Policy): Detector | undefined {
       const now = ctx.startedAt;
       for (const r of rules) {
         if (!matches(r.then, ctx)) continue;
-        const id = identityOf(ctx, r.rule.by);
+        const id = identityOf(ctx, r.rule.by, false);
         const monitor = cfg.monitor || r.rule.monitor;
         const emit = (why: string, detail: Record<string, string | number | boolean>): void => {
           (out ??= []).push(
@@ -95,7 +95,7 @@ function buildFlowsDetector(policy: Policy): Detector | undefined {
     observeResponse(ctx: RequestContext, res: ResponseInfo): DetectorResult {
       if (res.byGateway || res.status >= 400) return undefined;
       for (const r of rules) {
-        if (r.requires && matches(r.requires, ctx)) r.last.get(identityOf(ctx, r.rule.by).key).t = ctx.startedAt + res.latencyMs;
+        if (r.requires && matches(r.requires, ctx)) r.last.get(identityOf(ctx, r.rule.by, false).key).t = ctx.startedAt + res.latencyMs;
       }
       return undefined;
     },

@@ -31,6 +31,8 @@ export interface ReqInit {
   fingerprint?: string;
   /** Templated route as API discovery would set it. */
   route?: string;
+  /** Whether the API key / unverified user was accepted by the upstream before (default true when one is set). */
+  identityAccepted?: boolean;
   /** Marked as a verified good crawler, as the bots detector does. */
   goodBot?: boolean;
 }
@@ -57,6 +59,8 @@ export function makeCtx(r: ReqInit = {}): RequestContext {
     ctx.userVerified = r.userVerified ?? true;
   }
   if (r.apiKey) ctx.apiKey = r.apiKey;
+  // as after an earlier request the upstream accepted (the gateway learns it); `identityAccepted: false` for a made-up one
+  if (r.apiKey || r.user) ctx.identityAccepted = r.identityAccepted ?? true;
   if (r.goodBot) markGoodBot(ctx, true);
   if (r.fingerprint) ctx.fingerprint = r.fingerprint;
   if (r.route) ctx.route = r.route;

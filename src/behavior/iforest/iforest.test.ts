@@ -130,6 +130,7 @@ test('64 KiB pathological paths, identities and headers are cheap for the featur
   for (let i = 0; i < 2000; i++) {
     const c = new RequestContext({ id: 'r', clientIp: '198.51.100.1', clientKey: '198.51.100.1', peerIp: '198.51.100.1', method: 'GET', target: long, headers: { 'content-length': '9'.repeat(65536) }, startedAt: 1_700_000_000_000 + i });
     c.apiKey = 'k'.repeat(65536);
+    c.identityAccepted = true;
     d.inspectRequest(c);
     d.observeResponse(c, { status: 404, latencyMs: 1, bytes: 1, byGateway: false });
   }

@@ -63,12 +63,12 @@ function combined(cats: Map<string, number>): number {
 }
 
 /**
- * Scope of the risk client: the API key, else a verified user (`ctx.userVerified`: a forged JWT `sub` must not
+ * Scope of the risk client: the API key once the upstream accepted it (`ctx.identityAccepted`), else a verified user (`ctx.userVerified`: a forged JWT `sub` must not
  * get another user banned), else the client IP key (so carrier-NAT users stay apart).
  * Its map key is {@link clientIdentity} (`k:…`, `u:…`, `ip:…`, the anomaly model's client key, computed once per request).
  */
 function riskScope(ctx: RequestContext): DecisionScope {
-  if (ctx.apiKey !== undefined && ctx.apiKey !== '') return 'api_key';
+  if (ctx.apiKey !== undefined && ctx.apiKey !== '' && ctx.identityAccepted) return 'api_key';
   if (ctx.user !== undefined && ctx.user !== '' && ctx.userVerified) return 'user';
   return 'ip';
 }

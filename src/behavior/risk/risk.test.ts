@@ -11,11 +11,13 @@ function pol(risk: Record<string, unknown> = {}, extra: Record<string, unknown> 
   return policySchema.parse({ ...extra, behavior: { risk } });
 }
 
-function req(opts: { ip?: string; apiKey?: string; user?: string; at?: number; signals?: Signal[] } = {}): RequestContext {
+/** A request; an API key or user is one the upstream accepted before unless `accepted: false`. */
+function req(opts: { ip?: string; apiKey?: string; user?: string; accepted?: boolean; at?: number; signals?: Signal[] } = {}): RequestContext {
   const ip = opts.ip ?? '198.51.100.7';
   const c = new RequestContext({ id: 'r', clientIp: ip, clientKey: ip, peerIp: ip, method: 'GET', target: '/api/x', headers: {}, startedAt: opts.at ?? T0 });
   if (opts.apiKey) c.apiKey = opts.apiKey;
   if (opts.user) c.user = opts.user;
+  if (opts.apiKey || opts.user) c.identityAccepted = opts.accepted ?? true;
   for (const s of opts.signals ?? []) c.signals.push({ ...s });
   return c;
 }
@@ -83,6 +85,19 @@ test('identities: an attacking API key is banned by key; other keys and users on
   const user = decide(req({ ip: '100.64.0.1', user: 'carol', at: T0 + 10 }), p);
   assert.equal(user.action, 'allow');
   assert.equal(user.level, 'LOW');
+});
+
+test('identities: a made-up API key per request does not escape: risk accumulates on the client IP', () => {
+  const decide = createRiskDecide({});
+  const p = pol();
+  let v;
+  let c!: RequestContext;
+  for (let i = 0; i < 6; i++) {
+    c = req({ ip: '203.0.113.66', apiKey: `random-${i}`, accepted: false, at: T0 + i, signals: [sqli] });
+    v = decide(c, p);
+  }
+  assert.equal(v!.action, 'ban');
+  assert.deepEqual(c.signals.find((s) => s.action === 'ban')!.ban, { scope: 'ip', value: '203.0.113.66', durationMs: c.signals.find((s) => s.action === 'ban')!.ban!.durationMs });
 });
 
 test('client risk decays with the half-life', () => {
