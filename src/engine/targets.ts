@@ -84,10 +84,11 @@ export function requestParts(ctx: RequestContext, headers: readonly string[], li
   const sink = new Sink(limits.maxParts);
   const rawPath = ctx.path;
   sink.push('path', undefined, percentDecode(rawPath, false));
-  // segments: only when the path has more than one, to avoid inspecting the same text twice
+  // segments: every path has at least one (rules that read segments, not the whole path, must see `/:slug`
+  // routes' only segment too)
   let segs = 0;
   for (let i = 0; i < rawPath.length; i++) if (rawPath.charCodeAt(i) === 0x2f) segs++;
-  if (segs > 1) {
+  if (segs >= 1) {
     let from = 0;
     while (from <= rawPath.length) {
       let to = rawPath.indexOf('/', from);
