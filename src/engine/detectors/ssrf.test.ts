@@ -25,7 +25,11 @@ test('classifies internal hosts', () => {
   for (const h of ['localhost', 'LOCALHOST:8080', '127.0.0.1', '0', '0.0.0.0:22', '[::1]', '[::ffff:127.0.0.1]', '[0:0:0:0:0:ffff:a9fe:a9fe]', '[fd00:ec2::254]', '[fe80::1]', '10.1.2.3', '172.20.0.1', '192.168.0.10', '100.100.100.200', '169.254.169.254', 'metadata.google.internal', 'foo.localhost', '169.254.169.254.nip.io', '0251.0376.0251.0376']) {
     assert.ok(classifyHost(h) !== null, `not internal: ${h}`);
   }
-  for (const h of ['example.com', '8.8.8.8', '[2001:db8::1]', 'api.stripe.com:443', '172.32.0.1', '100.128.0.1', 'metadata.example.com']) {
+  // full stops URL parsers map to '.' (WHATWG URL / IDNA), raw, percent-encoded, or UTF-8 read as Latin-1
+  for (const h of ['169\u3002254\u3002169\u3002254', 'metadata\uff0egoogle\uff0einternal', '127\uff610\uff610\uff611', '169%E3%80%82254%E3%80%82169%E3%80%82254', 'localhost\u3002', '10\u00e3\u0080\u00821\u00e3\u0080\u00822\u00e3\u0080\u00823']) {
+    assert.ok(classifyHost(h) !== null, `not internal: ${h}`);
+  }
+  for (const h of ['example.com', '8.8.8.8', '[2001:db8::1]', 'api.stripe.com:443', '172.32.0.1', '100.128.0.1', 'metadata.example.com', 'example\u3002com']) {
     assert.equal(classifyHost(h), null, `internal: ${h}`);
   }
 });

@@ -122,10 +122,19 @@ const WILDCARD_DNS: readonly string[] = [
   'burpcollaborator.net', 'oastify.com', 'interact.sh', 'oast.fun', 'oast.pro', 'oast.live', 'oast.site', 'oast.online', 'oast.me',
 ];
 
+/**
+ * Full stops other than `.` that URL parsers map to `.` in host names (IDNA / WHATWG URL: U+3002 ideographic,
+ * U+FF0E fullwidth, U+FF61 halfwidth ideographic), also as their percent-encoded or Latin-1-read UTF-8 bytes:
+ * `169。254。169。254` reaches the metadata service through Node's URL parser.
+ */
+const OTHER_DOTS = /[\u3002\uff0e\uff61]|%e3%80%82|%ef%bc%8e|%ef%bd%a1|\u00e3\u0080\u0082|\u00ef\u00bc\u008e|\u00ef\u00bd\u00a1/g;
+const HAS_OTHER_DOT = /[\u3002\uff0e\uff61%\u00e3\u00ef]/;
+
 /** Classifies one host candidate (no port, brackets removed or not). Returns a label or null. */
 export function classifyHost(raw: string): string | null {
   let h = raw.trim().toLowerCase();
   if (h.length === 0 || h.length > 255) return null;
+  if (HAS_OTHER_DOT.test(h)) h = h.replace(OTHER_DOTS, '.');
   if (h.charCodeAt(0) === 0x5b) {
     const close = h.indexOf(']');
     h = close === -1 ? h.slice(1) : h.slice(1, close);
