@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rules } from './prototype-pollution.ts';
-import { matchAll, matchPart, timeAll, ruleMetaProblems } from './lib/testing.ts';
+import { checkAll, matchAll, matchPart, testContext, testScope, timeAll, ruleMetaProblems } from './lib/testing.ts';
+import { bodyParts } from '../targets.ts';
 
 test('rule metadata is well formed', () => {
   assert.deepEqual(ruleMetaProblems(rules), []);
@@ -17,6 +18,14 @@ test('detects __proto__ and constructor.prototype in keys, names and values', ()
   assert.deepEqual(matchAll(rules, '\\u005f\\u005fproto\\u005f\\u005f', 'json_key'), ['934150']);
   const rule = rules.find((r) => r.id === '934160')!;
   assert.ok(matchPart(rule as never, 'prototype', 'json_key', 'user.constructor.prototype') !== null);
+});
+
+test('JSON Patch paths and property paths given as arrays', () => {
+  assert.deepEqual(matchAll(rules, '/constructor/prototype/isAdmin', 'json'), ['934160'], 'RFC 6902 path');
+  const array = bodyParts(testContext('POST', '/api/items', [['content-type', 'application/json']], '{"path":["constructor","prototype","isAdmin"],"value":true}')).parts;
+  assert.deepEqual(checkAll(rules, testScope(array)), ['934161: array path constructor, prototype']);
+  const benign = bodyParts(testContext('POST', '/api/items', [['content-type', 'application/json']], '{"words":["constructor"],"more":["prototype"],"list":["prototype","constructor"]}')).parts;
+  assert.deepEqual(checkAll(rules, testScope(benign)), [], 'not one array, or not in that order');
 });
 
 test('does not flag ordinary words', () => {

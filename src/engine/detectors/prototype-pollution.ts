@@ -1,5 +1,5 @@
 import type { Location } from '../../core/types.ts';
-import type { PartRule } from '../types.ts';
+import type { PartRule, PayloadRule, RequestRule } from '../types.ts';
 import { clip, isWordChar } from './lib/text.ts';
 
 /**
@@ -11,6 +11,8 @@ import { clip, isWordChar } from './lib/text.ts';
  * - `934160` `constructor` followed by `prototype` as property access (`constructor.prototype`,
  *   `constructor[prototype]`, `["constructor"]["prototype"]`, or JSON key path `…constructor.prototype…`),
  *   PL1, critical.
+ * - `934161` a property path given as a JSON array with consecutive elements `constructor`, `prototype`, PL1,
+ *   critical.
  */
 
 const TAGS = ['OWASP_CRS/ATTACK-NODEJS', 'CWE-1321', 'attack-prototype-pollution'] as const;
@@ -50,8 +52,8 @@ const proto: PartRule = {
 };
 
 /**
- * Finds `constructor` followed by `prototype` as a property access: separated only by `.`, `[`, `]`, quotes
- * and spaces. Returns the index or -1. Linear.
+ * Finds `constructor` followed by `prototype` as a property access: separated only by `.`, `[`, `]`, `/`
+ * (JSON Pointer paths of JSON Patch, RFC 6901/6902), quotes and spaces. Returns the index or -1. Linear.
  */
 export function findConstructorPrototype(s: string): number {
   for (let i = s.indexOf('constructor'); i !== -1; i = s.indexOf('constructor', i + 1)) {
@@ -60,7 +62,7 @@ export function findConstructorPrototype(s: string): number {
     let sep = 0;
     while (k < s.length && sep < 8) {
       const c = s.charCodeAt(k);
-      if (c === 0x2e || c === 0x5b || c === 0x5d || c === 0x22 || c === 0x27 || c === 0x20) {
+      if (c === 0x2e || c === 0x5b || c === 0x5d || c === 0x2f || c === 0x22 || c === 0x27 || c === 0x20) {
         k++;
         sep++;
       } else break;
@@ -94,5 +96,38 @@ const ctorProto: PartRule = {
   },
 };
 
+/**
+ * A property path given as a JSON array (`{"path": ["constructor", "prototype", "isAdmin"]}`, as lodash `set`
+ * and similar helpers accept): consecutive elements `constructor`, `prototype` of one array. Linear in the parts.
+ */
+const ctorProtoArray: RequestRule = {
+  kind: 'request',
+  id: '934161',
+  name: 'prototype-pollution-path-array',
+  category: 'prototype-pollution',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  phase: 'body',
+  check(scope) {
+    const parts = scope.parts;
+    for (let i = 1; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.loc.kind !== 'json' || p.value !== 'prototype') continue;
+      const q = parts[i - 1]!;
+      if (q.loc.kind === 'json' && q.value === 'constructor' && sameArray(q.loc.name, p.loc.name)) return [{ hit: 'array path constructor, prototype', loc: p.loc, value: clip(`${q.loc.name} ${p.loc.name}`) }];
+    }
+    return [];
+  },
+};
+
+/** True when JSON part names `a` and `b` are elements of one array (`x.path[0]`, `x.path[1]`). */
+function sameArray(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined || !a.endsWith(']') || !b.endsWith(']')) return false;
+  const ia = a.lastIndexOf('[');
+  const ib = b.lastIndexOf('[');
+  return ia > 0 && ia === ib && a.slice(0, ia) === b.slice(0, ib);
+}
+
 /** The prototype pollution rules (ids and levels in the module comment). */
-export const rules: readonly PartRule[] = [proto, ctorProto];
+export const rules: readonly PayloadRule[] = [proto, ctorProto, ctorProtoArray];
