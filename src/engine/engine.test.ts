@@ -5,7 +5,7 @@ import { decide } from '../core/decide.ts';
 import { validatePolicy } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { PartRule, PayloadRule, RequestRule } from './types.ts';
-import { BUDGET_RULE_ID, PayloadEngine, RuleRegistryError, validateRules } from './engine.ts';
+import { BUDGET_RULE_ID, PayloadEngine, RULE_ERROR_ID, RuleRegistryError, validateRules } from './engine.ts';
 import { ruleRegistry, findRule } from './registry.ts';
 import { createPayloadDetector } from './detector.ts';
 import { compileRoute } from './exclusions.ts';
@@ -143,13 +143,15 @@ test('route patterns: * one segment, ** any, :name one segment', () => {
   assert.equal(compileRoute('/users/:id')('/users/42'), true);
 });
 
-test('a throwing rule is skipped and counted; the request goes on', () => {
+test('a throwing rule is skipped and counted; the request goes on with a 3-point rule-error signal', () => {
   const boom: PartRule = { ...needleRule('100009', 'x'), match: () => { throw new Error('boom'); } };
   const reqBoom: RequestRule = { kind: 'request', id: '100010', name: 'r', category: 'protocol', severity: 'critical', paranoia: 1, tags: [], check: () => { throw new Error('boom'); } };
   const e = engine({}, [boom, reqBoom, needleRule('100001', 'evil')]);
   const s = run(e, ctx('/?q=evil'));
-  assert.deepEqual(s.map((x) => x.ruleId), ['other.100001']);
+  assert.deepEqual(s.map((x) => x.ruleId), ['other.100001', RULE_ERROR_ID]);
+  assert.equal(s[1]!.score, 3);
   assert.ok(e.ruleErrors >= 2);
+  assert.deepEqual(run(engine({}, [needleRule('100001', 'evil')]), ctx('/?q=evil')).map((x) => x.ruleId), ['other.100001'], 'none without errors');
 });
 
 test('request rules: request phase by default, body phase with body facts', () => {

@@ -15,11 +15,16 @@ import { HeaderResultCache, type HeaderHit, type HeaderResults } from './header-
  * one {@link Signal}; the decide step blocks at `detection.anomalyThreshold`.
  *
  * Never throws on the request path: a rule that throws is skipped for that request (counted in
- * {@link PayloadEngine.ruleErrors}).
+ * {@link PayloadEngine.ruleErrors}) and the request gets a {@link RULE_ERROR_ID} signal.
  */
 
 /** Signal id of the "inspection budget exhausted" notice (score 0). */
 export const BUDGET_RULE_ID = 'payload.949990';
+/**
+ * Signal id of "a rule failed on this request" (severity warning, 3 points): input that makes a rule throw was
+ * not fully inspected and is likely crafted, so it counts toward the anomaly score without blocking alone.
+ */
+export const RULE_ERROR_ID = 'payload.949991';
 
 /** Longest raw/transformed value kept in evidence (chars). */
 const EVIDENCE_VALUE = 256;
@@ -523,6 +528,7 @@ export class PayloadEngine {
     // the budget is per request and counts inspection time only (not the wait for the body between phases):
     // the body phase gets what the request phase left
     const t0 = performance.now();
+    const errorsBefore = this.ruleErrors;
     const spent = ctx.scratch.get(SCRATCH_SPENT) ?? 0;
     const scope = new Scope(ctx, parts, phase, t0 + this.policy.budgetMs - spent, body, this.policy);
     const excl = this.requestExclusions(ctx);
@@ -603,6 +609,18 @@ export class PayloadEngine {
       out.push(this.signal(c, hit));
     }
     ctx.scratch.set(SCRATCH_SPENT, spent + (performance.now() - t0));
+    if (this.ruleErrors !== errorsBefore) {
+      const n = this.ruleErrors - errorsBefore;
+      out.push({
+        ruleId: RULE_ERROR_ID,
+        detector: 'payload',
+        category: 'other',
+        score: SEVERITY_SCORE.warning,
+        severity: 'warning',
+        message: `${n} inspection rule${n === 1 ? '' : 's'} failed on this request (not fully inspected)`,
+        evidence: { detail: { failedRules: n, phase } },
+      });
+    }
     if (overBudget) {
       out.push({
         ruleId: BUDGET_RULE_ID,
