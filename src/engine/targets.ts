@@ -496,19 +496,34 @@ function scanMultipart(bytes: Buffer, ctRaw: string, sink: Sink, limits: TargetL
     const eol = s.indexOf('\n', p);
     if (eol === -1) break;
     p = eol + 1;
-    let hdrEnd = s.indexOf('\r\n\r\n', p);
-    let bodyStart = hdrEnd + 4;
-    const lf = s.indexOf('\n\n', p);
-    if (lf !== -1 && (hdrEnd === -1 || lf < hdrEnd)) {
-      hdrEnd = lf;
-      bodyStart = lf + 2;
+    // The part ends at the next delimiter; its header section ends at the first empty line before that (CRLF or
+    // bare LF). Both searches stop at the next delimiter, so each byte is scanned once: searching the whole
+    // rest of the body for each part was quadratic (64 KiB of empty parts took 200 ms).
+    const next = s.indexOf('\r\n' + delim, p);
+    const limit = next === -1 ? s.length : next;
+    let hdrEnd = -1;
+    let bodyStart = -1;
+    if (s.charCodeAt(p) === 0x0a) {
+      hdrEnd = p;
+      bodyStart = p + 1;
+    } else if (s.charCodeAt(p) === 0x0d && s.charCodeAt(p + 1) === 0x0a) {
+      hdrEnd = p;
+      bodyStart = p + 2;
+    } else {
+      for (let k = s.indexOf('\n', p); k !== -1 && k < limit; k = s.indexOf('\n', k + 1)) {
+        const a = s.charCodeAt(k + 1);
+        const blank = a === 0x0a ? 2 : a === 0x0d && s.charCodeAt(k + 2) === 0x0a ? 3 : 0;
+        if (blank === 0) continue;
+        hdrEnd = s.charCodeAt(k - 1) === 0x0d ? k - 1 : k;
+        bodyStart = k + blank;
+        break;
+      }
     }
     if (hdrEnd === -1) {
       if (!info.truncated) info.parseError = 'multipart: part headers not terminated';
       return;
     }
-    const next = s.indexOf('\r\n' + delim, bodyStart);
-    const contentEnd = next === -1 ? s.length : next;
+    const contentEnd = next === -1 || next < bodyStart ? s.length : next;
     let name: string | undefined;
     let filename: string | undefined;
     let partCt = '';
