@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
 import { RequestContext } from '../core/context.ts';
 import { DEFAULT_HEADERS, DEFAULT_LIMITS, bodyParts, mediaParam, requestParts } from './targets.ts';
@@ -136,4 +137,49 @@ test('multipart: header sections end at the first empty line before the next del
   const small = time(1500);
   const big = time(6000);
   assert.ok(big < small * 2.5 + 2, `4× the body: ${small.toFixed(2)} ms -> ${big.toFixed(2)} ms`);
+});
+
+test('Content-Encoding: gzip, deflate (zlib or raw), br bodies are inspected decoded; a cut prefix as far as it goes; bombs stop at 1 MiB', () => {
+  const form = 'id=1%27+or+%271%27%3D%271&x=y';
+  const ct = { 'content-type': 'application/x-www-form-urlencoded' };
+  for (const [enc, bytes] of [
+    ['gzip', zlib.gzipSync(form)],
+    ['deflate', zlib.deflateSync(form)],
+    ['deflate', zlib.deflateRawSync(form)],
+    ['br', zlib.brotliCompressSync(form)],
+    ['gzip, br', zlib.brotliCompressSync(zlib.gzipSync(form))],
+  ] as const) {
+    const { parts, info } = bodyParts(ctx('/', { ...ct, 'content-encoding': enc }, bytes));
+    assert.equal(info.parseError, undefined, enc);
+    assert.deepEqual(pick(parts, 'form'), [['id', "1' or '1'='1"], ['x', 'y']], enc);
+  }
+  const big = zlib.gzipSync(JSON.stringify({ q: "1' or '1'='1", pad: 'x'.repeat(200_000) }));
+  const cut = bodyParts(ctx('/', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, big.subarray(0, 200), true));
+  assert.deepEqual(pick(cut.parts, 'json')[0], ['q', "1' or '1'='1"], 'a truncated prefix decodes as far as it goes');
+  const bomb = bodyParts(ctx('/', { ...ct, 'content-encoding': 'gzip' }, zlib.gzipSync(Buffer.alloc(4 << 20, 0x61))));
+  assert.match(String(bomb.info.parseError), /over 1048576 bytes/);
+  assert.match(String(bodyParts(ctx('/', { ...ct, 'content-encoding': 'gzip' }, Buffer.from('not gzip'))).info.parseError), /corrupt/);
+  assert.match(String(bodyParts(ctx('/', { ...ct, 'content-encoding': 'compress' }, Buffer.from('x'))).info.parseError), /not supported/);
+});
+
+test('JSON in an unexpected media type is inspected as JSON; a binary body starting with a brace is not an error', () => {
+  const sqli = '{"id":"1\' or \'1\'=\'1"}';
+  for (const type of ['application/octet-stream', 'application/x-json', 'application/vnd.custom']) {
+    const { parts, info } = bodyParts(ctx('/', { 'content-type': type }, sqli));
+    assert.equal(info.kind, 'json', type);
+    assert.deepEqual(pick(parts, 'json'), [['id', "1' or '1'='1"]], type);
+  }
+  const bin = bodyParts(ctx('/', { 'content-type': 'application/octet-stream' }, Buffer.from([0x7b, 0x22, 0x00, 0xff, 0xfe, 0x01])));
+  assert.equal(bin.info.parseError, undefined);
+  assert.equal(bin.info.kind, 'binary');
+});
+
+test('a body declared in a charset that is not ASCII-compatible (EBCDIC, UTF-16) is a parse error, inspected as text', () => {
+  for (const cs of ['ibm037', 'IBM500', 'cp1026', 'utf-16le', 'UTF-32', '"utf-16"']) {
+    const { info } = bodyParts(ctx('/', { 'content-type': `application/x-www-form-urlencoded; charset=${cs}` }, 'a=b'));
+    assert.match(String(info.parseError), /not ASCII-compatible/, cs);
+  }
+  for (const cs of ['utf-8', 'iso-8859-1', 'windows-1252', 'us-ascii']) {
+    assert.equal(bodyParts(ctx('/', { 'content-type': `application/x-www-form-urlencoded; charset=${cs}` }, 'a=b')).info.parseError, undefined, cs);
+  }
 });

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import type { RequestContext } from '../core/context.ts';
 import type { Location } from '../core/types.ts';
 import type { BodyInfo, Part } from './types.ts';
@@ -190,9 +191,30 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
   const ctRaw = ctx.header('content-type');
   const ct = mediaType(ctRaw);
   const truncated = b?.truncated ?? false;
-  const text = b && b.bytes.length ? b.bytes.toString('utf8') : '';
-  const info: BodyInfo = { kind: text.length ? bodyKind(ct, text) : 'none', contentType: ct, truncated, limited: false, text };
-  switch (info.kind) {
+  let bytes = b?.bytes;
+  let decodeError: string | undefined;
+  const encoding = ctx.header('content-encoding');
+  if (bytes && bytes.length && encoding !== '' && encoding.toLowerCase() !== 'identity') {
+    const d = decodeContentEncoding(bytes, encoding, truncated);
+    if (typeof d === 'string') decodeError = d;
+    else bytes = d;
+  }
+  const text = bytes && bytes.length ? bytes.toString('utf8') : '';
+  let kind: BodyInfo['kind'] = text.length ? bodyKind(ct, text) : 'none';
+  // a body in an unexpected media type that reads as JSON is inspected as JSON: frameworks that parse
+  // regardless of the Content-Type (Flask get_json(force=True), custom middleware) would receive it
+  const sniffed = kind === 'binary' && looksLikeJson(text);
+  if (sniffed) kind = 'json';
+  const info: BodyInfo = { kind, contentType: ct, truncated, limited: false, text };
+  const charset = mediaParam(ctRaw, 'charset')?.toLowerCase();
+  if (charset !== undefined && kind !== 'binary' && !asciiCompatible(charset)) {
+    // EBCDIC or UTF-16/32 text reads as noise here but as a payload to an upstream that honours the charset
+    info.parseError = `charset ${clipName(charset)} is not ASCII-compatible`;
+    info.kind = 'text';
+  } else if (decodeError !== undefined) {
+    info.parseError = decodeError;
+  }
+  switch (info.parseError === undefined ? info.kind : 'none') {
     case 'form':
       parseUrlencoded(text.indexOf('\n') === -1 ? text : text.trimEnd(), 'form_name', 'form', sink, limits.maxNameLength);
       break;
@@ -200,7 +222,7 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
       scanJson(text, sink, limits, info);
       break;
     case 'multipart':
-      scanMultipart(b!.bytes, ctRaw, sink, limits, info);
+      scanMultipart(bytes!, ctRaw, sink, limits, info);
       break;
     case 'xml':
       scanXml(text, sink, limits, info);
@@ -211,9 +233,69 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
     default:
       break;
   }
+  // sniffed JSON that does not parse was binary after all: no parse-error finding for a declared binary type
+  if (sniffed && info.parseError !== undefined) {
+    info.parseError = undefined;
+    info.kind = 'binary';
+  }
   if (info.parseError !== undefined) sink.push('body', undefined, text);
   info.limited = sink.limited || info.limited;
   return { parts: sink.parts, info };
+}
+
+/** Largest decoded body inspected, bytes: a decompression bomb is cut here, not expanded in memory. */
+export const MAX_DECODED_BYTES = 1 << 20;
+
+/**
+ * The body decoded per its `Content-Encoding` (RFC 9110 §8.4: gzip, x-gzip, deflate, br, zstd; up to three
+ * codings, applied in reverse order), as an upstream that inflates request bodies (Express body-parser) sees it.
+ * A truncated prefix decodes as far as it goes. Returns an error string for an unknown coding, a corrupt stream
+ * or output over {@link MAX_DECODED_BYTES}. Synchronous: at most 1 MiB of output per request.
+ */
+export function decodeContentEncoding(bytes: Buffer, header: string, truncated: boolean): Buffer | string {
+  const codings = header.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '' && c !== 'identity');
+  if (codings.length > 3) return `content-encoding: ${codings.length} codings`;
+  let out = bytes;
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const c = codings[i]!;
+    const opts = { maxOutputLength: MAX_DECODED_BYTES, finishFlush: truncated ? zlib.constants.Z_SYNC_FLUSH : zlib.constants.Z_FINISH };
+    try {
+      if (c === 'gzip' || c === 'x-gzip') out = zlib.gunzipSync(out, opts);
+      else if (c === 'deflate') {
+        try {
+          out = zlib.inflateSync(out, opts);
+        } catch {
+          out = zlib.inflateRawSync(out, opts); // some clients send raw DEFLATE (RFC 1951) as "deflate"
+        }
+      } else if (c === 'br') out = zlib.brotliDecompressSync(out, { maxOutputLength: MAX_DECODED_BYTES, finishFlush: truncated ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.BROTLI_OPERATION_FINISH });
+      else if (c === 'zstd' && typeof zlib.zstdDecompressSync === 'function') out = zlib.zstdDecompressSync(out, { maxOutputLength: MAX_DECODED_BYTES });
+      else return `content-encoding ${clipName(c)} not supported`;
+    } catch (err) {
+      const e = err as { code?: string };
+      return e.code === 'ERR_BUFFER_TOO_LARGE' ? `content-encoding ${c}: decoded body over ${MAX_DECODED_BYTES} bytes` : `content-encoding ${c}: corrupt stream`;
+    }
+  }
+  return out;
+}
+
+/** True when `text` starts (after whitespace) like a JSON object or array. */
+function looksLikeJson(text: string): boolean {
+  let i = 0;
+  while (i < text.length && i < 64 && text.charCodeAt(i) <= 0x20) i++;
+  const c = text.charCodeAt(i);
+  const d = text.charCodeAt(i + 1);
+  // `{"`, `{}`, `[`, followed by a JSON value start: not a binary format that happens to start with a brace
+  return (c === 0x7b && (d === 0x22 || d === 0x7d || d <= 0x20)) || (c === 0x5b && (d === 0x22 || d === 0x7b || d === 0x5b || d === 0x5d || (d >= 0x30 && d <= 0x39) || d <= 0x20));
+}
+
+/** Charsets whose bytes for ASCII characters are ASCII (UTF-8, ISO-8859-*, Windows-125x, …). */
+function asciiCompatible(charset: string): boolean {
+  const c = charset.replace(/^"|"$/g, '');
+  return !(c.startsWith('utf-16') || c.startsWith('utf-32') || c.startsWith('ucs-') || c === 'utf-7' || c.includes('ebcdic') || /^(ibm|cp)0?(37|273|277|278|280|284|285|290|297|420|424|500|870|871|875|1025|1026|1047|1140|1141|1142|1143|1144|1145|1146|1147|1148|1149)$/.test(c));
+}
+
+function clipName(s: string): string {
+  return s.length > 32 ? s.slice(0, 32) : s;
 }
 
 function isJsonWs(c: number): boolean {
