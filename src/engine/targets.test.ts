@@ -87,11 +87,18 @@ test('XML: text, attributes, DOCTYPE and external entities noticed', () => {
   assert.deepEqual(pick(parts, 'xml'), [['r@a', '1'], ['n', '&x;'], ['r', '<b>']]);
 });
 
-test('part count is bounded', () => {
-  const q = Array.from({ length: 5000 }, (_, i) => `a${i}=1`).join('&');
-  const { parts, limited } = requestParts(ctx('/?' + q), DEFAULT_HEADERS, { ...DEFAULT_LIMITS, maxParts: 100 });
-  assert.equal(parts.length, 100);
+test('part count is bounded; past the bound the whole query, cookie or body is inspected once as one value', () => {
+  const q = Array.from({ length: 5000 }, (_, i) => `a${i}=1`).join('&') + '&z=last%20one';
+  const { parts, limited } = requestParts(ctx('/?' + q, { 'user-agent': 'ua' }), DEFAULT_HEADERS, { ...DEFAULT_LIMITS, maxParts: 100 });
   assert.equal(limited, true);
+  assert.equal(parts.filter((p) => p.loc.kind === 'query' || p.loc.kind === 'query_name' || p.loc.kind.startsWith('path')).length, 101);
+  assert.ok(parts.find((p) => p.loc.kind === 'query' && p.loc.name === '*')!.value.endsWith('z=last one'), 'the rest is seen');
+  assert.deepEqual(pick(parts, 'header'), [['user-agent', 'ua']], 'headers are inspected whatever the parameter count');
+  const body = JSON.stringify(Array.from({ length: 2000 }, (_, i) => `v${i}`).concat(["1' or '1'='1"]));
+  const b = bodyParts(ctx('/', { 'content-type': 'application/json' }, body));
+  assert.equal(b.info.limited, true);
+  assert.equal(b.parts.at(-1)!.loc.kind, 'body');
+  assert.ok(b.parts.at(-1)!.value.includes("1' or '1'='1"));
 });
 
 test('extraction is linear on 64 KiB hostile bodies and targets', () => {

@@ -46,6 +46,11 @@ export class Sink {
     this.parts.push({ loc: name === undefined ? { kind } : { kind, name }, value });
     return true;
   }
+
+  /** Adds a part past the bound (a whole text standing for the parts the bound cut off; bounded by the caller). */
+  force(kind: Location['kind'], name: string | undefined, value: string): void {
+    this.parts.push({ loc: name === undefined ? { kind } : { kind, name }, value });
+  }
 }
 
 /**
@@ -100,7 +105,12 @@ export function requestParts(ctx: RequestContext, headers: readonly string[], li
       from = to + 1;
     }
   }
-  if (ctx.rawQuery.length > 0) parseUrlencoded(ctx.rawQuery, 'query_name', 'query', sink, limits.maxNameLength);
+  if (ctx.rawQuery.length > 0) {
+    parseUrlencoded(ctx.rawQuery, 'query_name', 'query', sink, limits.maxNameLength);
+    // parameters past the bound: the whole query string once more, as one value (linear), so none goes unseen
+    if (sink.limited) sink.force('query', '*', percentDecode(ctx.rawQuery, true));
+  }
+  const limitedBefore = sink.limited;
   const cookie = ctx.headers.cookie;
   if (cookie !== undefined) {
     const text = Array.isArray(cookie) ? cookie.join('; ') : cookie;
@@ -120,15 +130,17 @@ export function requestParts(ctx: RequestContext, headers: readonly string[], li
       }
       from = to + 1;
     }
+    if (sink.limited) sink.force('cookie', '*', percentDecode(text, false));
   }
+  // the selected headers always (a bounded list): many parameters must not hide a header payload
   for (const h of headers) {
     const v = ctx.headers[h];
     if (v === undefined) continue;
     if (Array.isArray(v)) {
-      for (const x of v) sink.push('header', h, x);
-    } else sink.push('header', h, v);
+      for (const x of v) sink.force('header', h, x);
+    } else sink.force('header', h, v);
   }
-  return { parts: sink.parts, limited: sink.limited };
+  return { parts: sink.parts, limited: sink.limited || limitedBefore };
 }
 
 /** Media type of a Content-Type value: lower-cased, without parameters. */
@@ -240,6 +252,9 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
   }
   if (info.parseError !== undefined) sink.push('body', undefined, text);
   info.limited = sink.limited || info.limited;
+  // past the part bound the rest would go uninspected: the whole body is inspected once more as one text
+  // (linear), so a payload after the 1,000th value is still seen
+  if (sink.limited && text.length) sink.parts.push({ loc: { kind: 'body' }, value: text });
   return { parts: sink.parts, info };
 }
 
