@@ -57,12 +57,16 @@ export class Sink {
  * Parses `application/x-www-form-urlencoded` text (a query string or a form body) with the WHATWG
  * urlencoded parser's rules: `&`-separated, the first `=` splits name and value, `+` is a space, one
  * percent-decoding pass ({@link percentDecode}: invalid escapes kept, bytes read as lenient UTF-8).
- * Bracketed names (`a[b]=`, `a[]=`) are kept whole as the name; repeated names give one part each.
- * Empty pairs are skipped. Linear.
+ * Bracketed names (`a[b]=`, `a[]=`) are kept whole as the name; repeated names give one part each, plus one
+ * part with their values joined by `,` (ASP.NET and some other frameworks read `id=1 union/*&id=*\/select 2`
+ * as `1 union/*,*\/select 2`). Empty pairs are skipped. Linear.
  */
 export function parseUrlencoded(raw: string, nameKind: Location['kind'], valueKind: Location['kind'], sink: Sink, maxName: number): void {
   const n = raw.length;
   let start = 0;
+  // values per name, kept only once a second pair exists (most query strings have one or none)
+  let first: { name: string; value: string } | undefined;
+  let byName: Map<string, string[]> | undefined;
   while (start <= n) {
     let end = raw.indexOf('&', start);
     if (end === -1) end = n;
@@ -73,9 +77,23 @@ export function parseUrlencoded(raw: string, nameKind: Location['kind'], valueKi
       const value = eq < end ? percentDecode(raw.slice(eq + 1, end), true) : '';
       const locName = name.length > maxName ? name.slice(0, maxName) : name;
       if (!sink.push(nameKind, locName, name)) return;
-      if (eq < end && !sink.push(valueKind, locName, value)) return;
+      if (eq < end) {
+        if (!sink.push(valueKind, locName, value)) return;
+        if (first === undefined) first = { name: locName, value };
+        else {
+          if (byName === undefined) byName = new Map([[first.name, [first.value]]]);
+          const vs = byName.get(locName);
+          if (vs === undefined) byName.set(locName, [value]);
+          else vs.push(value);
+        }
+      }
     }
     start = end + 1;
+  }
+  if (byName !== undefined) {
+    for (const [name, values] of byName) {
+      if (values.length > 1 && !sink.push(valueKind, name, values.join(','))) return;
+    }
   }
 }
 
