@@ -122,13 +122,17 @@ function lower(s: string): string {
   return s;
 }
 
-/** End index (exclusive) of a quoted string starting after its opening quote at `i`; -1 when unterminated. */
-function stringEnd(s: string, i: number, q: number): number {
+/**
+ * End index (exclusive) of a quoted string starting after its opening quote at `i`; -1 when unterminated.
+ * `backslashEscapes`: `\` escapes the next character (MySQL's default); off, it is a plain character
+ * (standard SQL: PostgreSQL, SQL Server, Oracle, SQLite, MySQL with NO_BACKSLASH_ESCAPES).
+ */
+function stringEnd(s: string, i: number, q: number, backslashEscapes: boolean): number {
   const n = s.length;
   let j = i;
   while (j < n) {
     const c = s.charCodeAt(j);
-    if (c === 0x5c) {
+    if (c === 0x5c && backslashEscapes) {
       j += 2;
       continue;
     }
@@ -168,9 +172,10 @@ function nextSignificant(s: string, i: number): number {
  * Tokenizes `s` as SQL in quote context `q` (0 bare, 0x27 `'`, 0x22 `"`). In a quote context the input
  * starts inside a string literal: the text up to the first `q` is the first token (`s`); callers skip the
  * context when `q` does not occur. Inline comments are dropped; a trailing comment becomes a final `c`.
- * MySQL executable comments (`/*!50000 … *\/`) are read as code. Linear.
+ * MySQL executable comments (`/*!50000 … *\/`) are read as code. `backslashEscapes` as in {@link stringEnd}
+ * (default on). Linear.
  */
-export function tokenize(s: string, q: number): Tokens {
+export function tokenize(s: string, q: number, backslashEscapes = true): Tokens {
   const types: TokenType[] = [];
   const values: string[] = [];
   const n = s.length;
@@ -222,7 +227,7 @@ export function tokenize(s: string, q: number): Tokens {
     }
     // strings
     if (c === 0x27 || c === 0x22) {
-      const e = stringEnd(s, i + 1, c);
+      const e = stringEnd(s, i + 1, c, backslashEscapes);
       const v = s.slice(i + 1, e === -1 ? n : e);
       if (types.length && types[types.length - 1] === 's' && !trailingComment) values[values.length - 1] += v; // 'a' 'b' concatenation
       else push('s', v);
@@ -280,7 +285,7 @@ export function tokenize(s: string, q: number): Tokens {
       while (j < n && (isWord(s.charCodeAt(j)) || s.charCodeAt(j) === 0x2e)) j++;
       if (j === st && (s.charCodeAt(j) === 0x27 || s.charCodeAt(j) === 0x22 || s.charCodeAt(j) === 0x60)) {
         // @'quoted var'
-        const e = stringEnd(s, j + 1, s.charCodeAt(j));
+        const e = stringEnd(s, j + 1, s.charCodeAt(j), backslashEscapes);
         j = e === -1 ? n : e + 1;
       }
       push(j === st ? 'o' : 'v', lower(s.slice(i, j)));
@@ -726,6 +731,10 @@ function wordsOnly(s: string): boolean {
   return !NOT_WORDS.test(s);
 }
 
+/** Backslash modes to tokenize in ({@link stringEnd}): MySQL's escapes only, or both readings. */
+const MYSQL_ESCAPES: readonly boolean[] = [true];
+const BOTH_ESCAPE_MODES: readonly boolean[] = [true, false];
+
 /**
  * Detects SQL injection in a (decoded) value: tokenizes it in the bare, `'` and `"` contexts (quote contexts
  * only when the quote occurs), also with inline comments deleted (`UN/**\/ION` evasion) when `/*` occurs, and
@@ -760,16 +769,20 @@ export function detectSqli(input: string): SqliFinding | null {
     if (out !== input) variants.push(out);
   }
   for (const s of variants) {
-    if (bareMayMatch(s)) {
-      const bare = tokenize(s, 0);
-      const r0 = judge(bare, false);
-      if (r0) return { context: 'bare', reason: r0, fingerprint: fingerprint(bare.types) };
-    }
-    for (const q of [0x27, 0x22]) {
-      if (s.indexOf(String.fromCharCode(q)) === -1) continue;
-      const tk = tokenize(s, q);
-      const r = judge(tk, true);
-      if (r) return { context: q === 0x27 ? "'" : '"', reason: r, fingerprint: fingerprint(tk.types) };
+    // a backslash before a quote escapes it in MySQL but is a plain character in standard SQL: read both ways
+    const modes = s.indexOf("\\'") !== -1 || s.indexOf('\\"') !== -1 ? BOTH_ESCAPE_MODES : MYSQL_ESCAPES;
+    for (const esc of modes) {
+      if (bareMayMatch(s)) {
+        const bare = tokenize(s, 0, esc);
+        const r0 = judge(bare, false);
+        if (r0) return { context: 'bare', reason: r0, fingerprint: fingerprint(bare.types) };
+      }
+      for (const q of [0x27, 0x22]) {
+        if (s.indexOf(String.fromCharCode(q)) === -1) continue;
+        const tk = tokenize(s, q, esc);
+        const r = judge(tk, true);
+        if (r) return { context: q === 0x27 ? "'" : '"', reason: r, fingerprint: fingerprint(tk.types) };
+      }
     }
   }
   return null;

@@ -37,6 +37,8 @@ test('evasion does not help: case, inline comments, whitespace substitutes, enco
     '1%a0union%a0select%a01,2', "1\tunion\tselect\t1", '1+union+select+1', '%27%20or%20%271%27%3D%271', '%27%20or%201%3D1--',
     "\uff07 or \uff071\uff07=\uff071", "1 union select concat(0x61,0x62),2", "1 union select `password` from `users`",
     "' or 'a'='a'", "1'/**/or/**/1=1#", 'sel%00ect', "\u2019 or \u20181\u2019=\u20191",
+    // a backslash is a plain character in standard SQL (PostgreSQL, SQL Server, Oracle, SQLite)
+    "x' and 'a\\' = 'a\\' and pg_sleep(5) is null--", "' or 'a\\'='a\\' union select password,2 from users--",
   ];
   for (const a of evasions.filter((x) => x !== 'sel%00ect')) assert.ok(fires(a), `missed: ${a}`);
 });
