@@ -27,6 +27,7 @@ test('detects commands after separators, substitutions and evasions', () => {
     'x;cat${IFS}/etc/hosts',
     'x;{cat,/etc/hosts}',
     'x;/???/??t /etc/hosts',
+    'x;wh$()oami', 'x;who$@ami', 'x;wh$1oami', 'x;wh``oami', 'x;wh\\\noami',
     'x;/usr/bin/id',
     'x | type C:\\boot.ini',
     'x & net user hacker P4ss /add',
@@ -104,6 +105,11 @@ test('shellNormalize removes quote, backslash and IFS evasions', () => {
   assert.equal(shellNormalize('c\\at'), 'cat');
   assert.equal(shellNormalize('cat$IFS/etc'), 'cat /etc');
   assert.equal(shellNormalize('{cat,/etc/x}').trim(), 'cat /etc/x');
+  // expansions that are empty inside a word, and line continuations
+  for (const w of ['wh$()oami', 'who$@ami', 'wh$1oami', 'who$*ami', 'wh``oami', 'wh\\\noami']) assert.equal(shellNormalize(w), 'whoami', w);
+  // not inside a word: kept (prose with prices, code)
+  assert.equal(shellNormalize('costs $1 today'), 'costs $1 today');
+  assert.equal(shellNormalize('use `code` here'), 'use `code` here');
 });
 
 test('linear time on 64 KiB pathological input', () => {

@@ -101,14 +101,15 @@ const WIN_SUBCOMMANDS: readonly string[] = [
   'add', 'query', 'delete', 'export', 'import', 'save', 'firewall', 'advfirewall', 'interface', 'wlan', 'create',
 ];
 
-/** A character {@link shellNormalize} acts on: `\\ $ ' " ^ {`, tab, VT, FF, ESC (one class: linear). */
-const SHELL_SYNTAX = /[\\$'"^{\t\v\f\x1b]/;
+/** A character {@link shellNormalize} acts on: `\\ $ ' " ^ { \``, tab, VT, FF, ESC (one class: linear). */
+const SHELL_SYNTAX = /[\\$'"^{`\t\v\f\x1b]/;
 
 /**
  * De-obfuscates a lower-cased shell fragment, linearly: ANSI terminal escapes removed; literal `\n`/`\r` →
  * newline; `$IFS`, `${IFS}`,
  * `$IFS$9`, tabs → space; `\`, `^` and empty or inner quotes between word characters removed (`c\a't'`);
- * `{cmd,arg}` brace expansion → `cmd arg`.
+ * expansions that are empty in a word removed (`wh$()oami`, `who$@ami`, `wh$1oami`, ``wh``oami``) and a
+ * backslash-newline line continuation inside a word; `{cmd,arg}` brace expansion → `cmd arg`.
  */
 export function shellNormalize(src: string): string {
   const s = lowerAscii(src);
@@ -134,6 +135,8 @@ export function shellNormalize(src: string): string {
     }
     if (c === 0x5c) {
       const d = s.charCodeAt(i + 1);
+      // line continuation inside a word: the shell joins `wh\<LF>oami`
+      if (d === 0x0a && isWordChar(out.charCodeAt(out.length - 1)) && isWordChar(s.charCodeAt(i + 2))) return i + 1;
       if (d === 0x6e || d === 0x72) {
         // literal `\n` / `\r` as typed into a form: a line break once the app unescapes it
         if (!isWordChar(out.charCodeAt(out.length - 1)) || !isWordChar(s.charCodeAt(i + 2)) || isSep(out.charCodeAt(out.length - 1))) {
@@ -145,6 +148,12 @@ export function shellNormalize(src: string): string {
       if ((isWordChar(d) && isWordChar(out.charCodeAt(out.length - 1))) || d === 0x2f) return i; // `c\at`, `\/bin`
       out += '\\';
       return i;
+    }
+    if ((c === 0x24 || c === 0x60) && isWordChar(out.charCodeAt(out.length - 1))) {
+      // expansions that are empty inside a word: `$@`, `$*`, `$1`…`$9` (unset), `$()`, an empty backtick pair
+      const d = s.charCodeAt(i + 1);
+      const len = c === 0x60 ? (d === 0x60 ? 2 : 0) : d === 0x40 || d === 0x2a || (d >= 0x31 && d <= 0x39) ? 2 : d === 0x28 && s.charCodeAt(i + 2) === 0x29 ? 3 : 0;
+      if (len > 0 && isWordChar(s.charCodeAt(i + len))) return i + len - 1;
     }
     if (c === 0x24 && s.startsWith('ifs', i + 1)) {
       out += ' ';
@@ -210,7 +219,7 @@ export function shellNormalize(src: string): string {
 
 /** The characters {@link shellNormalize} acts on (the class of {@link SHELL_SYNTAX}). */
 function isShellSyntax(c: number): boolean {
-  return c === 0x5c || c === 0x24 || c === 0x27 || c === 0x22 || c === 0x5e || c === 0x7b || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x1b;
+  return c === 0x5c || c === 0x24 || c === 0x27 || c === 0x22 || c === 0x5e || c === 0x7b || c === 0x60 || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x1b;
 }
 
 /** Index of char code `ch` in `s` within `max` characters after `from`, or -1 (a bounded `indexOf`). */
