@@ -374,7 +374,7 @@ function fold(t: TokenType[], v: string[]): void {
       ty = 'B';
       val = `${val} by`;
       r++;
-    } else if (ty === 'U' && (nv === 'all' || nv === 'distinct')) {
+    } else if (ty === 'U' && (nv === 'all' || nv === 'distinct' || nv === 'distinctrow')) {
       r++;
     } else if (val === 'having' || val === 'limit' || (val === 'procedure' && nv === 'analyse')) {
       ty = 'B';
@@ -442,6 +442,13 @@ function anywhere(t: readonly TokenType[], v: readonly string[]): string | null 
       let k = i + 1;
       while (t[k] === '(') k++;
       if (t[k] === 'E' && selectList(t, v, k)) return 'union select';
+      // MySQL 8 forms without SELECT: `UNION VALUES ROW(…)`, `UNION TABLE users`, after a value or a quote
+      // break (not prose: "the union table of contents")
+      const before = i === 0 ? undefined : t[i - 1];
+      if (before === '1' || before === 's' || before === ')') {
+        if (v[k] === 'values' && v[k + 1] === 'row' && t[k + 2] === '(') return 'union values row';
+        if (v[k] === 'table' && t[k + 1] === 'n') return 'union table';
+      }
     } else if (ty === 'f') {
       const name = v[i]!;
       if (DANGEROUS_FUNCTIONS.has(name) || name.startsWith('xp_') || name.startsWith('utl_') || name.startsWith('dbms_')) {

@@ -39,6 +39,8 @@ test('evasion does not help: case, inline comments, whitespace substitutes, enco
     "' or 'a'='a'", "1'/**/or/**/1=1#", 'sel%00ect', "\u2019 or \u20181\u2019=\u20191",
     // a backslash is a plain character in standard SQL (PostgreSQL, SQL Server, Oracle, SQLite)
     "x' and 'a\\' = 'a\\' and pg_sleep(5) is null--", "' or 'a\\'='a\\' union select password,2 from users--",
+    // MySQL 8 UNION forms without SELECT, and DISTINCTROW
+    '1 union values row(1,2)', "' union table users#", '-1 union distinctrow select 1',
   ];
   for (const a of evasions.filter((x) => x !== 'sel%00ect')) assert.ok(fires(a), `missed: ${a}`);
 });
@@ -52,6 +54,7 @@ test('benign text does not trigger at paranoia 1', () => {
     '"-----BEGIN CERTIFICATE-----\\nMIIF', 'order by name', "It's 5 o'clock -- time to go", 'union station, select seats',
     "l'été dernier et l'automne", 'Calle 5 #23-45, Bogotá', 'a-b-c 1-2-3', '100% (approx.)', 'x = y', "don't; won't",
     'SELECT your plan', 'Who is @alice?', '(optional) notes', '1, 2, 3', "Peter's and Paul's", '5\'-6"',
+    'the union table of contents', '2 union tables in stock', 'Union Values Row (2024)',
   ];
   for (const b of benign) assert.ok(!fires(b), `false positive: ${b} → ${JSON.stringify(detectSqli(b))}`);
 });
