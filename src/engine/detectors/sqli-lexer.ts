@@ -370,6 +370,17 @@ function fold(t: TokenType[], v: string[]): void {
     let val = v[r]!;
     const nt = r + 1 < t.length ? t[r + 1] : undefined;
     const nv = r + 1 < t.length ? v[r + 1] : undefined;
+    // value modifiers that leave an operand an operand: a cast `::type` (PostgreSQL), `COLLATE name`,
+    // `AT TIME ZONE 'zone'`: dropped, so `x'::text OR 1=1` reads like `x' OR 1=1`
+    const prevType = w > 0 ? t[w - 1] : undefined;
+    if ((val === '::' || val === 'collate') && (nt === 'n' || nt === 'k') && (prevType === 's' || prevType === '1' || prevType === 'n' || prevType === ')')) {
+      r++;
+      continue;
+    }
+    if (val === 'at' && nv === 'time' && v[r + 2] === 'zone' && (t[r + 3] === 's' || t[r + 3] === 'n') && (prevType === 's' || prevType === '1' || prevType === 'n' || prevType === ')')) {
+      r += 3;
+      continue;
+    }
     if ((val === 'order' || val === 'group') && nv === 'by') {
       ty = 'B';
       val = `${val} by`;

@@ -41,6 +41,8 @@ test('evasion does not help: case, inline comments, whitespace substitutes, enco
     "x' and 'a\\' = 'a\\' and pg_sleep(5) is null--", "' or 'a\\'='a\\' union select password,2 from users--",
     // MySQL 8 UNION forms without SELECT, and DISTINCTROW
     '1 union values row(1,2)', "' union table users#", '-1 union distinctrow select 1',
+    // value modifiers between the quote break and the operator
+    "admin' COLLATE utf8mb4_bin OR 1=1-- -", "x'::text OR 1=1--", "x' AT TIME ZONE 'utc' or 1=1--",
   ];
   for (const a of evasions.filter((x) => x !== 'sel%00ect')) assert.ok(fires(a), `missed: ${a}`);
 });
@@ -55,6 +57,7 @@ test('benign text does not trigger at paranoia 1', () => {
     "l'été dernier et l'automne", 'Calle 5 #23-45, Bogotá', 'a-b-c 1-2-3', '100% (approx.)', 'x = y', "don't; won't",
     'SELECT your plan', 'Who is @alice?', '(optional) notes', '1, 2, 3', "Peter's and Paul's", '5\'-6"',
     'the union table of contents', '2 union tables in stock', 'Union Values Row (2024)',
+    'meet at time zone GMT or CET', 'price::numeric', 'sort by name collate nocase',
   ];
   for (const b of benign) assert.ok(!fires(b), `false positive: ${b} → ${JSON.stringify(detectSqli(b))}`);
 });
