@@ -15,7 +15,7 @@ import { clientKeyOf, formatIp, parseIp, type ParsedIp } from '../core/ip.ts';
 import { AcceptedIdentities, extractIdentity } from './identity.ts';
 import { declaredLength, hasBody, readBodyPrefix } from './body.ts';
 import { connectionTokens, HOP_BY_HOP, statusClass, type Forwarder, type ForwardResult } from './forward.ts';
-import { sendProblem } from './problem.ts';
+import { rawProblem, sendProblem } from './problem.ts';
 
 /**
  * Everything a request needs that changes on a policy reload. Swapped atomically as one object: a request
@@ -44,12 +44,6 @@ const OWN_REQUEST_HEADERS: readonly string[] = ['host', 'expect', 'x-forwarded-f
 
 /** Client request headers never copied upstream as they are: hop-by-hop ones and {@link OWN_REQUEST_HEADERS} (one lookup per header). */
 const NOT_COPIED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...OWN_REQUEST_HEADERS]);
-
-/** A whole `application/problem+json` response (RFC 9457) written straight to a socket, closing it. */
-function rawProblem(status: number, title: string, type: string, detail: string): string {
-  const body = JSON.stringify({ type, title, status, detail });
-  return `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
-}
 
 /** Client-supplied X-Request-Id values are reused only when short and made of safe characters. */
 function safeRequestId(v: string | string[] | undefined): string | undefined {
@@ -208,8 +202,8 @@ export class Gateway {
       } else if (socket.writable && err.code !== 'ECONNRESET') {
         socket.end(
           timedOut
-            ? rawProblem(408, 'Request Timeout', 'urn:bulwark:problem:request-timeout', 'The request headers did not arrive in time.')
-            : rawProblem(400, 'Bad Request', 'urn:bulwark:problem:bad-request', 'The request could not be parsed.'),
+            ? rawProblem('requestTimeout', 'The request headers did not arrive in time.')
+            : rawProblem('badRequest', 'The request could not be parsed.'),
         );
       } else {
         socket.destroy();
@@ -224,7 +218,7 @@ export class Gateway {
       const err = Object.assign(new Error('CONNECT'), { code: 'CONNECT' }) as NodeJS.ErrnoException;
       this.recordParseError(err, socket, 'gateway.connect-method', 405, 'CONNECT is not supported by a reverse proxy', `CONNECT ${req.url ?? ''}`);
       socket.on('error', () => socket.destroy());
-      socket.end(rawProblem(405, 'Method Not Allowed', 'urn:bulwark:problem:method-not-allowed', 'CONNECT is not supported.'));
+      socket.end(rawProblem('methodNotAllowed', 'CONNECT is not supported.'));
     });
     this.applyTimeouts(opts.state.policy);
     this.server.on('connection', (s: Socket) => {

@@ -7,6 +7,7 @@ export const PROBLEM_TYPES = {
   requestTimeout: { type: 'urn:bulwark:problem:request-timeout', title: 'Request Timeout', status: 408 },
   tooLarge: { type: 'urn:bulwark:problem:body-too-large', title: 'Content Too Large', status: 413 },
   badRequest: { type: 'urn:bulwark:problem:bad-request', title: 'Bad Request', status: 400 },
+  methodNotAllowed: { type: 'urn:bulwark:problem:method-not-allowed', title: 'Method Not Allowed', status: 405 },
   badGateway: { type: 'urn:bulwark:problem:upstream-unavailable', title: 'Bad Gateway', status: 502 },
   gatewayTimeout: { type: 'urn:bulwark:problem:upstream-timeout', title: 'Gateway Timeout', status: 504 },
   internal: { type: 'urn:bulwark:problem:internal', title: 'Internal Server Error', status: 500 },
@@ -52,4 +53,14 @@ export function sendProblem(
     return 0;
   }
   return body.length;
+}
+
+/**
+ * A whole `application/problem+json` response as raw HTTP/1.1 text with `connection: close`, for a socket that
+ * has no `ServerResponse` (Node's parser rejected the request, or CONNECT). `detail` is a fixed gateway text.
+ */
+export function rawProblem(kind: ProblemKind, detail: string): string {
+  const p = PROBLEM_TYPES[kind];
+  const body = JSON.stringify({ type: p.type, title: p.title, status: p.status, detail });
+  return `HTTP/1.1 ${p.status} ${p.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
