@@ -28,6 +28,17 @@ export function routeStem(seg: string): string {
   return s;
 }
 
+/**
+ * `segs` with its last segment cut to its {@link routeStem}, when that changes it (`/api/login.json`,
+ * `/api/login;jsessionid=…` → `/api/login`): the route frameworks dispatch such a path to. Undefined otherwise.
+ */
+export function stemmedRoute(segs: readonly string[]): string[] | undefined {
+  if (segs.length === 0) return undefined;
+  const last = segs[segs.length - 1]!;
+  const stem = routeStem(last);
+  return stem === last || stem === '' ? undefined : [...segs.slice(0, -1), stem];
+}
+
 function isLowerAlpha(s: string, from: number): boolean {
   for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);

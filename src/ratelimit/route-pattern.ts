@@ -1,4 +1,4 @@
-import { routeStem } from '../core/strings.ts';
+import { stemmedRoute } from '../core/strings.ts';
 
 /**
  * Route patterns for rate-limit rules (`match.path`, `match.methods`), matched without regular expressions.
@@ -227,10 +227,8 @@ export class RouteMatcher {
   matchesPath(segs: readonly string[]): boolean {
     if (this.matchesEveryPath) return true;
     for (const p of this.patterns) if (p.matches(segs)) return true;
-    const last = segs.length > 0 ? segs[segs.length - 1]! : '';
-    const stem = routeStem(last);
-    if (stem === last || stem === '') return false;
-    const cut = [...segs.slice(0, -1), stem];
+    const cut = stemmedRoute(segs);
+    if (cut === undefined) return false;
     for (const p of this.patterns) if (p.matches(cut)) return true;
     return false;
   }

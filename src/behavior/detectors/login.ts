@@ -1,5 +1,5 @@
 import { scratchKey, type RequestContext } from '../../core/context.ts';
-import { routeStem } from '../../core/strings.ts';
+import { stemmedRoute } from '../../core/strings.ts';
 import type { ResponseInfo } from '../../core/types.ts';
 import type { BruteForcePolicy } from './schema.ts';
 import { compilePattern, matchesAny, segmentsOf, type PathPattern } from './common.ts';
@@ -33,12 +33,11 @@ export class LoginRecognizer {
     if (c !== undefined) return c;
     const segs = segmentsOf(ctx);
     let v = matchesAny(this.routes, ctx.method, segs) !== undefined;
-    if (!v && segs.length > 0) {
+    if (!v) {
       // frameworks route `/login.json` (a format suffix: Rails, Django REST Framework) and `/login;jsessionid=…`
       // (path parameters: Tomcat, Spring) to the login handler too
-      const last = segs[segs.length - 1]!;
-      const cut = routeStem(last);
-      if (cut !== last) v = matchesAny(this.routes, ctx.method, [...segs.slice(0, -1), cut]) !== undefined;
+      const cut = stemmedRoute(segs);
+      if (cut !== undefined) v = matchesAny(this.routes, ctx.method, cut) !== undefined;
     }
     ctx.scratch.set(k, v);
     if (v && this.marker) ctx.wantResponseBody = Math.max(ctx.wantResponseBody, this.cfg.responseSampleBytes);
