@@ -65,7 +65,8 @@ export function parseUrlencoded(raw: string, nameKind: Location['kind'], valueKi
   const n = raw.length;
   let start = 0;
   // values per name, kept only once a second pair exists (most query strings have one or none)
-  let first: { name: string; value: string } | undefined;
+  let firstName: string | undefined;
+  let firstValue = '';
   let byName: Map<string, string[]> | undefined;
   while (start <= n) {
     let end = raw.indexOf('&', start);
@@ -79,9 +80,11 @@ export function parseUrlencoded(raw: string, nameKind: Location['kind'], valueKi
       if (!sink.push(nameKind, locName, name)) return;
       if (eq < end) {
         if (!sink.push(valueKind, locName, value)) return;
-        if (first === undefined) first = { name: locName, value };
-        else {
-          if (byName === undefined) byName = new Map([[first.name, [first.value]]]);
+        if (firstName === undefined) {
+          firstName = locName;
+          firstValue = value;
+        } else {
+          if (byName === undefined) byName = new Map([[firstName, [firstValue]]]);
           const vs = byName.get(locName);
           if (vs === undefined) byName.set(locName, [value]);
           else vs.push(value);
