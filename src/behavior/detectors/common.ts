@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { scratchKey, type RequestContext } from '../../core/context.ts';
+import { scratchKey, type RequestContext, type ScratchKey } from '../../core/context.ts';
 import { flatCopy } from '../../core/strings.ts';
 import { bodyParts } from '../../engine/targets.ts';
 import type { Action, DecisionScope, Signal } from '../../core/types.ts';
@@ -39,12 +39,14 @@ export function pathSegments(rawPath: string): string[] {
     if (seg === '..') out.pop();
     else out.push(seg);
   };
-  // common case: nothing to decode or fold, segments are copied out whole (not built one character at a time)
+  // common case: nothing to decode or fold, segments are slices (not built one character at a time); copies of
+  // a long path, where a slice kept as a per-client key would keep the whole path alive
   if (!NEEDS_FOLDING.test(s)) {
+    const long = s.length > 256;
     let from = 0;
     for (let i = 0; i <= s.length; i++) {
       if (i === s.length || s.charCodeAt(i) === 47) {
-        push(flatCopy(s, from, i));
+        push(long ? flatCopy(s, from, i) : s.slice(from, i));
         from = i + 1;
       }
     }
@@ -148,16 +150,15 @@ export function matchesAny(patterns: readonly PathPattern[], method: string, seg
 
 const SEGMENTS = scratchKey<string[]>('behavior.segs');
 const ROUTE = scratchKey<{ route: string; id: string } | undefined>('behavior.route');
-const IDENTITIES = {
-  user: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.id.user'),
-  api_key: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.id.api_key'),
-  ip: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.id.ip'),
-} as const;
-const CLAIMED_IDENTITIES = {
-  user: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.claimed.user'),
-  api_key: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.claimed.api_key'),
-  ip: scratchKey<{ key: string; scope: DecisionScope; value: string }>('behavior.claimed.ip'),
-} as const;
+type Identity = { key: string; scope: DecisionScope; value: string };
+/** One scratch slot per {@link IdentityKind}, under `prefix`. */
+const identityKeys = (prefix: string): Record<IdentityKind, ScratchKey<Identity>> => ({
+  user: scratchKey<Identity>(`${prefix}.user`),
+  api_key: scratchKey<Identity>(`${prefix}.api_key`),
+  ip: scratchKey<Identity>(`${prefix}.ip`),
+});
+const IDENTITIES = identityKeys('behavior.id');
+const CLAIMED_IDENTITIES = identityKeys('behavior.claimed');
 const FINGERPRINT = scratchKey<string>('behavior.fp');
 const LOGIN_USER = scratchKey<string | undefined>('behavior.login.user');
 const GOOD_BOT = scratchKey<boolean>('behavior.goodbot');
@@ -250,12 +251,12 @@ export type IdentityKind = 'user' | 'api_key' | 'ip';
  *   decision scope/value to ban it with (the client key for a user the client could forge, see
  *   `RequestContext.userVerified`).
  */
-export function identityOf(ctx: RequestContext, by: IdentityKind, acceptedOnly = true): { key: string; scope: DecisionScope; value: string } {
+export function identityOf(ctx: RequestContext, by: IdentityKind, acceptedOnly = true): Identity {
   const k = acceptedOnly ? IDENTITIES[by] : CLAIMED_IDENTITIES[by];
   const cached = ctx.scratch.get(k);
   if (cached !== undefined) return cached;
   const trusted = ctx.identityAccepted || !acceptedOnly;
-  let id: { key: string; scope: DecisionScope; value: string };
+  let id: Identity;
   if (by === 'user' && ctx.user && ctx.userVerified) id = { key: 'u:' + ctx.user, scope: 'user', value: ctx.user };
   // an unverified user (JWT sub) is counted per client, and its ban goes to the client that sent it
   else if (by === 'user' && ctx.user && trusted && !ctx.apiKey) id = { key: 'u:' + ctx.userKey()!, scope: 'ip', value: ctx.clientKey };
