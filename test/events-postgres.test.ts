@@ -18,9 +18,10 @@ const policy = { trustedProxies: ['127.0.0.1/32'], rateLimits: [], lists: { deny
 
 /**
  * A unique schema for one test (the events table lives in it), a `pg` client on the test database, and an
- * after-hook that stops the test's gateways and upstreams, then drops the schema.
+ * after-hook that stops the test's gateways and upstreams, then drops the schema. `gateway()` starts a gateway
+ * in front of a test upstream with its events in that schema (stopped by the hook).
  */
-async function pgScope(t: TestContext): Promise<{ schema: string; db: pg.Client; gateways: TestBulwark[]; upstreams: TestUpstream[] }> {
+async function pgScope(t: TestContext): Promise<{ schema: string; db: pg.Client; gateways: TestBulwark[]; upstreams: TestUpstream[]; gateway(): Promise<TestBulwark> }> {
   const schema = `bw_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const db = new pg.Client({ connectionString: PG });
   await db.connect();
@@ -32,7 +33,13 @@ async function pgScope(t: TestContext): Promise<{ schema: string; db: pg.Client;
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await db.end();
   });
-  return { schema, db, gateways, upstreams };
+  const gateway = async (): Promise<TestBulwark> => {
+    if (upstreams.length === 0) upstreams.push(await startUpstream());
+    const gw = await startTestBulwark({ upstream: upstreams[0]!.url, policy, postgresUrl: PG, postgresSchema: schema });
+    gateways.push(gw);
+    return gw;
+  };
+  return { schema, db, gateways, upstreams, gateway };
 }
 
 /** Status of `GET /api/products?…` from client `ip`. */
@@ -59,11 +66,8 @@ async function startAndStop(opts: Parameters<typeof startTestBulwark>[0]): Promi
 }
 
 test('a blocked request is stored in PostgreSQL, returned by the event store, and not in bulwark.db', async (t) => {
-  const { schema, db, gateways, upstreams } = await pgScope(t);
-  const up = await startUpstream();
-  upstreams.push(up);
-  const bw = await startTestBulwark({ upstream: up.url, policy, postgresUrl: PG, postgresSchema: schema });
-  gateways.push(bw);
+  const { schema, db, gateway } = await pgScope(t);
+  const bw = await gateway();
 
   assert.equal(await statusFor(bw, '203.0.113.9', "?q=1'%20OR%20'1'='1"), 403);
   assert.equal(await statusFor(bw, '192.0.2.10'), 200);
@@ -89,11 +93,8 @@ test('a blocked request is stored in PostgreSQL, returned by the event store, an
 });
 
 test('events carrying NUL or a lone surrogate from the request are stored (U+FFFD), with the rest of their batch', async (t) => {
-  const { schema, db, gateways, upstreams } = await pgScope(t);
-  const up = await startUpstream();
-  upstreams.push(up);
-  const bw = await startTestBulwark({ upstream: up.url, policy, postgresUrl: PG, postgresSchema: schema });
-  gateways.push(bw);
+  const { schema, db, gateway } = await pgScope(t);
+  const bw = await gateway();
   // decoded evidence of these holds U+0000 / U+D800, which PostgreSQL text and jsonb reject
   assert.equal(await statusFor(bw, '198.51.100.7', "?q=1'%20OR%20'1'='1%00"), 403);
   assert.equal(await statusFor(bw, '198.51.100.8', "?q=1'%20OR%20'1'='1%uD800"), 403);
@@ -130,13 +131,9 @@ test('a PostgreSQL backend killed in the middle of an event write: no crash, the
 });
 
 test('two gateways with the same PostgreSQL URL see each other\'s events', async (t) => {
-  const { schema, gateways, upstreams } = await pgScope(t);
-  const up = await startUpstream();
-  upstreams.push(up);
-  const a = await startTestBulwark({ upstream: up.url, policy, postgresUrl: PG, postgresSchema: schema });
-  gateways.push(a);
-  const b = await startTestBulwark({ upstream: up.url, policy, postgresUrl: PG, postgresSchema: schema });
-  gateways.push(b);
+  const { schema, gateway } = await pgScope(t);
+  const a = await gateway();
+  const b = await gateway();
 
   assert.equal(await statusFor(a, '203.0.113.21'), 403);
   assert.equal(await statusFor(b, '203.0.113.22'), 403);
@@ -194,15 +191,12 @@ test('the event store in use is logged at start; the PostgreSQL password is not'
 });
 
 test('/readyz checks PostgreSQL when events live there', async (t) => {
-  const { schema, gateways, upstreams } = await pgScope(t);
-  const up = await startUpstream();
-  upstreams.push(up);
-  const gw = await startTestBulwark({ upstream: up.url, policy, postgresUrl: PG, postgresSchema: schema });
-  gateways.push(gw);
+  const { gateways, upstreams, gateway } = await pgScope(t);
+  const gw = await gateway();
   const r = await send(gw.adminUrl, '/readyz');
   assert.equal(r.status, 200, r.body);
   assert.deepEqual(r.json().checks.postgres, { ok: true });
-  const local = await startTestBulwark({ upstream: up.url, policy });
+  const local = await startTestBulwark({ upstream: upstreams[0]!.url, policy });
   gateways.push(local);
   const l = await send(local.adminUrl, '/readyz');
   assert.equal(l.status, 200);
