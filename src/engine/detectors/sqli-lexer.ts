@@ -6,7 +6,8 @@
  * grammar rules written for Bulwark (libinjection's 9,000-entry fingerprint table is not used): an input is an
  * injection when, in some context, the SQL it would produce breaks out of its literal and continues with SQL
  * syntax (a logical operator and an operand, a comment, a UNION SELECT, a stacked statement, a time-delay or
- * file-access function, …).
+ * file-access function, …). A bare value (numeric, ORDER BY, LIMIT contexts) needs no break: it is also read as
+ * an expression list and judged when it tests a condition on constants ({@link expressionValue}).
  *
  * Everything is a single forward scan over the input (O(n) tokens, each judged in O(1) lookahead).
  */
@@ -148,13 +149,20 @@ function stringEnd(s: string, i: number, q: number, backslashEscapes: boolean): 
   return -1;
 }
 
-/** Index of the next non-space character at or after `i` (skipping inline comments). */
+/**
+ * Index of the next non-space character at or after `i` (skipping inline comments, and the `*\/` closing a
+ * MySQL executable comment, which {@link tokenize} drops too: `/*!if*\/(1=1,1,0)` is a call).
+ */
 function nextSignificant(s: string, i: number): number {
   const n = s.length;
   while (i < n) {
     const c = s.charCodeAt(i);
     if (isSpace(c)) {
       i++;
+      continue;
+    }
+    if (c === 0x2a && s.charCodeAt(i + 1) === 0x2f) {
+      i += 2;
       continue;
     }
     if (c === 0x2f && s.charCodeAt(i + 1) === 0x2a && s.charCodeAt(i + 2) !== 0x21) {
@@ -645,6 +653,378 @@ function isSymbolOp(op: string): boolean {
   return c === 0x3d || c === 0x3c || c === 0x3e || (c === 0x21 && op.length > 1);
 }
 
+/*
+ * Expression values (numeric, ORDER BY, LIMIT contexts). A value placed unquoted into `WHERE id = …` or
+ * `ORDER BY …` needs no break: it is already SQL. Boolean- and time-blind probes there are whole SQL
+ * expressions that compute a condition on constants: `pi() or 1=1`, `if(1=1,id,name)`,
+ * `(case when 1=1 then 1 else 0 end)`, `1 xor 1`, `1 div 0`. The value is parsed as a comma list of
+ * expressions (one recursive-descent pass, each token read once, nesting depth bounded); only a value that
+ * parses completely is judged, which keeps prose out ("if (you) can", "case when I was young",
+ * "pi() in JavaScript" do not parse). Column references make an expression non-constant: filters such as
+ * `Status=="ACTIVE" AND Type=="BANK"` or `email LIKE 'x%' AND CONTAINS(list, 'y')` compare columns, and
+ * benign values never test a condition that holds regardless of the row.
+ */
+
+/** Expression fact bit: no column reference anywhere (same value for every row). */
+const X_CONST = 1;
+/** Expression fact bit: boolean-valued (comparison, logic, NOT, TRUE/FALSE). */
+const X_BOOL = 2;
+/** Expression fact bit: a comparison at the top (possibly combined by logic). */
+const X_CMP = 4;
+/** Expression fact bit: a single literal token. */
+const X_LIT = 8;
+/** Expression fact bit: the TRUE/FALSE keyword. */
+const X_TRUTH = 16;
+/** Expression fact bit: a character-code probe `ascii(substring(…))` (blind extraction, one character at a time). */
+const X_PROBE = 32;
+/** Expression fact bit: a system identity value (`current_user`), which error-based casts leak. */
+const X_SYSTEM = 64;
+/** Parse failure: the value is not (only) a SQL expression. */
+const X_FAIL = -1;
+/** Most nested parentheses / calls / CASEs followed; deeper values are not judged (the other rules still are). */
+const MAX_EXPR_DEPTH = 32;
+
+/** Comparison operators (after folding: `not like`, `is not`, `sounds like`). */
+const COMPARISONS = new Set([
+  '=', '==', '<>', '!=', '<', '>', '<=', '>=', '<=>', '!<', '!>', 'like', 'rlike', 'regexp', 'ilike', 'glob', 'not like',
+  'not rlike', 'not regexp', 'not ilike', 'not glob', 'sounds like', 'is', 'is not', 'in', 'not in', 'between', 'not between',
+]);
+/** Arithmetic, bitwise and JSON-path operators. */
+const ARITHMETIC = new Set(['+', '-', '*', '/', '%', 'div', 'mod', '&', '|', '^', '<<', '>>', '->', '->>']);
+/** Operators no prose, calculator or filter syntax uses: between constants they are SQL. */
+const SQL_ONLY_OPERATORS = new Set(['div', 'rlike', 'regexp', 'not rlike', 'not regexp', '<=>', 'sounds like', 'xor', '&&']);
+/** Functions that pick an argument on a condition in their first argument (MySQL IF/ELT/MAKE_SET, MSSQL/SQLite IIF). */
+const CONDITIONALS = new Set(['if', 'iif', 'elt', 'make_set']);
+/** Character-code functions: applied to a substring they read one character of a secret. */
+const CHAR_CODES = new Set(['ascii', 'ord', 'unicode']);
+const SUBSTRINGS = new Set(['substring', 'substr', 'mid', 'left', 'right', 'substring_index']);
+/** Type names accepted as a CONVERT argument (`convert(int, x)`). */
+const TYPE_WORDS = new Set(['int', 'integer', 'bigint', 'varchar', 'nvarchar', 'char', 'binary']);
+/** System identity values (value words of the lexer) that error-based casts (`cast(current_user as int)`) leak. */
+const SYSTEM_VALUES = new Set(['current_user', 'session_user', 'system_user']);
+
+/** Recursive-descent reader of SQL expressions over a folded token sequence; records the first judged finding. */
+class ExprParser {
+  i = 0;
+  depth = 0;
+  reason: string | null = null;
+  private readonly n: number;
+  private readonly t: readonly TokenType[];
+  private readonly v: readonly string[];
+  constructor(t: readonly TokenType[], v: readonly string[]) {
+    this.t = t;
+    this.v = v;
+    this.n = t.length;
+  }
+
+  private note(reason: string): void {
+    if (this.reason === null) this.reason = reason;
+  }
+
+  private isKw(word: string): boolean {
+    return this.t[this.i] === 'k' && this.v[this.i] === word;
+  }
+
+  /** `item (, item)*`; facts of a single item, else only the shared X_CONST. */
+  list(): number {
+    let x = this.item();
+    let count = 1;
+    while (x !== X_FAIL && this.t[this.i] === ',') {
+      this.i++;
+      const y = this.item();
+      x = y === X_FAIL ? X_FAIL : x & y & X_CONST;
+      count++;
+    }
+    return x === X_FAIL || count === 1 ? x : x & X_CONST;
+  }
+
+  /** An ORDER BY item: an expression, then ASC/DESC and NULLS FIRST/LAST. */
+  private item(): number {
+    const x = this.expr();
+    if (x === X_FAIL) return x;
+    if (this.isKw('asc') || this.isKw('desc')) this.i++;
+    const t = this.t;
+    const v = this.v;
+    if (t[this.i] === 'n' && v[this.i] === 'nulls' && t[this.i + 1] === 'n' && (v[this.i + 1] === 'first' || v[this.i + 1] === 'last')) this.i += 2;
+    return x;
+  }
+
+  /** Logical level: `a OR b`, `a XOR b`, `a && b`; judges each combination. */
+  expr(): number {
+    const t = this.t;
+    const v = this.v;
+    let ls = this.i;
+    let left = this.notExpr();
+    while (left !== X_FAIL && t[this.i] === '&') {
+      const op = v[this.i]!;
+      this.i++;
+      const rs = this.i;
+      const right = this.notExpr();
+      if (right === X_FAIL) return X_FAIL;
+      const constCmp = X_CONST | X_CMP;
+      if ((left & constCmp) === constCmp || (right & constCmp) === constCmp) this.note(`logic ${op} with a constant comparison`);
+      else if (left & right & X_CONST && (SQL_ONLY_OPERATORS.has(op) || ((left | right) & X_TRUTH && !(left & right & X_LIT)))) this.note(`logic ${op} on constants`);
+      else if (left & right & X_LIT && v[ls] === v[rs]) this.note(`logic ${op} on the same literal`);
+      left = (left & right & (X_CONST | X_PROBE)) | ((left | right) & X_CMP) | X_BOOL;
+      ls = -1;
+    }
+    return left;
+  }
+
+  /** `NOT x`, `!x` (iterative: a run of NOTs costs no stack). */
+  private notExpr(): number {
+    let nots = 0;
+    while (this.t[this.i] === 'o' && (this.v[this.i] === 'not' || this.v[this.i] === '!')) {
+      this.i++;
+      nots++;
+    }
+    const x = this.cmpExpr();
+    if (nots === 0 || x === X_FAIL) return x;
+    if ((x & (X_CONST | X_CMP)) === (X_CONST | X_CMP)) this.note('not on a constant comparison');
+    return (x & (X_CONST | X_CMP)) | X_BOOL;
+  }
+
+  /** Comparison level: `a = b`, `a LIKE b`, `a IN (…)`, `a IS [NOT] NULL`, `a BETWEEN b AND c`. */
+  private cmpExpr(): number {
+    const t = this.t;
+    const v = this.v;
+    let left = this.arith();
+    while (left !== X_FAIL && t[this.i] === 'o' && COMPARISONS.has(v[this.i]!)) {
+      const op = v[this.i]!;
+      this.i++;
+      let right: number;
+      if (op === 'in' || op === 'not in') {
+        right = t[this.i] === '(' ? this.paren() : X_FAIL;
+      } else if (op === 'is' || op === 'is not') {
+        right = t[this.i] === '1' ? X_CONST : X_FAIL; // NULL, TRUE, FALSE, UNKNOWN
+        this.i++;
+      } else if (op === 'between' || op === 'not between') {
+        const lo = this.arith();
+        if (lo === X_FAIL || t[this.i] !== '&' || v[this.i] !== 'and') return X_FAIL;
+        this.i++;
+        const hi = this.arith();
+        right = hi === X_FAIL ? X_FAIL : lo & hi;
+      } else {
+        right = this.arith();
+      }
+      if (right === X_FAIL) return X_FAIL;
+      if (SQL_ONLY_OPERATORS.has(op) && left & right & X_CONST) this.note(`operator ${op} on constants`);
+      if ((left | right) & X_PROBE) this.note('character code of a substring compared');
+      left = (left & right & X_CONST) | X_BOOL | X_CMP;
+    }
+    return left;
+  }
+
+  /** Arithmetic level (all binary arithmetic operators at one level: only constness matters here). */
+  private arith(): number {
+    const t = this.t;
+    const v = this.v;
+    let left = this.unary();
+    while (left !== X_FAIL && t[this.i] === 'o' && ARITHMETIC.has(v[this.i]!)) {
+      const op = v[this.i]!;
+      this.i++;
+      const right = this.unary();
+      if (right === X_FAIL) return X_FAIL;
+      if (SQL_ONLY_OPERATORS.has(op) && left & right & X_CONST) this.note(`operator ${op} on constants`);
+      left = (left & right & X_CONST) | ((left | right) & X_PROBE);
+    }
+    return left;
+  }
+
+  /** Unary signs and bitwise NOT (`-price`, `~0`). */
+  private unary(): number {
+    while (this.t[this.i] === 'o' && (this.v[this.i] === '-' || this.v[this.i] === '+' || this.v[this.i] === '~')) this.i++;
+    return this.primary();
+  }
+
+  private primary(): number {
+    const ty = this.t[this.i];
+    const val = this.v[this.i]!;
+    switch (ty) {
+      case '1':
+        this.i++;
+        if (val === 'true' || val === 'false') return X_CONST | X_LIT | X_TRUTH | X_BOOL;
+        return X_CONST | X_LIT | (SYSTEM_VALUES.has(val) ? X_SYSTEM : 0);
+      case 's':
+        this.i++;
+        return X_CONST | X_LIT;
+      case 'v':
+        this.i++;
+        return X_CONST;
+      case 'n':
+        this.i++;
+        return 0;
+      case 'f':
+        return this.call();
+      case '(':
+        return this.paren();
+      case 'k':
+        if (val === 'case') return this.caseExpr();
+        if (val === 'exists' && this.t[this.i + 1] === '(') {
+          this.i++;
+          return this.paren() === X_FAIL ? X_FAIL : X_CONST | X_BOOL;
+        }
+        return X_FAIL;
+      default:
+        return X_FAIL;
+    }
+  }
+
+  /** `( list )` or a subquery `(SELECT …)`; a value that ends inside the parentheses is read as closed there. */
+  private paren(): number {
+    this.i++;
+    if (this.t[this.i] === 'E') {
+      // the subquery's SQL is judged by the other rules; here it is a constant operand
+      let d = 1;
+      while (this.i < this.n) {
+        const ty = this.t[this.i++];
+        if (ty === '(') d++;
+        else if (ty === ')' && --d === 0) break;
+      }
+      return X_CONST;
+    }
+    if (++this.depth > MAX_EXPR_DEPTH) return X_FAIL;
+    const x = this.list();
+    this.depth--;
+    if (x === X_FAIL) return x;
+    if (this.t[this.i] === ')') this.i++;
+    else if (this.i < this.n) return X_FAIL;
+    return x;
+  }
+
+  /** A function call; judges conditionals on constants, character-code probes and casts of system values. */
+  private call(): number {
+    const t = this.t;
+    const v = this.v;
+    const name = v[this.i]!;
+    this.i++;
+    if (t[this.i] !== '(') return X_FAIL; // WAITFOR without parentheses: judged elsewhere
+    this.i++;
+    if (++this.depth > MAX_EXPR_DEPTH) return X_FAIL;
+    let facts = X_CONST;
+    let args = 0;
+    let first = 0;
+    let second = 0;
+    let probe = false;
+    if (t[this.i] === ')') this.i++;
+    else {
+      for (;;) {
+        const start = this.i;
+        let a: number;
+        if (t[this.i] === 'o' && v[this.i] === '*' && (t[this.i + 1] === ')' || this.i + 1 >= this.n)) {
+          this.i++; // count(*)
+          a = X_CONST;
+        } else if (t[this.i] === 'k' && TYPE_WORDS.has(v[this.i]!) && (t[this.i + 1] === ',' || t[this.i + 1] === ')')) {
+          this.i++; // convert(int, x)
+          a = X_CONST;
+        } else {
+          if (this.isKw('distinct') || this.isKw('all')) this.i++;
+          a = this.expr();
+        }
+        if (a === X_FAIL) return X_FAIL;
+        if (args === 0 && CHAR_CODES.has(name) && t[start] === 'f' && SUBSTRINGS.has(v[start]!)) probe = true;
+        // CAST(x AS type), SUBSTRING(x FROM 1 FOR 2), EXTRACT(year FROM x), CONVERT(x USING utf8)
+        while (t[this.i] === 'k' && (v[this.i] === 'as' || v[this.i] === 'from' || v[this.i] === 'for' || v[this.i] === 'using')) {
+          const kw = v[this.i];
+          this.i++;
+          if (kw === 'as' || kw === 'using') {
+            if (t[this.i] !== 'n' && t[this.i] !== 'k' && t[this.i] !== 'f') return X_FAIL;
+            const typed = t[this.i] === 'f';
+            this.i++;
+            while (t[this.i] === 'n' || t[this.i] === 'k') this.i++; // unsigned integer, double precision
+            if (typed) {
+              // varchar(10), decimal(10,2)
+              if (t[this.i] !== '(') return X_FAIL;
+              this.i++;
+              while (t[this.i] === '1' || t[this.i] === ',') this.i++;
+              if (t[this.i] !== ')') return X_FAIL;
+              this.i++;
+            }
+          } else {
+            const b = this.expr();
+            if (b === X_FAIL) return X_FAIL;
+            a &= b | ~X_CONST;
+          }
+        }
+        if (args === 0) first = a;
+        else if (args === 1) second = a;
+        args++;
+        facts &= a | ~X_CONST;
+        if ((name === 'cast' || name === 'convert') && a & X_SYSTEM) facts |= X_SYSTEM;
+        if (t[this.i] === ',') {
+          this.i++;
+          continue;
+        }
+        if (t[this.i] === ')') {
+          this.i++;
+          break;
+        }
+        if (this.i >= this.n) break; // the value ends inside the call
+        return X_FAIL;
+      }
+    }
+    this.depth--;
+    if (CONDITIONALS.has(name) && args >= 2 && (first & (X_CONST | X_BOOL)) === (X_CONST | X_BOOL)) this.note(`conditional ${name}() on a constant`);
+    // Oracle DECODE(expr, search, result, …): a constant expr compared with a constant search
+    if (name === 'decode' && args >= 3 && first & second & X_CONST) this.note('conditional decode() on constants');
+    if (facts & X_SYSTEM) this.note(`${name}() of a system value`);
+    return facts | (probe ? X_PROBE : 0);
+  }
+
+  /** `CASE [x] WHEN c THEN r … [ELSE r] END`; judges a constant condition (searched) or constant subject and test (simple). */
+  private caseExpr(): number {
+    this.i++;
+    if (++this.depth > MAX_EXPR_DEPTH) return X_FAIL;
+    let subject = X_CONST;
+    const simple = !this.isKw('when');
+    if (simple) {
+      subject = this.expr();
+      if (subject === X_FAIL) return X_FAIL;
+    }
+    let facts = X_CONST;
+    let whens = 0;
+    let constant = false;
+    while (this.isKw('when')) {
+      this.i++;
+      const c = this.expr();
+      if (c === X_FAIL || !this.isKw('then')) return X_FAIL;
+      if (c & subject & X_CONST) constant = true;
+      this.i++;
+      const r = this.expr();
+      if (r === X_FAIL) return X_FAIL;
+      facts &= r | ~X_CONST;
+      whens++;
+    }
+    if (whens === 0) return X_FAIL;
+    if (this.isKw('else')) {
+      this.i++;
+      const r = this.expr();
+      if (r === X_FAIL) return X_FAIL;
+      facts &= r | ~X_CONST;
+    }
+    if (this.isKw('end')) this.i++;
+    else if (this.i < this.n) return X_FAIL;
+    this.depth--;
+    if (constant) this.note('conditional case on a constant');
+    return facts;
+  }
+}
+
+/**
+ * Judges a bare value that is itself a SQL expression list (numeric, ORDER BY, LIMIT contexts): a condition
+ * on constants — logic with a constant comparison, a conditional (IF/IIF/ELT/CASE/DECODE) testing a
+ * constant, SQL-only operators (XOR, DIV, RLIKE, `<=>`) between constants, NOT of a constant comparison —
+ * a compared character-code probe, or a cast of a system value. The value must parse completely (a trailing
+ * comment, `;` or unbalanced `)` may follow); returns a reason or null. Linear in the tokens.
+ */
+function expressionValue(t: readonly TokenType[], v: readonly string[]): string | null {
+  const p = new ExprParser(t, v);
+  if (p.list() === X_FAIL) return null;
+  const next = t[p.i];
+  if (next !== undefined && next !== 'c' && next !== ';' && next !== ')') return null;
+  return p.reason;
+}
+
 /** Judges one context's token sequence; returns a reason or null. */
 export function judge(tk: Tokens, quoted: boolean): string | null {
   const t = tk.types;
@@ -657,7 +1037,8 @@ export function judge(tk: Tokens, quoted: boolean): string | null {
     let j = 0;
     while (t[j] === '(') j++;
     const a = t[j];
-    if (a === '1' || a === 'v') {
+    // a leading TRUE/FALSE/NULL is prose as often as SQL ("True or false: …"): the expression judge decides
+    if ((a === '1' && !LITERAL_WORDS.includes(v[j]!)) || a === 'v') {
       const r = afterBreak(t, v, j + 1, true);
       if (r) return r;
     } else if (a === '&' && j === 0) {
@@ -679,7 +1060,7 @@ export function judge(tk: Tokens, quoted: boolean): string | null {
       return `statement ${v[0]}`;
     }
   }
-  return anywhere(t, v);
+  return anywhere(t, v) ?? (quoted ? null : expressionValue(t, v));
 }
 
 const LOOKALIKE_QUOTES: ReadonlyMap<number, string> = new Map([
@@ -700,13 +1081,14 @@ function foldQuotes(s: string): string {
   return out;
 }
 
-const BARE_START = ['where', 'as ', 'and', 'or', 'xor', '&&', '||', 'order', 'group', 'having', 'limit', 'union', 'select', 'exec', 'drop', 'delete', 'insert', 'create', 'truncate', 'alter', 'grant', 'revoke', 'shutdown', 'declare', 'update', 'procedure', 'waitfor', 'into', 'backup', 'call'];
+const BARE_START = ['true', 'false', 'null', 'not', 'case', '!', '~', 'where', 'as ', 'and', 'or', 'xor', '&&', '||', 'order', 'group', 'having', 'limit', 'union', 'select', 'exec', 'drop', 'delete', 'insert', 'create', 'truncate', 'alter', 'grant', 'revoke', 'shutdown', 'declare', 'update', 'procedure', 'waitfor', 'into', 'backup', 'call'];
 const BARE_ANYWHERE = ['union', 'select', '(', ';', '@@', 'xp_', 'sp_', 'waitfor', 'outfile', 'dumpfile'];
 
 /**
  * Cheap gate for the bare context (native `indexOf` scans instead of tokenizing): every bare-context judge
- * rule needs either a leading number, parenthesis, sign or variable, a leading SQL keyword, or one of a few
- * tokens anywhere (UNION, SELECT, a call `(`, `;`, `@@`, system procedures, WAITFOR, INTO OUTFILE).
+ * rule needs either a leading number, parenthesis, sign or variable, a leading SQL keyword or literal, one of
+ * a few tokens anywhere (UNION, SELECT, a call `(`, `;`, `@@`, system procedures, WAITFOR, INTO OUTFILE), the
+ * words of a CASE expression, or a comparison together with a logical operator.
  */
 function bareMayMatch(s: string): boolean {
   let k = 0;
@@ -716,29 +1098,53 @@ function bareMayMatch(s: string): boolean {
   const l = lower(s);
   for (const w of BARE_START) if (l.startsWith(w, k)) return true;
   for (const w of BARE_ANYWHERE) if (l.indexOf(w) !== -1) return true;
-  return false;
+  // expression values ({@link expressionValue}) that start with a column: `id or 1=1`, `name, case when … end`
+  if (mayBeCase(l)) return true;
+  const cmp = l.indexOf('=') !== -1 || l.indexOf('<') !== -1 || l.indexOf('>') !== -1;
+  return cmp && (l.indexOf('or') !== -1 || l.indexOf('and') !== -1 || l.indexOf('&&') !== -1 || l.indexOf('||') !== -1);
 }
 
 /** Keywords without which a words-only value cannot be judged an injection. */
 const WORD_TRIGGERS = ['where', 'union', 'order', 'group', 'having', 'waitfor', 'exec', 'drop', 'insert', 'delete', 'truncate', 'shutdown', 'create', 'grant', 'xp_', 'sp_', 'information_schema', 'sys'];
 
-/** True when a words-only value has a SQL keyword that some judge rule needs, or starts with a logical operator. */
+/** Operator words that, after a leading literal, make a words-only value a SQL expression (`1 xor 1`, `1 div 0`). */
+const LEADING_OPERATOR_WORDS = ['or ', 'and ', 'xor ', 'div ', 'rlike ', 'regexp '];
+const LITERAL_WORDS = ['true', 'false', 'null'];
+
+/**
+ * True when a words-only value has a SQL keyword that some judge rule needs, starts with a logical operator,
+ * or is a literal (number, TRUE/FALSE/NULL) followed by an operator word, or may be a CASE expression.
+ */
 function mayBeKeywordSql(s: string): boolean {
   const l = lower(s);
   let k = 0;
   while (k < l.length && l.charCodeAt(k) === 0x20) k++;
   if (l.startsWith('or ', k) || l.startsWith('and ', k) || l.startsWith('xor ', k)) return true;
-  // a leading number then a logical operator: `1 OR true`
+  // a leading literal then an operator word: `1 OR true`, `true or true`, `1 div 0`
   let d = k;
   if (l.charCodeAt(d) === 0x2d) d++;
   const ds = d;
   while (d < l.length && isDigit(l.charCodeAt(d))) d++;
+  if (d === ds) {
+    for (const w of LITERAL_WORDS) {
+      if (l.startsWith(w, d)) {
+        d += w.length;
+        break;
+      }
+    }
+  }
   if (d > ds && l.charCodeAt(d) === 0x20) {
     while (l.charCodeAt(d) === 0x20) d++;
-    if (l.startsWith('or ', d) || l.startsWith('and ', d) || l.startsWith('xor ', d)) return true;
+    for (const w of LEADING_OPERATOR_WORDS) if (l.startsWith(w, d)) return true;
   }
   for (const w of WORD_TRIGGERS) if (l.indexOf(w) !== -1) return true;
-  return false;
+  return mayBeCase(l);
+}
+
+/** `CASE … WHEN … THEN … END` needs all three words (lower-cased input). */
+function mayBeCase(l: string): boolean {
+  const w = l.indexOf('when');
+  return w !== -1 && l.indexOf('then', w) !== -1 && l.indexOf('end', w) !== -1;
 }
 
 /** A character outside words, spaces, `.`, `,`, `:`, `/`, `-`, or a `--` comment marker (one class or a literal: linear). */

@@ -69,7 +69,12 @@ test('catalog names (942140)', () => {
 });
 
 test('linear time on 64 KiB pathological input', () => {
-  const inputs = ["'".repeat(65536), '"'.repeat(65536), '('.repeat(65536), '/*'.repeat(32768), '-- '.repeat(21845), "' or ".repeat(13107), 'a'.repeat(65536), '1 '.repeat(32768), "\\'".repeat(32768), '`'.repeat(65536)];
+  const inputs = [
+    "'".repeat(65536), '"'.repeat(65536), '('.repeat(65536), '/*'.repeat(32768), '-- '.repeat(21845), "' or ".repeat(13107), 'a'.repeat(65536), '1 '.repeat(32768), "\\'".repeat(32768), '`'.repeat(65536),
+    // the expression reader (numeric / ORDER BY values): nesting, long lists and operator runs
+    'if(1=1,'.repeat(9362), 'case when 1=1 then '.repeat(3450), '(case when '.repeat(6553), '1 or '.repeat(13107), 'not '.repeat(16384),
+    '- '.repeat(32768), '1,'.repeat(32768), 'pi()='.repeat(13107), '(select '.repeat(8192), 'cast(1 as '.repeat(6553), 'x=1 and '.repeat(8192),
+  ];
   for (const s of inputs) {
     const t0 = performance.now();
     detectSqli(s);
@@ -87,4 +92,59 @@ test('generalises to injections written for this test (blind, error-based, stack
 test('API and prose text with SQL-like words and punctuation stays clean', () => {
   const text = ["Terms & Conditions (updated 2024); see section 3(a)", "Q: How do I select all? A: press Ctrl+A", "Error: can't connect to host 'db-1' (timeout)", "Run `SELECT * FROM users` to check", "if (x > 0 && y < 10) { return; }", "O'Reilly & Sons; 'Best-sellers' -- 2024 edition", "Please don't drop the table; it's fragile", "<3 you", "a<b>c", "x => y", "<br>", "<<EOF", "I'd like 2 or 3 more", "Order by phone: 555-0100", "group by region (EMEA)", "He said: 'union is strength'", "rock'n'roll; select your seat", "user@example.com; admin@example.com", "SELECT-2000 model", "(555) 010-0199", "100 - 20 = 80", "It's 50% off -- today only!", "x-www-form-urlencoded", "Price (USD): 1,299.00", "Dear 'Customer', your order #123 shipped", "on the 'Desktop' or 'Mobile' app", "Use onClick handler in React", "alert: disk almost full (95%)", "confirm your email", "The javascript: protocol is blocked", "See <https://example.com>", "<img src=\"https://cdn.example.com/a.png\" alt=\"logo\">", "<a href=\"mailto:a@example.com\">mail</a>", "<table style=\"width:100%\"><tr><td>x</td></tr></table>", "{{user.first_name}}, welcome!", "Hello ${name}", "`code` and ```block```", "1' 2\" tall", "Sort: name asc; limit 10", "where=city eq 'Paris' and active eq true", "filter=status in ('a','b')", "q=title:\"hello world\" OR tags:news", "--verbose --output=json", "#hashtag #another", "/* not a comment */ really", "100%; drop", "data:image/png;base64,iVBORw0KGgo=", "Hi! :-) ;-) <:o)", "a = b; c = d;", "Tom & Jerry's \"best\" episodes (1940-1958)"];
   for (const t of text) assert.ok(!fires(t), `false positive: ${t}`);
+});
+
+test('numeric / ORDER BY / LIMIT values: SQL expressions testing a constant condition', () => {
+  const families: Record<string, string[]> = {
+    // a boolean operator joining function calls or a comparison of constants (no column involved)
+    'logic on constants': [
+      'pi() or 1=1', '1 or pi()=pi()', 'now() and 1=1', 'rand() or true', '(1=1) or 1', 'abs(1) or 1=1', 'sysdate() or 2>1',
+      'null or 1=1', 'true or true', 'id or 1=1', 'id and 1=2', '(1)or(2>1)', '1&&1=1', 'name||1=1', '0x31 or 0x31=0x31',
+      '(select 1)and 1=1', 'ifnull(null,1) or 1=1', '1 or 1::bool', 'not 1=1', '!(2>1)', 'current_date or 1=1',
+    ],
+    // MySQL IF/ELT/MAKE_SET, MSSQL and SQLite IIF, CASE (searched and simple), Oracle DECODE
+    'conditional on a constant': [
+      '1 and if(1=1,sleep(5),0)', 'if(now()=sysdate(),sleep(5),0)', 'if(1=1,id,name)', 'iif(1=1,1,0)', 'IIF(2>1,price,name) desc',
+      'if(true,id,name)', 'if(1 is not null,id,name)', 'if(1 in (1,2),id,name)', 'if(1 between 0 and 2,id,name)', 'elt(1=1,1,2)',
+      '(case when 1=1 then 1 else 0 end)', 'case when 1=1 then 1 else 0 end', 'case 1 when 1 then 1 else 0 end', 'decode(1,1,1,0)',
+      'name,(case when 1=1 then name else price end)', 'name desc nulls last,(case when 2>1 then 1 else 0 end)',
+      'id desc,if(1=1,id,name)', 'name asc, iif(1=1,name,price)', '1-if(1=1,0,1)', '1*(case when 1=1 then 1 else 0 end)',
+      'if(1=1,1,0)-- -', 'if(1=1,1,0))', 'CASE WHEN 1e0=1e0 THEN 1 ELSE 0 END',
+    ],
+    // error-based in ORDER BY / numeric contexts: the error branch of a constant condition, casts of system values
+    'error-based': [
+      '1,(select case when (1=1) then 1 else 1*(select 1 union select 2) end)', 'id,if(1=1,1,(select 1 union select 2))',
+      '(case when 1=1 then 1 else 1/(select 0) end)', '(case when 1=1 then 1 else convert(int,\'a\') end)',
+      "(case when 1=1 then 1 else to_number('a') end)", 'case when 1=1 then 1 else abs(-9223372036854775808) end',
+      "(case when 1=1 then 1 else cast('a' as int) end)", 'cast(current_user as int)', 'convert(int, system_user)',
+    ],
+    // operators no prose or calculator uses, between constants
+    'SQL-only operators': ['1 xor 1', '1 xor 0', '1 div 0', '1 rlike 1', "1 regexp '^1'", '1 <=> 1', '1 && 1', 'pi() xor pi()', '1 rlike if(1=1,1,0x28)', '1 rlike (select 1)'],
+    // blind extraction one character at a time
+    'character probe': ['ascii(substring(password,1,1))>64', 'if(ascii(substr(password,1,1))>64,id,name)', 'ord(mid(user,1,1))>64', 'unicode(substr(current_user,1,1))>64', 'ascii(substring(password,1,1))-64>0'],
+    // case, comments, whitespace substitutes and MySQL executable comments do not help
+    evasion: ['IF/**/(1=1,1,0)', 'if%0b(1=1,1,0)', '/*!if*/(1=1,1,0)', 'case/**/when/**/1=1/**/then/**/1/**/else/**/0/**/end', 'iIf(1=1,1,0)', 'if(0x1=0x1,id,name)', 'if((1)=(1),id,name)', 'if(!!1,id,name)', '1%09xor%091'],
+  };
+  for (const [family, payloads] of Object.entries(families)) for (const p of payloads) assert.ok(fires(p), `missed (${family}): ${p}`);
+});
+
+test('benign values shaped like expressions stay clean at paranoia 1', () => {
+  const benign = [
+    // prose in several languages with conditional / boolean words and parentheses
+    'if (you) can', 'if (you can)', 'If you can, call me', 'case when I was young', 'In case when it rains then we end early',
+    'si (tu) peux', 'caso cuando era joven', 'wenn (du) kannst', '如果 (你) 可以', 'pi() in JavaScript', 'true or false question',
+    'true or false', 'True or False', 'true and false', 'TRUE or FALSE: the sky is blue', 'null or empty', 'not null', 'not available',
+    'cats or dogs', 'black or white shoes', '1 or 2', '1 or more', 'yes or no', 'between 1 and 2', 'case study: when and then', 'if(enabled)',
+    // product names and search queries
+    'Nike Air Max 90 or 95', 'iPhone 15 (128GB) or Pixel 8', 'Samsung Galaxy S24+ and Watch', 'C++ or C#', 'Java or Kotlin (Android)',
+    // sort and filter parameters
+    'name,-price', '-created_at,name', 'created_at desc', 'name asc nulls last', 'EmailAddress DESC', 'price>100 and price<200',
+    'price >= 10 && price <= 20', 'size>=10 or color=red', 'a=1 or b=2', '(a or b) and c', '(x > 1) or (y < 2)', 'length(name) > 5',
+    "lower(name) = 'bob'", "substr(name,1,1) = 'a'", 'count(*) > 1', 'coalesce(a, b)', "contains(Name,'red') and contains(Category,'shoe')",
+    "startswith(Name,'a') and Price gt 5", 'cast(price as int)', 'convert(int, price)', "decode('aGk=','base64')",
+    // calculator and spreadsheet input
+    '2*(3+4)', '(2+3)*4', '1+1=2', 'sqrt(16)', 'max(1,2)', '10 mod 3', 'IF(A1>5,1,0)', '=IF(A1>5,1,0)', 'IF(SUM(A1:A3)>0,1,0)',
+    "IIF([Sales]>100,'High','Low')", 'a || b', 'v1.2 || v2.0', '^1.2.3 || ^2.0.0', '2020-01-01 and 2020-12-31',
+  ];
+  for (const b of benign) assert.ok(!fires(b), `false positive: ${b} → ${JSON.stringify(detectSqli(b))}`);
 });

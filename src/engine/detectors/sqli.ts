@@ -8,7 +8,8 @@ import { detectSqli } from './sqli-lexer.ts';
  * - `942100` (PL1, critical): lexer-based detection ({@link detectSqli}, libinjection's method with
  *   Bulwark's own token-grammar judge). Case, inline comments (`UN/**\/ION`), whitespace substitutes
  *   (`%0b`, `%a0`, tabs, Unicode spaces), string concatenation, `0x` literals and backticks do not help: the
- *   lexer reads them as SQL does.
+ *   lexer reads them as SQL does. Values used unquoted (numeric, ORDER BY, LIMIT) are also read as SQL
+ *   expressions: one that tests a condition on constants (`pi() or 1=1`, `if(1=1,id,name)`, `1 xor 1`) fires.
  * - `942140` (PL1, critical): names of database system catalogs (`information_schema`, `sysobjects`,
  *   `pg_catalog` …; CRS 942140 "common DB names").
  * - `942430` (PL2, warning): restricted SQL character anomaly: 12 or more of ``'"`;()=`` and comment
