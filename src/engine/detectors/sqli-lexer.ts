@@ -751,10 +751,14 @@ class ExprParser {
 
   /** Logical level: `a OR b`, `a XOR b`, `a && b`; judges each combination. */
   expr(): number {
+    const ls = this.i;
+    return this.logicTail(this.notExpr(), ls);
+  }
+
+  /** The `(op operand)*` rest of a logical level after `left` (which started at token `ls`, -1 when unknown). */
+  logicTail(left: number, ls: number): number {
     const t = this.t;
     const v = this.v;
-    let ls = this.i;
-    let left = this.notExpr();
     while (left !== X_FAIL && t[this.i] === '&') {
       const op = v[this.i]!;
       this.i++;
@@ -1015,11 +1019,22 @@ class ExprParser {
  * on constants — logic with a constant comparison, a conditional (IF/IIF/ELT/CASE/DECODE) testing a
  * constant, SQL-only operators (XOR, DIV, RLIKE, `<=>`) between constants, NOT of a constant comparison —
  * a compared character-code probe, or a cast of a system value. The value must parse completely (a trailing
- * comment, `;` or unbalanced `)` may follow); returns a reason or null. Linear in the tokens.
+ * comment, `;` or unbalanced `)` may follow; after a `)` a logical or `,` continuation is read on); returns a
+ * reason or null. Linear in the tokens.
  */
 function expressionValue(t: readonly TokenType[], v: readonly string[]): string | null {
   const p = new ExprParser(t, v);
   if (p.list() === X_FAIL) return null;
+  // `name) or (1=1`, `id),if(1=1,1,0)`: the value closes a parenthesis the query opened and goes on
+  while (t[p.i] === ')' && p.reason === null) {
+    while (t[p.i] === ')') p.i++;
+    if (t[p.i] === '&') {
+      if (p.logicTail(0, -1) === X_FAIL) return null;
+    } else if (t[p.i] === ',') {
+      p.i++;
+      if (p.list() === X_FAIL) return null;
+    } else break;
+  }
   const next = t[p.i];
   if (next !== undefined && next !== 'c' && next !== ';' && next !== ')') return null;
   return p.reason;

@@ -73,7 +73,7 @@ test('linear time on 64 KiB pathological input', () => {
     "'".repeat(65536), '"'.repeat(65536), '('.repeat(65536), '/*'.repeat(32768), '-- '.repeat(21845), "' or ".repeat(13107), 'a'.repeat(65536), '1 '.repeat(32768), "\\'".repeat(32768), '`'.repeat(65536),
     // the expression reader (numeric / ORDER BY values): nesting, long lists and operator runs
     'if(1=1,'.repeat(9362), 'case when 1=1 then '.repeat(3450), '(case when '.repeat(6553), '1 or '.repeat(13107), 'not '.repeat(16384),
-    '- '.repeat(32768), '1,'.repeat(32768), 'pi()='.repeat(13107), '(select '.repeat(8192), 'cast(1 as '.repeat(6553), 'x=1 and '.repeat(8192),
+    '- '.repeat(32768), '1,'.repeat(32768), 'pi()='.repeat(13107), '(select '.repeat(8192), 'cast(1 as '.repeat(6553), 'x=1 and '.repeat(8192), 'a) or 1=1'.repeat(7281), 'a),'.repeat(21845),
   ];
   for (const s of inputs) {
     const t0 = performance.now();
@@ -123,6 +123,8 @@ test('numeric / ORDER BY / LIMIT values: SQL expressions testing a constant cond
     // blind extraction one character at a time
     'character probe': ['ascii(substring(password,1,1))>64', 'if(ascii(substr(password,1,1))>64,id,name)', 'ord(mid(user,1,1))>64', 'unicode(substr(current_user,1,1))>64', 'ascii(substring(password,1,1))-64>0'],
     // case, comments, whitespace substitutes and MySQL executable comments do not help
+    // the value closes a parenthesis the query opened (`ORDER BY field(<value>)`, `IN (<value>)`) and goes on
+    'parenthesis break': ['name) or (1=1', 'name) or 1=1-- -', 'id),if(1=1,1,0)', 'id) and if(1=1,1,0', 'foo) and 1=1'],
     evasion: ['IF/**/(1=1,1,0)', 'if%0b(1=1,1,0)', '/*!if*/(1=1,1,0)', 'case/**/when/**/1=1/**/then/**/1/**/else/**/0/**/end', 'iIf(1=1,1,0)', 'if(0x1=0x1,id,name)', 'if((1)=(1),id,name)', 'if(!!1,id,name)', '1%09xor%091'],
   };
   for (const [family, payloads] of Object.entries(families)) for (const p of payloads) assert.ok(fires(p), `missed (${family}): ${p}`);
@@ -144,7 +146,7 @@ test('benign values shaped like expressions stay clean at paranoia 1', () => {
     "startswith(Name,'a') and Price gt 5", 'cast(price as int)', 'convert(int, price)', "decode('aGk=','base64')",
     // calculator and spreadsheet input
     '2*(3+4)', '(2+3)*4', '1+1=2', 'sqrt(16)', 'max(1,2)', '10 mod 3', 'IF(A1>5,1,0)', '=IF(A1>5,1,0)', 'IF(SUM(A1:A3)>0,1,0)',
-    "IIF([Sales]>100,'High','Low')", 'a || b', 'v1.2 || v2.0', '^1.2.3 || ^2.0.0', '2020-01-01 and 2020-12-31',
+    "IIF([Sales]>100,'High','Low')", 'a) or b) or c', 'x)', 'a || b', 'v1.2 || v2.0', '^1.2.3 || ^2.0.0', '2020-01-01 and 2020-12-31',
   ];
   for (const b of benign) assert.ok(!fires(b), `false positive: ${b} → ${JSON.stringify(detectSqli(b))}`);
 });
