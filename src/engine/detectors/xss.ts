@@ -15,8 +15,10 @@ import { scanBase64Markup, bareEventName, cssExpression, scanPolyglot, scanSeven
  * - `941121` (PL1, critical): a whole value that is an event-handler name (`onload`, `FSCommand`): attribute-name
  *   injection (the one XSS rule with a known false-positive class: APIs whose values name DOM events).
  * - `941190` (PL1, critical): a value that is only an escaped `<` (`&#x3C;`, `\u003c`, `%253C`): a filter probe.
- * - `941370` (PL1, critical): JS-context breakouts (`";alert(1)//`), `${…}` template expressions and
- *   `{{…constructor…}}` client-side template injection that reach a sink.
+ * - `941370` (PL1, critical): JS-context breakouts (`";alert(1)//`, `'+document.cookie+'`,
+ *   `';x=document.cookie;fetch(…)//`: the text after a breakout quote is read as JS statements up to the first
+ *   sink call/assignment or secret read), `${…}` template expressions and `{{…constructor…}}` client-side
+ *   template injection that reach a sink.
  * - `941160` (PL1, critical): HTML injection into a URL-borne value (path, query, urlencoded form, cookie,
  *   inspected header): a tag of a known HTML/SVG/MathML element, a comment, markup declaration or processing
  *   instruction (OWASP CRS 941160 "NoScript XSS InjectionChecker: HTML Injection", PL1; see `html-inject.ts`).
@@ -152,11 +154,12 @@ export const rules: readonly PartRule[] = [
     tags: TAGS,
     targets: XSS_TARGETS,
     transforms: CHAINS,
-    needs: '(`=', // the first guard of match
+    needs: '(`=.[', // the first guard of match
     pure: true,
     match(input) {
-      // every breakout and expression needs a call `(`, a tagged template `` ` `` or an assignment `=`
-      if (inert(input, '(`=') || inert(input, '"\'`${(;')) return null;
+      // every breakout and expression needs a call `(`, a tagged template `` ` ``, an assignment `=`, or a
+      // member access `.`/`[` (secret reads: `'+document.cookie+'`)
+      if (inert(input, '(`=.[') || inert(input, '"\'`${(;')) return null;
       return scanJsBreakout(input) ?? scanJsExpression(input);
     },
   },
