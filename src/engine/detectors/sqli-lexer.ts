@@ -1019,8 +1019,8 @@ class ExprParser {
  * on constants — logic with a constant comparison, a conditional (IF/IIF/ELT/CASE/DECODE) testing a
  * constant, SQL-only operators (XOR, DIV, RLIKE, `<=>`) between constants, NOT of a constant comparison —
  * a compared character-code probe, or a cast of a system value. The value must parse completely (a trailing
- * comment, `;` or unbalanced `)` may follow; after a `)` a logical or `,` continuation is read on); returns a
- * reason or null. Linear in the tokens.
+ * comment, `;`, a LIMIT-like clause or unbalanced `)` may follow; after a `)` a logical or `,` continuation is
+ * read on); returns a reason or null. Linear in the tokens.
  */
 function expressionValue(t: readonly TokenType[], v: readonly string[]): string | null {
   const p = new ExprParser(t, v);
@@ -1035,8 +1035,9 @@ function expressionValue(t: readonly TokenType[], v: readonly string[]): string 
       if (p.list() === X_FAIL) return null;
     } else break;
   }
+  // what may follow an ORDER BY / WHERE expression: a comment, `;`, `)`, or a LIMIT / GROUP BY / HAVING clause
   const next = t[p.i];
-  if (next !== undefined && next !== 'c' && next !== ';' && next !== ')') return null;
+  if (next !== undefined && next !== 'c' && next !== ';' && next !== ')' && next !== 'B') return null;
   return p.reason;
 }
 

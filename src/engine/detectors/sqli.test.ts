@@ -109,7 +109,7 @@ test('numeric / ORDER BY / LIMIT values: SQL expressions testing a constant cond
       '(case when 1=1 then 1 else 0 end)', 'case when 1=1 then 1 else 0 end', 'case 1 when 1 then 1 else 0 end', 'decode(1,1,1,0)',
       'name,(case when 1=1 then name else price end)', 'name desc nulls last,(case when 2>1 then 1 else 0 end)',
       'id desc,if(1=1,id,name)', 'name asc, iif(1=1,name,price)', '1-if(1=1,0,1)', '1*(case when 1=1 then 1 else 0 end)',
-      'if(1=1,1,0)-- -', 'if(1=1,1,0))', 'CASE WHEN 1e0=1e0 THEN 1 ELSE 0 END',
+      'if(1=1,1,0)-- -', 'if(1=1,1,0))', 'if(1=1,1,0) limit 1', '(case when 1=1 then 1 else 0 end) having 1', 'CASE WHEN 1e0=1e0 THEN 1 ELSE 0 END',
     ],
     // error-based in ORDER BY / numeric contexts: the error branch of a constant condition, casts of system values
     'error-based': [
@@ -140,7 +140,7 @@ test('benign values shaped like expressions stay clean at paranoia 1', () => {
     // product names and search queries
     'Nike Air Max 90 or 95', 'iPhone 15 (128GB) or Pixel 8', 'Samsung Galaxy S24+ and Watch', 'C++ or C#', 'Java or Kotlin (Android)',
     // sort and filter parameters
-    'name,-price', '-created_at,name', 'created_at desc', 'name asc nulls last', 'EmailAddress DESC', 'price>100 and price<200',
+    'name,-price', '-created_at,name', 'name desc limit 10', 'if(x) limit 1', 'created_at desc', 'name asc nulls last', 'EmailAddress DESC', 'price>100 and price<200',
     'price >= 10 && price <= 20', 'size>=10 or color=red', 'a=1 or b=2', '(a or b) and c', '(x > 1) or (y < 2)', 'length(name) > 5',
     "lower(name) = 'bob'", "substr(name,1,1) = 'a'", 'count(*) > 1', 'coalesce(a, b)', "contains(Name,'red') and contains(Category,'shoe')",
     "startswith(Name,'a') and Price gt 5", 'cast(price as int)', 'convert(int, price)', "decode('aGk=','base64')",
