@@ -113,7 +113,7 @@ test('detects substitutions glued to a word, ANSI-C quoting and variable-built c
     'x;c${u}at /etc/passwd', 'x|ca${x}t /etc/passwd', 'x;w${u}h${u}o${u}a${u}m${u}i', 'x;cat$u /etc/passwd',
     'x;${PATH:0:1}etc${PATH:0:1}passwd', 'x;cat ${HOME:0:1}etc${HOME:0:1}passwd', 'x;${PATH%%u*}bin${PATH%%u*}id',
     'x&%ProgramData:~0,1%%ProgramData:~9,2% /c whoami',
-    'x;$0', 'x;${!#}', 'x|$0 -c id', "x;${0} -c 'id'",
+    'x;$0', 'x;${!#}', 'x|$0 -c id', "x;${0} -c 'id'", 'x;${x:-id}', 'x;$SHELL -c id', 'x;${SHELL} -c id',
   ];
   for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
   assert.equal(shellNormalize("$'\\x69\\x64'"), 'id');
@@ -166,7 +166,8 @@ test('does not flag Markdown code spans, prices, templates, flags and shell-look
     "Costs $5; tax $'s not included", "the company$'s policy", 'Sales of $5M | $10M & more',
     'Shipping; $0', 'Shipping fee: $0 | Tax: $0', 'Total: $0.00; discount $0', '|Item|Price|\n|Free|$0|', 'Price: US$100; EUR 90',
     'Dear ${firstName}; your order ${orderId} | ${status}', 'Hello ${name}!', '${greeting}, ${user.name}',
-    'server.port=${PORT:8080}', 'image: ${REGISTRY:-docker.io}/app:${TAG}', 'name=John; age=30; $name is here',
+    'server.port=${PORT:8080}', 'image: ${REGISTRY:-docker.io}/app:${TAG}', 'Hi ${name:-there}; ${greeting:-welcome}',
+    'Your $SHELL is set; ${SHELL} too', 'name=John; age=30; $name is here',
     "It's $HOME sweet $HOME", 'pa$$word', 'a=1&b=2&c=$a',
     '--verbose', '--help', '-v', '-1.5', '- item one', '-- John', '-my-file-2024.pdf', '--no-pager', '-webkit-transition',
     '-5 degrees', '-Infinity', '--color=auto', '-n 5', '-v /data:/data', '-fiSiol\u00f3gicamente',

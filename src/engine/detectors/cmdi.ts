@@ -355,8 +355,8 @@ function collectAssignments(s: string): Map<string, string> | null {
 /**
  * Expands the parameter at `i` (a `$`) as the shell would, where that is knowable: a variable assigned earlier
  * in the value ({@link collectAssignments}); `${VAR:off:len}` of such a variable, or `${PATH:0:1}` of a
- * variable that holds an absolute path (`/`); and an unset variable glued into a word (`c${u}at`,
- * `cat$u`), which is empty. Other expansions (`$HOME` as an argument, templates such as `${name}` in
+ * variable that holds an absolute path (`/`); `${x:-word}` of an unset variable (its default); `$SHELL` as
+ * `sh`; and an unset variable glued into a word (`c${u}at`, `cat$u`), which is empty. Other expansions (`$HOME` as an argument, templates such as `${name}` in
  * prose) are left as they are. Returns the text and the last index consumed, or null.
  */
 function expandVariable(s: string, i: number, vars: Map<string, string> | null, glued: boolean): { text: string; end: number } | null {
@@ -369,6 +369,7 @@ function expandVariable(s: string, i: number, vars: Map<string, string> | null, 
   const val = vars?.get(name);
   if (!braced) {
     if (val !== undefined) return { text: val, end: k - 1 };
+    if (name === 'shell' && !glued) return { text: 'sh', end: k - 1 }; // `$SHELL -c id`: the user's shell
     const after = s.charCodeAt(k);
     // `cat$u /etc/x`: unset, glued to the command word
     return glued && (Number.isNaN(after) || after === 0x20 || after === 0x2f || isSep(after)) ? { text: '', end: k - 1 } : null;
@@ -376,9 +377,16 @@ function expandVariable(s: string, i: number, vars: Map<string, string> | null, 
   const d = s.charCodeAt(k);
   if (d === 0x7d) {
     if (val !== undefined) return { text: val, end: k };
+    if (name === 'shell' && !glued) return { text: 'sh', end: k };
     return glued || isWordChar(s.charCodeAt(k + 1)) ? { text: '', end: k } : null;
   }
   if (d !== 0x3a) return null;
+  if (s.charCodeAt(k + 1) === 0x2d && val === undefined) {
+    // `${x:-id}`: an unset variable's default, when it is a plain word (`${VAR:-docker.io}` stays a word too)
+    let j = k + 2;
+    while (j < s.length && j - k < 66 && (isWordChar(s.charCodeAt(j)) || s.charCodeAt(j) === 0x2f || s.charCodeAt(j) === 0x2e || s.charCodeAt(j) === 0x2d)) j++;
+    return s.charCodeAt(j) === 0x7d ? { text: s.slice(k + 2, j), end: j } : null;
+  }
   // `${name:off:len}` with plain numbers (Spring/compose defaults `${port:8080}`, `${x:-y}` are not substrings)
   let j = k + 1;
   const o0 = j;
