@@ -1117,7 +1117,23 @@ function bareMayMatch(s: string): boolean {
   // expression values ({@link expressionValue}) that start with a column: `id or 1=1`, `name, case when … end`
   if (mayBeCase(l)) return true;
   const cmp = l.indexOf('=') !== -1 || l.indexOf('<') !== -1 || l.indexOf('>') !== -1;
-  return cmp && (l.indexOf('or') !== -1 || l.indexOf('and') !== -1 || l.indexOf('&&') !== -1 || l.indexOf('||') !== -1);
+  return cmp && (hasWord(l, 'or') || hasWord(l, 'and') || l.indexOf('&&') !== -1 || l.indexOf('||') !== -1);
+}
+
+/** ASCII letter or `_` (what would glue onto a keyword and make it an identifier); false past the end. */
+function isLetter(c: number): boolean {
+  return ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f;
+}
+
+/**
+ * True when the lower-cased `l` holds `w` as a word: not glued to a letter on either side (`for`, `order`,
+ * `weekend` do not count; `1or`, `(or)`, `/**\/or` do). Repeated `indexOf` from the last hit: linear.
+ */
+function hasWord(l: string, w: string): boolean {
+  for (let i = l.indexOf(w); i !== -1; i = l.indexOf(w, i + 1)) {
+    if ((i === 0 || !isLetter(l.charCodeAt(i - 1))) && !isLetter(l.charCodeAt(i + w.length))) return true;
+  }
+  return false;
 }
 
 /** Keywords without which a words-only value cannot be judged an injection. */
@@ -1159,8 +1175,7 @@ function mayBeKeywordSql(s: string): boolean {
 
 /** `CASE … WHEN … THEN … END` needs all three words (lower-cased input). */
 function mayBeCase(l: string): boolean {
-  const w = l.indexOf('when');
-  return w !== -1 && l.indexOf('then', w) !== -1 && l.indexOf('end', w) !== -1;
+  return l.indexOf('when') !== -1 && hasWord(l, 'when') && hasWord(l, 'then') && hasWord(l, 'end');
 }
 
 /** A character outside words, spaces, `.`, `,`, `:`, `/`, `-`, or a `--` comment marker (one class or a literal: linear). */
