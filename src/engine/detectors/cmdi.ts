@@ -83,7 +83,7 @@ const COMMANDS: ReadonlyMap<string, 'b' | 'a' | 'n'> = new Map<string, 'b' | 'a'
   ['mkfifo', 'a'], ['mknod', 'a'], ['which', 'a'], ['whereis', 'a'], ['locate', 'a'], ['export', 'a'],
   ['set', 'a'], ['setx', 'a'], ['start', 'a'], ['timeout', 'n'], ['sleep', 'n'], ['ping', 'n'], ['nping', 'n'],
   ['traceroute', 'a'], ['tracert', 'a'], ['chattr', 'a'], ['openssl', 'a'], ['systemctl', 'a'], ['service', 'a'],
-  ['busybox', 'a'], ['toybox', 'a'], ['tee', 'a'], ['schtasks', 'a'], ['msiexec', 'a'], ['forfiles', 'a'],
+  ['busybox', 'a'], ['toybox', 'a'], ['tee', 'a'], ['call', 'a'], ['rev', 'a'], ['schtasks', 'a'], ['msiexec', 'a'], ['forfiles', 'a'],
   // PowerShell cmdlets and aliases that run or fetch code
   ['iex', 'a'], ['invoke-expression', 'a'], ['iwr', 'a'], ['invoke-webrequest', 'a'], ['irm', 'a'], ['invoke-restmethod', 'a'],
   ['start-process', 'a'],
@@ -338,6 +338,11 @@ function collectAssignments(s: string): Map<string, string> | null {
       const close = indexOfWithin(s, q, k + 1, 65);
       if (close === -1) continue;
       v = s.slice(k + 1, close);
+    } else if (q === 0x24 && s.charCodeAt(k + 1) === 0x27) {
+      // `X=$'\x69d'`: an ANSI-C quoted value, decoded as the shell assigns it
+      const a = ansiC(s, k + 2, s);
+      if (a === null || a.text.length > 64) continue;
+      v = a.text;
     } else {
       while (k < s.length && k - e <= 64) {
         const c = s.charCodeAt(k);
@@ -443,14 +448,15 @@ function argLike(s: string, i: number, lvl: 'b' | 'a' | 'n', word: string): bool
     for (const sub of WIN_SUBCOMMANDS) if (s.startsWith(sub, i) && !isWordChar(s.charCodeAt(i + sub.length))) return true;
   }
   if (LOLBINS.has(word) && c > 0x20) return true;
-  if ((word === 'which' || word === 'whereis' || word === 'sudo' || word === 'nohup' || word === 'exec' || word === 'xargs' || word === 'timeout' || word === 'busybox' || word === 'toybox') && isAlpha(c)) {
+  if ((word === 'which' || word === 'whereis' || word === 'call' || word === 'sudo' || word === 'nohup' || word === 'exec' || word === 'xargs' || word === 'timeout' || word === 'busybox' || word === 'toybox') && isAlpha(c)) {
     let k = i;
     while (k < s.length && isWordChar(s.charCodeAt(k))) k++;
     if (!COMMANDS.has(s.slice(i, k))) return false;
     // `which curl` ends there (or at a separator); `which node.js versions …` is prose
     if (word === 'which' || word === 'whereis') {
       while (k < s.length && s.charCodeAt(k) === 0x20) k++;
-      return k >= s.length || isSep(s.charCodeAt(k));
+      const e = s.charCodeAt(k);
+      return k >= s.length || isSep(e) || e === 0x29 || e === 0x60; // also the end of `$(which id)`
     }
     return true;
   }
@@ -464,6 +470,8 @@ interface CmdAt {
   end: number;
   /** True when the word came from a glob path (`/???/c?t`). */
   glob: boolean;
+  /** Index where the word or its path starts. */
+  start: number;
 }
 
 /**
@@ -492,7 +500,46 @@ function readCommand(s: string, i: number): CmdAt | null {
   let word = s.slice(lastSlash === -1 ? start : lastSlash + 1, i);
   if (lastSlash !== -1 && s.charCodeAt(start) !== 0x2f) return null; // relative paths `a/b` are not commands
   if (word.endsWith('.exe')) word = word.slice(0, -4);
-  return { word, end: i, glob };
+  return { word, end: i, glob, start };
+}
+
+/** Program directories: a glob there that fits a known command runs it (`/bin/ba?h`, `/usr/bin/c*t`). */
+const BIN_DIRS: ReadonlySet<string> = new Set(['/bin/', '/usr/bin/', '/sbin/', '/usr/sbin/', '/usr/local/bin/']);
+
+/**
+ * True when a glob path with a single wildcard (which {@link isGlobPath} leaves alone) sits in a program
+ * directory and its basename fits a known command (`/bin/ba?h` → `bash`). Bounded: basenames of at most 32
+ * characters against the command list.
+ */
+function isBinGlob(s: string, cmd: CmdAt): boolean {
+  if (!cmd.glob || cmd.word.length > 32) return false;
+  const dirEnd = cmd.end - cmd.word.length;
+  if (!BIN_DIRS.has(s.slice(cmd.start, dirEnd))) return false;
+  for (const name of COMMANDS.keys()) if (globMatch(cmd.word, name)) return true;
+  return false;
+}
+
+/** Shell glob `?` / `*` match of `name` against `pat` (both short: quadratic at worst on ≤ 32 characters). */
+function globMatch(pat: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let mark = 0;
+  while (n < name.length) {
+    const c = pat.charCodeAt(p);
+    if (p < pat.length && (c === 0x3f || c === name.charCodeAt(n))) {
+      p++;
+      n++;
+    } else if (c === 0x2a) {
+      star = p++;
+      mark = n;
+    } else if (star !== -1) {
+      p = star + 1;
+      n = ++mark;
+    } else return false;
+  }
+  while (pat.charCodeAt(p) === 0x2a) p++;
+  return p === pat.length;
 }
 
 /** True when a glob-obfuscated absolute path (`/???/??t`, `/b?n/c*t`) sits at `i`. */
@@ -526,7 +573,7 @@ function judgeAt(s: string, i: number, atStart: boolean): string | null {
   }
   const cmd = readCommand(s, i);
   if (cmd === null) return null;
-  if (isGlobPath(s, cmd, i) && !atStart) return 'glob command ' + clip(s.slice(i, cmd.end + 24), 48);
+  if ((isGlobPath(s, cmd, i) || isBinGlob(s, cmd)) && !atStart) return 'glob command ' + clip(s.slice(i, cmd.end + 24), 48);
   const lvl = COMMANDS.get(cmd.word);
   if (lvl === undefined) return null;
   const n = s.length;
@@ -624,6 +671,17 @@ export function findSubstitution(s: string): string | null {
     const opening = c === 0x60 && ticks % 2 === 0;
     while (j < n && s.charCodeAt(j) === 0x60) j++; // `$(\`id\`)`
     if (c === 0x60) ticks += j - i;
+    if (c === 0x24) {
+      // `$(< /etc/passwd)`: bash's shorthand for `$(cat /etc/passwd)` reads a file with no command word
+      let k = j;
+      while (k < n && s.charCodeAt(k) === 0x20) k++;
+      if (s.charCodeAt(k) === 0x3c && s.charCodeAt(k + 1) !== 0x3c) {
+        k++;
+        while (k < n && s.charCodeAt(k) === 0x20) k++;
+        const d = s.charCodeAt(k);
+        if (d === 0x2f || d === 0x7e || d === 0x2e || d === 0x24) return 'substitution ' + clip(s.slice(i, k + 24), 48);
+      }
+    }
     if (j > i + 1 && c === 0x60) i = j - 1; // a run of backticks is visited once
     const cmd = readCommand(s, j);
     if (cmd === null) continue;
