@@ -57,3 +57,30 @@ test('linear time on 64 KiB pathological input', () => {
     assert.ok(ms < 2000, `took ${ms} ms`);
   }
 });
+
+test('detects spaced and JS-escaped operator names, CouchDB endpoints and Redis protocol lines', () => {
+  assert.deepEqual(matchAll(rules, 'a[ $ne ]', 'query_name'), ['938100']);
+  assert.deepEqual(matchAll(rules, 'user[\\u0024ne]', 'form_name'), ['938100']);
+  assert.deepEqual(matchAll(rules, '{"\\u0024ne": 1}', 'json'), ['938110']);
+  for (const a of ['/_all_docs?include_docs=true', '../../_all_docs', 'x/_all_dbs']) assert.deepEqual(matchAll(rules, a, 'query'), ['938130'], a);
+  for (const a of ['x\r\nFLUSHALL\r\n', '*1\r\n$8\r\nFLUSHALL\r\n', 'k\nCONFIG SET dir /var/www/html\n', 'a\r\nSLAVEOF 203.0.113.9 6379\r\n', 'a%0D%0Aflushdb', 'x\nMODULE LOAD /tmp/x.so']) {
+    assert.deepEqual(matchAll(rules, a, 'json'), ['938140'], a);
+  }
+});
+
+test('does not flag currency, spaced prose, endpoint mentions or multi-line text', () => {
+  for (const k of ['Price $ (USD)', 'items[ 0 ]', 'a[ $ ]']) assert.deepEqual(matchAll(rules, k, 'query_name'), [], k);
+  const benign = [
+    'US$ 20 or $5.00 - $10', 'See the _all_docs endpoint', 'room_all_docs', '_all_documents', 'Line one\nFLUSHALL the caches tonight', 'Line\nConfig set to auto',
+    'Line\nShutdown scheduled at 5pm', 'Notes:\n* 1 item\n$5 each', 'a\nslaveof the rhythm', 'x\r\n*1 item',
+  ];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b, 'json'), [], `false positive on ${JSON.stringify(b)}`);
+});
+
+test('linear time on 64 KiB pathological input (CouchDB and Redis scans)', () => {
+  const inputs = ['_all_d'.repeat(10922), '/_all_docsx'.repeat(5957), '\r\n'.repeat(32768), '\n*1\r\n$'.repeat(9362), '\nconfig set '.repeat(5461), '\nslaveof '.repeat(7281), '[ '.repeat(32768) + '$ne'];
+  for (const s of inputs) {
+    const ms = timeAll(rules, s, ['json', 'query_name']);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  }
+});

@@ -13,6 +13,10 @@ import { clip, isWordChar, isAlpha, isSpace } from './lib/text.ts';
  * - `938120` server-side JavaScript in `$where`/`mapReduce` style payloads: a quote break followed by JS
  *   (`';return true;var x='`, `' && this.password.match(/.*\/)//`, `';sleep(5000);'`), `db.coll.insert(`,
  *   busy-wait loops (`while(pt-it<5000)`), PL1, critical.
+ * - `938130` a CouchDB database-wide endpoint as a path segment of a value (`/_all_docs?include_docs=true`),
+ *   PL1, critical.
+ * - `938140` Redis protocol after a line break in a value (RESP framing, `FLUSHALL`, `CONFIG SET dir`), PL1,
+ *   critical.
  *
  * All scans are single passes over the value with bounded look-ahead.
  */
@@ -50,13 +54,16 @@ const operatorKey: PartRule = {
   paranoia: 1,
   tags: TAGS,
   targets: NAME_TARGETS,
-  transforms: [['urlDecodeRepeat']],
+  // the second chain: `a[\u0024ne]=` for parsers that unescape names (a `\` makes the value non-inert)
+  transforms: [['urlDecodeRepeat'], ['urlDecodeRepeat', 'jsDecode']],
   needs: '$', // the loop of match
   match(input) {
-    // `$ne` as the whole key, or `[$ne]` in a bracketed name; `&exists` (a `$` lost to encoding) too.
+    // `$ne` as the whole key, or `[$ne]` / `[ $ne ]` in a bracketed name; `&exists` (a `$` lost to encoding) too.
     for (let i = input.indexOf('$'); i !== -1; i = input.indexOf('$', i + 1)) {
-      const b = i === 0 ? -1 : input.charCodeAt(i - 1);
-      if (b === -1 || b === 0x5b || b === 0x2e) {
+      let p = i - 1;
+      while (p >= 0 && p > i - 8 && isSpace(input.charCodeAt(p))) p--;
+      const b = p < 0 ? -1 : input.charCodeAt(p);
+      if (b === -1 || b === 0x5b || (b === 0x2e && p === i - 1)) {
         const op = operatorAt(input, i);
         if (op !== null) return 'operator $' + op + ' in name';
       }
@@ -102,7 +109,8 @@ const operatorValue: PartRule = {
   paranoia: 1,
   tags: TAGS,
   targets: VALUE_TARGETS,
-  transforms: [['urlDecodeRepeat']],
+  // the second chain: `{"\u0024ne": 1}` inside a string the application parses as JSON later
+  transforms: [['urlDecodeRepeat'], ['urlDecodeRepeat', 'jsDecode']],
   needs: '$&', // the first guard of match
   match(input) {
     if (input.indexOf('$') === -1 && input.indexOf('"&') === -1) return null;
@@ -218,5 +226,108 @@ const whereJs: PartRule = {
   },
 };
 
+/**
+ * Finds a CouchDB database-wide endpoint (`_all_docs`, `_all_dbs`) as a path segment of a value
+ * (`../_all_docs`, `db/_all_docs?include_docs=true`): a value spliced into a CouchDB URL that lists every
+ * document. The name must start the value or follow `/` and end it or precede `/`, `?`, `#` (prose that
+ * mentions the endpoint has a space before it). Linear.
+ */
+export function findCouchEndpoint(s: string): string | null {
+  for (let i = s.indexOf('_all_d'); i !== -1; i = s.indexOf('_all_d', i + 1)) {
+    const end = s.startsWith('_all_docs', i) ? i + 9 : s.startsWith('_all_dbs', i) ? i + 8 : -1;
+    if (end === -1) continue;
+    const b = i === 0 ? -1 : s.charCodeAt(i - 1);
+    const e = end < s.length ? s.charCodeAt(end) : -1;
+    if ((b === -1 || b === 0x2f) && (e === -1 || e === 0x2f || e === 0x3f || e === 0x23)) return clip(s.slice(Math.max(0, i - 16), end + 24));
+  }
+  return null;
+}
+
+const couchEndpoint: PartRule = {
+  kind: 'part',
+  id: '938130',
+  name: 'nosqli-couchdb-endpoint-in-value',
+  category: 'nosqli',
+  severity: 'critical',
+  paranoia: 1,
+  tags: TAGS,
+  targets: VALUE_TARGETS,
+  transforms: [['urlDecodeRepeat']],
+  needs: '_', // the loop of findCouchEndpoint
+  match(input) {
+    return input.length < 8 ? null : findCouchEndpoint(input);
+  },
+};
+
+/** Redis commands that reconfigure or wipe the server when smuggled onto a new protocol line. */
+const REDIS_LINE_COMMANDS: readonly string[] = ['flushall', 'flushdb', 'slaveof ', 'replicaof ', 'config set ', 'module load ', 'shutdown'];
+
+/** `config set` parameters used to write files or hijack replication (Redis RCE write-ups). */
+const REDIS_CONFIG_PARAMS: readonly string[] = ['dir', 'dbfilename', 'masterauth', 'requirepass', 'protected-mode', 'slave-read-only', 'replica-read-only'];
+
+/**
+ * Finds Redis protocol smuggled after a line break in a value (CWE-93/CWE-943; the SSRF-to-Redis and
+ * key-injection pattern): a RESP array header followed by a bulk-string header (`*1\r\n$8\r\n`), or a line that
+ * is a destructive command (`FLUSHALL`, `CONFIG SET dir /var/www`, `SLAVEOF host port`). Only lines after a CR or
+ * LF count: one command word as a whole value is ordinary text. Linear: each line start is read with a bounded
+ * look-ahead.
+ */
+export function findRedisCommand(s: string): string | null {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x0a && c !== 0x0d) continue;
+    let k = i + 1;
+    while (k < n && (s.charCodeAt(k) === 0x0a || s.charCodeAt(k) === 0x0d)) k++;
+    i = k - 1;
+    if (k >= n) break;
+    // RESP: `*<n>` CRLF `$<len>`
+    if (s.charCodeAt(k) === 0x2a) {
+      let d = k + 1;
+      while (d < n && d - k < 6 && s.charCodeAt(d) >= 0x30 && s.charCodeAt(d) <= 0x39) d++;
+      if (d > k + 1 && (s.charCodeAt(d) === 0x0d || s.charCodeAt(d) === 0x0a)) {
+        while (d < n && (s.charCodeAt(d) === 0x0d || s.charCodeAt(d) === 0x0a)) d++;
+        const e = s.charCodeAt(d + 1);
+        if (s.charCodeAt(d) === 0x24 && e >= 0x30 && e <= 0x39) return clip(s.slice(k, k + 32));
+      }
+    }
+    const line = s.slice(k, Math.min(n, k + 48)).toLowerCase();
+    for (const cmd of REDIS_LINE_COMMANDS) {
+      if (!line.startsWith(cmd)) continue;
+      const after = line.charCodeAt(cmd.length);
+      if (cmd === 'config set ') {
+        if (REDIS_CONFIG_PARAMS.some((p) => line.startsWith(p, cmd.length) && (line.length === cmd.length + p.length || line.charCodeAt(cmd.length + p.length) === 0x20))) return clip(line);
+      } else if (cmd === 'module load ') {
+        if (after === 0x2f || after === 0x2e) return clip(line);
+      } else if (cmd.endsWith(' ')) {
+        // `SLAVEOF host port`: a host then digits
+        const sp = line.indexOf(' ', cmd.length);
+        const p = line.charCodeAt(sp + 1);
+        if (sp > cmd.length && p >= 0x30 && p <= 0x39) return clip(line);
+      } else if (Number.isNaN(after) || after === 0x0d || after === 0x0a || (after === 0x20 && (line.startsWith('async', cmd.length + 1) || line.startsWith('sync', cmd.length + 1) || line.startsWith('nosave', cmd.length + 1)))) {
+        return clip(line);
+      }
+    }
+  }
+  return null;
+}
+
+const redisCommand: PartRule = {
+  kind: 'part',
+  id: '938140',
+  name: 'nosqli-redis-protocol-injection',
+  category: 'nosqli',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...TAGS, 'CWE-93'],
+  targets: VALUE_TARGETS,
+  transforms: [['urlDecodeRepeat']],
+  decodedOnly: true, // needs a CR or LF
+  match(input) {
+    if (input.indexOf('\n') === -1 && input.indexOf('\r') === -1) return null;
+    return findRedisCommand(input);
+  },
+};
+
 /** The NoSQL injection rules (ids and levels in the module comment). */
-export const rules: readonly PartRule[] = [operatorKey, operatorValue, whereJs];
+export const rules: readonly PartRule[] = [operatorKey, operatorValue, whereJs, couchEndpoint, redisCommand];
