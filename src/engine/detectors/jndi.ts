@@ -15,7 +15,8 @@ import { clip, NeedleSet } from './lib/text.ts';
  * Rule ids (CRS range 944xxx, Java):
  * - `944150` a `${…}` lookup resolving to `jndi:` in any argument, body, cookie or path, PL1, critical.
  * - `944151` the same in any request header (all headers, not only the engine's inspected list: Log4Shell
- *   rode on `User-Agent`, `X-Api-Version`, `Referer`, `X-Forwarded-For` …), PL1, critical.
+ *   rode on `User-Agent`, `X-Api-Version`, `Referer`, `X-Forwarded-For` …; also JS/HTML-escaped and inside
+ *   `Authorization: Basic` credentials), PL1, critical.
  * - `944152` other Log4j lookups that exfiltrate data (`${env:…}`, `${sys:…}`, `${java:…}`, `${ctx:…}`,
  *   `${main:…}`, nested `${${`), PL2, error.
  * - `944100` Java code-execution classes and expression-language gadgets (`java.lang.Runtime`,
@@ -23,7 +24,7 @@ import { clip, NeedleSet } from './lib/text.ts';
  *   `dynamic-proxy`, commons-collections functors) in values, PL1, critical (category `cmdi`);
  *   `944101` the same in any request header (Struts2 CVE-2017-5638 used Content-Type).
  * - `944110` Java serialization stream (`rO0AB`, `aced0005`, raw `AC ED 00 05`) — deserialization (CWE-502),
- *   PL1, critical (category `other`).
+ *   PL1, critical (category `other`); `944111` a binary or text request body that starts with one.
  */
 
 const TAGS = ['OWASP_CRS/ATTACK-JAVA', 'CWE-917', 'CVE-2021-44228', 'attack-rce'] as const;
@@ -145,7 +146,9 @@ const jndiPart: PartRule = {
   paranoia: 1,
   tags: TAGS,
   targets: TARGETS,
-  transforms: [['urlDecodeRepeat']],
+  // the second chain: `\u0024{jndi:`, `&#36;{jndi:`, `$\{jndi:` reach Log4j decoded when the application
+  // unescapes JSON/HTML/JS strings before logging (those values carry `\` or `&`, so `needs` still holds)
+  transforms: [['urlDecodeRepeat'], ['urlDecodeRepeat', 'htmlEntityDecode', 'jsDecode']],
   needs: '$', // the first guard of match
   match(input) {
     if (input.indexOf('${') === -1) return null;
@@ -153,13 +156,27 @@ const jndiPart: PartRule = {
   },
 };
 
-/** Decodes a header value the way a logging application might receive it (percent-decoding until stable). */
+/**
+ * The forms of a header value a logging application might receive: percent-decoded until stable, with
+ * JS/HTML escapes resolved (`\u0024{jndi:`), and the credentials of `Authorization: Basic` (the user name of a
+ * failed login is logged, and base64 hides `${` from a plain scan).
+ */
 function headerValues(rawHeaders: readonly string[]): { name: string; value: string }[] {
   const out: { name: string; value: string }[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const v = rawHeaders[i + 1]!;
-    if (v.indexOf('$') === -1 && v.indexOf('%') === -1) continue;
-    out.push({ name: rawHeaders[i]!.toLowerCase(), value: v.indexOf('%') === -1 ? v : applyChain(v, ['urlDecodeRepeat']) });
+    let v = rawHeaders[i + 1]!;
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === 'authorization' && v.length > 6 && v.length < 8192 && v.slice(0, 6).toLowerCase() === 'basic ') {
+      const cred = Buffer.from(v.slice(6).trim(), 'base64').toString('latin1');
+      if (cred.indexOf('$') !== -1 || cred.indexOf('%') !== -1) v = cred;
+    }
+    const dollar = v.indexOf('$') !== -1;
+    const pct = v.indexOf('%') !== -1;
+    const esc = v.indexOf('\\') !== -1 || v.indexOf('&') !== -1;
+    if (!dollar && !pct && !esc) continue;
+    if (pct) v = applyChain(v, ['urlDecodeRepeat']);
+    if (esc) v = applyChain(v, ['htmlEntityDecode', 'jsDecode']);
+    out.push({ name, value: v });
   }
   return out;
 }
@@ -239,9 +256,25 @@ const javaExec: PartRule = {
   pure: true,
   match(input) {
     const m = JAVA_GADGETS.find(input, javaGadgetAt);
-    return m === null ? null : clip(input.slice(Math.max(0, m.index - 8), m.index + 48));
+    if (m !== null) return clip(input.slice(Math.max(0, m.index - 8), m.index + 48));
+    // Spring4Shell in bracket notation (`class[module][classLoader]…`, as form/query-name parsers write paths)
+    const c = input.indexOf('class[');
+    if (c === -1) return null;
+    const dotted = bracketsToDots(input.slice(c, c + 256));
+    return JAVA_GADGETS.find(dotted, javaGadgetAt) === null ? null : { matched: clip(dotted.slice(0, 56)), transformed: dotted };
   },
 };
+
+/** `a[b]['c'][d]` → `a.b.c.d` (property path canonical form; linear). */
+function bracketsToDots(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch === '[') out += '.';
+    else if (ch !== ']' && ch !== "'" && ch !== '"') out += ch;
+  }
+  return out;
+}
 
 /** One character class (linear, native scan): the characters of {@link hasInvocationSyntax}. */
 const INVOCATION_SYNTAX = /[({#@<]/;
@@ -309,5 +342,34 @@ const javaSerialized: PartRule = {
   },
 };
 
+/**
+ * A request body that is a Java serialization stream (`Content-Type: application/x-java-serialized-object`,
+ * `application/octet-stream`, …): binary media types are not split into parts, so the stream magic at the start
+ * of the body is checked here (raw `AC ED 00 05`, or its base64 / hex text).
+ */
+const javaSerializedBody: RequestRule = {
+  kind: 'request',
+  id: '944111',
+  name: 'java-serialized-object-body',
+  category: 'other',
+  severity: 'critical',
+  paranoia: 1,
+  tags: ['OWASP_CRS/ATTACK-JAVA', 'CWE-502', 'attack-deserialization'],
+  phase: 'body',
+  check(scope) {
+    const b = scope.body;
+    if (b === undefined || (b.kind !== 'binary' && b.kind !== 'text')) return [];
+    const bytes = scope.ctx.body?.bytes;
+    if (bytes !== undefined && bytes.length >= 4 && bytes[0] === 0xac && bytes[1] === 0xed && bytes[2] === 0x00 && bytes[3] === 0x05) {
+      return [{ hit: 'body is a Java serialization stream (AC ED 00 05)', loc: { kind: 'body' } }];
+    }
+    let i = 0;
+    while (i < b.text.length && i < 64 && b.text.charCodeAt(i) <= 0x20) i++;
+    const head = b.text.slice(i, i + 8);
+    if (head.startsWith('rO0AB') || head.toLowerCase().startsWith('aced0005')) return [{ hit: 'body is an encoded Java serialization stream', loc: { kind: 'body' } }];
+    return [];
+  },
+};
+
 /** The JNDI / Log4Shell and Java rules (ids and levels in the module comment). */
-export const rules: readonly (PartRule | RequestRule)[] = [jndiPart, jndiHeaders, dataLookup, javaExec, javaExecHeaders, javaSerialized];
+export const rules: readonly (PartRule | RequestRule)[] = [jndiPart, jndiHeaders, dataLookup, javaExec, javaExecHeaders, javaSerialized, javaSerializedBody];
