@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rules } from './xxe.ts';
 import { matchAll, timeAll, ruleMetaProblems, checkAll, testScope } from './lib/testing.ts';
-import type { InspectionScope } from '../types.ts';
+import type { InspectionScope, BodyInfo } from '../types.ts';
+import { testContext } from './lib/testing.ts';
+import { utf16Xml } from './xxe.ts';
 
 test('rule metadata is well formed', () => {
   assert.deepEqual(ruleMetaProblems(rules), []);
@@ -49,4 +51,71 @@ test('linear time on 64 KiB pathological input', () => {
     const ms = timeAll(rules, s, ['json', 'xml', 'body']);
     assert.ok(ms < 2000, `took ${ms} ms`);
   }
+});
+
+const XXE = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>';
+const SVG_W3C = '<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg"/>';
+const PLIST = '<?xml version="1.0"?><!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd"><plist version="1.0"><dict/></plist>';
+
+/** A body-phase scope over raw bytes, with the facts the extractor would give for `kind`. */
+function bodyScope(bytes: Buffer, kind: BodyInfo['kind'], ct: string, facts: Partial<BodyInfo> = {}): InspectionScope {
+  const ctx = testContext('POST', '/upload', [['Content-Type', ct]]);
+  ctx.body = { bytes, truncated: false, declaredLength: bytes.length };
+  return { ...testScope([], ctx), phase: 'body', body: { kind, contentType: ct, truncated: false, limited: false, text: bytes.toString('utf8'), ...facts } };
+}
+
+test('detects PUBLIC doctypes whose system identifier is not a standard DTD', () => {
+  assert.ok(matchAll(rules, '<!DOCTYPE r PUBLIC "-//X//Y" "http://evil.example/r.dtd"><r/>', 'json').includes('937122'));
+  assert.ok(matchAll(rules, "<!DOCTYPE html PUBLIC '-//W3C//DTD XHTML 1.0//EN' 'file:///etc/passwd'>", 'json').includes('937122'));
+  for (const b of [SVG_W3C, PLIST, '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">', '<!DOCTYPE r PUBLIC "-//X//Y">']) {
+    assert.ok(!matchAll(rules, b, 'json').includes('937122'), `false positive on ${b}`);
+  }
+});
+
+test('an XML body with a W3C or Apple PUBLIC doctype is not an external entity', () => {
+  for (const b of [SVG_W3C, PLIST]) {
+    assert.deepEqual(checkAll(rules, bodyScope(Buffer.from(b), 'xml', 'image/svg+xml', { xmlDoctype: true, xmlExternalEntity: true })), [], b);
+  }
+  const evil = '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://evil.example/svg11.dtd"><svg/>';
+  assert.equal(checkAll(rules, bodyScope(Buffer.from(evil), 'xml', 'image/svg+xml', { xmlDoctype: true, xmlExternalEntity: true })).length, 1);
+  const mixed = SVG_W3C.replace('<svg', '<!ENTITY x SYSTEM "file:///a"><svg');
+  assert.ok(checkAll(rules, bodyScope(Buffer.from(mixed), 'xml', 'image/svg+xml', { xmlDoctype: true, xmlExternalEntity: true })).length > 0);
+});
+
+test('detects declarations in UTF-16, binary-typed and multipart file bodies', () => {
+  const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(XXE, 'utf16le')]);
+  const be = Buffer.from(Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(XXE, 'utf16le').swap16()]));
+  assert.equal(utf16Xml(le), XXE);
+  assert.equal(utf16Xml(be), XXE);
+  assert.equal(utf16Xml(Buffer.from(XXE, 'utf16le')), XXE);
+  for (const [bytes, kind] of [[le, 'xml'], [be, 'text'], [Buffer.from(XXE, 'utf16le'), 'binary']] as [Buffer, BodyInfo['kind']][]) {
+    assert.ok(checkAll(rules, bodyScope(bytes, kind, 'application/xml')).some((h) => h.startsWith('937140')), kind);
+  }
+  assert.ok(checkAll(rules, bodyScope(Buffer.from(XXE), 'binary', 'application/octet-stream')).some((h) => h.startsWith('937140')));
+  const mp = `--B\r\nContent-Disposition: form-data; name="f"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${XXE}\r\n--B--\r\n`;
+  assert.ok(checkAll(rules, bodyScope(Buffer.from(mp), 'multipart', 'multipart/form-data; boundary=B')).some((h) => h.startsWith('937140')));
+});
+
+test('does not flag ordinary binary, multipart or UTF-16 bodies', () => {
+  const svgUpload = `--B\r\nContent-Disposition: form-data; name="f"; filename="a.svg"\r\nContent-Type: application/octet-stream\r\n\r\n${SVG_W3C}\r\n--B--\r\n`;
+  const cases: [Buffer, BodyInfo['kind'], string][] = [
+    [Buffer.from(svgUpload), 'multipart', 'multipart/form-data; boundary=B'],
+    [Buffer.from(PLIST), 'binary', 'application/octet-stream'],
+    [Buffer.from('<?xml version="1.0"?><r>a</r>', 'utf16le'), 'xml', 'application/xml'],
+    [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x3c, 0x00, 0x21, 0x01]), 'binary', 'image/png'],
+    [Buffer.from('{"a":"<!ENTITY x SYSTEM \'f\'>"}'), 'json', 'application/json'],
+  ];
+  for (const [b, k, ct] of cases) assert.deepEqual(checkAll(rules, bodyScope(b, k, ct)), [], `${k} ${ct}`);
+});
+
+test('linear time on 64 KiB pathological input (PUBLIC doctypes, UTF-16 bodies)', () => {
+  const inputs = ['<!doctype x public "a" "'.repeat(2730), '<!doctype x public '.repeat(3449), '<!doctype x public "' + 'a'.repeat(65000)];
+  for (const s of inputs) {
+    const ms = timeAll(rules, s, ['json', 'xml', 'body']);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  }
+  const t0 = performance.now();
+  checkAll(rules, bodyScope(Buffer.from('<!'.repeat(32768), 'utf16le'), 'xml', 'application/xml'));
+  checkAll(rules, bodyScope(Buffer.from('<!doctype x public "a" "b">'.repeat(2427)), 'binary', 'application/octet-stream'));
+  assert.ok(performance.now() - t0 < 2000);
 });
