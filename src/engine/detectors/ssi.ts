@@ -10,6 +10,9 @@ import { clip, isSpace } from './lib/text.ts';
  * - `935100` SSI directive `<!--#exec|include|echo|config|printenv|set|flastmod|fsize|if …`, PL1, critical.
  * - `935110` ESI tag `<esi:include|vars|assign|inline|debug|choose|when|try|attempt|remove|comment`, PL1,
  *   critical.
+ * - `935120` ESI variable reference `$(HTTP_COOKIE{…})`, `$(QUERY_STRING)` (session theft through an ESI
+ *   processor that evaluates it in the response), PL1, critical.
+ * Both tag rules also try a JS-unescaped form (`\u003c!--#exec`).
  */
 
 const TAGS = ['OWASP_CRS/ATTACK-SSI', 'CWE-97', 'attack-injection-ssi'] as const;
@@ -59,7 +62,8 @@ const ssi: PartRule = {
   paranoia: 1,
   tags: TAGS,
   targets: TARGETS,
-  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  // the second chain: `\u003c!--#exec …` inside a JS/JSON string that the application unescapes
+  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase'], ['urlDecodeRepeat', 'jsDecode', 'htmlEntityDecode', 'lowercase']],
   needs: '<', // the first guard of match
   pure: true,
   match(input) {
@@ -77,7 +81,7 @@ const esi: PartRule = {
   paranoia: 1,
   tags: [...TAGS, 'CWE-94'],
   targets: TARGETS,
-  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase'], ['urlDecodeRepeat', 'jsDecode', 'htmlEntityDecode', 'lowercase']],
   needs: ':', // the first guard of match
   pure: true,
   match(input) {
@@ -86,5 +90,41 @@ const esi: PartRule = {
   },
 };
 
+/** ESI 1.0 variables (§3 "ESI Variables"): the request data an `$(…)` reference leaks into the cached page. */
+const ESI_VARIABLES: readonly string[] = ['http_cookie', 'http_host', 'http_referer', 'http_user_agent', 'http_accept_language', 'query_string'];
+
+/**
+ * Finds an ESI variable reference `$(HTTP_COOKIE)`, `$(HTTP_COOKIE{'sid'})`, `$(QUERY_STRING{a})` in lower-cased
+ * `s`: only these six names, followed by `)` or `{` (Makefile-style `$(HTTP_PROXY)` is not one of them).
+ */
+export function findEsiVariable(s: string): string | null {
+  for (let i = s.indexOf('$('); i !== -1; i = s.indexOf('$(', i + 2)) {
+    for (const v of ESI_VARIABLES) {
+      if (!s.startsWith(v, i + 2)) continue;
+      const e = s.charCodeAt(i + 2 + v.length);
+      if (e === 0x29 || e === 0x7b) return clip(s.slice(i, i + 48));
+    }
+  }
+  return null;
+}
+
+const esiVariable: PartRule = {
+  kind: 'part',
+  id: '935120',
+  name: 'esi-variable',
+  category: 'ssi',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...TAGS, 'CWE-200'],
+  targets: TARGETS,
+  transforms: [['urlDecodeRepeat', 'lowercase']],
+  needs: '$', // the first guard of match
+  pure: true,
+  match(input) {
+    if (input.indexOf('$(') === -1) return null;
+    return findEsiVariable(input);
+  },
+};
+
 /** The SSI / ESI rules (ids and levels in the module comment). */
-export const rules: readonly PartRule[] = [ssi, esi];
+export const rules: readonly PartRule[] = [ssi, esi, esiVariable];
