@@ -43,3 +43,17 @@ test('linear time on 64 KiB pathological input', () => {
     assert.ok(ms < 2000, `took ${ms} ms`);
   }
 });
+
+test('audit payloads: filter breaks, probes and XPath union/blind forms', () => {
+  for (const a of ['*)(|(objectClass=*)', 'admin)(|(password=*))', 'admin)(!(&(1=0', 'a*)(|(mail=*)', '*)(&(objectClass=user)', 'admin))(|(cn=*']) {
+    assert.ok(matchAll(rules, a, 'json').includes('936100'), `missed ${a}`);
+  }
+  for (const a of ["'] | //user/*[contains(., 'a')] | a['", "' and string-length(name(/*[1]))>0 and '1'='1", "' or substring(//user[1]/pass,1,1)='a' or '"]) {
+    assert.ok(matchAll(rules, a, 'json').includes('936200'), `missed ${a}`);
+  }
+});
+
+test('prose with asides and search wildcards is not LDAP or XPath', () => {
+  const benign = ['(see above)', 'see (above) and (below)', '*', 'foo*', 'John (Johnny) Smith', 'price (USD) = 5', "O'Reilly or Sons", "it's 'or' something", 'x) (y', 'a (b) c'];
+  for (const b of benign) assert.deepEqual(matchAll(rules, b, 'json'), [], `false positive on ${b}`);
+});

@@ -42,3 +42,24 @@ test('linear time on 64 KiB pathological input', () => {
     assert.ok(ms < 2000, `took ${ms} ms`);
   }
 });
+
+test('audit evasions: strip-bypass, mixed bracket/dot paths, escaped and JSON Patch keys', () => {
+  const names: [string, string][] = [
+    ['__pro__proto__to__[x]', '934150'], ['a[__proto__.b]', '934150'], ['a.__proto__[b]', '934150'], ['a[\\u005f_proto__][b]', '934150'],
+    ['%5F%5Fproto%5F%5F[x]', '934150'], ['a[constructor].prototype[b]', '934160'], ['a[%63onstructor][prototype][b]', '934160'],
+  ];
+  for (const [n, id] of names) assert.deepEqual(matchAll(rules, n, 'query_name'), [id], n);
+  assert.deepEqual(matchAll(rules, '/__proto__/isAdmin', 'json'), ['934150']);
+  assert.deepEqual(matchAll(rules, '\\u0063onstructor.\\u0070rototype.x', 'json_key'), ['934160']);
+  const parts = bodyParts(testContext('POST', '/api/cms', [['content-type', 'application/json']], '{"constructor":{"prototype":{"isAdmin":true}}}')).parts;
+  assert.ok(parts.some((p) => rules.some((r) => r.kind === 'part' && r.targets.includes(p.loc.kind) && matchPart(r, p.value, p.loc.kind, p.loc.name) !== null)));
+});
+
+test('CMS schemas with constructor/prototype fields alone are not pollution', () => {
+  const body = '{"schema":{"constructor":{"type":"string"},"prototype":{"type":"boolean"}},"fields":[{"name":"constructor"},{"name":"prototype"}]}';
+  const parts = bodyParts(testContext('POST', '/api/cms', [['content-type', 'application/json']], body)).parts;
+  for (const p of parts) {
+    for (const r of rules) if (r.kind === 'part' && r.targets.includes(p.loc.kind)) assert.equal(matchPart(r, p.value, p.loc.kind, p.loc.name), null, `${r.id} on ${p.loc.name}`);
+  }
+  assert.deepEqual(checkAll(rules, testScope(parts)), []);
+});
