@@ -10,8 +10,9 @@ import { clip, isWordChar } from './lib/text.ts';
  * appends (`include($page . ".php")`). Weaker signals are paranoia 2.
  *
  * Rule ids (CRS range 931xxx):
- * - `931100` remote URL (`http(s)://`, `ftp(s)://`, `//host`, `\\host\share`) in an include-style parameter
- *   (`page`, `file`, `include`, `template`, `path`, `doc`, `module`, …), PL1, critical.
+ * - `931100` remote URL (`http(s):`/`ftp(s):` with any mix of `/` and `\\`, `//host`, `\\host\share`) in an
+ *   include-style parameter (`page`, `file`, `include`, `template`, `lang`, …, or a compound name ending in
+ *   such a word: `include_path`, `templateFile`), PL1, critical.
  * - `931110` remote URL ending in `?`, `#` or a NUL byte (suffix truncation), PL1, critical.
  * - `931120` remote URL to a script or text payload (`.php`, `.txt`, `.phtml`, `.asp`, `.jsp`, `.pl`,
  *   `.cgi`, `.sh`, `.inc`) in any parameter, PL2, error.
@@ -30,25 +31,73 @@ const INCLUDE_PARAMS: ReadonlySet<string> = new Set([
   'page', 'file', 'filename', 'include', 'inc', 'template', 'tpl', 'path', 'doc', 'document', 'folder', 'root',
   'pg', 'style', 'pdf', 'php_path', 'mod', 'module', 'conf', 'config', 'layout', 'view', 'show', 'load', 'read',
   'content', 'cont', 'site', 'dir', 'lib', 'library', 'req', 'require', 'src_file', 'main', 'body', 'nav', 'cat',
+  'lang', 'language', 'locale', 'theme', 'skin',
 ]);
 
-/** A remote URL at the start of `s`: returns the index after the scheme-and-slashes, or -1. */
+/**
+ * Last words of compound parameter names that make them include-style (`include_path`, `templateFile`,
+ * `page-template`): the name's final word, split at `_`, `-` and lower-to-upper case changes.
+ */
+const INCLUDE_WORDS: ReadonlySet<string> = new Set(['include', 'template', 'tpl', 'path', 'file', 'page', 'module', 'layout', 'dir']);
+
+/** True when a parameter name (case kept) is include-style: {@link INCLUDE_PARAMS} or {@link INCLUDE_WORDS}. */
+function isIncludeName(key: string): boolean {
+  const low = key.toLowerCase();
+  if (INCLUDE_PARAMS.has(low)) return true;
+  let w = key.length;
+  while (w > 0) {
+    const ch = key.charCodeAt(w - 1);
+    if (ch === 0x5f || ch === 0x2d) break;
+    // camelCase boundary: an upper-case letter after a lower-case one starts the word
+    if (ch >= 0x41 && ch <= 0x5a && w >= 2 && key.charCodeAt(w - 2) >= 0x61 && key.charCodeAt(w - 2) <= 0x7a) {
+      w--;
+      break;
+    }
+    w--;
+  }
+  return w > 0 && INCLUDE_WORDS.has(low.slice(w));
+}
+
+/** Schemes PHP, Java and URL libraries fetch remotely; WHATWG parsers accept any run of `/` and `\\` after them. */
+const REMOTE_SCHEMES: readonly string[] = ['https', 'http', 'ftps', 'ftp'];
+
+/**
+ * A remote URL at the start of `s` (after spaces and quotes): returns the index of its host, or -1. Accepted:
+ * `http(s):` / `ftp(s):` followed by any mix of `/` and `\\`, even none (`http:\\\\evil`, `https:/\\/evil`,
+ * `http:evil` all reach `evil` through a WHATWG parser), and a scheme-relative or UNC prefix of two or more
+ * separators (`//evil`, `\\\\evil\\share`, `\\\\\\\\evil`). The host must start with a word character or `[`.
+ */
 function remoteUrlStart(s: string): number {
   let i = 0;
   while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x22 || s.charCodeAt(i) === 0x27)) i++;
   const c = s.charCodeAt(i) | 0x20;
   if (c !== 0x68 && c !== 0x66 && c !== 0x2f && c !== 0x5c && c !== 0x7c) return -1; // h, f, /, \ (0x7c = `\` | 0x20)
-  const low = s.slice(i, i + 8).toLowerCase();
-  for (const p of ['https://', 'http://', 'ftps://', 'ftp://']) if (low.startsWith(p)) return i + p.length;
-  if (s.startsWith('//', i) && isWordChar(s.charCodeAt(i + 2))) return i + 2;
-  if (s.startsWith('\\\\', i) && isWordChar(s.charCodeAt(i + 2))) return i + 2;
-  return -1;
+  let j = i;
+  if (c === 0x68 || c === 0x66) {
+    const low = s.slice(i, i + 6).toLowerCase();
+    let scheme = '';
+    for (const p of REMOTE_SCHEMES) if (low.startsWith(p + ':')) { scheme = p; break; }
+    if (scheme === '') return -1;
+    j = i + scheme.length + 1;
+  }
+  const sepStart = j;
+  while (j < s.length && j - sepStart < 16 && (s.charCodeAt(j) === 0x2f || s.charCodeAt(j) === 0x5c)) j++;
+  if (sepStart === i && j - i < 2) return -1; // no scheme: two or more separators
+  const h = s.charCodeAt(j);
+  if (!(isWordChar(h) || h === 0x5b)) return -1;
+  if (j === sepStart && sepStart !== i) {
+    // `http:80` names a port (service configuration), not the host 0.0.0.80
+    let d = j;
+    while (d < s.length && d - j < 12 && s.charCodeAt(d) >= 0x30 && s.charCodeAt(d) <= 0x39) d++;
+    if (d > j && s.charCodeAt(d) !== 0x2e && !isWordChar(s.charCodeAt(d))) return -1;
+  }
+  return j;
 }
 
 /** Precondition of every rule here (each starts with {@link remoteUrlStart}, which needs a `/` or a `\`). */
 const URL_NEEDS = '/\\';
 
-/** The last key of a location name (`a.b.page` → `page`, `q[page]` → `page`), lower-case. */
+/** The last key of a location name (`a.b.page` → `page`, `q[page]` → `page`), case kept. */
 function lastKey(name: string | undefined): string {
   if (name === undefined) return '';
   let end = name.length;
@@ -59,7 +108,7 @@ function lastKey(name: string | undefined): string {
     if (c === 0x2e || c === 0x5b || c === 0x22) break;
     start--;
   }
-  return name.slice(start, end).toLowerCase();
+  return name.slice(start, end);
 }
 
 const includeParam: PartRule = {
@@ -76,7 +125,7 @@ const includeParam: PartRule = {
   match(input, part) {
     if (remoteUrlStart(input) === -1) return null;
     const k = lastKey(part.loc.name);
-    return INCLUDE_PARAMS.has(k) ? clip(`${k}=${input}`) : null;
+    return isIncludeName(k) ? clip(`${k}=${input}`) : null;
   },
 };
 
