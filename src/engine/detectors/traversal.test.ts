@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rules, findDotDot, decodeBase64Printable } from './traversal.ts';
+import { rules, findDotDot, decodeBase64Printable, collapseSeparators, homeDotEntry, dataUriCode } from './traversal.ts';
 import { canonPath } from './lib/text.ts';
 import { matchAll, timeAll, ruleMetaProblems } from './lib/testing.ts';
 
@@ -62,6 +62,37 @@ test('detects sensitive files, absolute paths, NUL truncation and wrappers', () 
   assert.ok(matchAll(rules, 'Li4vZXRjL3Bhc3N3ZA==', 'path_segment').length > 0);
 });
 
+test('paths as resolvers read them: empty and dot segments, servlet path parameters, home dot entries', () => {
+  const attacks = [
+    '/etc//passwd',
+    '/./etc/./shadow',
+    '//etc/passwd',
+    '..;jsessionid=x/..;/secret',
+    '/..;a=b',
+    '\u2025/\u2025/secret', // TWO DOT LEADER, `..` under NFKC
+    '/home/alice/.aws/credentials',
+    '/home/alice/.kube/config',
+    '/home/bob/.ssh/known_hosts',
+    '/Users/bob/.zsh_history',
+    'file:///home/bob/.netrc',
+    '/run/secrets/kubernetes.io/serviceaccount/token',
+    '.docker/config.json',
+    'data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWydjJ10pOyA/Pg==',
+    'data:,<?= `id` ?>',
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
+  for (const p of ['/static//etc//passwd', '/static/.//./etc/./passwd', '/files/..;x=1/..;/web-inf/web.xml']) {
+    assert.ok(matchAll(rules, p, 'path').length > 0, `missed path ${p}`);
+  }
+  const multipart = ['../../../var/www/shell.php', '..\\..\\x.aspx', '....//....//x.php'];
+  for (const f of multipart) assert.ok(matchAll(rules, f, 'filename').length > 0, `missed filename ${f}`);
+  assert.equal(collapseSeparators('/a//b/./c///./d'), '/a/b/c/d');
+  assert.equal(collapseSeparators('https://x.example/a'), 'https:/x.example/a');
+  assert.equal(homeDotEntry('/home/bob/.bashrc'), true);
+  assert.equal(homeDotEntry('https://example.com/home/bob/.bashrc'), false);
+  assert.equal(dataUriCode('data:text/xml,<?xml version="1.0"?><a/>'), null);
+});
+
 test('does not flag benign values', () => {
   const benign = [
     'https://example.com/...',
@@ -82,6 +113,25 @@ test('does not flag benign values', () => {
     '/account/settings',
     '...',
     'a..b/c',
+    'wait.. what?',
+    'hmm... ok/fine',
+    '2024/01/02',
+    'docs/readme.md',
+    './images/a.png',
+    'report.pdf',
+    'my.file.name.txt',
+    'WIN-10\\PRO',
+    'XJ4-00001',
+    'https://example.com//double//slash',
+    'https://example.com/home/bob/.profile-pic.png',
+    '/home/bob/projects/app',
+    'Pages 1..10',
+    'data:text/xml,<?xml version="1.0"?><a/>',
+    'data:text/plain,hello',
+    '\u2025 and so on',
+    'a;b/c',
+    '.gitignore',
+    'C++ notes.txt',
   ];
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
   for (const p of ['/api/v1/files/42/content', '/.well-known/openid-configuration', '/v1/etcetera/x', '/api/private/keys', '/varnish/stats', '/api/logs/2024', '/opt-in/confirm']) {
@@ -98,7 +148,11 @@ test('canonPath folds encodings; findDotDot needs a boundary', () => {
 });
 
 test('linear time on 64 KiB pathological input', () => {
-  const inputs = ['.'.repeat(65536), '../'.repeat(21845), '%c0'.repeat(21845), '/./'.repeat(21845), 'A'.repeat(65536), '%%32'.repeat(16384), 'etc/'.repeat(16384)];
+  const inputs = [
+    '.'.repeat(65536), '../'.repeat(21845), '%c0'.repeat(21845), '/./'.repeat(21845), 'A'.repeat(65536), '%%32'.repeat(16384), 'etc/'.repeat(16384),
+    '/'.repeat(65536), '..;'.repeat(21845), '/..;' + 'a'.repeat(65532), '\u2025'.repeat(65536), 'data:,' + '<?'.repeat(32765),
+    'data:;base64,' + 'PD9'.repeat(21840), '/home/' + 'a'.repeat(65530), '/home/a/' + '.'.repeat(65528), '/./.'.repeat(16384),
+  ];
   for (const s of inputs) {
     const ms = timeAll(rules, s);
     assert.ok(ms < 1500, `took ${ms} ms`);

@@ -7,15 +7,18 @@ import { canonPath, clip, around, isWordChar, isAlpha, lowerAscii, NeedleSet } f
  *
  * Rule ids (CRS range 930xxx):
  * - `930100` `../` / `..\` traversal in any encoding (percent, double percent, `%u`, overlong UTF-8
- *   `%c0%af`, Unicode look-alike slashes `%u2215`, `0x2f` byte notation, `....//`), PL1, critical.
+ *   `%c0%af`, Unicode look-alike slashes `%u2215`, two-dot leader `‥`, `0x2f` byte notation, `....//`, servlet
+ *   path parameters `..;x=y/`), PL1, critical.
  * - `930105` the same hidden in a base64-encoded parameter, PL1, critical.
  * - `930110` sensitive OS file or system directory by absolute path (`/etc/passwd`, `/proc/self/environ`,
- *   `c:\windows\win.ini`, `boot.ini`, …), a parameter that is a Windows drive-letter path or an absolute
- *   path to a config/log/credential file type (CWE-36), and in the request path a drive segment, a
+ *   `c:\windows\win.ini`, `boot.ini`, cloud CLI credentials, …; empty and `.` segments collapsed first), a
+ *   parameter that is a Windows drive-letter path, an absolute path to a config/log/credential file type
+ *   (CWE-36) or to a dot entry of a home directory, and in the request path a drive segment, a
  *   `/<system dir>/<name>` pair (`/static/etc/hostname`) or a credential dotfile, PL1, critical.
  * - `930120` NUL-byte truncation after a file-like value (`file.php%00.html`), PL1, critical.
  * - `930130` stream wrappers that read local files (`file://`, `php://filter`, `expect://`, `zip://`,
  *   `phar://`, `glob://`, `compress.zlib://`), PL1, critical.
+ * - `930140` a `data:` URI (no `//`, which PHP's `include` accepts) whose content is PHP code, PL1, critical.
  *
  * All matchers are single forward scans over {@link canonPath}'s output (linear time).
  */
@@ -61,12 +64,26 @@ export function findDotDot(s: string): number {
     if (!boundary) continue;
     const after = i < n ? s.charCodeAt(i) : -1;
     if (after === 0x2f) return start;
-    if (after === 0x3b && s.charCodeAt(i + 1) === 0x2f) return start; // Tomcat `..;/`
+    if (after === 0x3b && pathParamEnds(s, i + 1)) return start; // Tomcat `..;/`, `..;jsessionid=x/`
     if (after === 0x32 && (s.charCodeAt(i + 1) === 0x66)) return start; // `..2f`
     if (after === 0x35 && (s.charCodeAt(i + 1) === 0x63)) return start; // `..5c`
     if (before === 0x2f && dots === 2 && i - start === 2 && (after === -1 || after === 0x3b || after === 0x25 || after === 0x3f)) return start;
   }
   return -1;
+}
+
+/**
+ * True when the path parameter that starts at `i` (after `;`) runs to a `/` or the end of the value: servlet
+ * containers drop `;params` from each segment, so `..;jsessionid=x/` is `../`. Bounded (64 units).
+ */
+function pathParamEnds(s: string, i: number): boolean {
+  const stop = Math.min(s.length, i + 64);
+  for (let k = i; k < stop; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 0x2f) return true;
+    if (c === 0x20 || c === 0x3f || c === 0x23) return false;
+  }
+  return stop === s.length;
 }
 
 /**
@@ -87,6 +104,9 @@ const SENSITIVE: readonly string[] = [
   'documents and settings', 'xampp/', 'wamp/', 'sysprep', 'unattend', 'web.config', 'wp-config.php',
   'ntuser.dat', 'applicationhost.config', 'php.ini', 'httpd.conf', 'my.cnf', 'my.ini', 'global.asa',
   'web-inf/', 'meta-inf/', 'private/etc/', 'private/var/', 'repair/sam', 'config/sam', '.git/config',
+  // credentials of cloud CLIs and orchestrators in home directories, and mounted container secrets
+  '.aws/credentials', '.aws/config', '.kube/config', '.docker/config.json', '.git-credentials', '.azure/accesstokens.json',
+  '.config/gcloud/', 'run/secrets/',
 ];
 
 /** Top-level Unix directories that make a value starting with `/<dir>/` an absolute system path. */
@@ -156,6 +176,51 @@ export function startsWithDrive(s: string): boolean {
   }
   // `c:/x` but not a URL scheme such as `c://` (single-letter schemes do not exist, but be strict).
   return isAlpha(s.charCodeAt(i)) && s.charCodeAt(i + 1) === 0x3a && s.charCodeAt(i + 2) === 0x2f && s.charCodeAt(i + 3) !== 0x2f;
+}
+
+/**
+ * True when the canonical value is an absolute path to a dot entry directly in a home directory
+ * (`/home/bob/.bash_history`, `/home/bob/.ssh/id_ed25519`, `/users/bob/.aws/…`): shell history, keys and
+ * credentials live there.
+ */
+export function homeDotEntry(s: string): boolean {
+  let i = 0;
+  while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x22 || s.charCodeAt(i) === 0x27)) i++;
+  if (s.startsWith('file:', i)) i += 5;
+  while (s.charCodeAt(i) === 0x2f) i++;
+  if (i === 0 || s.charCodeAt(i - 1) !== 0x2f) return false;
+  if (s.startsWith('home/', i)) i += 5;
+  else if (s.startsWith('users/', i)) i += 6;
+  else return false;
+  const slash = s.indexOf('/', i);
+  if (slash <= i) return false;
+  return s.charCodeAt(slash + 1) === 0x2e && (isWordChar(s.charCodeAt(slash + 2)) || s.charCodeAt(slash + 2) === 0x2d);
+}
+
+/**
+ * Collapses empty and `.` segments (`//` → `/`, `/./` → `/`) as every path resolver does, so that
+ * `/etc//passwd` and `/etc/./shadow` name the files they open. Linear; returns `s` when there is nothing to do.
+ */
+export function collapseSeparators(s: string): string {
+  if (s.indexOf('//') === -1 && s.indexOf('/./') === -1) return s;
+  let out = '';
+  let run = 0;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    if (s.charCodeAt(i) !== 0x2f) continue;
+    let j = i + 1;
+    // skip following `/` and `./` units
+    for (;;) {
+      if (s.charCodeAt(j) === 0x2f) j++;
+      else if (s.charCodeAt(j) === 0x2e && (s.charCodeAt(j + 1) === 0x2f)) j += 2;
+      else break;
+    }
+    if (j === i + 1) continue;
+    out += s.slice(run, i + 1);
+    run = j;
+    i = j - 1;
+  }
+  return run === 0 ? s : out + s.slice(run);
 }
 
 /**
@@ -263,8 +328,9 @@ const dotdot: PartRule = {
   targets: TRAVERSAL_TARGETS,
   transforms: CHAINS,
   match(input, part, scope) {
-    if (input.length < 3) return null;
-    const s = canon(input, scope);
+    if (input.length < 2) return null;
+    // U+2025 TWO DOT LEADER is `..` under NFKC, which some path and file-name sanitisers apply
+    const s = input.indexOf('\u2025') === -1 ? canon(input, scope) : canonPath(input.replaceAll('\u2025', '..'));
     if (s.indexOf('..') === -1 && s.indexOf('.?') === -1 && s.indexOf('?.') === -1 && s.indexOf('/./') === -1) return null;
     const i = findDotDot(s);
     if (i !== -1) return clip(around(s, i));
@@ -356,7 +422,7 @@ const sensitive: PartRule = {
       const env = WIN_ENV_DIRS.find(lowerAscii(input), (v, i, n) => v.charCodeAt(i + n.length) === 0x5c || v.charCodeAt(i + n.length) === 0x2f);
       if (env !== null) return 'windows system path ' + env.needle;
     }
-    const s = canon(input, scope);
+    const s = collapseSeparators(canon(input, scope));
     const f = findSensitive(s);
     if (f !== null) return 'sensitive path ' + f;
     if (part.loc.kind === 'path') {
@@ -366,6 +432,7 @@ const sensitive: PartRule = {
       const r = startsWithSystemPath(s);
       if (r !== null) return 'absolute system path ' + r;
       if (startsWithDrive(s)) return clip('windows absolute path ' + s);
+      if (homeDotEntry(s)) return clip('home directory dot entry ' + s);
       const e = absoluteSensitiveFile(s);
       if (e !== null) return clip('absolute path to ' + e + ' file');
     }
@@ -442,5 +509,44 @@ const wrappers: PartRule = {
   },
 };
 
+/**
+ * Returns a description when the value is a `data:` URI (PHP accepts `data:` without `//` in `include`) whose
+ * content, plain or base64-decoded, opens PHP code (`<?php`, `<?=`, `<? `); else null. Reads at most 4 KiB of
+ * content. Linear.
+ */
+export function dataUriCode(s: string): string | null {
+  let i = 0;
+  while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x22 || s.charCodeAt(i) === 0x27)) i++;
+  if (s.slice(i, i + 5).toLowerCase() !== 'data:') return null;
+  const comma = s.indexOf(',', i + 5);
+  if (comma === -1 || comma - i > 128) return null;
+  const header = s.slice(i + 5, comma).toLowerCase();
+  let body = s.slice(comma + 1, comma + 1 + 4096);
+  if (header.endsWith(';base64')) body = Buffer.from(body, 'base64').toString('latin1');
+  for (let k = body.indexOf('<?'); k !== -1; k = body.indexOf('<?', k + 2)) {
+    const c = body.charCodeAt(k + 2);
+    if (c === 0x3d || c === 0x20 || c === 0x0a || c === 0x09 || body.slice(k + 2, k + 5).toLowerCase() === 'php') return 'data: URI with PHP code';
+  }
+  return null;
+}
+
+/** `930140`: a `data:` URI whose content is PHP code (inclusion of attacker-supplied code without a wrapper `//`). */
+const dataCode: PartRule = {
+  kind: 'part',
+  id: '930140',
+  name: 'lfi-data-uri-php-code',
+  category: 'traversal',
+  severity: 'critical',
+  paranoia: 1,
+  tags: [...TAGS, 'CWE-98'],
+  targets: ['query', 'form', 'json', 'cookie', 'multipart', 'xml', 'body'],
+  transforms: [['urlDecodeRepeat']], // case kept: base64 content
+  needs: ':', // the `data:` prefix
+  match(input) {
+    if (input.indexOf(':') === -1) return null;
+    return dataUriCode(input);
+  },
+};
+
 /** The traversal / LFI rules (see the module comment for ids and levels). */
-export const rules: readonly PartRule[] = [dotdot, base64Path, sensitive, nullByte, wrappers];
+export const rules: readonly PartRule[] = [dotdot, base64Path, sensitive, nullByte, wrappers, dataCode];
