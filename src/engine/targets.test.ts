@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
 import { RequestContext } from '../core/context.ts';
-import { DEFAULT_HEADERS, DEFAULT_LIMITS, bodyParts, mediaParam, requestParts } from './targets.ts';
+import { DEFAULT_HEADERS, DEFAULT_LIMITS, MAX_EMBEDDED_CHARS, base64Text, bodyParts, charsetClass, mediaParam, requestParts, xmlUnescape } from './targets.ts';
 import type { Part } from './types.ts';
 
 function ctx(target: string, headers: Record<string, string> = {}, body?: string | Buffer, truncated = false): RequestContext {
@@ -189,4 +189,120 @@ test('a body declared in a charset that is not ASCII-compatible (EBCDIC, UTF-16)
   for (const cs of ['utf-8', 'iso-8859-1', 'windows-1252', 'us-ascii']) {
     assert.equal(bodyParts(ctx('/', { 'content-type': `application/x-www-form-urlencoded; charset=${cs}` }, 'a=b')).info.parseError, undefined, cs);
   }
+});
+
+const S = "1' or '1'='1";
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+test('charset labels: EBCDIC and UTF-7 spellings are `other`, UTF-16/32 named, the rest ASCII-compatible', () => {
+  for (const c of ['ibm037', 'IBM-037', 'ibm_500', 'csIBM037', 'cp1047', 'IBM01140', '037', 'x-EBCDIC-International', 'ebcdic-cp-us', 'utf-7', 'UTF7', 'x-utf-7', 'csUnicode11UTF7']) {
+    assert.equal(charsetClass(c), 'other', c);
+  }
+  assert.equal(charsetClass('"UTF-16LE"'), 'utf-16le');
+  assert.equal(charsetClass('utf-16'), 'utf-16');
+  assert.equal(charsetClass('UTF-32BE'), 'utf-32be');
+  for (const c of ['utf-8', 'UTF8', 'iso-8859-1', 'windows-1252', 'cp1252', 'shift_jis', 'gb18030', 'us-ascii', 'koi8-r']) assert.equal(charsetClass(c), 'ascii', c);
+});
+
+test('UTF-16/32 JSON and XML are decoded (declared, BOM or NUL pattern); a UTF-16 form stays an anomaly; a UTF-8 BOM is skipped', () => {
+  const doc = JSON.stringify({ q: S });
+  const u32le = Buffer.alloc(doc.length * 4);
+  for (let i = 0; i < doc.length; i++) u32le.writeUInt32LE(doc.charCodeAt(i), i * 4);
+  const bodies: [string, Buffer][] = [
+    ['application/json', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(doc, 'utf16le')])],
+    ['application/json', Buffer.from(doc, 'utf16le')],
+    ['application/json', Buffer.from(doc, 'utf16le').swap16()],
+    ['application/json; charset=utf-16le', Buffer.from(doc, 'utf16le')],
+    ['application/json', u32le],
+    ['', Buffer.from(doc, 'utf16le')],
+    ['application/json', Buffer.from('\ufeff' + doc)],
+    ['', Buffer.from('\ufeff' + doc)],
+  ];
+  for (const [ct, body] of bodies) {
+    const { parts, info } = bodyParts(ctx('/', ct ? { 'content-type': ct } : {}, body));
+    assert.equal(info.parseError, undefined, ct);
+    assert.deepEqual(pick(parts, 'json'), [['q', S]], ct);
+  }
+  const xml = bodyParts(ctx('/', { 'content-type': 'application/xml' }, Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('<a>x&apos;</a>', 'utf16le').swap16()])));
+  assert.deepEqual(pick(xml.parts, 'xml'), [['a', "x'"]]);
+  const form = bodyParts(ctx('/', { 'content-type': 'application/x-www-form-urlencoded; charset=utf-16' }, Buffer.from('q=1', 'utf16le')));
+  assert.match(String(form.info.parseError), /not ASCII-compatible/);
+});
+
+test('XML text and attributes resolve predefined and character references; declared entities are kept', () => {
+  assert.equal(xmlUnescape('1&apos; or &#39;1&#x27;=&quot;&lt;b&gt;&amp;amp;&foo;&#xZZ;&'), `1' or '1'="<b>&amp;&foo;&#xZZ;&`);
+  const { parts } = bodyParts(ctx('/', { 'content-type': 'text/xml' }, '<e:Envelope><e:Body><id k="&lt;s&gt;">1&apos;&#32;or</id></e:Body></e:Envelope>'));
+  assert.deepEqual(pick(parts, 'xml'), [['id@k', '<s>'], ['id', "1' or"]]);
+});
+
+test('JSON or XML under text/plain, a form or XML media type is also read as such (no parse-error finding)', () => {
+  const doc = JSON.stringify({ q: S }).replace(/'/g, '\\u0027');
+  for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+    const { parts, info } = bodyParts(ctx('/', { 'content-type': ct }, doc));
+    assert.equal(info.parseError, undefined, ct);
+    assert.deepEqual(pick(parts, 'json'), [['q', S]], ct);
+  }
+  const x = bodyParts(ctx('/', { 'content-type': 'text/plain' }, '<a><q>1&apos;</q></a>'));
+  assert.deepEqual(pick(x.parts, 'xml'), [['q', "1'"]]);
+  // prose with braces is not JSON
+  assert.deepEqual(pick(bodyParts(ctx('/', { 'content-type': 'text/plain' }, '{ not json')).parts, 'json'), []);
+});
+
+test('multipart: RFC 5987 name*/filename*, quoted-printable content, JSON parts read as JSON, an EBCDIC part charset is an anomaly', () => {
+  const mp = (body: string) => bodyParts(ctx('/', { 'content-type': 'multipart/form-data; boundary=B' }, body));
+  const a = mp(`--B\r\nContent-Disposition: form-data; name="f"; filename="a.png"; filename*=UTF-8''${encodeURIComponent(S)}\r\nContent-Type: image/png\r\n\r\nPNG\r\n--B\r\nContent-Disposition: form-data; name*=UTF-8''n%27x\r\n\r\nv\r\n--B--\r\n`);
+  assert.deepEqual(pick(a.parts, 'filename'), [['f', 'a.png'], ['f', S]]);
+  assert.deepEqual(pick(a.parts, 'multipart_name'), [['f', 'f'], ["n'x", "n'x"]]);
+  const qp = mp(`--B\r\nContent-Disposition: form-data; name="q"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n1=27 or =\r\n=271=27=3D=271\r\n--B--\r\n`);
+  assert.deepEqual(pick(qp.parts, 'multipart')[1], ['q', S]);
+  const js = mp(`--B\r\nContent-Disposition: form-data; name="meta"\r\nContent-Type: application/json\r\n\r\n{"user":{"id":"1\\u0027"}}\r\n--B--\r\n`);
+  assert.deepEqual(pick(js.parts, 'json'), [['meta.user.id', "1'"]]);
+  const eb = mp(`--B\r\nContent-Disposition: form-data; name="q"\r\nContent-Type: text/plain; charset=ibm037\r\n\r\nx\r\n--B--\r\n`);
+  assert.match(String(eb.info.parseError), /part charset ibm037/);
+});
+
+test('embedded encodings: JSON in a parameter, base64 text in a cookie, Express j: cookies, base64(JSON) in a JSON field', () => {
+  const doc = JSON.stringify({ user: { id: S } });
+  const r = requestParts(ctx(`/s?filter=${encodeURIComponent(doc)}&t=${b64(S)}`, { cookie: `prefs=${b64(doc)}; e=j%3A${encodeURIComponent(doc)}; sid=${b64('\x00\x01random-bytes')}` }), DEFAULT_HEADERS);
+  assert.deepEqual(pick(r.parts, 'query').slice(2), [['filter.user.id', S], ['t', S]]);
+  assert.deepEqual(pick(r.parts, 'query_name').slice(2), [['filter.user', 'user'], ['filter.user.id', 'id']]);
+  assert.deepEqual(pick(r.parts, 'cookie').slice(3), [['prefs', doc], ['e.user.id', S], ['prefs.user.id', S]]);
+  const j = bodyParts(ctx('/', { 'content-type': 'application/json' }, JSON.stringify({ data: b64(JSON.stringify({ q: b64(S) })), list: [JSON.stringify([{ a: S }])] })));
+  assert.deepEqual(pick(j.parts, 'json').slice(2), [['data', JSON.stringify({ q: b64(S) })], ['list[0][0].a', S], ['data.q', b64(S)]]);
+  // two levels followed, not three (base64 → JSON → base64 stays encoded)
+  assert.deepEqual(pick(j.parts, 'json').filter(([n]) => n === 'data.q').map((x) => x[1]), [b64(S)]);
+});
+
+test('base64Text: text only; random tokens, UUIDs, certificates and short words are not decoded', () => {
+  assert.equal(base64Text(b64('admin:secret'), 8), 'admin:secret');
+  assert.equal(base64Text(Buffer.from('{"a":"é"}').toString('base64url'), 8), '{"a":"é"}');
+  for (const v of ['550e8400-e29b-41d4-a716-446655440000', 'internationalization', 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA', 'abc', 'a+b-c_d/eeeeeeeeee']) {
+    assert.equal(base64Text(v, 8), undefined, v);
+  }
+});
+
+test('X-Original-URL / X-Rewrite-URL are read as request-targets; Basic credentials as their user and password', () => {
+  const r = requestParts(ctx('/', { 'x-original-url': `/admin/${encodeURIComponent(S)}?q=${encodeURIComponent('<x>')}`, authorization: `Basic ${b64(`${S}:pw'--`)}` }), DEFAULT_HEADERS);
+  assert.deepEqual(pick(r.parts, 'path_segment').map((x) => x[1]), ['admin', S]);
+  assert.deepEqual(pick(r.parts, 'query'), [['q', '<x>']]);
+  assert.deepEqual(pick(r.parts, 'header').filter(([n]) => n === 'authorization').map((x) => x[1]), [S, "pw'--"]);
+  // a bearer token is not decoded
+  assert.equal(pick(requestParts(ctx('/', { authorization: 'Bearer abc.def' }), DEFAULT_HEADERS).parts, 'header').length, 0);
+});
+
+test('embedded decoding is bounded: many JSON-in-string values and a huge base64 value stay linear', () => {
+  const inner = JSON.stringify({ a: 'x'.repeat(20) });
+  const many = JSON.stringify(Array.from({ length: 5000 }, () => inner));
+  const b64many = JSON.stringify(Array.from({ length: 900 }, () => b64('x'.repeat(300))));
+  const t0 = performance.now();
+  const a = bodyParts(ctx('/', { 'content-type': 'application/json' }, many));
+  assert.ok(a.parts.length <= DEFAULT_LIMITS.maxParts + 1);
+  assert.ok(bodyParts(ctx('/', { 'content-type': 'application/json' }, b64many)).parts.length <= DEFAULT_LIMITS.maxParts + 1);
+  const huge = JSON.stringify({ d: b64('{"q":"' + 'A'.repeat(3 * MAX_EMBEDDED_CHARS) + '"}') });
+  bodyParts(ctx('/', { 'content-type': 'application/json' }, huge));
+  let nest = S;
+  for (let i = 0; i < 12; i++) nest = JSON.stringify({ n: nest }); // 16 KB of escapes
+  const n = bodyParts(ctx('/', { 'content-type': 'application/json' }, nest));
+  assert.ok(n.parts.length < 20, 'two embedding levels only');
+  assert.ok(performance.now() - t0 < 1000, `took ${performance.now() - t0} ms`);
 });

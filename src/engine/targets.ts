@@ -27,8 +27,18 @@ export interface TargetLimits {
 /** Default {@link TargetLimits}. */
 export const DEFAULT_LIMITS: TargetLimits = { maxParts: 1000, maxDepth: 32, maxNameLength: 256 };
 
-/** Headers inspected by default (OWASP CRS inspects User-Agent and Referer in its injection rules). */
-export const DEFAULT_HEADERS: readonly string[] = ['user-agent', 'referer', 'x-forwarded-host'];
+/**
+ * Headers inspected by default: OWASP CRS inspects User-Agent and Referer in its injection rules; the others are
+ * headers applications commonly read as data.
+ */
+export const DEFAULT_HEADERS: readonly string[] = [
+  'user-agent', 'referer', 'x-forwarded-host',
+  // client addresses applications log and store (stored SQLi / XSS in admin views), and the CORS origin they
+  // echo and log; absent on most requests, IP lists and origins are inert values (cheap)
+  'x-forwarded-for', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'origin',
+  // URL-rewrite headers (see REWRITE_HEADERS; also parsed as a request-target)
+  'x-original-url', 'x-rewrite-url',
+];
 
 /** Collects parts up to the `max` bound; `limited` is set when a part was refused. */
 export class Sink {
@@ -109,28 +119,7 @@ export function parseUrlencoded(raw: string, nameKind: Location['kind'], valueKi
  */
 export function requestParts(ctx: RequestContext, headers: readonly string[], limits: TargetLimits = DEFAULT_LIMITS): { parts: Part[]; limited: boolean } {
   const sink = new Sink(limits.maxParts);
-  const rawPath = ctx.path;
-  sink.push('path', undefined, percentDecode(rawPath, false));
-  // segments: every path has at least one (rules that read segments, not the whole path, must see `/:slug`
-  // routes' only segment too)
-  let segs = 0;
-  for (let i = 0; i < rawPath.length; i++) if (rawPath.charCodeAt(i) === 0x2f) segs++;
-  if (segs >= 1) {
-    let from = 0;
-    while (from <= rawPath.length) {
-      let to = rawPath.indexOf('/', from);
-      if (to === -1) to = rawPath.length;
-      if (to > from) {
-        if (!sink.push('path_segment', undefined, percentDecode(rawPath.slice(from, to), false))) break;
-      }
-      from = to + 1;
-    }
-  }
-  if (ctx.rawQuery.length > 0) {
-    parseUrlencoded(ctx.rawQuery, 'query_name', 'query', sink, limits.maxNameLength);
-    // parameters past the bound: the whole query string once more, as one value (linear), so none goes unseen
-    if (sink.limited) sink.force('query', '*', percentDecode(ctx.rawQuery, true));
-  }
+  targetParts(ctx.path, ctx.rawQuery, sink, limits);
   const limitedBefore = sink.limited;
   const cookie = ctx.headers.cookie;
   if (cookie !== undefined) {
@@ -153,6 +142,8 @@ export function requestParts(ctx: RequestContext, headers: readonly string[], li
     }
     if (sink.limited) sink.force('cookie', '*', percentDecode(text, false));
   }
+  // values that carry a second encoding the application decodes (JSON in a parameter, base64 text in a cookie)
+  expandEmbedded(sink, limits, 0);
   // the selected headers always (a bounded list): many parameters must not hide a header payload
   for (const h of headers) {
     const v = ctx.headers[h];
@@ -161,7 +152,60 @@ export function requestParts(ctx: RequestContext, headers: readonly string[], li
       for (const x of v) sink.force('header', h, x);
     } else sink.force('header', h, v);
   }
+  // IIS URL Rewrite, Laminas and older Symfony route on these headers instead of the request-target: their
+  // path and query are inspected like the request-target's (bounded like it; the raw value is a header part)
+  for (const h of REWRITE_HEADERS) {
+    const v = ctx.headers[h];
+    if (typeof v !== 'string' || v.length === 0) continue;
+    const q = v.indexOf('?');
+    const sub = new Sink(limits.maxParts);
+    targetParts(q === -1 ? v : v.slice(0, q), q === -1 ? '' : v.slice(q + 1), sub, limits);
+    for (const p of sub.parts) sink.parts.push(p);
+  }
+  basicCredentials(ctx.headers.authorization, sink);
   return { parts: sink.parts, limited: sink.limited || limitedBefore };
+}
+
+/** Headers that some servers and frameworks take as the request URL (path and query). */
+const REWRITE_HEADERS: readonly string[] = ['x-original-url', 'x-rewrite-url'];
+
+/**
+ * The path (`path`, percent-decoded once), its segments (`path_segment`) and the query names and values of a
+ * request-target; past the part bound the whole query once more as one value.
+ */
+function targetParts(rawPath: string, rawQuery: string, sink: Sink, limits: TargetLimits): void {
+  sink.push('path', undefined, percentDecode(rawPath, false));
+  // segments: every path has at least one (rules that read segments, not the whole path, must see `/:slug`
+  // routes' only segment too)
+  let from = rawPath.indexOf('/') === -1 ? rawPath.length + 1 : 0;
+  while (from <= rawPath.length) {
+    let to = rawPath.indexOf('/', from);
+    if (to === -1) to = rawPath.length;
+    if (to > from) {
+      if (!sink.push('path_segment', undefined, percentDecode(rawPath.slice(from, to), false))) break;
+    }
+    from = to + 1;
+  }
+  if (rawQuery.length > 0) {
+    const limitedBefore = sink.limited;
+    parseUrlencoded(rawQuery, 'query_name', 'query', sink, limits.maxNameLength);
+    // parameters past the bound: the whole query string once more, as one value (linear), so none goes unseen
+    if (sink.limited && !limitedBefore) sink.force('query', '*', percentDecode(rawQuery, true));
+  }
+}
+
+/**
+ * HTTP Basic credentials (RFC 7617): the user id and the password from `Authorization: Basic base64(user:pass)`
+ * as two `header` parts named `authorization` (evidence masks them), when they decode to text: applications
+ * look the user up (and legacy ones compare the password) in SQL or LDAP, exactly like a login form's fields.
+ */
+function basicCredentials(v: string | undefined, sink: Sink): void {
+  if (v === undefined || v.length < 8 || v.length > 4096 || (v.charCodeAt(0) | 0x20) !== 0x62 || v.slice(0, 6).toLowerCase() !== 'basic ') return;
+  const text = base64Text(v.slice(6).trim(), 4);
+  if (text === undefined) return;
+  const colon = text.indexOf(':');
+  sink.force('header', 'authorization', colon === -1 ? text : text.slice(0, colon));
+  if (colon !== -1 && colon + 1 < text.length) sink.force('header', 'authorization', text.slice(colon + 1));
 }
 
 /** Media type of a Content-Type value: lower-cased, without parameters. */
@@ -192,6 +236,7 @@ export function mediaParam(ct: string, name: string): string | undefined {
   return undefined;
 }
 
+/** Body syntax from the media type (sniffed from the first character when there is none). */
 function bodyKind(ct: string, text: string): BodyInfo['kind'] {
   if (ct === '') {
     let i = 0;
@@ -232,17 +277,32 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
     if (typeof d === 'string') decodeError = d;
     else bytes = d;
   }
-  const text = bytes && bytes.length ? bytes.toString('utf8') : '';
+  const charset = mediaParam(ctRaw, 'charset');
+  const formLike = ct === 'application/x-www-form-urlencoded' || ct.startsWith('multipart/');
+  let cs = charset === undefined ? undefined : charsetClass(charset);
+  // forms and multipart are split on ASCII bytes by some servers (Tomcat) and on decoded text by others
+  // (ASP.NET): in UTF-16/32 they read differently upstream, like EBCDIC, so they are an anomaly too
+  if (formLike && cs !== undefined && cs !== 'ascii') cs = 'other';
+  // UTF-16/32 JSON, XML or text (declared, or recognised by BOM / the RFC 4627 §3 NUL pattern, as Jackson and
+  // XML parsers do) is decoded: such an upstream reads the payload in it
+  let unicode: CharsetClass | undefined = cs !== undefined && cs !== 'ascii' && cs !== 'other' ? cs : undefined;
+  if (unicode === undefined && cs === undefined && !formLike && bytes && bytes.length >= 2) unicode = sniffUnicode(bytes);
+  let text = '';
+  if (bytes && bytes.length) {
+    text = unicode !== undefined ? decodeUnicode(bytes, unicode) : bytes.toString('utf8');
+    // a UTF-8 BOM is skipped by body-parser (iconv-lite), Jackson and .NET: it must not hide the format
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  }
   let kind: BodyInfo['kind'] = text.length ? bodyKind(ct, text) : 'none';
   // a body in an unexpected media type that reads as JSON is inspected as JSON: frameworks that parse
   // regardless of the Content-Type (Flask get_json(force=True), custom middleware) would receive it
   const sniffed = kind === 'binary' && looksLikeJson(text);
   if (sniffed) kind = 'json';
   const info: BodyInfo = { kind, contentType: ct, truncated, limited: false, text };
-  const charset = mediaParam(ctRaw, 'charset')?.toLowerCase();
-  if (charset !== undefined && kind !== 'binary' && !asciiCompatible(charset)) {
-    // EBCDIC or UTF-16/32 text reads as noise here but as a payload to an upstream that honours the charset
-    info.parseError = `charset ${clipName(charset)} is not ASCII-compatible`;
+  if (cs === 'other' && kind !== 'binary') {
+    // EBCDIC or UTF-7 text reads as noise here but as a payload to an upstream that honours the charset
+    // (IIS/ASP.NET, Java servlets): it cannot be decoded safely, so the charset itself is the anomaly
+    info.parseError = `charset ${clipName(charset!.toLowerCase())} is not ASCII-compatible`;
     info.kind = 'text';
   } else if (decodeError !== undefined) {
     info.parseError = decodeError;
@@ -266,17 +326,189 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
     default:
       break;
   }
+  // JSON sent as text/plain (the CORS "simple request" form), as a form or as XML reaches PHP's
+  // json_decode(file_get_contents('php://input')), Go's json.Decoder and other parsers that ignore the
+  // Content-Type: its keys and values are inspected too (besides the declared reading; no parse-error finding)
+  if (info.parseError === undefined && (kind === 'text' || kind === 'form' || kind === 'xml') && looksLikeJson(text)) {
+    scanJson(text, sink, limits, { kind: 'json', contentType: ct, truncated, limited: false, text: '' });
+  }
+  // likewise XML sent as text/plain (JAX-RS / WCF endpoints that read any body as XML): its text and attributes
+  if (info.parseError === undefined && kind === 'text' && looksLikeXml(text)) {
+    scanXml(text, sink, limits, { kind: 'xml', contentType: ct, truncated, limited: false, text: '' });
+  }
   // sniffed JSON that does not parse was binary after all: no parse-error finding for a declared binary type
   if (sniffed && info.parseError !== undefined) {
     info.parseError = undefined;
     info.kind = 'binary';
   }
   if (info.parseError !== undefined) sink.push('body', undefined, text);
+  if (!sink.limited) expandEmbedded(sink, limits, 0);
   info.limited = sink.limited || info.limited;
   // past the part bound the rest would go uninspected: the whole body is inspected once more as one text
   // (linear), so a payload after the 1,000th value is still seen
   if (sink.limited && text.length) sink.parts.push({ loc: { kind: 'body' }, value: text });
   return { parts: sink.parts, info };
+}
+
+/** Name and value kinds of the containers whose values may carry an embedded encoding (see {@link expandEmbedded}). */
+const EMBED_KINDS: ReadonlyMap<Location['kind'], readonly [Location['kind'], Location['kind']]> = new Map([
+  ['query', ['query_name', 'query']],
+  ['form', ['form_name', 'form']],
+  ['cookie', ['cookie_name', 'cookie']],
+  ['json', ['json_key', 'json']],
+  ['multipart', ['multipart_name', 'multipart']],
+] as const);
+
+/** Most characters of embedded values decoded per phase (bounds the extra work at a small multiple of the input). */
+export const MAX_EMBEDDED_CHARS = 256 * 1024;
+/** Embedding levels followed (`base64(JSON with a base64 field)` is two). */
+const MAX_EMBED_DEPTH = 2;
+
+/**
+ * Values that carry a second encoding which applications decode before use, inspected decoded too: JSON in a
+ * string (a query/form/cookie parameter, a JSON field holding JSON, Express's `j:` cookies; its keys and values
+ * as parts of the same kinds, named `param.key.path`) and base64 of text (cookies and fields carrying
+ * `base64(JSON)`, a parameter `base64(value)`: the decoded text as a part of the same kind and name, and read
+ * as JSON if it is). Only values from `from` on; new parts are examined again up to {@link MAX_EMBED_DEPTH}
+ * levels. Bounded by {@link MAX_EMBEDDED_CHARS} and the sink's part bound; each decoding is one linear scan.
+ */
+function expandEmbedded(sink: Sink, limits: TargetLimits, from: number): void {
+  const parts = sink.parts;
+  let budget = MAX_EMBEDDED_CHARS;
+  let depth: number[] | undefined; // embedding level of parts added here (index - base), 0 for the originals
+  const base = parts.length;
+  for (let i = from; i < parts.length && budget > 0; i++) {
+    const p = parts[i]!;
+    const v = p.value;
+    if (v.length < 8 || v.length > budget) continue;
+    const kinds = EMBED_KINDS.get(p.loc.kind);
+    if (kinds === undefined) continue;
+    const level = i < base ? 0 : depth![i - base]!;
+    if (level >= MAX_EMBED_DEPTH) continue;
+    const before = parts.length;
+    const name = p.loc.name ?? '';
+    let c = v.charCodeAt(0);
+    if (c === 0x6a && v.charCodeAt(1) === 0x3a && p.loc.kind === 'cookie') c = v.charCodeAt(2); // Express `j:{…}` cookie
+    if (c === 0x7b || c === 0x5b || c <= 0x20) {
+      const json = c === v.charCodeAt(0) ? v : v.slice(2);
+      if (!looksLikeJson(json) || !endsLikeJson(json)) continue;
+      budget -= json.length;
+      embeddedJson(json, name, kinds[0], kinds[1], sink, limits);
+    } else {
+      const text = base64Text(v, 16);
+      if (text === undefined) continue;
+      budget -= v.length;
+      if (!sink.push(kinds[1], name, text)) return;
+    }
+    if (parts.length > before) {
+      depth ??= [];
+      for (let k = before; k < parts.length; k++) depth[k - base] = level + 1;
+    }
+    if (sink.limited) return;
+  }
+}
+
+/** True when `s` ends (before trailing whitespace) with `}` or `]`. */
+function endsLikeJson(s: string): boolean {
+  let i = s.length - 1;
+  while (i > 0 && s.charCodeAt(i) <= 0x20) i--;
+  const c = s.charCodeAt(i);
+  return c === 0x7d || c === 0x5d;
+}
+
+/**
+ * The keys and string values of a JSON text embedded in a part named `prefix`, as parts of `nameKind` /
+ * `valueKind` named by `prefix` plus their key path (`data.user.name`, `data[0]`). Parse errors only stop
+ * the scan (the text is a value, not the body).
+ */
+function embeddedJson(json: string, prefix: string, nameKind: Location['kind'], valueKind: Location['kind'], sink: Sink, limits: TargetLimits): void {
+  const sub = new Sink(sink.max - sink.parts.length);
+  scanJson(json, sub, limits, { kind: 'json', contentType: '', truncated: false, limited: false, text: '' });
+  for (const q of sub.parts) {
+    const path = q.loc.name ?? '';
+    let name = path === '' ? prefix : prefix === '' ? path : path.charCodeAt(0) === 0x5b ? prefix + path : `${prefix}.${path}`;
+    if (name.length > limits.maxNameLength) name = name.slice(0, limits.maxNameLength);
+    sink.push(q.loc.kind === 'json_key' ? nameKind : valueKind, name, q.value);
+  }
+  if (sub.limited) sink.limited = true;
+}
+
+/** Per byte: 1 for a character of standard or URL-safe base64 (padding apart). */
+const B64 = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') B64[ch.charCodeAt(0)] = 1;
+
+/**
+ * The text `s` encodes when it is base64 (standard or URL-safe, padding optional, at least `min` characters)
+ * of printable UTF-8 text (no control characters but TAB/CR/LF), else undefined. Random tokens, keys and
+ * certificates decode to bytes that are not such text and are rejected at the first bad byte (a random 12-byte
+ * string passes with probability ≈ 1e-5). Linear.
+ */
+export function base64Text(s: string, min: number): string | undefined {
+  let n = s.length;
+  while (n > 0 && s.charCodeAt(n - 1) === 0x3d) n--;
+  if (n < min || s.length - n > 2 || n % 4 === 1) return undefined;
+  let std = false;
+  let url = false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || B64[c] === 0) return undefined;
+    if (c === 0x2b || c === 0x2f) std = true;
+    else if (c === 0x2d || c === 0x5f) url = true;
+  }
+  if (std && url) return undefined;
+  // most candidates (ids, words, tokens) fail on their first bytes: check those without allocating
+  if (!printablePrefix(s, n)) return undefined;
+  const buf = Buffer.from(n === s.length ? s : s.slice(0, n), 'base64');
+  return printableUtf8(buf) ? buf.toString('utf8') : undefined;
+}
+
+/** Value of a base64 character (standard or URL-safe), -1 otherwise. */
+function b64Value(c: number): number {
+  return c >= 65 && c <= 90 ? c - 65 : c >= 97 && c <= 122 ? c - 71 : c >= 48 && c <= 57 ? c + 4 : c === 0x2b || c === 0x2d ? 62 : c === 0x2f || c === 0x5f ? 63 : -1;
+}
+
+/**
+ * True when the bytes of the first (up to) 16 base64 characters of `s[0..n)` can start printable UTF-8 text (see
+ * {@link printableUtf8}; a sequence cut at the end of the prefix counts as valid). No allocation.
+ */
+function printablePrefix(s: string, n: number): boolean {
+  const m = Math.min(n, 16) & ~3;
+  let need = 0; // continuation bytes still expected
+  for (let i = 0; i < m; i += 4) {
+    const v = (b64Value(s.charCodeAt(i)) << 18) | (b64Value(s.charCodeAt(i + 1)) << 12) | (b64Value(s.charCodeAt(i + 2)) << 6) | b64Value(s.charCodeAt(i + 3));
+    for (let k = 16; k >= 0; k -= 8) {
+      const x = (v >> k) & 0xff;
+      if (need > 0) {
+        if ((x & 0xc0) !== 0x80) return false;
+        need--;
+      } else if (x < 0x80) {
+        if ((x < 0x20 && x !== 0x09 && x !== 0x0a && x !== 0x0d) || x === 0x7f) return false;
+      } else if (x >= 0xc2 && x <= 0xdf) need = 1;
+      else if (x >= 0xe0 && x <= 0xef) need = 2;
+      else if (x >= 0xf0 && x <= 0xf4) need = 3;
+      else return false;
+    }
+  }
+  return true;
+}
+
+/** True when `b` is valid UTF-8 without control characters other than TAB, LF and CR. Linear. */
+function printableUtf8(b: Buffer): boolean {
+  const n = b.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; ) {
+    const x = b[i]!;
+    if (x < 0x80) {
+      if ((x < 0x20 && x !== 0x09 && x !== 0x0a && x !== 0x0d) || x === 0x7f) return false;
+      i++;
+      continue;
+    }
+    const len = x >= 0xc2 && x <= 0xdf ? 2 : x >= 0xe0 && x <= 0xef ? 3 : x >= 0xf0 && x <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > n) return false;
+    for (let k = 1; k < len; k++) if ((b[i + k]! & 0xc0) !== 0x80) return false;
+    i += len;
+  }
+  return true;
 }
 
 /** Largest decoded body inspected, bytes: a decompression bomb is cut here, not expanded in memory. */
@@ -324,10 +556,102 @@ function looksLikeJson(text: string): boolean {
   return (c === 0x7b && (d === 0x22 || d === 0x7d || d <= 0x20)) || (c === 0x5b && (d === 0x22 || d === 0x7b || d === 0x5b || d === 0x5d || (d >= 0x30 && d <= 0x39) || d <= 0x20));
 }
 
-/** Charsets whose bytes for ASCII characters are ASCII (UTF-8, ISO-8859-*, Windows-125x, …). */
-function asciiCompatible(charset: string): boolean {
-  const c = charset.replace(/^"|"$/g, '');
-  return !(c.startsWith('utf-16') || c.startsWith('utf-32') || c.startsWith('ucs-') || c === 'utf-7' || c.includes('ebcdic') || /^(ibm|cp)0?(37|273|277|278|280|284|285|290|297|420|424|500|870|871|875|1025|1026|1047|1140|1141|1142|1143|1144|1145|1146|1147|1148|1149)$/.test(c));
+/** True when `text` starts (after whitespace) like an XML element or declaration and ends with `>`. */
+function looksLikeXml(text: string): boolean {
+  let i = 0;
+  while (i < text.length && i < 64 && text.charCodeAt(i) <= 0x20) i++;
+  if (text.charCodeAt(i) !== 0x3c) return false;
+  const c = text.charCodeAt(i + 1) | 0x20;
+  let j = text.length - 1;
+  while (j > i && text.charCodeAt(j) <= 0x20) j--;
+  return ((c >= 0x61 && c <= 0x7a) || c === 0x3f) && text.charCodeAt(j) === 0x3e;
+}
+
+/** How a declared charset's bytes read: ASCII-compatible, a UTF-16/32 form, or `other` (EBCDIC, UTF-7). */
+type CharsetClass = 'ascii' | 'utf-16le' | 'utf-16be' | 'utf-16' | 'utf-32le' | 'utf-32be' | 'utf-32' | 'other';
+
+/** EBCDIC code pages by number (IBM/CP/CCSID names: `ibm037`, `cp1047`, `ibm-500`, `csibm037`, `037`). */
+const EBCDIC_PAGES: ReadonlySet<string> = new Set([
+  '37', '273', '277', '278', '280', '284', '285', '290', '297', '420', '423', '424', '500', '833', '836', '838', '870', '871',
+  '875', '880', '905', '918', '924', '930', '933', '935', '937', '939', '1025', '1026', '1047', '1097', '1112', '1122', '1123',
+  '1130', '1132', '1137', '1140', '1141', '1142', '1143', '1144', '1145', '1146', '1147', '1148', '1149', '1153', '1154',
+  '1155', '1156', '1157', '1158', '1160', '1164', '1364', '1371', '1388', '1390', '1399',
+]);
+
+/**
+ * Classifies a charset label. The label is lower-cased and stripped of quotes, `-`, `_`, spaces and a `cs`
+ * / `x-` prefix (Java, Python and ICU accept `IBM-037`, `ibm_037`, `csIBM037`, `x-UTF-16LE`), so spellings
+ * cannot slip an EBCDIC or UTF-7 label past the check. Unknown labels are `ascii` (most are single-byte or
+ * ASCII-based multi-byte sets; an upstream that does not know a label rejects the body). Linear, no regex.
+ */
+export function charsetClass(label: string): CharsetClass {
+  let c = '';
+  for (let i = 0; i < label.length && i < 64; i++) {
+    const x = label.charCodeAt(i);
+    if (x === 0x22 || x === 0x27 || x === 0x2d || x === 0x5f || x === 0x20 || x === 0x09) continue;
+    c += x >= 0x41 && x <= 0x5a ? String.fromCharCode(x + 32) : label[i];
+  }
+  if (c.startsWith('x')) c = c.slice(1);
+  if (c.startsWith('cs')) c = c.slice(2);
+  if (c.includes('ebcdic') || c.includes('utf7') || c.includes('unicode11utf7')) return 'other';
+  if (c === 'utf16le' || c === 'unicodelittle' || c === 'ucs2le' || c === 'unicodelittleunmarked') return 'utf-16le';
+  if (c === 'utf16be' || c === 'unicodebig' || c === 'ucs2be' || c === 'unicodebigunmarked') return 'utf-16be';
+  if (c === 'utf16' || c === 'ucs2' || c === 'unicode' || c === 'iso10646ucs2') return 'utf-16';
+  if (c === 'utf32le' || c === 'ucs4le') return 'utf-32le';
+  if (c === 'utf32be' || c === 'ucs4be') return 'utf-32be';
+  if (c === 'utf32' || c === 'ucs4' || c === 'iso10646ucs4') return 'utf-32';
+  // EBCDIC code page numbers behind ibm / cp / ccsid prefixes, or alone (`037`)
+  let d = c.startsWith('ibm') ? c.slice(3) : c.startsWith('cp') ? c.slice(2) : c.startsWith('ccsid') ? c.slice(5) : c;
+  while (d.length > 1 && d.charCodeAt(0) === 0x30) d = d.slice(1);
+  if (EBCDIC_PAGES.has(d)) return 'other';
+  return 'ascii';
+}
+
+/**
+ * UTF-16/32 recognised by a byte-order mark or by the NUL pattern of the first four bytes of an ASCII-started
+ * document (RFC 4627 §3: `00 00 00 xx` UTF-32BE, `00 xx 00 xx` UTF-16BE, `xx 00 00 00` UTF-32LE,
+ * `xx 00 xx 00` UTF-16LE); undefined for UTF-8 and everything else.
+ */
+function sniffUnicode(b: Buffer): Exclude<CharsetClass, 'ascii' | 'other'> | undefined {
+  const [a, c, d, e] = [b[0]!, b[1]!, b.length > 2 ? b[2]! : -1, b.length > 3 ? b[3]! : -1];
+  if (a === 0x00 && c === 0x00 && d === 0xfe && e === 0xff) return 'utf-32be';
+  if (a === 0xff && c === 0xfe && d === 0x00 && e === 0x00) return 'utf-32le';
+  if (a === 0xfe && c === 0xff) return 'utf-16be';
+  if (a === 0xff && c === 0xfe) return 'utf-16le';
+  if (e === -1) return undefined;
+  if (a === 0 && c === 0 && d === 0 && e !== 0) return 'utf-32be';
+  if (a !== 0 && c === 0 && d === 0 && e === 0) return 'utf-32le';
+  if (a === 0 && c !== 0 && d === 0 && e !== 0) return 'utf-16be';
+  if (a !== 0 && c === 0 && d !== 0 && e === 0) return 'utf-16le';
+  return undefined;
+}
+
+/**
+ * Text of UTF-16/32 bytes (`utf-16`/`utf-32` without an order: the BOM's, else big-endian per RFC 2781, unless
+ * the NUL pattern says little-endian). A BOM is kept as U+FEFF (the caller drops it); a trailing odd byte and
+ * invalid code points become U+FFFD. Linear.
+ */
+function decodeUnicode(b: Buffer, cs: CharsetClass): string {
+  let kind = cs;
+  if (kind === 'utf-16' || kind === 'utf-32') kind = sniffUnicode(b) ?? (kind === 'utf-16' ? 'utf-16be' : 'utf-32be');
+  if (kind === 'utf-16le') return b.toString('utf16le', 0, b.length & ~1);
+  if (kind === 'utf-16be') {
+    const c = Buffer.from(b.subarray(0, b.length & ~1));
+    return c.swap16().toString('utf16le');
+  }
+  const le = kind === 'utf-32le';
+  const parts: string[] = [];
+  let chunk: number[] = [];
+  for (let i = 0; i + 3 < b.length; i += 4) {
+    const cp = le ? b.readUInt32LE(i) : b.readUInt32BE(i);
+    chunk.push(cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0xfffd : cp);
+    if (chunk.length === 4096) {
+      parts.push(String.fromCodePoint(...chunk));
+      chunk = [];
+    }
+  }
+  parts.push(String.fromCodePoint(...chunk));
+  return parts.join('');
 }
 
 function clipName(s: string): string {
@@ -583,6 +907,48 @@ function dispositionParam(line: string, lower: string, name: string): string | u
   }
 }
 
+/**
+ * The value of an RFC 5987 extended parameter (`charset'lang'percent-encoded`), percent-decoded as UTF-8 (the
+ * only charset RFC 8187 requires; ISO-8859-1 values decode the same for ASCII); undefined when absent.
+ */
+function extValue(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const a = v.indexOf("'");
+  const b = a === -1 ? -1 : v.indexOf("'", a + 1);
+  return percentDecode(b === -1 ? v : v.slice(b + 1), false);
+}
+
+/** Quoted-printable (RFC 2045 §6.7) decoded to bytes as latin1 chars: `=XX` escapes and `=` soft line breaks. Linear. */
+function quotedPrintable(s: string): string {
+  let eq = s.indexOf('=');
+  if (eq === -1) return s;
+  let out = '';
+  let from = 0;
+  while (eq !== -1) {
+    out += s.slice(from, eq);
+    const a = s.charCodeAt(eq + 1);
+    if (a === 0x0d && s.charCodeAt(eq + 2) === 0x0a) from = eq + 3;
+    else if (a === 0x0a) from = eq + 2;
+    else {
+      const h = hexDigit(a);
+      const l = hexDigit(s.charCodeAt(eq + 2));
+      if (h >= 0 && l >= 0) {
+        out += String.fromCharCode(h * 16 + l);
+        from = eq + 3;
+      } else {
+        out += '=';
+        from = eq + 1;
+      }
+    }
+    eq = s.indexOf('=', from);
+  }
+  return out + s.slice(from);
+}
+
+function hexDigit(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : (c | 0x20) >= 97 && (c | 0x20) <= 102 ? (c | 0x20) - 87 : -1;
+}
+
 /** True for part media types whose content is text worth inspecting. */
 function textual(ct: string): boolean {
   return ct === '' || ct.startsWith('text/') || ct.includes('json') || ct.includes('xml') || ct === 'application/x-www-form-urlencoded';
@@ -644,7 +1010,11 @@ function scanMultipart(bytes: Buffer, ctRaw: string, sink: Sink, limits: TargetL
     const contentEnd = next === -1 || next < bodyStart ? s.length : next;
     let name: string | undefined;
     let filename: string | undefined;
+    let extName: string | undefined;
+    let extFilename: string | undefined;
     let partCt = '';
+    let partCtRaw = '';
+    let cte = '';
     const headerText = s.slice(p, hdrEnd);
     let from = 0;
     while (from < headerText.length) {
@@ -655,18 +1025,44 @@ function scanMultipart(bytes: Buffer, ctRaw: string, sink: Sink, limits: TargetL
       if (lower.startsWith('content-disposition:')) {
         name = dispositionParam(line, lower, 'name');
         filename = dispositionParam(line, lower, 'filename');
-      } else if (lower.startsWith('content-type:')) partCt = mediaType(line.slice(13));
+        // RFC 5987 / RFC 6266 extended values (`filename*=UTF-8''%27…`): busboy, Spring, Django and
+        // Werkzeug prefer them over the plain parameter
+        extName = extValue(dispositionParam(line, lower, 'name*'));
+        extFilename = extValue(dispositionParam(line, lower, 'filename*'));
+      } else if (lower.startsWith('content-type:')) {
+        partCtRaw = line.slice(13);
+        partCt = mediaType(partCtRaw);
+      } else if (lower.startsWith('content-transfer-encoding:')) cte = lower.slice(26).trim();
       from = to + 1;
+    }
+    const partCharset = partCtRaw === '' ? undefined : mediaParam(partCtRaw, 'charset');
+    if (partCharset !== undefined && charsetClass(partCharset) !== 'ascii') {
+      // a field in EBCDIC / UTF-16 reads as a payload to servers that honour the part's charset (Tomcat, ASP.NET)
+      info.parseError = `multipart: part charset ${clipName(partCharset.toLowerCase())} is not ASCII-compatible`;
+      return;
     }
     const utf8 = (x: string): string => {
       const b = Buffer.from(x, 'latin1');
       return decodeBytesLenient(b, b.length);
     };
-    const locName = name === undefined ? undefined : utf8(name).slice(0, limits.maxNameLength);
+    const field = extName ?? (name === undefined ? undefined : utf8(name));
+    const locName = field === undefined ? undefined : field.slice(0, limits.maxNameLength);
     if (name !== undefined && !sink.push('multipart_name', locName, utf8(name))) return;
+    if (extName !== undefined && !sink.push('multipart_name', locName, extName)) return;
     if (filename !== undefined && !sink.push('filename', locName, utf8(filename))) return;
-    if (filename === undefined || textual(partCt)) {
-      if (!sink.push('multipart', locName, utf8(s.slice(bodyStart, contentEnd)))) return;
+    if (extFilename !== undefined && !sink.push('filename', locName, extFilename)) return;
+    if ((filename === undefined && extFilename === undefined) || textual(partCt)) {
+      const raw = s.slice(bodyStart, contentEnd);
+      const content = utf8(raw);
+      if (!sink.push('multipart', locName, content)) return;
+      // Content-Transfer-Encoding (deprecated by RFC 7578, still decoded by Django and mail-style parsers)
+      const decoded = cte === 'quoted-printable' ? utf8(quotedPrintable(raw)) : undefined;
+      if (decoded !== undefined && decoded !== content && !sink.push('multipart', locName, decoded)) return;
+      // a JSON part (Spring @RequestPart, JAX-RS multipart) reaches the application parsed
+      if (partCt.includes('json') && looksLikeJson(content)) {
+        embeddedJson(content, locName ?? '', 'json_key', 'json', sink, limits);
+        if (sink.limited) return;
+      }
     }
     if (++parts > limits.maxParts) {
       info.limited = true;
@@ -681,8 +1077,10 @@ function scanMultipart(bytes: Buffer, ctRaw: string, sink: Sink, limits: TargetL
 }
 
 /**
- * XML scanner (not a validating parser: never expands entities): emits text nodes and CDATA (`xml`, named by
- * the element) and attribute values (`xml`, named `element@attribute`), and notices `<!DOCTYPE`, `<!ENTITY`
+ * XML scanner (not a validating parser: never expands declared entities): emits text nodes and CDATA (`xml`,
+ * named by the element) and attribute values (`xml`, named `element@attribute`), text and attributes with the
+ * predefined and character references resolved as every XML parser hands them to the application
+ * (`&apos;` is `'`, `&#60;` is `<`), and notices `<!DOCTYPE`, `<!ENTITY`
  * declarations and external identifiers (`SYSTEM`/`PUBLIC`) for the XXE rules. Linear.
  */
 function scanXml(s: string, sink: Sink, limits: TargetLimits, info: BodyInfo): void {
@@ -695,7 +1093,7 @@ function scanXml(s: string, sink: Sink, limits: TargetLimits, info: BodyInfo): v
     if (b <= a) return true;
     const t = s.slice(a, b).trim();
     if (!t) return true;
-    return sink.push('xml', stack.length ? stack[stack.length - 1] : undefined, t);
+    return sink.push('xml', stack.length ? stack[stack.length - 1] : undefined, xmlUnescape(t));
   };
   while (i < n) {
     const lt = s.indexOf('<', i);
@@ -791,7 +1189,7 @@ function scanXml(s: string, sink: Sink, limits: TargetLimits, info: BodyInfo): v
           while (j < n && !isXmlBreak(s.charCodeAt(j))) j++;
           vEnd = j;
         }
-        if (!sink.push('xml', `${name}@${attr}`.slice(0, limits.maxNameLength), s.slice(vStart, vEnd))) return;
+        if (!sink.push('xml', `${name}@${attr}`.slice(0, limits.maxNameLength), xmlUnescape(s.slice(vStart, vEnd)))) return;
       } else if (an === j) j++;
     }
     if (!selfClose) {
@@ -804,6 +1202,48 @@ function scanXml(s: string, sink: Sink, limits: TargetLimits, info: BodyInfo): v
     i = j;
   }
   if (entities) info.xmlEntities = entities;
+}
+
+/**
+ * Resolves the five predefined entities and decimal / hex character references (XML 1.0 §4.1, §4.6); other
+ * references (declared entities) are kept as written. One pass from `&` to `&`. Linear.
+ */
+export function xmlUnescape(s: string): string {
+  let amp = s.indexOf('&');
+  if (amp === -1) return s;
+  let out = '';
+  let from = 0;
+  while (amp !== -1) {
+    const semi = s.indexOf(';', amp + 1);
+    if (semi === -1 || semi - amp > 12) {
+      amp = s.indexOf('&', amp + 1);
+      continue;
+    }
+    const ref = s.slice(amp + 1, semi);
+    let ch: string | undefined;
+    if (ref === 'lt') ch = '<';
+    else if (ref === 'gt') ch = '>';
+    else if (ref === 'amp') ch = '&';
+    else if (ref === 'quot') ch = '"';
+    else if (ref === 'apos') ch = "'";
+    else if (ref.charCodeAt(0) === 0x23 && ref.length > 1) {
+      const hex = ref.charCodeAt(1) === 0x78 || ref.charCodeAt(1) === 0x58;
+      const digits = ref.slice(hex ? 2 : 1);
+      let v = digits.length ? 0 : -1;
+      for (let k = 0; k < digits.length && v >= 0; k++) {
+        const d = digits.charCodeAt(k);
+        const x = d >= 48 && d <= 57 ? d - 48 : hex && (d | 0x20) >= 97 && (d | 0x20) <= 102 ? (d | 0x20) - 87 : -1;
+        v = x < 0 ? -1 : v * (hex ? 16 : 10) + x;
+      }
+      if (v >= 0 && v <= 0x10ffff) ch = String.fromCodePoint(v);
+    }
+    if (ch !== undefined) {
+      out += s.slice(from, amp) + ch;
+      from = semi + 1;
+      amp = s.indexOf('&', from);
+    } else amp = s.indexOf('&', amp + 1);
+  }
+  return out + s.slice(from);
 }
 
 function isXmlSpace(c: number): boolean {
