@@ -508,7 +508,24 @@ function anywhere(t: readonly TokenType[], v: readonly string[]): string | null 
 function stackedStatement(t: readonly TokenType[], v: readonly string[], i: number): boolean {
   const name = v[i]!;
   const a = t[i + 1];
-  if (name.includes(' ')) return a === 'n' || a === 'k' || a === '(' || a === 'v' || a === 'f' || a === undefined || a === 'c';
+  if (name.includes(' ')) {
+    // `CREATE TABLE x (…)`, `INSERT INTO x VALUES …`, `ALTER TABLE x ADD …`: the name alone is prose
+    // ("1) Create table layout"); DROP/TRUNCATE TABLE x are complete statements
+    const b = t[i + 2];
+    const bv = v[i + 2];
+    if (name === 'alter table') return a === 'n' && (b === 'T' || (b === 'n' && ALTER_ACTIONS.has(bv!)));
+    if (NEEDS_BODY.has(name)) {
+      if (a === 'f') return true; // `INSERT INTO t(…`, `CREATE FUNCTION f(…`
+      if (a !== 'n') return false;
+      return b === '(' || b === 'E' || (b === 'k' && (bv === 'as' || bv === 'like' || bv === 'values' || bv === 'set')) || (b === 'v' && name === 'create procedure');
+    }
+    if (a === 'k' || a === '(') return true; // `DROP TABLE IF EXISTS`, `DELETE FROM (…)`
+    if (a !== 'n' && a !== 'v' && a !== 'f') return false;
+    // SQL Server rejects a batch with a syntax error before running any of it: the object name must end the
+    // statement (`DROP TABLE users--`, `;`, a list, a WHERE) — "drop table layout in Figma" is prose
+    return b === undefined || b === 'c' || b === ';' || b === ',' || b === ')' || b === 'k' || b === 'B' || b === 'T' || b === 'E' ||
+      (b === 'n' && STATEMENT_TAILS.has(bv!));
+  }
   if (name === 'grant' || name === 'revoke') return (a === 'n' || a === 'k' || a === 'T' || a === 'E') && t[i + 2] !== undefined;
   if (name === 'exec' || name === 'execute' || name === 'call') return a === 'n' || a === 'v' || a === 'f' || a === '(' || a === 's';
   if (name === 'shutdown') return a === undefined || a === 'c' || a === ';' || (a === 'k' && v[i + 1] === 'with');
@@ -516,8 +533,66 @@ function stackedStatement(t: readonly TokenType[], v: readonly string[], i: numb
   if (name === 'copy') return a === 'n' && t[i + 2] === 'k' && (v[i + 2] === 'to' || v[i + 2] === 'from');
   if (name === 'backup database') return a === 'n' && t[i + 2] === 'k' && v[i + 2] === 'to';
   if (name === 'update') return a === 'n' && t[i + 2] === 'k' && v[i + 2] === 'set';
-  if (name === 'insert' || name === 'delete' || name === 'drop' || name === 'create' || name === 'alter' || name === 'truncate') return a === 'n' || a === 'k';
+  // DROP/CREATE/ALTER need an object type (TABLE, VIEW … fold into the compound above; `DROP INDEX x`);
+  // SQL Server's `DELETE t` / `INSERT t VALUES (…)` and MySQL's `TRUNCATE t` need their table and clause, so
+  // numbered prose (`1. Drop the old index`, `1) Insert the card`, `2 delete requests pending`) is not one
+  if (name === 'drop' || name === 'create' || name === 'alter') return a === 'k' || (a === 'n' && OBJECT_TYPES.has(v[i + 1]!));
+  const b = t[i + 2];
+  if (name === 'delete' || name === 'truncate') return a === 'k' || (a === 'n' && (b === undefined || b === 'c' || b === ';' || (b === 'k' && v[i + 2] === 'where')));
+  if (name === 'insert') return a === 'k' || (a === 'n' && (b === '(' || b === 'E' || (b === 'k' && v[i + 2] === 'values')));
   return false;
+}
+
+/** Object types after DROP / CREATE / ALTER that do not fold into a compound statement word. */
+const OBJECT_TYPES: ReadonlySet<string> = new Set([
+  'index', 'trigger', 'login', 'role', 'sequence', 'event', 'type', 'synonym', 'tablespace', 'temporary', 'unique', 'clustered',
+  'nonclustered', 'assembly', 'extension', 'server', 'domain', 'rule', 'default', 'materialized', 'or', 'definer', 'algorithm', 'sql',
+]);
+
+/** Actions of ALTER TABLE that are not statement words themselves (DROP, RENAME, ALTER are). */
+const ALTER_ACTIONS: ReadonlySet<string> = new Set(['add', 'modify', 'change', 'owner', 'column', 'engine', 'auto_increment', 'disable', 'enable', 'convert', 'nocheck', 'with']);
+
+/** Words that may follow the object name of a complete DROP / TRUNCATE / CREATE USER statement. */
+const STATEMENT_TAILS: ReadonlySet<string> = new Set(['cascade', 'restrict', 'purge', 'identified', 'force', 'go']);
+
+/** Statements whose shortest well-formed shape has a parenthesised column list or a body after the name. */
+const NEEDS_BODY: ReadonlySet<string> = new Set(['create table', 'create view', 'create procedure', 'create function', 'insert into', 'alter table']);
+
+/** True when `str` has an ASCII letter (text rather than punctuation such as the `">` after markup). */
+function hasLetter(str: string): boolean {
+  for (let i = 0; i < str.length; i++) if (isLetter(str.charCodeAt(i))) return true;
+  return false;
+}
+
+/** Boolean literal words a string may be cast from (PostgreSQL `'yes'::bool`, MySQL reads numbers only). */
+const BOOL_WORDS: ReadonlySet<string> = new Set(['true', 'false', 't', 'f', 'yes', 'no', 'y', 'n', 'on', 'off']);
+
+/**
+ * True when string content can act as a truth value or number in SQL: it starts (after spaces) with a digit,
+ * sign or dot (MySQL casts `'1abc'` to 1), or is a boolean literal word. Bounded: looks at the first 8
+ * characters only (a boolean word longer than that never counts).
+ */
+function truthyString(str: string): boolean {
+  let i = 0;
+  while (i < str.length && i < 64 && isSpace(str.charCodeAt(i))) i++;
+  const c = str.charCodeAt(i);
+  if (isDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e) return true;
+  return str.length - i <= 8 && BOOL_WORDS.has(lower(str.slice(i).trimEnd()));
+}
+
+/**
+ * Quoted words joined by the words AND / OR in prose (`Type 'and' or 'or' between terms`, `'or' vs 'and'`):
+ * read after a quote break, from the logic word at `j` to the end, strings alternate with AND / OR words
+ * and none of them is a number or truth value, so the "condition" is a constant falsehood (MySQL) or an
+ * error, never a tautology or a probe. Symbolic `||` / `&&` (concatenation, `'||'x'||'`) do not count.
+ */
+function textChain(t: readonly TokenType[], v: readonly string[], j: number): boolean {
+  for (let k = j; k < t.length; k += 2) {
+    if (t[k] !== '&' || (v[k] !== 'and' && v[k] !== 'or')) return false;
+    if (t[k + 1] !== 's' || truthyString(v[k + 1]!)) return false;
+    if (k + 2 < t.length && t[k + 2] !== '&') return false;
+  }
+  return true;
 }
 
 /**
@@ -542,6 +617,7 @@ function afterBreak(t: readonly TokenType[], v: readonly string[], i: number, st
       if (u === 'E' || u === 'f' || u === 'v') return `logic ${v[j]} then ${u}`;
       if (u === '(' ) return null;
       if (u === '1' || u === 's') {
+        if (u === 's' && after === '&' && textChain(t, v, j)) return null;
         if (after === 'o' || after === 'c' || after === '&' || after === ';' || after === ')' || after === 'B' || after === 'U' || (!strict && after === 'f')) return `logic ${v[j]} literal`;
         if (!strict && (after === undefined || after === 's' || after === '1')) return `logic ${v[j]} literal`;
         // a whole value `OR 1` / `AND true`: a numeric-context tautology
@@ -581,6 +657,9 @@ function afterBreak(t: readonly TokenType[], v: readonly string[], i: number, st
       while (t[k] === '(') k++;
       const u = t[k];
       if (u === 'E' || (u === 'f' && t[k + 1] === '(')) return `operator ${op} then ${u}`;
+      // `Use " - " as the separator`, `=A1&" - "&B1`: an arithmetic sign quoted between texts, the right operand
+      // being the value's own trailing words (the `'-'` probe ends at the quote or with a number)
+      if (u === 's' && t[k + 1] === undefined && ARITHMETIC.has(op) && hasLetter(v[k]!) && !truthyString(v[k]!)) return null;
       if ((u === 's' || u === '1' || u === 'v') && (t[k + 1] === undefined || t[k + 1] === 'c' || t[k + 1] === '&' || t[k + 1] === 'o' || t[k + 1] === ';' || t[k + 1] === ')' || t[k + 1] === 'B' || t[k + 1] === 'U')) {
         return `operator ${op} literal`;
       }
@@ -604,9 +683,17 @@ function afterBreak(t: readonly TokenType[], v: readonly string[], i: number, st
       if ((v[j] === 'where' || v[j] === 'into' || v[j] === 'procedure' || v[j] === 'from') && b !== undefined && !strict) return `keyword ${v[j]}`;
       return null;
     case 'T':
+      // CALL (MySQL, PostgreSQL, Oracle) runs only as a statement of its own, after `;` ("2) call support")
+      if (v[j] === 'call') return null;
       return stackedStatement(t, v, j) ? `statement ${v[j]}` : null;
-    case 'E':
+    case 'E': {
+      // `Click 'Select' to go on`, `the 'select' button`: a quoted word SELECT whose "select list" is the text
+      // after its closing quote (a string that ends the value or runs into words), not a query
+      let k = j + 1;
+      if (t[k] === 'k' && (v[k] === 'all' || v[k] === 'distinct')) k++;
+      if (t[k] === 's' && (t[k + 1] === undefined || (t[k + 1] === 'n' && (t[k + 2] === undefined || t[k + 2] === 'n' || t[k + 2] === 's')))) return null;
       return selectList(t, v, j) ? 'select' : null;
+    }
     case 'f':
       return null;
     default:
@@ -1041,8 +1128,45 @@ function expressionValue(t: readonly TokenType[], v: readonly string[]): string 
   return p.reason;
 }
 
+/** JSON punctuation that ends the text before a member name or string value (`{"`, `,"`, `["`, `:"`). */
+function endsJsonOpen(str: string): boolean {
+  let i = str.length - 1;
+  while (i >= 0 && isSpace(str.charCodeAt(i))) i--;
+  const c = str.charCodeAt(i);
+  return c === 0x7b || c === 0x2c || c === 0x5b || c === 0x3a;
+}
+
+/** JSON punctuation that follows a member name or string value (`":`, `",`, `"}`, `"]`). */
+function startsJsonClose(str: string): boolean {
+  let i = 0;
+  while (i < str.length && isSpace(str.charCodeAt(i))) i++;
+  const c = str.charCodeAt(i);
+  return c === 0x3a || c === 0x2c || c === 0x7d || c === 0x5d;
+}
+
+/**
+ * In a quote context, a JSON document (`filter={"where":{"id":1}}`, GraphQL `variables={"from":"…"}`) shows
+ * its member names and string values as SQL between strings of JSON punctuation: a single word there
+ * (`{"` where `":{"`) is a JSON string, not SQL, and is retyped as a bareword. An injection written this way
+ * leaves strings of JSON punctuation in operand positions (`"{" or ":" 1`), which is not an expression.
+ * Returns the same token list when nothing changes. Linear.
+ */
+function jsonWordsAsBarewords(tk: Tokens): Tokens {
+  const t = tk.types;
+  const v = tk.values;
+  let out: TokenType[] | null = null;
+  for (let i = 1; i + 1 < t.length; i++) {
+    if (t[i] === 's' || t[i] === 'n' || t[i - 1] !== 's' || t[i + 1] !== 's') continue;
+    if (!endsJsonOpen(v[i - 1]!) || !startsJsonClose(v[i + 1]!)) continue;
+    out ??= t.slice();
+    out[i] = 'n';
+  }
+  return out === null ? tk : { ...tk, types: out };
+}
+
 /** Judges one context's token sequence; returns a reason or null. */
 export function judge(tk: Tokens, quoted: boolean): string | null {
+  if (quoted) tk = jsonWordsAsBarewords(tk);
   const t = tk.types;
   const v = tk.values;
   if (t.length < 2) return null;

@@ -150,3 +150,29 @@ test('benign values shaped like expressions stay clean at paranoia 1', () => {
   ];
   for (const b of benign) assert.ok(!fires(b), `false positive: ${b} → ${JSON.stringify(detectSqli(b))}`);
 });
+
+test('prose with quoted SQL words, numbered steps, quoted separators and JSON documents stays clean', () => {
+  const benign = [
+    // quoted words joined by AND/OR, a quoted SELECT whose "list" is the rest of the sentence
+    "Type 'and' or 'or' between terms", "use 'AND' or 'OR' to combine filters", "Agree with @sam: 'or' vs 'and' semantics should be explicit",
+    "Click 'Select' to choose a file", "the 'select' button doesn't work", "choose 'Select all' from the menu", "'select' is a keyword",
+    // numbered steps and counts followed by a verb that is also a statement word
+    '1. Drop the old index', '1) Insert the card', '2 delete requests pending', '2) Drop off the keys', '10 create events', '5 insert coins',
+    '2) call support', '(1) call the bank (2) pay rent', '(1) create table layout', 'create table ikea', '2 truncate table',
+    '(1) create table layout in Figma (2) review with design', '(1) drop table layout in Figma',
+    // an arithmetic sign quoted between words: separators and spreadsheet concatenation
+    'Use " - " as the separator', '=A1&" - "&B1', '=A1&" + "&B1',
+    // JSON documents in a query parameter (LoopBack/Strapi filters, GraphQL variables over GET)
+    '{"where":{"name":{"regexp":"^A"}}}', '{"from":"2024-01-01","to":"2024-02-01"}', '{"where":{"and":[{"price":{"gt":10}},{"price":{"lt":100}}]}}',
+    '{"select":"id,name","from":"users"}', '{"in":[1,2]}', '{"is":null}', '{"like":"%a"}', '{"into":"x"}', '{"exec":"x"}',
+  ];
+  for (const b of benign) assert.ok(!fires(b), `false positive: ${b} → ${JSON.stringify(detectSqli(b))}`);
+  // the shapes these exemptions sit next to still fire
+  const attacks = [
+    "1'||'asd'||'", "' or 'yes' and 'x", "' or '1' and 'x", "' select @@version--", "' select 'a','b'--", "' select 'a' from dual--",
+    '1 drop table users', '1 delete users', "' insert users values (1)", "' drop index x on y--", 'alter table users add c int--',
+    '1; call x()', "x'-'", "x'-'1", '<template match="/">', '" or "1"="1', "create table myfile (input TEXT);",
+    "' insert into users(login) values ('x')--", "'; drop table users--", '1 drop table if exists users', '1 drop table users cascade',
+  ];
+  for (const a of attacks) assert.ok(fires(a), `missed: ${a}`);
+});
