@@ -178,6 +178,23 @@ test('does not flag Markdown code spans, prices, templates, flags and shell-look
   for (const b of benign) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
 });
 
+test('a value opening with a command word and a weak argument followed by words is prose, not a command line', () => {
+  // quoted word, number or host name, then a plain word that is no command
+  const prose = [
+    "Type 'yes' to confirm", 'Type "DELETE" to confirm', "Type 'and' or 'or' between terms", 'Echo "hi" back to me',
+    "Cat 'Tom' and mouse 'Jerry'", "which 'plan' is best?", 'Sleep 8 hours, drink water', 'sleep 8 hours',
+    'ping 8.8.8.8 fails from the office', 'curl example.com works from my laptop',
+  ];
+  for (const b of prose) assert.deepEqual(matchAll(rules, b), [], `false positive on ${b}`);
+  // the same commands with strong or shell-shaped arguments, or ending after the argument, still fire
+  const attacks = [
+    'sleep 8', 'sleep 10s', 'ping 8.8.8.8', 'ping 8.8.8.8 -c 4', 'curl evil.example', "echo 'hello world'", "echo 'x' > /tmp/y",
+    "type 'C:\\boot.ini'", 'timeout 10 bash -c id', 'sleep 5 ls', 'net localgroup Administrators hacker /ADD',
+    'dir C:\\Documents and Settings\\*', 'cat /etc/hosts shows the right ip',
+  ];
+  for (const a of attacks) assert.ok(matchAll(rules, a).length > 0, `missed ${a}`);
+});
+
 test('detects ANSI-C quoted assignments, $(< file), located commands, cmd call and one-wildcard program globs', () => {
   const attacks = [
     "x;X=$'\\x69d';$X", "x;c=$'\\143at';$c /etc/passwd", 'x;p=$(which id);$p', 'x;p=`which whoami`;$p',

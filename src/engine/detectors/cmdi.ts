@@ -598,8 +598,50 @@ function judgeAt(s: string, i: number, atStart: boolean): string | null {
     return null;
   }
   if (atStart && !START_OK.has(cmd.word)) return null;
-  if (next !== -1 && spaced && argLike(s, k, lvl, cmd.word)) return 'command ' + clip(cmd.word + ' ' + s.slice(k, k + 32), 48);
+  if (next !== -1 && spaced && argLike(s, k, lvl, cmd.word)) {
+    if (atStart && proseAfterWeakArgument(s, k, cmd.word)) return null;
+    return 'command ' + clip(cmd.word + ' ' + s.slice(k, k + 32), 48);
+  }
   return atStart ? null : redirectToPath(s, k);
+}
+
+/** True when the text at `i` starts like a path, option, variable or URL (strong shell-argument evidence). */
+function strongArgument(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  if (c === 0x2d || c === 0x2f || c === 0x5c || c === 0x7e || c === 0x24 || c === 0x25 || c === 0x2e) return true;
+  if (isAlpha(c) && s.charCodeAt(i + 1) === 0x3a && (s.charCodeAt(i + 2) === 0x5c || s.charCodeAt(i + 2) === 0x2f)) return true;
+  return s.startsWith('http://', i) || s.startsWith('https://', i) || s.startsWith('ftp://', i);
+}
+
+/**
+ * At the start of a value, a command word's argument that is only a quoted word, a number or a host name is
+ * weak evidence: when a plain word that is no command follows it, the value is a sentence (`Type 'yes' to
+ * confirm`, `Sleep 8 hours, drink water`, `ping 8.8.8.8 fails from the office`), not a command line (`sleep 8`,
+ * `ping 8.8.8.8 -c 4`, `echo 'x' > /tmp/y`, `timeout 10 bash -c id` still are). Bounded look-ahead.
+ */
+function proseAfterWeakArgument(s: string, k: number, word: string): boolean {
+  const n = s.length;
+  const c = s.charCodeAt(k);
+  let e: number;
+  if (strongArgument(s, k)) return false;
+  if (c === 0x22 || c === 0x27) {
+    if (strongArgument(s, k + 1)) return false; // `type 'C:\boot.ini'`
+    e = indexOfWithin(s, c, k + 1, 256);
+    if (e === -1) return false;
+    e++;
+  } else if (isWordChar(c) && (COMMANDS.get(word) === 'n' || NET_TOOLS.has(word))) {
+    // a number (`sleep 8`) or host name (`curl example.com`); sub-commands (`net user`) stay strong
+    e = k;
+    while (e < n && e - k < 256 && s.charCodeAt(e) !== 0x20) e++;
+  } else return false;
+  if (s.charCodeAt(e) !== 0x20) return false;
+  while (e < n && s.charCodeAt(e) === 0x20) e++;
+  let w = e;
+  while (w < n && w - e < 32 && isAlpha(s.charCodeAt(w))) w++;
+  if (w === e) return false;
+  const d = w < n ? s.charCodeAt(w) : -1;
+  if (!(d === -1 || d === 0x20 || d === 0x2c || d === 0x2e || d === 0x3f || d === 0x21)) return false;
+  return !COMMANDS.has(s.slice(e, w));
 }
 
 /**
