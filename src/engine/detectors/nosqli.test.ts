@@ -13,6 +13,10 @@ test('detects Mongo operators as keys and bracketed names', () => {
   assert.deepEqual(matchAll(rules, 'password[$gt]', 'query_name'), ['938100']);
   assert.deepEqual(matchAll(rules, 'user[$regex]', 'form_name'), ['938100']);
   assert.deepEqual(matchAll(rules, 'a%5B%24nin%5D', 'query_name'), ['938100']);
+  // OData system query options are top-level names; `$search` is a Mongo operator only when nested
+  for (const o of ['$search', '$filter', '$select', '$top', '$skip', '$orderby', '$expand', '$count']) assert.deepEqual(matchAll(rules, o, 'query_name'), [], o);
+  assert.deepEqual(matchAll(rules, 'q[$search]', 'query_name'), ['938100']);
+  assert.deepEqual(matchAll(rules, '$text.$search', 'json_key'), ['938100']);
 });
 
 test('detects operator objects and $where JavaScript in values', () => {

@@ -65,6 +65,9 @@ const operatorKey: PartRule = {
       const b = p < 0 ? -1 : input.charCodeAt(p);
       if (b === -1 || b === 0x5b || (b === 0x2e && p === i - 1)) {
         const op = operatorAt(input, i);
+        // a whole name `$search` is OData's system query option (Microsoft Graph, SAP); Mongo's `$search` only
+        // works inside `$text` or an Atlas pipeline stage, which the nested forms (`[$search]`, `.$search`) cover
+        if (op === 'search' && b === -1) continue;
         if (op !== null) return 'operator $' + op + ' in name';
       }
     }
