@@ -306,3 +306,9 @@ test('embedded decoding is bounded: many JSON-in-string values and a huge base64
   assert.ok(n.parts.length < 20, 'two embedding levels only');
   assert.ok(performance.now() - t0 < 1000, `took ${performance.now() - t0} ms`);
 });
+
+test('client-address headers: a plain address list makes no part; anything else is inspected', () => {
+  const headerParts = (v: string) => requestParts(ctx('/', { 'x-forwarded-for': v }), DEFAULT_HEADERS).parts.filter((p) => p.loc.kind === 'header');
+  for (const v of ['203.0.113.7', '203.0.113.7, 10.0.0.1', '2001:db8::1, [::1]:443', 'fe80::1']) assert.deepEqual(headerParts(v), [], v);
+  for (const v of ["1' or '1'='1", 'unknown', '%27%2d%2d', '<script>', '127.0.0.1;id']) assert.equal(headerParts(v).length, 1, v);
+});
