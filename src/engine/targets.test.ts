@@ -312,3 +312,9 @@ test('client-address headers: a plain address list makes no part; anything else 
   for (const v of ['203.0.113.7', '203.0.113.7, 10.0.0.1', '2001:db8::1, [::1]:443', 'fe80::1']) assert.deepEqual(headerParts(v), [], v);
   for (const v of ["1' or '1'='1", 'unknown', '%27%2d%2d', '<script>', '127.0.0.1;id']) assert.equal(headerParts(v).length, 1, v);
 });
+
+test('Origin: a serialized origin makes no part; anything else is inspected', () => {
+  const headerParts = (v: string) => requestParts(ctx('/', { origin: v }), DEFAULT_HEADERS).parts.filter((p) => p.loc.kind === 'header');
+  for (const v of ['https://app.example.com', 'http://localhost:3000', 'null', 'http://[::1]:8080', 'chrome-extension://abcdef']) assert.deepEqual(headerParts(v), [], v);
+  for (const v of ["https://x.example/'or'1'='1", 'https://a.example<script>', 'javascript://%0aalert(1)', 'http://a@b.example', "x' or 1=1--"]) assert.equal(headerParts(v).length, 1, v);
+});

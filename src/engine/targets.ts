@@ -150,7 +150,7 @@ export function requestParts(ctx: RequestContext, headers: readonly string[], li
     if (v === undefined) continue;
     if (Array.isArray(v)) {
       for (const x of v) sink.force('header', h, x);
-    } else if (!(ADDRESS_HEADERS.has(h) && isAddressList(v))) sink.force('header', h, v);
+    } else if (!(ADDRESS_HEADERS.has(h) ? isAddressList(v) : h === 'origin' && isPlainOrigin(v))) sink.force('header', h, v);
   }
   // IIS URL Rewrite, Laminas and older Symfony route on these headers instead of the request-target: their
   // path and query are inspected like the request-target's (bounded like it; the raw value is a header part)
@@ -179,6 +179,25 @@ function isAddressList(v: string): boolean {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if ((c >= 0x30 && c <= 0x3a) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) || c === 0x2e || c === 0x2c || c === 0x20 || c === 0x5b || c === 0x5d) continue;
+    return false;
+  }
+  return true;
+}
+
+/**
+ * True for a serialized origin as browsers send it (RFC 6454 §6.2): `null`, or `scheme://host[:port]` with
+ * only letters, digits, `.`, `-`, `+` and an IPv6 literal's brackets and colons. Nothing in it can carry an
+ * injection, so the part is not made; any other character (a path, a quote, `%`, `@`) keeps it inspected.
+ */
+function isPlainOrigin(v: string): boolean {
+  if (v === 'null') return true;
+  const sep = v.indexOf('://');
+  if (sep < 1 || sep > 32 || v.length > 300) return false;
+  for (let i = 0; i < v.length; i++) {
+    if (i >= sep && i < sep + 3) continue;
+    const c = v.charCodeAt(i);
+    const alnum = (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+    if (alnum || c === 0x2e || c === 0x2d || (i < sep && c === 0x2b) || (i > sep && (c === 0x3a || c === 0x5b || c === 0x5d))) continue;
     return false;
   }
   return true;

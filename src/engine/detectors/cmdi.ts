@@ -1136,6 +1136,7 @@ const argInjection: PartRule = {
   tags: [...TAGS, 'CWE-88'],
   targets: ['query', 'form', 'json', 'multipart', 'xml'],
   transforms: CHAINS,
+  needs: '-', // every scanned option starts with a dash
   match(input) {
     return findArgInjection(input, false);
   },
@@ -1152,6 +1153,7 @@ const argInjectionLoose: PartRule = {
   tags: [...TAGS, 'CWE-88'],
   targets: ['query', 'form', 'json', 'multipart', 'xml'],
   transforms: CHAINS,
+  needs: '-', // every scanned option starts with a dash
   match(input) {
     return findArgInjection(input, true);
   },
