@@ -1,6 +1,6 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, TransformName } from '../types.ts';
-import { inetAton } from './ssrf.ts';
+import { inetAton, portLike } from './ssrf.ts';
 import { clip, isWordChar } from './lib/text.ts';
 
 /**
@@ -86,10 +86,7 @@ function remoteUrlStart(s: string): number {
   const h = s.charCodeAt(j);
   if (!(isWordChar(h) || h === 0x5b)) return -1;
   if (j === sepStart && sepStart !== i) {
-    // `http:80` names a port (service configuration), not the host 0.0.0.80
-    let d = j;
-    while (d < s.length && d - j < 12 && s.charCodeAt(d) >= 0x30 && s.charCodeAt(d) <= 0x39) d++;
-    if (d > j && s.charCodeAt(d) !== 0x2e && !isWordChar(s.charCodeAt(d))) return -1;
+    if (portLike(s, j)) return -1; // `http:80` names a port (service configuration), not the host 0.0.0.80
   }
   return j;
 }

@@ -1350,8 +1350,9 @@ export function detectSqli(input: string): SqliFinding | null {
   for (const s of variants) {
     // a backslash before a quote escapes it in MySQL but is a plain character in standard SQL: read both ways
     const modes = s.indexOf("\\'") !== -1 || s.indexOf('\\"') !== -1 ? BOTH_ESCAPE_MODES : MYSQL_ESCAPES;
+    const bareMay = bareMayMatch(s); // depends on the text only, not on the escape mode
     for (const esc of modes) {
-      if (bareMayMatch(s)) {
+      if (bareMay) {
         const bare = tokenize(s, 0, esc);
         const r0 = judge(bare, false);
         if (r0) return { context: 'bare', reason: r0, fingerprint: fingerprint(bare.types) };

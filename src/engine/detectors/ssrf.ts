@@ -434,7 +434,7 @@ export function findInternalUrl(s: string, anywhere = false, navigation = false)
  * True when the text at `i` is a bare number not followed by `.`: `http:80` is a port mapping in service
  * configurations far more often than the host `0.0.0.80`, so slash-less URLs need a dotted or named host.
  */
-function portLike(s: string, i: number): boolean {
+export function portLike(s: string, i: number): boolean {
   let j = i;
   while (j < s.length && j - i < 12 && isDigit(s.charCodeAt(j))) j++;
   return j > i && s.charCodeAt(j) !== 0x2e && !isWordChar(s.charCodeAt(j));

@@ -329,8 +329,7 @@ const dotdot: PartRule = {
   transforms: CHAINS,
   match(input, part, scope) {
     if (input.length < 2) return null;
-    // U+2025 TWO DOT LEADER is `..` under NFKC, which some path and file-name sanitisers apply
-    const s = input.indexOf('\u2025') === -1 ? canon(input, scope) : canonPath(input.replaceAll('\u2025', '..'));
+    const s = canon(input, scope);
     if (s.indexOf('..') === -1 && s.indexOf('.?') === -1 && s.indexOf('?.') === -1 && s.indexOf('/./') === -1) return null;
     const i = findDotDot(s);
     if (i !== -1) return clip(around(s, i));

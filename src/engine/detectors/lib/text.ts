@@ -87,6 +87,8 @@ const LOOKALIKE: ReadonlyMap<number, string> = new Map([
   [0x2215, '/'], [0x2044, '/'], [0xff0f, '/'], [0x29f8, '/'], [0x2571, '/'], [0xefc8, '/'], [0xf025, '/'],
   [0x2216, '\\'], [0xff3c, '\\'], [0xfe68, '\\'], [0x29f9, '\\'], [0x2572, '\\'],
   [0xff0e, '.'], [0x2024, '.'], [0xfe52, '.'], [0x3002, '.'],
+  // U+2025 TWO DOT LEADER is `..` under NFKC, which some path and file-name sanitisers apply
+  [0x2025, '..'],
 ]);
 
 /** Smallest {@link LOOKALIKE} code: accented Latin text below it needs no map lookup per character. */
