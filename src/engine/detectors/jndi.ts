@@ -1,6 +1,7 @@
 import type { Location } from '../../core/types.ts';
 import type { PartRule, RequestRule } from '../types.ts';
 import { applyChain } from '../transforms.ts';
+import { base64Text } from '../targets.ts';
 import { clip, NeedleSet } from './lib/text.ts';
 
 /**
@@ -167,8 +168,8 @@ function headerValues(rawHeaders: readonly string[]): { name: string; value: str
     let v = rawHeaders[i + 1]!;
     const name = rawHeaders[i]!.toLowerCase();
     if (name === 'authorization' && v.length > 6 && v.length < 8192 && v.slice(0, 6).toLowerCase() === 'basic ') {
-      const cred = Buffer.from(v.slice(6).trim(), 'base64').toString('latin1');
-      if (cred.indexOf('$') !== -1 || cred.indexOf('%') !== -1) v = cred;
+      const cred = base64Text(v.slice(6).trim(), 4);
+      if (cred !== undefined && (cred.indexOf('$') !== -1 || cred.indexOf('%') !== -1)) v = cred;
     }
     const dollar = v.indexOf('$') !== -1;
     const pct = v.indexOf('%') !== -1;
