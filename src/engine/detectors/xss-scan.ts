@@ -556,7 +556,7 @@ export function sinkAt(s: string, i: number): string | null {
       let e = j + 1;
       while (e < stop && s.charCodeAt(e) !== 0x5d) e++;
       if (e >= stop) return null;
-      const inner = s.slice(j + 1, e).toLowerCase().replace(/[^a-z]/g, '');
+      const inner = lettersOnly(s, j + 1, e);
       if (inner.includes('alert') || inner.includes('eval') || inner.includes('prompt') || inner.includes('confirm') || inner.includes('atob') || inner.includes('constructor')) anySink = true;
       // a computed property of a global object that is then called: top[…](1), window[…](…)
       if (GLOBALS.has(last) && s.charCodeAt(e + 1) === 0x28) anySink = true;
