@@ -69,7 +69,7 @@ function buildCredentialStuffingDetector(policy: Policy): Detector | undefined {
   }));
   const goodPairs = new KeyedState<true>(maxKeys, () => true);
   /** Fingerprints caught stuffing → time until which their login attempts are throttled (ms). */
-  const flagged = new LruMap<string, number>(10_000);
+  const flagged = new LruMap<string, number>(Math.min(maxKeys, 50_000));
   const gAttempts = new Ewma(gr.bucket, gr.spanBuckets);
   const gFailures = new Ewma(gr.bucket, gr.spanBuckets);
 

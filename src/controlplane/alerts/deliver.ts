@@ -13,14 +13,14 @@ const NON_PUBLIC = new BlockList();
 for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv6');
 
-/** True when `address` (an IP literal) is non-public (see {@link NON_PUBLIC}); IPv4-mapped IPv6 is checked as IPv4. */
+/**
+ * True when `address` (an IP literal) is non-public (see {@link NON_PUBLIC}). `BlockList` checks IPv4-mapped IPv6
+ * (`::ffff:127.0.0.1`, `::ffff:7f00:1`) against the IPv4 subnets itself.
+ */
 export function isNonPublicAddress(address: string): boolean {
   const a = address.startsWith('[') ? address.slice(1, -1) : address;
   const v = isIP(a);
-  if (v === 4) return NON_PUBLIC.check(a, 'ipv4');
-  if (v !== 6) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  return mapped ? NON_PUBLIC.check(mapped[1]!, 'ipv4') : NON_PUBLIC.check(a, 'ipv6');
+  return v === 0 ? false : NON_PUBLIC.check(a, v === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** `dns.lookup` that fails with `EBLOCKEDADDRESS` when the host resolves to a non-public address. */
