@@ -318,3 +318,14 @@ test('Origin: a serialized origin makes no part; anything else is inspected', ()
   for (const v of ['https://app.example.com', 'http://localhost:3000', 'null', 'http://[::1]:8080', 'chrome-extension://abcdef']) assert.deepEqual(headerParts(v), [], v);
   for (const v of ["https://x.example/'or'1'='1", 'https://a.example<script>', 'javascript://%0aalert(1)', 'http://a@b.example', "x' or 1=1--"]) assert.equal(headerParts(v).length, 1, v);
 });
+
+test('a query after path segments that fill the part bound is still inspected, as one value', () => {
+  const { parts } = requestParts(ctx('/a'.repeat(1100) + "?q=1%27%20union%20select%201"), DEFAULT_HEADERS);
+  assert.deepEqual(pick(parts, 'query'), [['*', "q=1' union select 1"]]);
+});
+
+test('a text body pushed whole is not pushed whole again when the part bound is reached', () => {
+  const json = JSON.stringify(Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${i}`, `v${i}`])));
+  const { parts } = bodyParts(ctx('/', { 'content-type': 'text/plain' }, json));
+  assert.equal(parts.filter((p) => p.loc.kind === 'body').length, 1);
+});

@@ -224,10 +224,10 @@ function targetParts(rawPath: string, rawQuery: string, sink: Sink, limits: Targ
     from = to + 1;
   }
   if (rawQuery.length > 0) {
-    const limitedBefore = sink.limited;
     parseUrlencoded(rawQuery, 'query_name', 'query', sink, limits.maxNameLength);
-    // parameters past the bound: the whole query string once more, as one value (linear), so none goes unseen
-    if (sink.limited && !limitedBefore) sink.force('query', '*', percentDecode(rawQuery, true));
+    // parameters past the bound (also when path segments filled it first): the whole query string once more,
+    // as one value (linear), so none goes unseen
+    if (sink.limited) sink.force('query', '*', percentDecode(rawQuery, true));
   }
 }
 
@@ -344,6 +344,7 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
   } else if (decodeError !== undefined) {
     info.parseError = decodeError;
   }
+  let whole = false; // the whole text is already a `body` part
   switch (info.parseError === undefined ? info.kind : 'none') {
     case 'form':
       parseUrlencoded(text.indexOf('\n') === -1 ? text : text.trimEnd(), 'form_name', 'form', sink, limits.maxNameLength);
@@ -358,7 +359,7 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
       scanXml(text, sink, limits, info);
       break;
     case 'text':
-      sink.push('body', undefined, text);
+      whole = sink.push('body', undefined, text);
       break;
     default:
       break;
@@ -378,12 +379,12 @@ export function bodyParts(ctx: RequestContext, limits: TargetLimits = DEFAULT_LI
     info.parseError = undefined;
     info.kind = 'binary';
   }
-  if (info.parseError !== undefined) sink.push('body', undefined, text);
+  if (info.parseError !== undefined) whole = sink.push('body', undefined, text);
   if (!sink.limited) expandEmbedded(sink, limits, 0);
   info.limited = sink.limited || info.limited;
   // past the part bound the rest would go uninspected: the whole body is inspected once more as one text
   // (linear), so a payload after the 1,000th value is still seen
-  if (sink.limited && text.length) sink.parts.push({ loc: { kind: 'body' }, value: text });
+  if (sink.limited && text.length && !whole) sink.parts.push({ loc: { kind: 'body' }, value: text });
   return { parts: sink.parts, info };
 }
 
