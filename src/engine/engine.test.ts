@@ -327,3 +327,14 @@ test('scope.derive: a derived form is computed once per part for all rules; dire
   assert.deepEqual(s.map((x) => x.ruleId), ['other.100050', 'other.100051']);
   assert.equal(derived, 2, 'one per part (a, b), shared by both rules');
 });
+
+test('Basic credentials are inspected but never kept in the engine-wide header cache', () => {
+  const engine = new PayloadEngine(validatePolicy({}).detection, ruleRegistry());
+  const cache = (engine as unknown as { headerCache: { size: number } }).headerCache;
+  const ua = 'Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0';
+  const basic = (cred: string) => 'Basic ' + Buffer.from(cred).toString('base64');
+  engine.inspectRequest(ctx('/', { headers: { 'user-agent': ua, authorization: basic('alice:S3cret-pass!') } }));
+  assert.equal(cache.size, 1, 'only the User-Agent is cached');
+  const hits = engine.inspectRequest(ctx('/', { headers: { authorization: basic("admin' or '1'='1:x") } }));
+  assert.ok(hits.some((s) => s.category === 'sqli'), 'credentials are still inspected');
+});

@@ -319,7 +319,12 @@ export class Scope implements InspectionScope {
   headerResults(i: number, cache: HeaderResultCache): HeaderResults | undefined {
     if (this.headerEntries === undefined) this.headerEntries = [];
     let e = this.headerEntries[i];
-    if (e === undefined) this.headerEntries[i] = e = cache.entry(this.parts[i]!.value) ?? null;
+    if (e === undefined) {
+      const part = this.parts[i]!;
+      // credentials (Basic user and password, API keys) are never kept in the engine-wide cache
+      const secret = part.loc.name !== undefined && SECRET_HEADERS.has(part.loc.name);
+      this.headerEntries[i] = e = (secret ? undefined : cache.entry(part.value)) ?? null;
+    }
     return e ?? undefined;
   }
 
