@@ -3,7 +3,7 @@ import { SEVERITY_SCORE, type Location, type Signal } from '../core/types.ts';
 import type { BodyInfo, InspectionScope, Part, PartRule, PayloadRule, RequestRule, TransformName } from './types.ts';
 import type { DetectionPolicy } from './schema.ts';
 import { TRANSFORMS, type Transform } from './transforms.ts';
-import { DEFAULT_HEADERS, bodyParts, requestParts, type TargetLimits } from './targets.ts';
+import { DEFAULT_HEADERS, SCRATCH_BODY_PARTS, bodyParts, requestParts, type TargetLimits } from './targets.ts';
 import { compileExclusion, numericRuleId, type CompiledExclusion } from './exclusions.ts';
 import { HeaderResultCache, type HeaderHit, type HeaderResults } from './header-cache.ts';
 
@@ -515,8 +515,9 @@ export class PayloadEngine {
   /** Body phase: the parts parsed from `ctx.body`, and body-phase request rules. No-op without a body. */
   inspectBody(ctx: RequestContext): Signal[] {
     if (ctx.body === undefined) return [];
-    const { parts, info } = bodyParts(ctx, this.limits);
-    return this.run(ctx, parts, 'body', info);
+    const extracted = bodyParts(ctx, this.limits);
+    ctx.scratch.set(SCRATCH_BODY_PARTS, extracted);
+    return this.run(ctx, extracted.parts, 'body', extracted.info);
   }
 
   private requestExclusions(ctx: RequestContext): CompiledExclusion[] {

@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import type { RequestContext } from '../core/context.ts';
+import { scratchKey, type RequestContext } from '../core/context.ts';
 import type { Location } from '../core/types.ts';
 import type { BodyInfo, Part } from './types.ts';
 import { decodeBytesLenient, percentDecode } from './transforms.ts';
@@ -23,6 +23,12 @@ export interface TargetLimits {
   /** Longest key path kept in a location name (chars); longer paths are cut. Default 256. */
   maxNameLength: number;
 }
+
+/**
+ * The body's parts as the payload engine extracted them (set by `PayloadEngine.inspectBody`): later readers of
+ * the same body (the login username) reuse them instead of decoding and parsing the body again.
+ */
+export const SCRATCH_BODY_PARTS = scratchKey<{ parts: Part[]; info: BodyInfo }>('engine.bodyParts');
 
 /** Default {@link TargetLimits}. */
 export const DEFAULT_LIMITS: TargetLimits = { maxParts: 1000, maxDepth: 32, maxNameLength: 256 };

@@ -122,3 +122,18 @@ test('bruteforce: a login route with a format suffix or path parameters is a log
   assert.equal(routeStem('v1.2'), 'v1.2', 'a version is not a format suffix');
   assert.equal(routeStem('.env'), '.env');
 });
+
+test('loginUsername reads the payload engine extraction of the body when the engine ran, and gives the same answer', async () => {
+  const { PayloadEngine } = await import('../../engine/engine.ts');
+  const { ruleRegistry } = await import('../../engine/registry.ts');
+  const { validatePolicy } = await import('../../config/load.ts');
+  const { SCRATCH_BODY_PARTS } = await import('../../engine/targets.ts');
+  const engine = new PayloadEngine(validatePolicy({}).detection, ruleRegistry());
+  const req = { method: 'POST', target: '/api/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'Alice', password: 'x' }) };
+  const withEngine = makeCtx(req);
+  engine.inspectBody(withEngine);
+  const extracted = withEngine.scratch.get(SCRATCH_BODY_PARTS);
+  assert.ok(extracted?.parts.some((p) => p.loc.name === 'username'), 'the engine left its extraction on the context');
+  assert.equal(loginUsername(withEngine, ['username']), 'alice');
+  assert.equal(loginUsername(makeCtx(req), ['username']), 'alice', 'without the engine the body is read directly');
+});

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { scratchKey, type RequestContext, type ScratchKey } from '../../core/context.ts';
 import { flatCopy } from '../../core/strings.ts';
-import { bodyParts } from '../../engine/targets.ts';
+import { SCRATCH_BODY_PARTS, bodyParts } from '../../engine/targets.ts';
 import type { Action, DecisionScope, Signal } from '../../core/types.ts';
 import type { Detector } from '../../core/detector.ts';
 import type { Policy } from '../../config/schema.ts';
@@ -317,7 +317,7 @@ export const UNREADABLE_USERNAME = '(unreadable login body)';
 /**
  * Extracts the login username from the request body prefix, read as the engine's body extractor reads it
  * (JSON, `application/x-www-form-urlencoded` or `multipart/form-data`, by Content-Type, sniffed when absent;
- * fields before a cut-off are still read), trying `fields` in order; falls back to `ctx.user`. Lower-cased,
+ * fields before a cut-off are still read; the engine's extraction is reused when it ran), trying `fields` in order; falls back to `ctx.user`. Lower-cased,
  * trimmed, at most 256 chars. A body that yields no field at all because it does not parse gives
  * {@link UNREADABLE_USERNAME}. Cached in `ctx.scratch` (both the brute-force and the stuffing detector need
  * it). Never throws.
@@ -330,7 +330,8 @@ export function loginUsername(ctx: RequestContext, fields: readonly string[]): s
   const b = ctx.body;
   if (b && b.bytes.length > 0) {
     try {
-      const { parts, info } = bodyParts(ctx, LOGIN_BODY_LIMITS);
+      // the payload engine's extraction of this body when it ran (it usually has): one decode and parse per body
+      const { parts, info } = ctx.scratch.get(SCRATCH_BODY_PARTS) ?? bodyParts(ctx, LOGIN_BODY_LIMITS);
       let best = fields.length;
       for (const p of parts) {
         const kind = p.loc.kind;
