@@ -154,6 +154,15 @@ function clientOf(req: IncomingMessage, st: GatewayState): ClientAddress {
 }
 
 /**
+ * True when the request's TCP peer is a trusted proxy: the connection's cached fact ({@link clientOf} set it),
+ * parsed again only when the connection has no cache for the current policy.
+ */
+function peerTrusted(req: IncomingMessage, st: GatewayState, peerIp: string): boolean {
+  const pc = (req.socket as Socket & { [kPeer]?: PeerCache })[kPeer];
+  return pc !== undefined && pc.state === st ? pc.trusted : st.trusted.has(peerIp);
+}
+
+/**
  * The data plane: a node:http server that builds a {@link RequestContext} per request, runs the pipeline
  * (request phase → optional body prefix → body phase → decide), answers 429/403 problem details or forwards
  * upstream (streaming), then runs the response phase, creates ban decisions, records security events and
@@ -331,7 +340,7 @@ export class Gateway {
         rawHeaders: req.rawHeaders,
         httpVersion: req.httpVersion,
       });
-      extractIdentity(ctx, policy.identity, st.trusted.has(addr.peerIp));
+      extractIdentity(ctx, policy.identity, peerTrusted(req, st, addr.peerIp));
       this.acceptedIdentities.mark(ctx);
       ex = new Exchange(this, st, ctx, req, res);
       ex.start();
@@ -674,7 +683,7 @@ class Exchange {
       this.complete(400, bytes, 0, true);
       return;
     }
-    const peerTrusted = ctx.peerIp !== ctx.clientIp || this.st.trusted.has(ctx.peerIp);
+    const fromProxy = ctx.peerIp !== ctx.clientIp || peerTrusted(this.req, this.st, ctx.peerIp);
     const body = this.bodyBuffer ?? (this.bodyPending ? this.req : null);
     if (body === this.req) this.continueBody();
     (this.res as ExchangeResponse)[kExchange] = this;
@@ -684,7 +693,7 @@ class Exchange {
       {
         method: ctx.method,
         path,
-        headers: upstreamHeaders(ctx, peerTrusted),
+        headers: upstreamHeaders(ctx, fromProxy),
         body,
         requestId: ctx.id,
         responseHeaders: ctx.responseHeaders,
