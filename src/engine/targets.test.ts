@@ -329,3 +329,9 @@ test('a text body pushed whole is not pushed whole again when the part bound is 
   const { parts } = bodyParts(ctx('/', { 'content-type': 'text/plain' }, json));
   assert.equal(parts.filter((p) => p.loc.kind === 'body').length, 1);
 });
+
+test('a JSON multipart part is read as JSON once (not again by the embedded-encoding pass)', () => {
+  const { parts } = bodyParts(ctx('/', { 'content-type': 'multipart/form-data; boundary=B' }, `--B\r\nContent-Disposition: form-data; name="meta"\r\nContent-Type: application/json\r\n\r\n{"user":{"id":"7"}}\r\n--B--\r\n`));
+  assert.deepEqual(pick(parts, 'json'), [['meta.user.id', '7']]);
+  assert.deepEqual(pick(parts, 'multipart'), [['meta', '{"user":{"id":"7"}}']]);
+});

@@ -51,6 +51,8 @@ export class Sink {
   readonly parts: Part[] = [];
   limited = false;
   readonly max: number;
+  /** Parts whose embedded JSON an extractor already read (a JSON multipart part): {@link expandEmbedded} skips them. */
+  expanded: Part[] | undefined;
   constructor(max: number) {
     this.max = max;
   }
@@ -426,7 +428,7 @@ function expandEmbedded(sink: Sink, limits: TargetLimits, from: number): void {
     const v = p.value;
     if (v.length < 8 || v.length > budget) continue;
     const kinds = EMBED_KINDS.get(p.loc.kind);
-    if (kinds === undefined) continue;
+    if (kinds === undefined || (sink.expanded !== undefined && sink.expanded.includes(p))) continue;
     const level = i < base ? 0 : depth![i - base]!;
     if (level >= MAX_EMBED_DEPTH) continue;
     const before = parts.length;
@@ -1099,12 +1101,14 @@ function scanMultipart(bytes: Buffer, ctRaw: string, sink: Sink, limits: TargetL
       const raw = s.slice(bodyStart, contentEnd);
       const content = utf8(raw);
       if (!sink.push('multipart', locName, content)) return;
+      const contentPart = sink.parts[sink.parts.length - 1]!;
       // Content-Transfer-Encoding (deprecated by RFC 7578, still decoded by Django and mail-style parsers)
       const decoded = cte === 'quoted-printable' ? utf8(quotedPrintable(raw)) : undefined;
       if (decoded !== undefined && decoded !== content && !sink.push('multipart', locName, decoded)) return;
       // a JSON part (Spring @RequestPart, JAX-RS multipart) reaches the application parsed
       if (partCt.includes('json') && looksLikeJson(content)) {
         embeddedJson(content, locName ?? '', 'json_key', 'json', sink, limits);
+        (sink.expanded ??= []).push(contentPart);
         if (sink.limited) return;
       }
     }
