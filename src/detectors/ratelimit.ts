@@ -8,11 +8,11 @@ import type { Policy, RateLimitRule } from '../config/schema.ts';
 import { maskApiKey } from '../events/record.ts';
 import type { RateLimitResult } from '../ratelimit/gcra.ts';
 import type { RedisRateLimitStore } from '../ratelimit/redis-store.ts';
-import { normalizePath, RouteMatcher } from '../ratelimit/route-pattern.ts';
+import { normalizePath, RouteMatcher, routePath, type RoutePath } from '../ratelimit/route-pattern.ts';
 import { MemoryRateLimitStore, type RateLimitParams, type RateLimitStore } from '../ratelimit/store.ts';
 
 /** Normalized path segments of the request (route-pattern matching), computed once. */
-const SCRATCH_SEGMENTS = scratchKey<string[]>('ratelimit.segments');
+const SCRATCH_SEGMENTS = scratchKey<RoutePath>('ratelimit.segments');
 
 /** A rule ready to evaluate. */
 interface CompiledRule {
@@ -143,15 +143,15 @@ function acquire(policy: Policy, services: Services): Shared {
 }
 
 /**
- * The request's normalized path segments, computed once per request (shared by all rules).
+ * The request's normalized path (segments and suffix-cut form), computed once per request (shared by all rules).
  */
-function segmentsOf(ctx: RequestContext): string[] {
-  let segs = ctx.scratch.get(SCRATCH_SEGMENTS);
-  if (segs === undefined) {
-    segs = normalizePath(ctx.path);
-    ctx.scratch.set(SCRATCH_SEGMENTS, segs);
+function routePathOf(ctx: RequestContext): RoutePath {
+  let path = ctx.scratch.get(SCRATCH_SEGMENTS);
+  if (path === undefined) {
+    path = routePath(normalizePath(ctx.path));
+    ctx.scratch.set(SCRATCH_SEGMENTS, path);
   }
-  return segs;
+  return path;
 }
 
 /**
@@ -256,7 +256,7 @@ export const rateLimitDetector: DetectorFactory<Services> = (policy, services) =
 
   /** Whether rule `c` applies to the request; computes the normalized path only when a pattern needs it. */
   const applies = (c: CompiledRule, ctx: RequestContext): boolean =>
-    c.matcher.matchesMethod(ctx.method) && (c.matcher.matchesEveryPath || c.matcher.matchesPath(segmentsOf(ctx)));
+    c.matcher.matchesMethod(ctx.method) && (c.matcher.matchesEveryPath || c.matcher.matchesPath(routePathOf(ctx)));
 
   const detector: Detector = {
     name: 'ratelimit',

@@ -212,7 +212,7 @@ export class RouteMatcher {
 
   /** True when `method` and the normalized path segments match. */
   matches(method: string, segs: readonly string[]): boolean {
-    return this.matchesMethod(method) && this.matchesPath(segs);
+    return this.matchesMethod(method) && this.matchesPath(routePath(segs));
   }
 
   /** True when the rule applies to `method` (every method when none were given). */
@@ -224,12 +224,25 @@ export class RouteMatcher {
    * True when some path pattern matches the normalized path segments, or the same with a format suffix cut
    * from the last segment (`/api/login.json` is routed to `/api/login` by Rails, Django REST Framework …).
    */
-  matchesPath(segs: readonly string[]): boolean {
+  matchesPath(path: RoutePath): boolean {
     if (this.matchesEveryPath) return true;
-    for (const p of this.patterns) if (p.matches(segs)) return true;
-    const cut = stemmedRoute(segs);
-    if (cut === undefined) return false;
-    for (const p of this.patterns) if (p.matches(cut)) return true;
+    for (const p of this.patterns) if (p.matches(path.segs)) return true;
+    if (path.stem === undefined) return false;
+    for (const p of this.patterns) if (p.matches(path.stem)) return true;
     return false;
   }
+}
+
+/**
+ * A request path prepared for {@link RouteMatcher.matchesPath}, once per request for all rules: its normalized
+ * segments ({@link normalizePath}) and, when the last has a format suffix, the same with it cut (`stemmedRoute`).
+ */
+export interface RoutePath {
+  readonly segs: readonly string[];
+  readonly stem: readonly string[] | undefined;
+}
+
+/** {@link RoutePath} of normalized segments. */
+export function routePath(segs: readonly string[]): RoutePath {
+  return { segs, stem: stemmedRoute(segs) };
 }
