@@ -82,10 +82,8 @@ export class Sink {
 export function parseUrlencoded(raw: string, nameKind: Location['kind'], valueKind: Location['kind'], sink: Sink, maxName: number): void {
   const n = raw.length;
   let start = 0;
-  // values per name, kept only once a second pair exists (most query strings have one or none)
-  let firstName: string | undefined;
-  let firstValue = '';
-  let byName: Map<string, string[]> | undefined;
+  const first = sink.parts.length;
+  let values = 0;
   while (start <= n) {
     let end = raw.indexOf('&', start);
     if (end === -1) end = n;
@@ -98,23 +96,47 @@ export function parseUrlencoded(raw: string, nameKind: Location['kind'], valueKi
       if (!sink.push(nameKind, locName, name)) return;
       if (eq < end) {
         if (!sink.push(valueKind, locName, value)) return;
-        if (firstName === undefined) {
-          firstName = locName;
-          firstValue = value;
-        } else {
-          if (byName === undefined) byName = new Map([[firstName, [firstValue]]]);
-          const vs = byName.get(locName);
-          if (vs === undefined) byName.set(locName, [value]);
-          else vs.push(value);
-        }
+        values++;
       }
     }
     start = end + 1;
   }
-  if (byName !== undefined) {
-    for (const [name, values] of byName) {
-      if (values.length > 1 && !sink.push(valueKind, name, values.join(','))) return;
+  if (values > 1) joinRepeated(sink, first, valueKind);
+}
+
+/**
+ * For each name with several value parts among `sink.parts[from..]` (of `valueKind`), one more part with the
+ * values joined by `,`, in first-occurrence order. Repeats are rare: nothing is allocated until one is found
+ * in up to 128 parts (compared pairwise); more parts go through a Map (linear).
+ */
+function joinRepeated(sink: Sink, from: number, valueKind: Location['kind']): void {
+  const parts = sink.parts;
+  const end = parts.length;
+  if (end - from > 128) {
+    const byName = new Map<string, string[]>();
+    for (let i = from; i < end; i++) {
+      const p = parts[i]!;
+      if (p.loc.kind !== valueKind) continue;
+      const vs = byName.get(p.loc.name!);
+      if (vs === undefined) byName.set(p.loc.name!, [p.value]);
+      else vs.push(p.value);
     }
+    for (const [name, vs] of byName) if (vs.length > 1 && !sink.push(valueKind, name, vs.join(','))) return;
+    return;
+  }
+  for (let i = from; i < end; i++) {
+    const p = parts[i]!;
+    if (p.loc.kind !== valueKind) continue;
+    const name = p.loc.name!;
+    let seen = false;
+    for (let j = from; j < i && !seen; j++) seen = parts[j]!.loc.kind === valueKind && parts[j]!.loc.name === name;
+    if (seen) continue; // joined at its first occurrence
+    let joined: string | undefined;
+    for (let j = i + 1; j < end; j++) {
+      const q = parts[j]!;
+      if (q.loc.kind === valueKind && q.loc.name === name) joined = (joined ?? p.value) + ',' + q.value;
+    }
+    if (joined !== undefined && !sink.push(valueKind, name, joined)) return;
   }
 }
 
