@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import { scratchKey, type RequestContext } from '../core/context.ts';
 import type { Location } from '../core/types.ts';
 import type { BodyInfo, Part } from './types.ts';
-import { decodeBytesLenient, percentDecode } from './transforms.ts';
+import { decodeBytesLenient, hexVal, percentDecode } from './transforms.ts';
 
 /**
  * Inspection targets: every inspectable part of a request with its {@link Location} (OWASP CRS collections
@@ -150,7 +150,6 @@ function joinRepeated(sink: Sink, from: number, valueKind: Location['kind']): vo
 export function requestParts(ctx: RequestContext, headers: readonly string[], limits: TargetLimits = DEFAULT_LIMITS): { parts: Part[]; limited: boolean } {
   const sink = new Sink(limits.maxParts);
   targetParts(ctx.path, ctx.rawQuery, sink, limits);
-  const limitedBefore = sink.limited;
   const cookie = ctx.headers.cookie;
   if (cookie !== undefined) {
     const text = Array.isArray(cookie) ? cookie.join('; ') : cookie;
@@ -193,7 +192,7 @@ export function requestParts(ctx: RequestContext, headers: readonly string[], li
     for (const p of sub.parts) sink.parts.push(p);
   }
   basicCredentials(ctx.headers.authorization, sink);
-  return { parts: sink.parts, limited: sink.limited || limitedBefore };
+  return { parts: sink.parts, limited: sink.limited };
 }
 
 /** Client-address headers: present on every proxied request, and almost always a plain address list. */
@@ -998,8 +997,8 @@ function quotedPrintable(s: string): string {
     if (a === 0x0d && s.charCodeAt(eq + 2) === 0x0a) from = eq + 3;
     else if (a === 0x0a) from = eq + 2;
     else {
-      const h = hexDigit(a);
-      const l = hexDigit(s.charCodeAt(eq + 2));
+      const h = hexVal(a);
+      const l = hexVal(s.charCodeAt(eq + 2));
       if (h >= 0 && l >= 0) {
         out += String.fromCharCode(h * 16 + l);
         from = eq + 3;
@@ -1011,10 +1010,6 @@ function quotedPrintable(s: string): string {
     eq = s.indexOf('=', from);
   }
   return out + s.slice(from);
-}
-
-function hexDigit(c: number): number {
-  return c >= 48 && c <= 57 ? c - 48 : (c | 0x20) >= 97 && (c | 0x20) <= 102 ? (c | 0x20) - 87 : -1;
 }
 
 /** True for part media types whose content is text worth inspecting. */

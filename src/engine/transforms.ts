@@ -12,7 +12,8 @@ import type { TransformName } from './types.ts';
 /** A transformation: pure, total (never throws), linear in the input length. */
 export type Transform = (s: string) => string;
 
-function hexVal(c: number): number {
+/** Value of the hex digit with char code `c` (0–15), or -1. */
+export function hexVal(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;
   if (c >= 65 && c <= 70) return c - 55;
