@@ -5,7 +5,8 @@ import { decide } from '../core/decide.ts';
 import { validatePolicy } from '../config/load.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { PartRule, PayloadRule, RequestRule } from './types.ts';
-import { BUDGET_RULE_ID, PayloadEngine, RULE_ERROR_ID, RuleRegistryError, validateRules } from './engine.ts';
+import { BUDGET_RULE_ID, PayloadEngine, RULE_ERROR_ID, RuleRegistryError, isInert, validateRules } from './engine.ts';
+import { TRANSFORMS } from './transforms.ts';
 import { ruleRegistry, findRule } from './registry.ts';
 import { createPayloadDetector } from './detector.ts';
 import { compileRoute } from './exclusions.ts';
@@ -261,6 +262,30 @@ test('needs precondition: match is skipped only on inert values without the char
   assert.ok(seen.includes('100010=a:b'));
   // a non-punctuation character in needs is a registry error
   assert.throws(() => engine({}, [needleRule('100012', 'a', { needs: 'a' })]), RuleRegistryError);
+});
+
+test('inert values: letters of any script are inert, and on every inert value each decoder is the identity', () => {
+  // prose in other languages keeps the `needs` preconditions (it used to count as decodable as a whole)
+  for (const v of ['Qualität und Preis', 'después de la reunión', 'Москва', '東京都の天気', 'ÿ', 'Ærø']) assert.equal(isInert(v), true, v);
+  // what a decoder acts on: UTF-8 read as Latin-1, compatibility characters (full-width, NBSP, ligatures), controls
+  for (const v of ['Ã©', '\uff1cscript\uff1e', 'a\u00a0b', '\ufb01', '\u2019', 'a\u0085', 'e\u0301']) assert.equal(isInert(v), false, JSON.stringify(v));
+  const decoders = ['urlDecodeUni', 'urlDecodePercent', 'urlDecodeRepeat', 'htmlEntityDecode', 'jsDecode', 'cssDecode', 'utf8ToUnicode', 'unicodeNormalize', 'removeNulls', 'replaceComments'] as const;
+  const pool = ['a', 'Z', '0', ' ', '.', ':', '<', '%', '+', '&', '\\', '/', '*', ';', '\u00e9', '\u00c3', '\u00a9', '\u00bf', '\u00ff', '\u0416', '\u6771', '\u0301', '\uff1c', '\uff0e', '\u2215', '\u00a0', '\u0000', '\u0085', '\ud83d', '\ude00', '\u3000', '\u306e', '\u30ab', '\u30fc', '\u3099', '\u3002', '\u0627', '\u05d0', '\u0e01'];
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  let inert = 0;
+  for (let k = 0; k < 20000; k++) {
+    let v = '';
+    for (let j = 1 + rnd(10); j > 0; j--) v += pool[rnd(pool.length)];
+    if (!isInert(v)) continue;
+    inert++;
+    for (const d of decoders) assert.equal(TRANSFORMS[d](v), v, `${d} changed inert ${JSON.stringify(v)}`);
+  }
+  assert.ok(inert > 1000, String(inert));
+  // detection: a precondition rule still sees its character in accented text, and full-width forms still decode
+  const e = engine({}, ruleRegistry());
+  assert.ok(run(e, ctx('/a?q=' + encodeURIComponent('Qualität <script>alert(1)</script>'))).some((s) => s.category === 'xss'));
+  assert.ok(run(e, ctx('/a?q=' + encodeURIComponent('Qualität \uff1cscript\uff1ealert(1)\uff1c/script\uff1e'))).some((s) => s.category === 'xss'));
 });
 
 test('a rule may report the form it matched on: 933120 on a base64 PHP object gives the decoded text as evidence', () => {

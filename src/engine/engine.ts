@@ -2,7 +2,7 @@ import { scratchKey, type RequestContext } from '../core/context.ts';
 import { SEVERITY_SCORE, type Location, type Signal } from '../core/types.ts';
 import type { BodyInfo, InspectionScope, Part, PartRule, PayloadRule, RequestRule, TransformName } from './types.ts';
 import type { DetectionPolicy } from './schema.ts';
-import { TRANSFORMS, type Transform } from './transforms.ts';
+import { COMPAT_RANGES, TRANSFORMS, type Transform } from './transforms.ts';
 import { DEFAULT_HEADERS, SCRATCH_BODY_PARTS, bodyParts, requestParts, type TargetLimits } from './targets.ts';
 import { compileExclusion, numericRuleId, type CompiledExclusion } from './exclusions.ts';
 import { HeaderResultCache, type HeaderHit, type HeaderResults } from './header-cache.ts';
@@ -79,17 +79,23 @@ function prefixId(key: string): number {
 }
 
 /**
- * Transformations that return their input unchanged when it has none of `%`, `+`, `&`, `\`, control or
- * non-ASCII characters and no `/*`: percent/entity/JS/CSS decoding, UTF-8 and Unicode normalisation, NUL and
- * C-comment removal.
+ * Transformations that return their input unchanged when it has none of `%`, `+`, `&`, `\`, control
+ * characters (C0, DEL, C1), UTF-8 continuation bytes read as Latin-1 (U+0080–U+00BF), compatibility characters
+ * ({@link COMPAT_RANGES}) and no `/*`: percent/entity/JS/CSS decoding, UTF-8 and Unicode normalisation, NUL
+ * and C-comment removal.
  */
 const DECODERS: ReadonlySet<TransformName> = new Set([
   'urlDecodeUni', 'urlDecodePercent', 'urlDecodeRepeat', 'htmlEntityDecode', 'jsDecode', 'cssDecode', 'utf8ToUnicode',
   'unicodeNormalize', 'removeNulls', 'replaceComments',
 ]);
 
-/** A character or sequence some decoder acts on (one class or a literal: linear). */
-const DECODABLE = /[%+&\\\u0000-\u001f\u007f-\uffff]|\/\*/;
+/**
+ * A character or sequence some decoder acts on (one class or a literal: linear). Letters of other scripts
+ * (accented Latin, Greek, Cyrillic, Arabic, CJK …) are not in it: no decoder changes them, `utf8ToUnicode`
+ * needs a continuation byte U+0080–U+00BF after a lead and `unicodeNormalize` acts only on {@link COMPAT_RANGES}.
+ * So prose in any language stays inert and keeps the `needs` preconditions and the shared reduced chains.
+ */
+const DECODABLE = new RegExp(`[%+&\\\\\\u0000-\\u001f\\u007f-\\u00bf${COMPAT_RANGES}]|/\\*`);
 
 /**
  * Non-decoder transformations that never introduce an ASCII punctuation character (they only lower-case

@@ -727,15 +727,23 @@ export function utf8ToUnicode(s: string): string {
 /**
  * True for code units whose NFKC form differs in ways that matter for evasion: Latin-1 compatibility
  * characters (superscripts, ordinals, fractions, NBSP), spacing modifiers, general punctuation and
- * letterlike/number forms (U+2000–U+2BFF), CJK compatibility (U+3000–U+33FF), compatibility ideograph and
- * presentation forms (U+F900–U+FFEF, incl. full-width ASCII), and surrogates (math alphanumerics).
+ * letterlike/number forms (U+2000–U+2BFF), CJK symbols, kana marks, Hangul compatibility jamo and CJK
+ * compatibility (U+3000–U+33FF except the hiragana and katakana letters U+3041–U+3096, U+30A1–U+30FA and
+ * U+30FC–U+30FE, which NFKC leaves alone, alone or in sequence), compatibility ideograph and presentation forms
+ * (U+F900–U+FFEF, incl. full-width ASCII), and surrogates (math alphanumerics).
  */
 function hasCompat(s: string): boolean {
   return COMPAT.test(s);
 }
 
+/**
+ * The ranges of {@link hasCompat} as the body of a regular-expression character class (also used by the
+ * engine's inert test, which must treat exactly these characters as ones `unicodeNormalize` may change).
+ */
+export const COMPAT_RANGES = '\\u00a0-\\u00bf\\u02b0-\\u036f\\u2000-\\u2bff\\u3000-\\u3040\\u3097-\\u30a0\\u30fb\\u30ff-\\u33ff\\ud800-\\uffff';
+
 /** One character class (linear, no backtracking) covering the ranges of {@link hasCompat}. */
-const COMPAT = /[\u00a0-\u00bf\u02b0-\u036f\u2000-\u2bff\u3000-\u33ff\ud800-\uffff]/;
+const COMPAT = new RegExp(`[${COMPAT_RANGES}]`);
 
 /**
  * `unicodeNormalize`: NFKC (Unicode UAX #15), which folds full-width forms (`＜` → `<`, `ＳＥＬＥＣＴ` →
