@@ -494,7 +494,8 @@ function anywhere(t: readonly TokenType[], v: readonly string[]): string | null 
       return v[i]!;
     } else if (ty === 'T' && i > 0 && STRONG_COMPOUND.has(v[i]!) && (t[i + 1] === 'n' || t[i + 1] === 'f') && t[n - 1] === 'c') {
       return `statement ${v[i]}`;
-    } else if (ty === 'n' && n > 1 && SYSTEM_PROCEDURES.has(v[i]!.slice(v[i]!.lastIndexOf('.') + 1))) {
+    } else if (ty === 'n' && n > 1 && v[i]!.indexOf('p_') !== -1 && SYSTEM_PROCEDURES.has(v[i]!.slice(v[i]!.lastIndexOf('.') + 1))) {
+      // (every system procedure name has `xp_` or `sp_`: prose words skip the slice and the set lookup)
       return `procedure ${v[i]}`;
     } else if (ty === 'v' && v[i]!.startsWith('@@') && n > 1 && (i === 0 ? t[1] !== 'n' : true)) {
       const prev = i > 0 ? t[i - 1] : undefined;
