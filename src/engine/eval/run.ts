@@ -29,9 +29,11 @@ import { emptyConfusion, percentile, rates, record, type Confusion, type Rates }
 /**
  * Records run once untimed before measuring (JIT warm-up). 500 was not enough: V8 keeps re-optimising the
  * inspection code for the first few thousand requests of a new traffic mix, and those requests then set the p99
- * (measured on benign-api-dev: 136–153 of the timed records after a 500-record warm-up took over 1 ms).
+ * (measured on benign-api-dev: 136–153 of the timed records after a 500-record warm-up took over 1 ms). 5,000
+ * still left re-optimisation in the timed pass (benign-api-dev, 9,427 records: p99 370 µs after 5,000, 318 µs
+ * after all of them, same build and machine); a gateway runs far longer than either.
  */
-const WARMUP = 5000;
+const WARMUP = 10000;
 /** Records read per batch before running them (bounds memory; separates corpus I/O from timing). */
 const BATCH = 2000;
 
