@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { scratchKey, type RequestContext } from '../core/context.ts';
+import type { RequestContext } from '../core/context.ts';
 import type { Detector, DetectorFactory } from '../core/detector.ts';
 import { LruMap } from '../core/lru.ts';
 import type { Services } from '../core/services.ts';
@@ -8,11 +8,8 @@ import type { Policy, RateLimitRule } from '../config/schema.ts';
 import { maskApiKey } from '../events/record.ts';
 import type { RateLimitResult } from '../ratelimit/gcra.ts';
 import type { RedisRateLimitStore } from '../ratelimit/redis-store.ts';
-import { normalizePath, RouteMatcher, routePath, type RoutePath } from '../ratelimit/route-pattern.ts';
+import { RouteMatcher, routePathOf } from '../ratelimit/route-pattern.ts';
 import { MemoryRateLimitStore, type RateLimitParams, type RateLimitStore } from '../ratelimit/store.ts';
-
-/** Normalized path segments of the request (route-pattern matching), computed once. */
-const SCRATCH_SEGMENTS = scratchKey<RoutePath>('ratelimit.segments');
 
 /** A rule ready to evaluate. */
 interface CompiledRule {
@@ -140,18 +137,6 @@ function acquire(policy: Policy, services: Services): Shared {
   }
   s.refs++;
   return s;
-}
-
-/**
- * The request's normalized path (segments and suffix-cut form), computed once per request (shared by all rules).
- */
-function routePathOf(ctx: RequestContext): RoutePath {
-  let path = ctx.scratch.get(SCRATCH_SEGMENTS);
-  if (path === undefined) {
-    path = routePath(normalizePath(ctx.path));
-    ctx.scratch.set(SCRATCH_SEGMENTS, path);
-  }
-  return path;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { scratchKey, type RequestContext } from '../core/context.ts';
 import { stemmedRoute } from '../core/strings.ts';
 
 /**
@@ -245,4 +246,21 @@ export interface RoutePath {
 /** {@link RoutePath} of normalized segments. */
 export function routePath(segs: readonly string[]): RoutePath {
   return { segs, stem: stemmedRoute(segs) };
+}
+
+/** The request's {@link RoutePath}, computed once per request. */
+const SCRATCH_ROUTE_PATH = scratchKey<RoutePath>('ratelimit.segments');
+
+/**
+ * The request's normalized path ({@link normalizePath} of `ctx.path`, with its suffix-cut form), computed once
+ * per request and cached in `ctx.scratch`: every rate-limit rule and the identity-acceptance rule
+ * (`identity.authenticatedRoutes`) match the same {@link RoutePath}.
+ */
+export function routePathOf(ctx: RequestContext): RoutePath {
+  let path = ctx.scratch.get(SCRATCH_ROUTE_PATH);
+  if (path === undefined) {
+    path = routePath(normalizePath(ctx.path));
+    ctx.scratch.set(SCRATCH_ROUTE_PATH, path);
+  }
+  return path;
 }
