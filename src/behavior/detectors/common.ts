@@ -193,9 +193,30 @@ export function isIdSegment(seg: string): boolean {
 }
 
 /**
+ * The fallback route template of normalised path segments ({@link pathSegments}): the segments joined by `/`,
+ * each id-like one ({@link isIdSegment}: digits, UUIDs, ≥ 16 hex digits) replaced by `{id}`
+ * (`['api', 'orders', '123']` → `/api/orders/{id}`, `[]` → `/`). Unbounded: a caller keeping it as a key bounds
+ * it ({@link boundedKey}).
+ * @returns the template and the last id segment (undefined when no segment is id-like).
+ */
+export function idTemplate(segs: readonly string[]): { route: string; id: string | undefined } {
+  let id: string | undefined;
+  let route = '';
+  for (const s of segs) {
+    if (isIdSegment(s)) {
+      id = s;
+      route += '/{id}';
+    } else {
+      route += '/' + s;
+    }
+  }
+  return { route: route === '' ? '/' : route, id };
+}
+
+/**
  * Route template and id for enumeration: `ctx.route` from API discovery when set (the id is the path segment
  * under its last `{param}`, slugs included), else a tiny fallback that replaces id-like segments (digits, UUIDs,
- * long hex) by `{id}`. Cached in `ctx.scratch`.
+ * long hex) by `{id}` ({@link idTemplate}). Cached in `ctx.scratch`.
  * @returns `{ route: 'METHOD /template', id }`, or undefined when the path has no id segment.
  */
 export function templatedRoute(ctx: RequestContext): { route: string; id: string } | undefined {
@@ -212,17 +233,8 @@ export function templatedRoute(ctx: RequestContext): { route: string; id: string
     if (id !== undefined) out = { route: `${ctx.method} ${ctx.route}`, id };
   }
   if (out === undefined) {
-    let id: string | undefined;
-    let fallback = '';
-    for (const s of segs) {
-      if (isIdSegment(s)) {
-        id = s;
-        fallback += '/{id}';
-      } else {
-        fallback += '/' + s;
-      }
-    }
-    if (id !== undefined) out = { route: `${ctx.method} ${fallback}`, id };
+    const t = idTemplate(segs);
+    if (t.id !== undefined) out = { route: `${ctx.method} ${t.route}`, id: t.id };
   }
   // per-client state is keyed by these: bound their size whatever the path (4 KiB segments × 50,000 keys)
   if (out !== undefined) out = { route: boundedKey(out.route), id: boundedKey(out.id) };
