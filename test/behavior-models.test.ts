@@ -23,6 +23,9 @@ function spy(seen: Map<string, { route?: string; signals: Signal[]; country?: st
 const POLICY = {
   rateLimits: [],
   trustedProxies: ['127.0.0.1'],
+  // the demo API checks no API key: the policy declares /api/products as a route that does, so a 200 there
+  // accepts a key (a 200 on a route not known to check credentials accepts nothing, src/dataplane/identity.ts)
+  identity: { authenticatedRoutes: ['/api/products'] },
   behavior: {
     discovery: { learningPeriod: '1h' },
     positiveModel: { learning: { minSamples: 20, period: '0s', minParamSamples: 10 } },
@@ -66,7 +69,8 @@ test('behaviour models over real HTTP: discovery, positive model, geo, baselines
   }
 
   // --- risk: an API key sending payload attacks from a shared IP escalates to a ban on that key only. The key
-  // is a real one (the upstream accepted it before); made-up keys count by IP (src/behavior/risk/risk.test.ts)
+  // is a real one (the upstream accepted it before, on a route that checks keys); made-up keys count by IP
+  // (src/behavior/risk/risk.test.ts)
   assert.equal((await get('/api/products', 'atk-clean', { 'x-api-key': 'attacker-key-0001', 'x-forwarded-for': '100.64.1.1' })).status, 200);
   const statuses: number[] = [];
   for (let i = 0; i < 6; i++) {

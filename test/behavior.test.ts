@@ -97,3 +97,44 @@ test('enumeration: a fresh made-up API key or JWT sub on every request does not 
     assert.ok(statuses.includes(403), `${ip}: the id walk is stopped (${statuses.join(',')})`);
   }
 });
+
+test('identity acceptance: a made-up API key sent once to a public route stays keyed by the client IP; a key a 401-checking route answered 200 is keyed by itself', async (t) => {
+  // /api/public/** answers anyone (whatever X-Api-Key it carries); /api/private answers 401 unless the key is `good`
+  const up = await startUpstream({
+    handler: (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const denied = path.startsWith('/api/private') && req.headers['x-api-key'] !== 'good';
+      res.writeHead(denied ? 401 : 200, { 'content-type': 'application/json' }).end(denied ? '{"error":"unauthorized"}' : '{}');
+    },
+  });
+  const app = await startTestBulwark({ upstream: up.url, policy: { trustedProxies: ['127.0.0.1/32'] } });
+  t.after(async () => {
+    await app.stop();
+    await up.close();
+  });
+  const bansOf = (pred: (scope: string, value: string) => boolean) => app.services.decisions.list().filter((d) => pred(d.scope, d.value));
+
+  // The attacker warms a fresh made-up key on the public route (200), then takes one step of an id walk with it.
+  // Were a public 200 an acceptance, each step would be a new identity with fresh enumeration counters.
+  const attacker = '203.0.113.71';
+  const walk: number[] = [];
+  for (let i = 1; i <= 20; i++) {
+    const forged = { 'x-api-key': `forged-${i}-${Math.random().toString(36).slice(2)}` };
+    assert.equal((await send(app.gatewayUrl, '/api/public', get(attacker, forged))).status, 200);
+    walk.push((await send(app.gatewayUrl, `/api/public/items/${i}`, get(attacker, forged))).status);
+  }
+  assert.equal(walk.at(-1), 403, `the walk is counted by client IP and stopped at step 20 (${walk.join(',')})`);
+  assert.equal(bansOf((scope, value) => scope === 'ip' && value === attacker).length, 1, 'the ban goes to the client IP');
+  assert.equal(bansOf((scope) => scope === 'api_key').length, 0, 'no made-up key was treated as an identity');
+
+  // A real client: the private route answers 401 without the key (so it checks credentials), then 200 with `good`.
+  const user = '203.0.113.72';
+  assert.equal((await send(app.gatewayUrl, '/api/private', get(user))).status, 401);
+  assert.equal((await send(app.gatewayUrl, '/api/private', get(user, { 'x-api-key': 'good' }))).status, 200);
+  const walk2: number[] = [];
+  for (let i = 1; i <= 20; i++) walk2.push((await send(app.gatewayUrl, `/api/public/items/${i}`, get(user, { 'x-api-key': 'good' }))).status);
+  assert.equal(walk2.at(-1), 403, walk2.join(','));
+  assert.equal(bansOf((scope) => scope === 'api_key').length, 1, 'the accepted key is keyed (and banned) by itself');
+  assert.equal(bansOf((_, value) => value === user).length, 0, 'not its IP');
+  assert.equal((await send(app.gatewayUrl, '/api/public', get(user))).status, 200, 'others behind the same IP are unaffected');
+});

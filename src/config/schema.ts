@@ -120,6 +120,17 @@ export const policySchema = z
         jwtSubject: z.boolean().default(true),
         /** Header carrying an authenticated user id set by an auth layer in front of Bulwark; believed only from `trustedProxies`. */
         userHeader: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+        /**
+         * Path patterns (the rate-limit `match.path` syntax: `*` or `:name` one segment, `**` any number;
+         * case-insensitive; every method) of upstream routes that check the API key or token of every request.
+         * An API key or unverified JWT user counts as its own identity (per-identity counters, risk scope
+         * `api_key`) only after the upstream answered it 2xx/3xx on a route that enforces authentication: one
+         * listed here, or one where the upstream itself answered 401 before (RFC 9110 §15.5.2; learned per
+         * method and route with id segments as `{id}`, at most 4,096 routes). A made-up key sent to a public
+         * route stays keyed by the client IP. Login routes (`behavior.bruteForce.loginRoutes`) never count, even
+         * when listed. Default: none (learned from 401s only).
+         */
+        authenticatedRoutes: z.array(z.string().regex(/^\/\S{0,512}$/, 'expected a path pattern such as "/api/orders/**"')).default([]),
       })
       .prefault({}),
     proxy: z

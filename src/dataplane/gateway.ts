@@ -757,7 +757,7 @@ class Exchange {
     if (this.finished) return;
     this.finished = true;
     const ctx = this.ctx;
-    this.gw.acceptedIdentities.learn(ctx, status, byGateway);
+    this.gw.acceptedIdentities.learn(ctx, status, byGateway, this.st.policy);
     this.gw.countRequest(ctx.verdict?.action ?? 'allow');
     const eventLatencyMs = byGateway ? this.decisionMs : upstreamMs;
     if (this.st.pipeline.observesResponse) {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestContext } from '../core/context.ts';
 import { validatePolicy } from '../config/load.ts';
-import { extractIdentity, fingerprintOf, hash53, jwtSubject } from './identity.ts';
+import type { Policy } from '../config/schema.ts';
+import { AcceptedIdentities, MAX_AUTH_ROUTES, authRouteKey, extractIdentity, fingerprintOf, hash53, jwtSubject } from './identity.ts';
 
 function ctxOf(headers: Record<string, string>, raw?: string[]): RequestContext {
   const rawHeaders = raw ?? Object.entries(headers).flat();
@@ -118,4 +119,136 @@ test('hash53 and the streaming fingerprint give the values of the string-buildin
     const c = ctxOf(headers, raw);
     assert.equal(fingerprintOf(c), referenceFingerprint(c));
   }
+});
+
+/**
+ * One exchange through the acceptance rule as the gateway runs it: identity extracted and marked at request
+ * start, the answer learned when the response is done.
+ * @returns whether the request's identity counted as accepted when it arrived.
+ */
+function exchange(ids: AcceptedIdentities, policy: Policy, line: string, headers: Record<string, string>, status: number, byGateway = false): boolean {
+  const [method, target] = line.split(' ') as [string, string];
+  const c = new RequestContext({ id: 'r', clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method, target, headers, rawHeaders: Object.entries(headers).flat() });
+  extractIdentity(c, policy.identity);
+  ids.mark(c);
+  const accepted = c.identityAccepted;
+  ids.learn(c, status, byGateway, policy);
+  return accepted;
+}
+
+const key = (k: string): Record<string, string> => ({ 'x-api-key': k });
+
+test('acceptance: a 2xx on a public route (or a 403 there, or a 401 the gateway wrote) accepts nothing', () => {
+  const policy = validatePolicy({});
+  const ids = new AcceptedIdentities(1000);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('forged-1'), 200), false);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('forged-1'), 200), false, 'a public 200 is no acceptance');
+  // 403 is authorization (RFC 9110 §15.5.4), which public routes send for other reasons: not learned as enforcing
+  exchange(ids, policy, 'GET /api/public', {}, 403);
+  // the gateway's own answers say nothing about the upstream
+  exchange(ids, policy, 'GET /api/public', {}, 401, true);
+  assert.equal(ids.learnedRoutes, 0);
+  exchange(ids, policy, 'GET /api/public', key('forged-1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('forged-1'), 200), false);
+});
+
+test('acceptance: after an upstream 401 on a route, a 2xx there accepts the key (or unverified JWT user)', () => {
+  const policy = validatePolicy({});
+  const ids = new AcceptedIdentities(1000);
+  assert.equal(exchange(ids, policy, 'GET /api/private', key('good'), 200), false, 'before any 401 the route is not known to check keys');
+  assert.equal(exchange(ids, policy, 'GET /api/private', key('good'), 200), false);
+  assert.equal(exchange(ids, policy, 'GET /api/private', {}, 401), false);
+  assert.equal(ids.learnedRoutes, 1);
+  assert.equal(exchange(ids, policy, 'GET /api/private', key('good'), 200), false, 'accepted from this answer on');
+  assert.equal(exchange(ids, policy, 'GET /api/private', key('good'), 200), true);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('good'), 200), true, 'an accepted key is accepted on every route');
+  // a key the route refused, and one the gateway answered (blocked: never shown to the upstream), stay unaccepted
+  exchange(ids, policy, 'GET /api/private', key('bad'), 401);
+  exchange(ids, policy, 'GET /api/private', key('blocked'), 200, true);
+  assert.equal(exchange(ids, policy, 'GET /api/private', key('bad'), 200), false);
+  assert.equal(exchange(ids, policy, 'GET /api/private', key('blocked'), 200), false);
+  // an unverified JWT sub the same way
+  const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const jwt = { authorization: `Bearer ${b64({ alg: 'none' })}.${b64({ sub: 'user-7' })}.s` };
+  exchange(ids, policy, 'GET /api/public', jwt, 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', jwt, 200), false);
+  exchange(ids, policy, 'GET /api/private', jwt, 200);
+  assert.equal(exchange(ids, policy, 'GET /api/private', jwt, 200), true);
+  // the route is learned per method: a 401 on POST /api/items says nothing of GET /api/items
+  exchange(ids, policy, 'POST /api/items', {}, 401);
+  exchange(ids, policy, 'GET /api/items', key('forged-2'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/items', key('forged-2'), 200), false);
+  exchange(ids, policy, 'POST /api/items', key('forged-2'), 201);
+  assert.equal(exchange(ids, policy, 'GET /api/items', key('forged-2'), 200), true);
+});
+
+test('acceptance: id-like segments collapse, so a 401 on /api/orders/123 makes /api/orders/456 enforcing', () => {
+  const policy = validatePolicy({});
+  const ids = new AcceptedIdentities(1000);
+  exchange(ids, policy, 'GET /api/orders/123', {}, 401);
+  exchange(ids, policy, 'GET /api/orders/456', key('k1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/orders/789', key('k1'), 200), true);
+  exchange(ids, policy, 'GET /api/docs/6f1c2a4e-1b2c-4d5e-8f90-0123456789ab/pages/2', {}, 401);
+  exchange(ids, policy, 'GET /API/Docs/00000000-1111-2222-3333-444444444444/pages/17', key('k2'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k2'), 200), true, 'case and ids folded');
+  assert.equal(ids.learnedRoutes, 2);
+  // literal siblings stay apart
+  exchange(ids, policy, 'GET /api/orders/summary', key('k3'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k3'), 200), false);
+  const c = new RequestContext({ id: 'r', clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method: 'GET', target: '/api/orders/123/items/42', headers: {}, rawHeaders: [] });
+  assert.equal(authRouteKey(c), 'GET /api/orders/{id}/items/{id}');
+});
+
+test('acceptance: login routes (behavior.bruteForce.loginRoutes) are never learned nor enforcing, even when declared', () => {
+  const policy = validatePolicy({ identity: { authenticatedRoutes: ['/api/**'] }, behavior: { bruteForce: { loginRoutes: ['POST /api/login', 'POST /auth/session'] } } });
+  const ids = new AcceptedIdentities(1000);
+  // a wrong password answers 401, a right one 200, whatever API key header the client added
+  exchange(ids, policy, 'POST /auth/session', key('forged'), 401);
+  exchange(ids, policy, 'POST /auth/session', key('forged'), 200);
+  exchange(ids, policy, 'POST /auth/session.json', key('forged'), 200);
+  exchange(ids, policy, 'POST /api/login', key('forged'), 401);
+  exchange(ids, policy, 'POST /api/login', key('forged'), 200);
+  assert.equal(ids.learnedRoutes, 0);
+  assert.equal(exchange(ids, policy, 'POST /api/login', key('forged'), 200), false);
+  // the default login routes too
+  const def = validatePolicy({});
+  exchange(ids, def, 'POST /api/v2/login', {}, 401);
+  exchange(ids, def, 'POST /api/v2/login', key('forged'), 200);
+  assert.equal(ids.learnedRoutes, 0);
+  assert.equal(exchange(ids, def, 'GET /x', key('forged'), 200), false);
+});
+
+test('acceptance: declared identity.authenticatedRoutes enforce from the start (rate-limit pattern syntax)', () => {
+  const policy = validatePolicy({ identity: { authenticatedRoutes: ['/api/private/**', '/api/orders/:id'] } });
+  assert.deepEqual(validatePolicy({}).identity.authenticatedRoutes, [], 'default: none');
+  assert.throws(() => validatePolicy({ identity: { authenticatedRoutes: ['api/no-slash'] } }), /path pattern/);
+  const ids = new AcceptedIdentities(1000);
+  exchange(ids, policy, 'GET /API/Private/reports', key('k1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k1'), 200), true);
+  exchange(ids, policy, 'DELETE /api/orders/abc', key('k2'), 204);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k2'), 200), true);
+  exchange(ids, policy, 'GET /api/orders', key('k3'), 200);
+  exchange(ids, policy, 'GET /api/public', key('k3'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k3'), 200), false, 'only the declared routes');
+  assert.equal(ids.learnedRoutes, 0);
+  // a reloaded policy without the declaration: the same route no longer accepts new keys
+  exchange(ids, validatePolicy({}), 'GET /api/private/reports', key('k4'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k4'), 200), false);
+});
+
+test('acceptance: learned routes are bounded (LRU of MAX_AUTH_ROUTES keys, each at most 256 chars)', () => {
+  const policy = validatePolicy({});
+  const small = new AcceptedIdentities(1000, 64);
+  for (let i = 0; i < 1000; i++) exchange(small, policy, `GET /api/r${i}`, {}, 401);
+  assert.equal(small.learnedRoutes, 64);
+  exchange(small, policy, 'GET /api/r999', key('recent'), 200);
+  assert.equal(exchange(small, policy, 'GET /x', key('recent'), 200), true, 'the most recent routes are kept');
+  exchange(small, policy, 'GET /api/r0', key('evicted'), 200);
+  assert.equal(exchange(small, policy, 'GET /x', key('evicted'), 200), false, 'an evicted route accepts nothing until a 401 teaches it again');
+
+  const ids = new AcceptedIdentities(10);
+  for (let i = 0; i < MAX_AUTH_ROUTES + 2000; i++) exchange(ids, policy, `GET /p${i}/${'s'.repeat(i % 3000)}`, {}, 401);
+  assert.equal(ids.learnedRoutes, MAX_AUTH_ROUTES);
+  const long = new RequestContext({ id: 'r', clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method: 'GET', target: '/' + 'a/'.repeat(4000), headers: {}, rawHeaders: [] });
+  assert.ok(authRouteKey(long).length <= 256);
 });

@@ -1,6 +1,9 @@
 import type { RequestContext } from '../core/context.ts';
 import type { Policy } from '../config/schema.ts';
 import { LruMap } from '../core/lru.ts';
+import { boundedKey, idTemplate, segmentsOf } from '../behavior/detectors/common.ts';
+import { LoginRecognizer } from '../behavior/detectors/login.ts';
+import { RouteMatcher, routePathOf } from '../ratelimit/route-pattern.ts';
 
 /** Longest API key / user id kept (longer values are truncated: they are grouping keys, not credentials). */
 const MAX_ID_LENGTH = 256;
@@ -190,16 +193,67 @@ export function acceptanceKey(ctx: RequestContext): string | undefined {
 }
 
 /**
- * Identities (API keys, unverified users) the upstream accepted at least once, bounded LRU of `maxKeys`
- * hashed keys (about 100 bytes each). Sets `ctx.identityAccepted` at request start ({@link AcceptedIdentities.mark})
- * and learns from answers ({@link AcceptedIdentities.learn}).
+ * Bound on the routes {@link AcceptedIdentities} remembers as enforcing authentication (learned from upstream
+ * 401s): 4,096 {@link authRouteKey} keys of at most 256 characters, so at most about 2.5 MB whatever the requests
+ * (an API has far fewer method + route pairs; API discovery keeps 5,000 endpoints by default). A flood of distinct
+ * 401 paths only evicts learned routes, after which their new keys stay keyed by IP until a 401 teaches them again.
+ */
+export const MAX_AUTH_ROUTES = 4096;
+
+/**
+ * The key a route learned as enforcing authentication is remembered under: the method and the request path's
+ * normalised segments ({@link segmentsOf}) with id-like ones as `{id}` ({@link idTemplate}), bounded to 256
+ * characters ({@link boundedKey}): a 401 on `GET /api/orders/123` makes `GET /api/orders/456` enforcing, while
+ * `POST /api/items` (private) and `GET /api/items` (public) stay apart.
+ *
+ * Not API discovery's template (`ctx.route`): discovery collapses a position with 50 distinct literals to
+ * `{var}`, and the upstream's 401s count as existing endpoints there, so 50 probes of `/api/x1…/api/x50` behind an
+ * auth middleware (answered 401) would fold a public sibling `/api/public` into the enforcing `/api/{var}`.
+ */
+export function authRouteKey(ctx: RequestContext): string {
+  return boundedKey(ctx.method + ' ' + idTemplate(segmentsOf(ctx)).route);
+}
+
+/** The policy's part of the acceptance rule, compiled once per policy. */
+interface AuthRoutes {
+  /** `identity.authenticatedRoutes`; undefined when none are declared. */
+  declared: RouteMatcher | undefined;
+  /** `behavior.bruteForce.loginRoutes`: never enforcing (a login answers 200 whatever API key the client added). */
+  login: LoginRecognizer;
+}
+
+/**
+ * Identities (API keys, unverified users) the upstream accepted, bounded LRU of `maxKeys` hashed keys (about 100
+ * bytes each). Sets `ctx.identityAccepted` at request start ({@link AcceptedIdentities.mark}) and learns from
+ * answers ({@link AcceptedIdentities.learn}).
+ *
+ * Acceptance is learned only on a route that enforces authentication ({@link AcceptedIdentities.enforces}):
+ * a public route answers 200 whatever key the client made up, so a 200 there proves nothing, and counting it
+ * would let one client mint any number of fresh identities (each with fresh per-identity counters) instead of
+ * being keyed by its IP. A route enforces authentication when `identity.authenticatedRoutes` lists it or when
+ * the upstream itself answered 401 on it (RFC 9110 §15.5.2: the request lacks valid authentication credentials;
+ * not 403, which is about authorization and which public routes send for other reasons). Routes learned from
+ * 401s sit in a second LRU of at most `maxRoutes` {@link authRouteKey} keys. Login routes never enforce.
  */
 export class AcceptedIdentities {
   private readonly keys: LruMap<string, true>;
+  /** Routes ({@link authRouteKey}) the upstream answered 401 on. */
+  private readonly routes: LruMap<string, true>;
+  /** Compiled policy parts, per policy object (requests in flight during a reload finish on their policy). */
+  private readonly compiled = new WeakMap<Policy, AuthRoutes>();
 
-  /** @param maxKeys - bound on remembered identities. */
-  constructor(maxKeys: number) {
+  /**
+   * @param maxKeys - bound on remembered identities (`state.maxKeys`).
+   * @param maxRoutes - bound on routes learned from 401 answers (default {@link MAX_AUTH_ROUTES}).
+   */
+  constructor(maxKeys: number, maxRoutes = MAX_AUTH_ROUTES) {
     this.keys = new LruMap(maxKeys);
+    this.routes = new LruMap(maxRoutes);
+  }
+
+  /** Routes currently remembered as enforcing authentication from 401 answers (≤ `maxRoutes`). */
+  get learnedRoutes(): number {
+    return this.routes.size;
   }
 
   /** Sets `ctx.identityAccepted` from what earlier answers taught. */
@@ -208,10 +262,40 @@ export class AcceptedIdentities {
     ctx.identityAccepted = k !== undefined && this.keys.get(k) !== undefined;
   }
 
-  /** Records the upstream's answer: a 2xx/3xx it sent itself accepts the request's identity. */
-  learn(ctx: RequestContext, status: number, byGateway: boolean): void {
-    if (byGateway || status < 200 || status >= 400 || ctx.identityAccepted) return;
+  /**
+   * True when the request's route enforces authentication: not a login route, and either matched by
+   * `identity.authenticatedRoutes` or answered 401 by the upstream before (same {@link authRouteKey}).
+   */
+  enforces(ctx: RequestContext, policy: Policy): boolean {
+    const r = this.authRoutes(policy);
+    if (r.login.isLogin(ctx)) return false;
+    if (r.declared !== undefined && r.declared.matchesPath(routePathOf(ctx))) return true;
+    return this.routes.get(authRouteKey(ctx)) !== undefined;
+  }
+
+  /**
+   * Records the upstream's answer (never one the gateway wrote itself): a 401 marks the route as enforcing
+   * authentication (login routes excepted); a 2xx/3xx on an enforcing route accepts the request's identity.
+   * @param policy - the policy the request ran on (declared routes, login routes).
+   */
+  learn(ctx: RequestContext, status: number, byGateway: boolean, policy: Policy): void {
+    if (byGateway) return;
+    if (status === 401) {
+      if (!this.authRoutes(policy).login.isLogin(ctx)) this.routes.set(authRouteKey(ctx), true);
+      return;
+    }
+    if (status < 200 || status >= 400 || ctx.identityAccepted) return;
     const k = acceptanceKey(ctx);
-    if (k !== undefined) this.keys.set(k, true);
+    if (k !== undefined && this.enforces(ctx, policy)) this.keys.set(k, true);
+  }
+
+  private authRoutes(policy: Policy): AuthRoutes {
+    let r = this.compiled.get(policy);
+    if (r === undefined) {
+      const paths = policy.identity.authenticatedRoutes;
+      r = { declared: paths.length > 0 ? new RouteMatcher(paths) : undefined, login: new LoginRecognizer(policy.behavior.bruteForce) };
+      this.compiled.set(policy, r);
+    }
+    return r;
   }
 }
