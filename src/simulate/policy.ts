@@ -15,7 +15,10 @@ import { abuseShape } from '../behavior/detectors/schema.ts';
  * Deliberate differences from the default policy (each stated in the simulate output):
  * - `trustedProxies: 127.0.0.1, ::1`: simulated clients' IPs arrive in X-Forwarded-For from the local proxy;
  * - `identity.apiKeyHeaders` adds `authorization`: the demo API's opaque session tokens become the client
- *   identity, so per-identity counters and limits keep users behind one shared IP apart;
+ *   identity, so per-identity counters and limits keep users behind one shared IP apart; and
+ *   `identity.authenticatedRoutes` lists the demo's routes that check the token (`/api/balance`, `/api/history`,
+ *   `/api/transaction`), where a 200 accepts a token as an identity (benign users never get a 401 there, from
+ *   which the gateway would otherwise learn them);
  * - rate limits: 100/min per session token, and 200/min per IP where exceeding it bans the IP for 15 min, instead
  *   of 100/min per IP; logins 30/min per IP instead of 10/min: 20 users share one carrier-NAT IP in the
  *   simulation (≈ 100 requests/min together), and the default per-IP limits are sized for one client per IP.
@@ -66,7 +69,7 @@ export function simulatePolicy(factor: number): Record<string, unknown> {
   const min = 60_000;
   return {
     trustedProxies: ['127.0.0.1/32', '::1/128'],
-    identity: { apiKeyHeaders: ['x-api-key', 'authorization'] },
+    identity: { apiKeyHeaders: ['x-api-key', 'authorization'], authenticatedRoutes: ['/api/balance', '/api/history', '/api/transaction'] },
     rateLimits: [
       { id: 'session', match: { path: '/**' }, key: 'api_key', limit: 100, window: scaled(min, factor) },
       { id: 'ip', match: { path: '/**' }, key: 'ip', limit: 200, window: scaled(min, factor), action: 'ban', banAfter: 1, banDuration: scaled(15 * min, factor) },

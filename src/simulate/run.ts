@@ -209,10 +209,10 @@ export function formatReport(r: SimulationReport): string {
   L.push(`Time compression F = ${r.factor}: every detector window, bucket, ban and rate-limit window is divided by ${r.factor}, and so are`);
   L.push(`the clients' think times and rates. Each client puts the same number of events into each (scaled) window as in`);
   L.push(`real time, so every threshold ("more than 5 failed logins in 10 minutes") compares the same counts and means the same.`);
-  L.push(`Simulation policy differences from the default: trusted proxy 127.0.0.1; session tokens as identity; 100/min per`);
-  L.push(`session + 200/min per IP (exceeding it bans 15 min) + 30 logins/min per IP, for 20 users behind one NAT IP;`);
-  L.push(`fingerprint flood minRequests 100/min (default 600: too many requests for this machine at F); flow rule`);
-  L.push(`payment-needs-balance. Times are given in simulated seconds (sim s) and wall seconds.`);
+  L.push(`Simulation policy differences from the default: trusted proxy 127.0.0.1; session tokens as identity (accepted on`);
+  L.push(`the demo's authenticated routes); 100/min per session + 200/min per IP (exceeding it bans 15 min) + 30 logins/min`);
+  L.push(`per IP, for 20 users behind one NAT IP; fingerprint flood minRequests 100/min (default 600: too many requests for`);
+  L.push(`this machine at F); flow rule payment-needs-balance. Times are given in simulated seconds (sim s) and wall seconds.`);
   if (r.durationMin < 64) L.push(`Note: the low-and-slow attacker needs about 60 simulated minutes (20 failures, one per 140–180 s) to be caught.`);
   L.push('');
   const head = ['scenario', 'clients', 'requests', 'stopped', 'reqs→stop', 'sim s→stop', 'wall s→stop', 'through', 'first blocked by'];
