@@ -56,6 +56,25 @@ test('a rule fires at most once per request across the request and body phases',
   assert.equal(run(e, c).length, 1);
 });
 
+test('part by part: each rule reports the first part it matches in part order, skips a part it is excluded on, and signals come in rule order', () => {
+  const e = engine({ exclusions: [{ id: 'a-ok', rules: ['100061'], parameters: ['a'] }] }, [
+    needleRule('100060', 'zz', { severity: 'warning' }),
+    needleRule('100061', 'evil'),
+    needleRule('100062', 'bad', { targets: ['json'] }),
+  ]);
+  // request phase: 100061 skips the excluded `a` for `b`, 100060 (optional, ordered after mandatory rules) finds `c`
+  const c = ctx('/?a=evil1&b=evil2&c=zz3&d=evil4', { headers: { 'content-type': 'application/json' }, body: '{"x":"bad1","y":{"z":"bad2"},"w":"evil5"}' });
+  const sig = run(e, c);
+  assert.deepEqual(sig.map((s) => [s.ruleId, s.evidence?.location?.name, s.evidence?.value, s.exclusion]), [
+    ['other.100061', 'b', 'evil2', undefined],
+    ['other.100060', 'c', 'zz3', undefined],
+    ['other.100062', 'x', 'bad1', undefined], // body phase; 100061 matched already in the request phase
+  ]);
+  // only excluded parts match: the excluded hit is reported with score 0 and the exclusion id
+  const only = run(e, ctx('/?a=evil1'));
+  assert.deepEqual(only.map((s) => [s.ruleId, s.evidence?.location?.name, s.score, s.exclusion]), [['other.100061', 'a', 0, 'a-ok']]);
+});
+
 test('anomaly score reaches the threshold → block; below → allow', () => {
   const p = validatePolicy({});
   const e = new PayloadEngine(p.detection, [needleRule('100001', 'evil'), needleRule('100002', 'meh', { severity: 'notice' })]);

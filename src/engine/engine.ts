@@ -209,9 +209,6 @@ export class Scope implements InspectionScope {
   private readonly memo: (Transform | string)[][] = [];
   /** Per part: 1 inert, 2 not inert, 0 unknown yet. */
   private readonly inert: Uint8Array;
-  /** Per inert part: punctuation mask of the value ({@link punctMask}), valid when `hasPunct[i]` is 1. */
-  private punct?: Int32Array;
-  private hasPunct?: Uint8Array;
   private index?: Map<Part, number>;
   /** Index of the part a part rule is inspecting ({@link Scope.derive}); -1 outside part rules. */
   cur = -1;
@@ -290,31 +287,15 @@ export class Scope implements InspectionScope {
     return v;
   }
 
-  /** True when part `i`'s value is inert (see {@link isInert}); computed once per part. */
-  isInertAt(i: number): boolean {
-    let inert = this.inert[i]!;
-    if (inert === 0) this.inert[i] = inert = isInert(this.parts[i]!.value) ? 1 : 2;
-    return inert === 1;
-  }
-
   /**
-   * True when part `i` is inert and its value has none of the punctuation characters in `needs` (a
-   * {@link PUNCT_BIT} mask): then no rule chain made of decoders and {@link PUNCT_PRESERVING} steps can
-   * produce one of them, and a rule declaring that precondition cannot match.
+   * Precondition mask of part `i`: its {@link punctMask} when the value is inert, else -1 (every bit: no
+   * `needs` precondition can rule it out; an inert value never has all 32 bits, since `%`, `+`, `&` and `\\`
+   * make a value decodable).
    */
-  lacks(i: number, needs: number): boolean {
+  maskAt(i: number): number {
     let inert = this.inert[i]!;
     if (inert === 0) this.inert[i] = inert = isInert(this.parts[i]!.value) ? 1 : 2;
-    if (inert !== 1) return false;
-    if (this.punct === undefined) {
-      this.punct = new Int32Array(this.parts.length);
-      this.hasPunct = new Uint8Array(this.parts.length);
-    }
-    if (this.hasPunct![i] === 0) {
-      this.punct[i] = punctMask(this.parts[i]!.value);
-      this.hasPunct![i] = 1;
-    }
-    return (this.punct[i]! & needs) === 0;
+    return inert === 1 ? punctMask(this.parts[i]!.value) : -1;
   }
 
   derive(input: string, f: (s: string) => string): string {
@@ -363,8 +344,8 @@ interface Compiled<R extends PayloadRule> {
   readonly monitor: boolean;
   /** Part rules: prepared transformation chains. */
   readonly chains: readonly ChainInfo[];
-  /** Part rules: id of the rule's distinct target-kind set (rules with equal `targets` share one part list). */
-  readonly tid: number;
+  /** Part rules: bit per location kind it targets ({@link PayloadEngine} numbers the kinds). */
+  readonly kinds: number;
   /** Part rules: compiled {@link PartRule.needs} precondition mask, 0 for none. */
   readonly needs: number;
   /** Part rules: {@link PartRule.decodedOnly} in force (declared, and the chains allow it). */
@@ -391,6 +372,8 @@ const SCRATCH_MATCHED = scratchKey<Uint8Array>('payload.matched');
  * overrun by at most CLOCK_EVERY − 1 optional rules (each linear in its input).
  */
 const CLOCK_EVERY = 4;
+/** Bound on the engine's memo of candidate rule lists (distinct location kind × precondition mask pairs). */
+const MAX_CANDIDATE_SETS = 4096;
 /** Inspection time spent on the request so far, ms (the body phase gets what the request phase left). */
 const SCRATCH_SPENT = scratchKey<number>('payload.spentMs');
 /** The policy exclusions that apply to the request. */
@@ -430,14 +413,23 @@ export class PayloadEngine {
   private readonly exclusions: CompiledExclusion[];
   private readonly headers: readonly string[];
   private readonly limits: TargetLimits;
-  /** Distinct target-kind sets of the part rules, by canonical key. */
-  private readonly targetIds = new Map<string, number>();
-  /** For each location kind, the target-set ids that include it. */
-  private readonly kindTids = new Map<Location['kind'], number[]>();
+  /** Bit number of each location kind some part rule targets (at most 31 kinds). */
+  private readonly kindBits = new Map<Location['kind'], number>();
+  /**
+   * Candidate part rules per (location kind, precondition mask) pair, as indices into `partRules`: the rules
+   * that target the kind and whose `needs` / `decodedOnly` preconditions a part with that mask ({@link
+   * Scope.maskAt}) passes. Parts of one request share a handful of pairs; bounded, emptied when full.
+   */
+  private readonly candidates: Map<number, Uint16Array>[] = [];
+  /** Number of memoised candidate lists (all kinds). */
+  private candidateSets = 0;
   /** Results of the pure header rules per header value (see {@link PartRule.pure}). */
   private readonly headerCache: HeaderResultCache;
-  /** Per target-set id, the indices of the current phase's parts it covers; refilled by each run. */
-  private readonly byTargets: number[][] = [];
+  /** Per part rule during a run: 0 pending, 1 done (matched now or before, or threw), 2 skipped (budget). */
+  private readonly ruleState: Uint8Array;
+  /** Per part rule during a run: its chosen hit, and its first hit on an excluded part (kept if no other). */
+  private readonly ruleHits: (Hit | undefined)[];
+  private readonly ruleExcluded: (Hit | undefined)[];
   /** Rule failures (a rule threw) since construction; the request continued without that rule. */
   ruleErrors = 0;
   /** Number of rules active after the policy filter. */
@@ -468,7 +460,7 @@ export class PayloadEngine {
         optional: !(r.severity === 'critical' && r.paranoia === 1),
         monitor: monRules.has(r.id) || monCats.has(r.category),
         chains: r.kind === 'part' ? r.transforms.map(chainInfo) : [],
-        tid: r.kind === 'part' ? this.targetId(r.targets) : -1,
+        kinds: r.kind === 'part' ? this.kindMask(r.targets) : 0,
         needs: r.kind === 'part' ? needsMask(r) : 0,
         decodedOnly: r.kind === 'part' && r.decodedOnly === true && preservesInert(r),
         hslot: r.kind === 'part' && r.pure === true && r.targets.includes('header') ? hslots++ : -1,
@@ -489,7 +481,9 @@ export class PayloadEngine {
     for (const list of [part, req, body]) for (const c of list) c.slot = slot++;
     this.activeRules = slot;
     this.headerCache = new HeaderResultCache(hslots);
-    for (let t = 0; t < this.targetIds.size; t++) this.byTargets.push([]);
+    this.ruleState = new Uint8Array(part.length);
+    this.ruleHits = new Array<Hit | undefined>(part.length).fill(undefined);
+    this.ruleExcluded = new Array<Hit | undefined>(part.length).fill(undefined);
     this.exclusions = policy.exclusions.map(compileExclusion);
     const hs = new Set(DEFAULT_HEADERS);
     for (const h of policy.headers) hs.add(h);
@@ -497,19 +491,47 @@ export class PayloadEngine {
     this.limits = policy.limits;
   }
 
-  private targetId(targets: readonly Location['kind'][]): number {
-    const key = [...new Set(targets)].sort().join(',');
-    let id = this.targetIds.get(key);
-    if (id === undefined) {
-      id = this.targetIds.size;
-      this.targetIds.set(key, id);
-      for (const k of new Set(targets)) {
-        const l = this.kindTids.get(k);
-        if (l === undefined) this.kindTids.set(k, [id]);
-        else l.push(id);
+  /** Bit mask of `targets` over the engine's kind numbering (numbers assigned on first sight). */
+  private kindMask(targets: readonly Location['kind'][]): number {
+    let m = 0;
+    for (const k of targets) {
+      let b = this.kindBits.get(k);
+      if (b === undefined) {
+        b = this.kindBits.size;
+        if (b > 30) throw new RuleRegistryError('more than 31 location kinds targeted');
+        this.kindBits.set(k, b);
       }
+      m |= 1 << b;
     }
-    return id;
+    return m;
+  }
+
+  /** The candidate part rules of a part of kind bit `kb` and precondition mask `mask` (see `candidates`). */
+  private candidatesFor(kb: number, mask: number): Uint16Array {
+    // one map per kind keyed by the mask itself: a small integer for most masks (no number boxing)
+    const byMask = (this.candidates[kb] ??= new Map());
+    let c = byMask.get(mask);
+    if (c === undefined) {
+      const rules = this.partRules;
+      const bit = 1 << kb;
+      const inert = mask !== -1;
+      const out: number[] = [];
+      for (let ri = 0; ri < rules.length; ri++) {
+        const r = rules[ri]!;
+        if ((r.kinds & bit) === 0) continue;
+        if (inert && r.needs !== 0 && (mask & r.needs) === 0) continue; // cannot match: skip the chains and the call
+        if (inert && r.decodedOnly) continue;
+        out.push(ri);
+      }
+      // distinct masks come from attacker-chosen punctuation: bounded by emptying, not by eviction order
+      if (this.candidateSets >= MAX_CANDIDATE_SETS) {
+        for (const m of this.candidates) m?.clear();
+        this.candidateSets = 0;
+      }
+      byMask.set(mask, (c = Uint16Array.from(out)));
+      this.candidateSets++;
+    }
+    return c;
   }
 
   /** Request phase: path, path segments, query names/values, cookies, selected headers, and request rules. */
@@ -560,31 +582,75 @@ export class PayloadEngine {
       return (overBudget = performance.now() > scope.deadline);
     };
 
-    // part indices per distinct target-kind set, built in one pass over the parts into reused arrays (run is
-    // synchronous and not re-entered: rules never call back into the engine)
-    const byTargets = this.byTargets;
-    for (let t = 0; t < byTargets.length; t++) byTargets[t]!.length = 0;
-    for (let i = 0; i < parts.length; i++) {
-      const tids = this.kindTids.get(parts[i]!.loc.kind);
-      if (tids !== undefined) for (let k = 0; k < tids.length; k++) byTargets[tids[k]!]!.push(i);
-    }
-
-    if (parts.length > 0) {
-      const rules = this.partRules;
+    // Part rules run part by part: each part meets only its candidate rules (its kind targeted, its
+    // preconditions passed; one memo lookup per part), instead of every rule walking a list of parts. A rule
+    // still reports the first part in part order that it matches (a part it is excluded on only if no other
+    // matches), and signals come out in rule order. The per-rule arrays are the engine's own, reset here: run
+    // is synchronous and not re-entered (rules never call back into the engine).
+    const rules = this.partRules;
+    if (parts.length > 0 && rules.length > 0) {
+      const state = this.ruleState;
+      const hits = this.ruleHits;
+      const excludedHits = this.ruleExcluded;
+      for (let ri = 0; ri < rules.length; ri++) state[ri] = matched !== undefined && matched[rules[ri]!.slot] === 1 ? 1 : 0;
+      let pending = rules.length;
+      for (let ri = 0; ri < rules.length; ri++) if (state[ri] !== 0) pending--;
+      const kindBits = this.kindBits;
+      for (let i = 0; i < parts.length && pending > 0; i++) {
+        const part = parts[i]!;
+        const kb = kindBits.get(part.loc.kind);
+        if (kb === undefined) continue;
+        const cands = this.candidatesFor(kb, scope.maskAt(i));
+        for (let k = 0; k < cands.length; k++) {
+          const ri = cands[k]!;
+          if (state[ri] !== 0) continue;
+          const c = rules[ri]!;
+          if (c.optional && overDeadline()) {
+            state[ri] = 2;
+            skipped++;
+            pending--;
+            continue;
+          }
+          let found: HeaderHit | null | undefined;
+          try {
+            if (c.hslot !== -1 && part.loc.kind === 'header') {
+              // pure rule on a header: one shared result per header value (see HeaderResultCache)
+              const entry = scope.headerResults(i, this.headerCache);
+              if (entry !== undefined) {
+                found = entry[c.hslot];
+                if (found === undefined) entry[c.hslot] = found = this.firstMatch(c.rule, c.chains, i, part, scope);
+              }
+            }
+            if (found === undefined) found = this.firstMatch(c.rule, c.chains, i, part, scope);
+          } catch {
+            this.ruleErrors++;
+            state[ri] = 1; // a rule that threw is not run again in this phase (its excluded hit, if any, stands)
+            pending--;
+            continue;
+          } finally {
+            scope.cur = -1;
+          }
+          if (found === null) continue;
+          const ex = excl.length ? this.exclusionFor(c.rule, part.loc, excl) : undefined;
+          const h: Hit = { loc: part.loc, value: part.value, transformed: found.transformed, matched: found.matched, exclusion: ex };
+          if (ex && ex.action === 'disable') {
+            excludedHits[ri] ??= h; // this part is excluded for this rule: try the next parts
+            continue;
+          }
+          hits[ri] = h;
+          state[ri] = 1;
+          pending--;
+        }
+      }
       for (let ri = 0; ri < rules.length; ri++) {
+        const h = hits[ri] ?? excludedHits[ri];
+        if (h === undefined) continue;
+        hits[ri] = undefined;
+        excludedHits[ri] = undefined;
         const c = rules[ri]!;
-        if (byTargets[c.tid]!.length === 0) continue;
-        if (matched !== undefined && matched[c.slot] === 1) continue;
-        if (c.optional && overDeadline()) {
-          skipped++;
-          continue;
-        }
-        const hit = this.runPartRule(c, byTargets, scope, excl);
-        if (hit) {
-          if (matched === undefined) ctx.scratch.set(SCRATCH_MATCHED, (matched = new Uint8Array(this.activeRules)));
-          matched[c.slot] = 1;
-          out.push(this.signal(c, hit));
-        }
+        if (matched === undefined) ctx.scratch.set(SCRATCH_MATCHED, (matched = new Uint8Array(this.activeRules)));
+        matched[c.slot] = 1;
+        out.push(this.signal(c, h));
       }
     }
     const reqRules = phase === 'body' ? this.bodyRules : this.requestRules;
@@ -650,48 +716,6 @@ export class PayloadEngine {
   private exclusionFor(rule: PayloadRule, loc: Location | undefined, excl: readonly CompiledExclusion[]): CompiledExclusion | undefined {
     for (const e of excl) if (e.covers(rule.id, rule.category) && e.coversLocation(loc)) return e;
     return undefined;
-  }
-
-  private runPartRule(c: Compiled<PartRule>, byTargets: readonly number[][], scope: Scope, excl: readonly CompiledExclusion[]): Hit | undefined {
-    const r = c.rule;
-    const chains = c.chains;
-    const parts = scope.parts;
-    const list = byTargets[c.tid]!;
-    if (list.length === 0) return undefined;
-    const needs = c.needs;
-    const decodedOnly = c.decodedOnly;
-    let excluded: Hit | undefined;
-    try {
-      for (let li = 0; li < list.length; li++) {
-        const idx = list[li]!;
-        if (needs !== 0 && scope.lacks(idx, needs)) continue; // cannot match: skip the chains and the call
-        if (decodedOnly && scope.isInertAt(idx)) continue;
-        const part = parts[idx]!;
-        let found: HeaderHit | null | undefined;
-        if (c.hslot !== -1 && part.loc.kind === 'header') {
-          // pure rule on a header: one shared result per header value (see HeaderResultCache)
-          const entry = scope.headerResults(idx, this.headerCache);
-          if (entry !== undefined) {
-            found = entry[c.hslot];
-            if (found === undefined) entry[c.hslot] = found = this.firstMatch(r, chains, idx, part, scope);
-          }
-        }
-        if (found === undefined) found = this.firstMatch(r, chains, idx, part, scope);
-        if (found === null) continue;
-        const ex = excl.length ? this.exclusionFor(r, part.loc, excl) : undefined;
-        const h: Hit = { loc: part.loc, value: part.value, transformed: found.transformed, matched: found.matched, exclusion: ex };
-        if (ex && ex.action === 'disable') {
-          excluded ??= h; // this part is excluded for this rule: try the next part
-          continue;
-        }
-        return h;
-      }
-    } catch {
-      this.ruleErrors++;
-    } finally {
-      scope.cur = -1;
-    }
-    return excluded;
   }
 
   /** The first chain of `r` whose output matches on part `idx`, or null. May throw (the rule's `match`). */
