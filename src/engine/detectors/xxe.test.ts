@@ -4,7 +4,11 @@ import { rules } from './xxe.ts';
 import { matchAll, timeAll, ruleMetaProblems, checkAll, testScope } from './lib/testing.ts';
 import type { InspectionScope, BodyInfo } from '../types.ts';
 import { testContext } from './lib/testing.ts';
-import { utf16Xml } from './xxe.ts';
+import { gzipSync } from 'node:zlib';
+import { RequestContext } from '../../core/context.ts';
+import { validatePolicy } from '../../config/load.ts';
+import { PayloadEngine } from '../engine.ts';
+import { ruleRegistry } from '../registry.ts';
 
 test('rule metadata is well formed', () => {
   assert.deepEqual(ruleMetaProblems(rules), []);
@@ -82,18 +86,30 @@ test('an XML body with a W3C or Apple PUBLIC doctype is not an external entity',
   assert.ok(checkAll(rules, bodyScope(Buffer.from(mixed), 'xml', 'image/svg+xml', { xmlDoctype: true, xmlExternalEntity: true })).length > 0);
 });
 
-test('detects declarations in UTF-16, binary-typed and multipart file bodies', () => {
+/** The xxe rules that fire on a body through the real extractor and engine (every rule of the registry). */
+function xxeSignals(bytes: Buffer, headers: Record<string, string>): string[] {
+  const e = new PayloadEngine(validatePolicy({}).detection, ruleRegistry());
+  const c = new RequestContext({ id: 't', clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method: 'POST', target: '/upload', headers });
+  c.body = { bytes, truncated: false };
+  return [...e.inspectRequest(c), ...e.inspectBody(c)].filter((s) => s.category === 'xxe').map((s) => s.ruleId);
+}
+
+test('declarations are reported once whatever the body encoding: 937140 for binary-typed and multipart file bodies, the XML rules otherwise', () => {
   const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(XXE, 'utf16le')]);
   const be = Buffer.from(Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(XXE, 'utf16le').swap16()]));
-  assert.equal(utf16Xml(le), XXE);
-  assert.equal(utf16Xml(be), XXE);
-  assert.equal(utf16Xml(Buffer.from(XXE, 'utf16le')), XXE);
-  for (const [bytes, kind] of [[le, 'xml'], [be, 'text'], [Buffer.from(XXE, 'utf16le'), 'binary']] as [Buffer, BodyInfo['kind']][]) {
-    assert.ok(checkAll(rules, bodyScope(bytes, kind, 'application/xml')).some((h) => h.startsWith('937140')), kind);
-  }
-  assert.ok(checkAll(rules, bodyScope(Buffer.from(XXE), 'binary', 'application/octet-stream')).some((h) => h.startsWith('937140')));
   const mp = `--B\r\nContent-Disposition: form-data; name="f"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${XXE}\r\n--B--\r\n`;
-  assert.ok(checkAll(rules, bodyScope(Buffer.from(mp), 'multipart', 'multipart/form-data; boundary=B')).some((h) => h.startsWith('937140')));
+  const cases: [string, Buffer, Record<string, string>, string][] = [
+    ['UTF-16LE XML', le, { 'content-type': 'application/xml' }, 'xxe.937130'],
+    ['UTF-16BE XML', be, { 'content-type': 'application/xml' }, 'xxe.937130'],
+    ['UTF-16 as text/plain', le, { 'content-type': 'text/plain' }, 'xxe.937100'],
+    ['gzip UTF-16 XML', gzipSync(le), { 'content-type': 'application/xml', 'content-encoding': 'gzip' }, 'xxe.937130'],
+    ['UTF-16 octet-stream', le, { 'content-type': 'application/octet-stream' }, 'xxe.937140'],
+    ['UTF-16 without BOM, octet-stream', Buffer.from(XXE, 'utf16le'), { 'content-type': 'application/octet-stream' }, 'xxe.937140'],
+    ['gzip UTF-16 octet-stream', gzipSync(le), { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, 'xxe.937140'],
+    ['UTF-8 octet-stream', Buffer.from(XXE), { 'content-type': 'application/octet-stream' }, 'xxe.937140'],
+    ['multipart file part labelled image/png', Buffer.from(mp), { 'content-type': 'multipart/form-data; boundary=B' }, 'xxe.937140'],
+  ];
+  for (const [name, bytes, headers, rule] of cases) assert.deepEqual(xxeSignals(bytes, headers), [rule], name);
 });
 
 test('does not flag ordinary binary, multipart or UTF-16 bodies', () => {
