@@ -138,3 +138,50 @@ test('identity acceptance: a made-up API key sent once to a public route stays k
   assert.equal(bansOf((_, value) => value === user).length, 0, 'not its IP');
   assert.equal((await send(app.gatewayUrl, '/api/public', get(user))).status, 200, 'others behind the same IP are unaffected');
 });
+
+test('identity acceptance: a made-up API key beside a valid Bearer token, or sent alone where only tokens were refused, stays keyed by the client IP', async (t) => {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const good = `Bearer ${b64({ alg: 'none' })}.${b64({ sub: 'acct-1' })}.sig`;
+  // /api/me answers 401 unless it gets the good token (it never looks at X-Api-Key); /api/catalog answers anyone,
+  // but refuses a token other than the good one; /api/public/** answers anyone
+  const up = await startUpstream({
+    handler: (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const auth = req.headers.authorization;
+      const denied = (path === '/api/me' && auth !== good) || (path === '/api/catalog' && auth !== undefined && auth !== good);
+      res.writeHead(denied ? 401 : 200, { 'content-type': 'application/json' }).end(denied ? '{"error":"unauthorized"}' : '{}');
+    },
+  });
+  const app = await startTestBulwark({ upstream: up.url, policy: { trustedProxies: ['127.0.0.1/32'] } });
+  t.after(async () => {
+    await app.stop();
+    await up.close();
+  });
+  const bansOf = (pred: (scope: string, value: string) => boolean) => app.services.decisions.list().filter((d) => pred(d.scope, d.value));
+
+  // Attacker 1 owns one valid token. /api/me is learned as checking credentials (a 401 to a request with none);
+  // each step sends a fresh made-up key beside the token there (200: the token was checked), then walks with the key.
+  const a1 = '203.0.113.81';
+  assert.equal((await send(app.gatewayUrl, '/api/me', get(a1))).status, 401);
+  const walk1: number[] = [];
+  for (let i = 1; i <= 20; i++) {
+    const forged = { 'x-api-key': `forged-${i}-${Math.random().toString(36).slice(2)}` };
+    assert.equal((await send(app.gatewayUrl, '/api/me', get(a1, { authorization: good, ...forged }))).status, 200);
+    walk1.push((await send(app.gatewayUrl, `/api/public/items/${i}`, get(a1, forged))).status);
+  }
+  assert.equal(walk1.at(-1), 403, `the walk is counted by client IP and stopped at step 20 (${walk1.join(',')})`);
+  assert.equal(bansOf((scope, value) => scope === 'ip' && value === a1).length, 1, 'the ban goes to the client IP');
+
+  // Attacker 2 has /api/catalog refuse a bad token (401), then sends a fresh made-up key alone there (200 for anyone).
+  const a2 = '203.0.113.82';
+  assert.equal((await send(app.gatewayUrl, '/api/catalog', get(a2, { authorization: 'Bearer expired' }))).status, 401);
+  const walk2: number[] = [];
+  for (let i = 1; i <= 20; i++) {
+    const forged = { 'x-api-key': `forged-b-${i}-${Math.random().toString(36).slice(2)}` };
+    assert.equal((await send(app.gatewayUrl, '/api/catalog', get(a2, forged))).status, 200);
+    walk2.push((await send(app.gatewayUrl, `/api/public/items/${i}`, get(a2, forged))).status);
+  }
+  assert.equal(walk2.at(-1), 403, `the walk is counted by client IP and stopped at step 20 (${walk2.join(',')})`);
+  assert.equal(bansOf((scope, value) => scope === 'ip' && value === a2).length, 1, 'the ban goes to the client IP');
+  assert.equal(bansOf((scope) => scope === 'api_key').length, 0, 'no made-up key was treated as an identity');
+});

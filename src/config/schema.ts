@@ -124,11 +124,13 @@ export const policySchema = z
          * Path patterns (the rate-limit `match.path` syntax: `*` or `:name` one segment, `**` any number;
          * case-insensitive; every method) of upstream routes that check the API key or token of every request.
          * An API key or unverified JWT user counts as its own identity (per-identity counters, risk scope
-         * `api_key`) only after the upstream answered it 2xx/3xx on a route that enforces authentication: one
-         * listed here, or one where the upstream itself answered 401 before (RFC 9110 §15.5.2; learned per
-         * method and route with id segments as `{id}`, at most 4,096 routes). A made-up key sent to a public
-         * route stays keyed by the client IP. Login routes (`behavior.bruteForce.loginRoutes`) never count, even
-         * when listed. Default: none (learned from 401s only).
+         * `api_key`) only after the upstream answered it 2xx/3xx, sent as the request's only credential header
+         * (API key header or Authorization), on a route that enforces that kind of credential: one listed here
+         * (both kinds), or one where the upstream itself answered 401 before (RFC 9110 §15.5.2) to a request
+         * carrying that kind alone or no credential header (learned per method and route with id segments as
+         * `{id}`, at most 4,096 routes); a 401 to it alone forgets it again. A made-up key sent to a public
+         * route, or beside a valid token, stays keyed by the client IP. Login routes
+         * (`behavior.bruteForce.loginRoutes`) never count, even when listed. Default: none (learned from 401s only).
          */
         authenticatedRoutes: z.array(z.string().regex(/^\/\S{0,512}$/, 'expected a path pattern such as "/api/orders/**"')).default([]),
       })

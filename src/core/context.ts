@@ -148,11 +148,12 @@ export class RequestContext {
   userVerified = false;
   /**
    * True when the API key (or, without one, the unverified user) was accepted by the upstream (a 2xx/3xx answer
-   * on a route that enforces authentication: declared in `identity.authenticatedRoutes` or answered 401 before;
+   * to a request where it was the only credential header, on a route that enforces its kind of credential:
+   * declared in `identity.authenticatedRoutes` or answered 401 for that kind before; and no 401 to it alone since;
    * see `AcceptedIdentities` in `src/dataplane/identity.ts`) on an earlier request: it names a real account, so
    * per-identity counters may be kept under it. Behaviour detectors key by the client IP otherwise: a fresh
    * random API key or JWT `sub` on every request (or one sent once to a public route, which answers 200 to any
-   * key) would make every request a new identity.
+   * key, or beside a valid token) would make every request a new identity.
    */
   identityAccepted = false;
 

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { RequestContext } from '../core/context.ts';
 import { validatePolicy } from '../config/load.ts';
 import type { Policy } from '../config/schema.ts';
-import { AcceptedIdentities, MAX_AUTH_ROUTES, authRouteKey, extractIdentity, fingerprintOf, hash53, jwtSubject } from './identity.ts';
+import {
+  AcceptedIdentities, CREDENTIAL_ALL, CREDENTIAL_API_KEY, CREDENTIAL_AUTHORIZATION, CREDENTIAL_SEVERAL, MAX_AUTH_ROUTES, authRouteKey, extractIdentity, fingerprintOf, hash53,
+  jwtSubject, sentCredentials,
+} from './identity.ts';
 
 function ctxOf(headers: Record<string, string>, raw?: string[]): RequestContext {
   const rawHeaders = raw ?? Object.entries(headers).flat();
@@ -251,4 +254,127 @@ test('acceptance: learned routes are bounded (LRU of MAX_AUTH_ROUTES keys, each 
   assert.equal(ids.learnedRoutes, MAX_AUTH_ROUTES);
   const long = new RequestContext({ id: 'r', clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method: 'GET', target: '/' + 'a/'.repeat(4000), headers: {}, rawHeaders: [] });
   assert.ok(authRouteKey(long).length <= 256);
+});
+
+/** A Bearer JWT (unsigned: the gateway never verifies it) with subject `sub`. */
+const bearer = (sub: string): Record<string, string> => ({ authorization: `Bearer ${b64({ alg: 'none' })}.${b64({ sub })}.s` });
+/** The credential kinds the route of `line` enforces under `policy`. */
+function kindsOf(ids: AcceptedIdentities, policy: Policy, line: string): number {
+  const [method, target] = line.split(' ') as [string, string];
+  return ids.enforcedKinds(new RequestContext({ id: 'r', clientIp: '192.0.2.1', clientKey: '192.0.2.1', peerIp: '192.0.2.1', method, target, headers: {}, rawHeaders: [] }), policy);
+}
+
+test('sentCredentials: Authorization and API key headers as kinds, several when more than one header', () => {
+  const sent = (h: Record<string, string>, keys = ['x-api-key']) => sentCredentials(ctxOf(h), keys);
+  assert.equal(sent({}), 0);
+  assert.equal(sent({ cookie: 'sid=1' }), 0, 'cookies are not credential headers');
+  assert.equal(sent(key('k')), CREDENTIAL_API_KEY);
+  assert.equal(sent(bearer('u')), CREDENTIAL_AUTHORIZATION);
+  assert.equal(sent({ authorization: 'Basic dXNlcjpwYXNz' }), CREDENTIAL_AUTHORIZATION, 'any Authorization scheme');
+  assert.equal(sent({ ...key('k'), ...bearer('u') }), CREDENTIAL_ALL | CREDENTIAL_SEVERAL);
+  assert.equal(sent({ 'x-api-key': 'a', 'x-key': 'b' }, ['x-api-key', 'x-key']), CREDENTIAL_API_KEY | CREDENTIAL_SEVERAL);
+  assert.equal(sent({ 'x-api-key': 'a' }, ['x-api-key', 'x-api-key']), CREDENTIAL_API_KEY, 'a header listed twice is one header');
+  assert.equal(sent({ authorization: 'tok' }, ['x-api-key', 'authorization']), CREDENTIAL_AUTHORIZATION, 'an API key read from Authorization is one credential');
+  assert.equal(sent({ 'x-api-key': '' }), 0, 'an empty value is no credential (as extractIdentity reads it)');
+});
+
+test('two credentials at once: a 2xx to a request with an API key header and Authorization accepts neither', () => {
+  const policy = validatePolicy({});
+  const ids = new AcceptedIdentities(1000);
+  exchange(ids, policy, 'GET /api/me', {}, 401);
+  assert.equal(kindsOf(ids, policy, 'GET /api/me'), CREDENTIAL_ALL, 'a 401 to a request without credentials: both kinds');
+  // the upstream checks the Bearer token and answers 200; the made-up key beside it was never checked
+  for (let i = 0; i < 3; i++) exchange(ids, policy, 'GET /api/me', { ...bearer('attacker'), ...key('forged-1') }, 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('forged-1'), 200), false, 'the made-up key is not accepted');
+  // nor the JWT sub: the upstream may have checked the key and ignored a made-up token
+  for (let i = 0; i < 3; i++) exchange(ids, policy, 'GET /api/me', { ...bearer('victim'), ...key('good') }, 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', bearer('victim'), 200), false, 'the JWT sub beside an API key is not accepted');
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('good'), 200), false, 'nor the key beside a token');
+  // declared routes the same way
+  const declared = validatePolicy({ identity: { authenticatedRoutes: ['/api/account/**'] } });
+  exchange(ids, declared, 'GET /api/account/me', { ...bearer('attacker'), ...key('forged-2') }, 200);
+  assert.equal(exchange(ids, declared, 'GET /api/public', key('forged-2'), 200), false);
+  // one credential alone is accepted as before
+  exchange(ids, policy, 'GET /api/me', key('good'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('good'), 200), true);
+  exchange(ids, policy, 'GET /api/me', bearer('user-1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', bearer('user-1'), 200), true);
+  // two API key headers: the upstream may have checked the other one
+  const two = validatePolicy({ identity: { apiKeyHeaders: ['x-api-key', 'x-key'], authenticatedRoutes: ['/api/account/**'] } });
+  exchange(ids, two, 'GET /api/account/me', { 'x-api-key': 'forged-3', 'x-key': 'good' }, 200);
+  assert.equal(exchange(ids, two, 'GET /api/public', { 'x-api-key': 'forged-3' }, 200), false);
+  // an opaque token read as the API key from Authorization (apiKeyHeaders lists it) is one credential
+  const tokens = validatePolicy({ identity: { apiKeyHeaders: ['x-api-key', 'authorization'], authenticatedRoutes: ['/api/balance'] } });
+  exchange(ids, tokens, 'GET /api/balance', { authorization: 'Bearer opaque-1' }, 200);
+  assert.equal(exchange(ids, tokens, 'GET /api/public', { authorization: 'Bearer opaque-1' }, 200), true);
+  exchange(ids, tokens, 'GET /api/balance', { authorization: 'Bearer opaque-2', ...key('forged-4') }, 200);
+  assert.equal(exchange(ids, tokens, 'GET /api/public', key('forged-4'), 200), false);
+});
+
+test('per-kind enforcement: a 401 proves checked only the kind of credential it refused', () => {
+  const policy = validatePolicy({});
+  const ids = new AcceptedIdentities(1000);
+  // a public route that refuses a bad Bearer token (and answers anyone without one): Authorization only
+  exchange(ids, policy, 'GET /api/catalog', bearer('expired'), 401);
+  assert.equal(kindsOf(ids, policy, 'GET /api/catalog'), CREDENTIAL_AUTHORIZATION);
+  exchange(ids, policy, 'GET /api/catalog', key('forged-1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('forged-1'), 200), false, 'a Bearer-only 401 does not make key acceptance learnable');
+  exchange(ids, policy, 'GET /api/catalog', bearer('user-1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', bearer('user-1'), 200), true, 'a token the route checks is accepted');
+  // a route that refuses a bad API key: API keys only
+  exchange(ids, policy, 'GET /api/feed', key('bad'), 401);
+  assert.equal(kindsOf(ids, policy, 'GET /api/feed'), CREDENTIAL_API_KEY);
+  exchange(ids, policy, 'GET /api/feed', bearer('forged-sub'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', bearer('forged-sub'), 200), false, 'a key-only 401 does not make JWT subs learnable');
+  exchange(ids, policy, 'GET /api/feed', key('k1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k1'), 200), true);
+  // the kinds add up on one route entry
+  exchange(ids, policy, 'GET /api/feed', bearer('expired'), 401);
+  assert.equal(kindsOf(ids, policy, 'GET /api/feed'), CREDENTIAL_ALL);
+  assert.equal(ids.learnedRoutes, 2);
+  // a 401 to a request with both does not say which one was refused: it teaches nothing
+  exchange(ids, policy, 'GET /api/search', { ...bearer('expired'), ...key('bad') }, 401);
+  assert.equal(kindsOf(ids, policy, 'GET /api/search'), 0);
+  assert.equal(ids.learnedRoutes, 2);
+  exchange(ids, policy, 'GET /api/search', key('forged-2'), 200);
+  exchange(ids, policy, 'GET /api/search', bearer('forged-sub-2'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('forged-2'), 200), false);
+  assert.equal(exchange(ids, policy, 'GET /api/public', bearer('forged-sub-2'), 200), false);
+  // a 401 to a request with neither: both kinds; declared routes: both kinds
+  exchange(ids, policy, 'GET /api/orders/1', { cookie: 'sid=x' }, 401);
+  assert.equal(kindsOf(ids, policy, 'GET /api/orders/2'), CREDENTIAL_ALL);
+  assert.equal(kindsOf(ids, validatePolicy({ identity: { authenticatedRoutes: ['/api/x'] } }), 'GET /api/x'), CREDENTIAL_ALL);
+  // login routes: none, whatever was answered there
+  exchange(ids, policy, 'POST /api/login', {}, 401);
+  assert.equal(kindsOf(ids, policy, 'POST /api/login'), 0);
+});
+
+test('revocation: a 401 to an accepted identity sent alone forgets it (keyed by client IP again until re-accepted)', () => {
+  const policy = validatePolicy({ identity: { authenticatedRoutes: ['/api/account/**'] } });
+  const ids = new AcceptedIdentities(1000);
+  exchange(ids, policy, 'GET /api/account/me', key('k1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k1'), 200), true);
+  // the key is revoked upstream
+  exchange(ids, policy, 'GET /api/account/me', key('k1'), 401);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k1'), 200), false, 'forgotten');
+  exchange(ids, policy, 'GET /api/account/me', key('k1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k1'), 200), true, 'accepted again after a new 2xx on an enforcing route');
+  // any route the 401 shows checks the key's kind: it learns the route and forgets the key
+  exchange(ids, policy, 'DELETE /api/items/7', key('k1'), 401);
+  assert.equal(kindsOf(ids, policy, 'DELETE /api/items/8'), CREDENTIAL_API_KEY);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k1'), 200), false);
+  // an unverified JWT sub the same way
+  exchange(ids, policy, 'GET /api/account/me', bearer('user-1'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', bearer('user-1'), 200), true);
+  exchange(ids, policy, 'GET /api/account/me', bearer('user-1'), 401);
+  assert.equal(exchange(ids, policy, 'GET /api/public', bearer('user-1'), 200), false);
+
+  // what does not revoke: a 401 beside another credential, on a login route, or written by the gateway
+  exchange(ids, policy, 'GET /api/account/me', key('k2'), 200);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k2'), 200), true);
+  exchange(ids, policy, 'GET /api/account/me', { ...key('k2'), ...bearer('expired') }, 401);
+  exchange(ids, policy, 'POST /api/login', key('k2'), 401);
+  exchange(ids, policy, 'GET /api/account/me', key('k2'), 401, true);
+  exchange(ids, policy, 'GET /api/account/me', key('k2'), 403);
+  assert.equal(exchange(ids, policy, 'GET /api/public', key('k2'), 200), true, 'still accepted');
 });

@@ -193,10 +193,58 @@ export function acceptanceKey(ctx: RequestContext): string | undefined {
 }
 
 /**
+ * Credential kinds, as bits of the value {@link AcceptedIdentities} keeps per route and of
+ * {@link sentCredentials}: an API key header (`identity.apiKeyHeaders` other than `authorization`).
+ */
+export const CREDENTIAL_API_KEY = 1;
+/** Credential kind bit: the `Authorization` header (Bearer JWT, or any other scheme; an API key read from it too). */
+export const CREDENTIAL_AUTHORIZATION = 2;
+/** Both credential kinds: what a declared `identity.authenticatedRoutes` route, or a 401 to a request without either, enforces. */
+export const CREDENTIAL_ALL = CREDENTIAL_API_KEY | CREDENTIAL_AUTHORIZATION;
+/** {@link sentCredentials} bit: more than one credential header was sent (so no answer says which one was checked). */
+export const CREDENTIAL_SEVERAL = 4;
+
+/**
+ * The credential headers a request carries (non-empty values, as {@link extractIdentity} reads them):
+ * {@link CREDENTIAL_AUTHORIZATION} for `Authorization`, {@link CREDENTIAL_API_KEY} for any header of
+ * `apiKeyHeaders` (`authorization` excepted: it is that kind already), plus {@link CREDENTIAL_SEVERAL} when more
+ * than one of those headers is present. Exactly {@link CREDENTIAL_API_KEY} or {@link CREDENTIAL_AUTHORIZATION}
+ * means one credential, the one the request's identity ({@link acceptanceKey}) was read from. Cookies are not
+ * credential headers here.
+ * @param apiKeyHeaders - `identity.apiKeyHeaders` (lower-case; duplicates and `authorization` are skipped).
+ */
+export function sentCredentials(ctx: RequestContext, apiKeyHeaders: readonly string[]): number {
+  return credentialBits(ctx, keyHeadersOf(apiKeyHeaders));
+}
+
+/** The distinct API key header names other than `authorization` (what {@link credentialBits} reads). */
+function keyHeadersOf(apiKeyHeaders: readonly string[]): string[] {
+  return [...new Set(apiKeyHeaders)].filter((h) => h !== 'authorization');
+}
+
+/** {@link sentCredentials} over distinct key header names without `authorization` ({@link keyHeadersOf}): O(names). */
+function credentialBits(ctx: RequestContext, keyHeaders: readonly string[]): number {
+  let bits = 0;
+  let count = 0;
+  if (ctx.header('authorization').length > 0) {
+    bits = CREDENTIAL_AUTHORIZATION;
+    count = 1;
+  }
+  for (let i = 0; i < keyHeaders.length; i++) {
+    if (ctx.header(keyHeaders[i]!).length > 0) {
+      bits |= CREDENTIAL_API_KEY;
+      count++;
+    }
+  }
+  return count > 1 ? bits | CREDENTIAL_SEVERAL : bits;
+}
+
+/**
  * Bound on the routes {@link AcceptedIdentities} remembers as enforcing authentication (learned from upstream
- * 401s): 4,096 {@link authRouteKey} keys of at most 256 characters, so at most about 2.5 MB whatever the requests
- * (an API has far fewer method + route pairs; API discovery keeps 5,000 endpoints by default). A flood of distinct
- * 401 paths only evicts learned routes, after which their new keys stay keyed by IP until a 401 teaches them again.
+ * 401s): 4,096 {@link authRouteKey} keys of at most 256 characters, each with a small number (the credential
+ * kinds the route was seen checking), so at most about 2.5 MB whatever the requests (an API has far fewer method
+ * + route pairs; API discovery keeps 5,000 endpoints by default). A flood of distinct 401 paths only evicts learned
+ * routes, after which their new keys stay keyed by IP until a 401 teaches them again.
  */
 export const MAX_AUTH_ROUTES = 4096;
 
@@ -220,6 +268,8 @@ interface AuthRoutes {
   declared: RouteMatcher | undefined;
   /** `behavior.bruteForce.loginRoutes`: never enforcing (a login answers 200 whatever API key the client added). */
   login: LoginRecognizer;
+  /** `identity.apiKeyHeaders`, distinct, without `authorization` ({@link keyHeadersOf}). */
+  keyHeaders: readonly string[];
 }
 
 /**
@@ -227,18 +277,34 @@ interface AuthRoutes {
  * bytes each). Sets `ctx.identityAccepted` at request start ({@link AcceptedIdentities.mark}) and learns from
  * answers ({@link AcceptedIdentities.learn}).
  *
- * Acceptance is learned only on a route that enforces authentication ({@link AcceptedIdentities.enforces}):
- * a public route answers 200 whatever key the client made up, so a 200 there proves nothing, and counting it
- * would let one client mint any number of fresh identities (each with fresh per-identity counters) instead of
- * being keyed by its IP. A route enforces authentication when `identity.authenticatedRoutes` lists it or when
- * the upstream itself answered 401 on it (RFC 9110 §15.5.2: the request lacks valid authentication credentials;
- * not 403, which is about authorization and which public routes send for other reasons). Routes learned from
- * 401s sit in a second LRU of at most `maxRoutes` {@link authRouteKey} keys. Login routes never enforce.
+ * Acceptance is learned only on a route that enforces the identity's kind of credential
+ * ({@link AcceptedIdentities.enforcedKinds}): a public route answers 200 whatever key the client made up, so a
+ * 200 there proves nothing, and counting it would let one client mint any number of fresh identities (each with
+ * fresh per-identity counters) instead of being keyed by its IP. The kinds are an API key header
+ * ({@link CREDENTIAL_API_KEY}) and the `Authorization` header ({@link CREDENTIAL_AUTHORIZATION}). A route
+ * enforces both when `identity.authenticatedRoutes` lists it; otherwise it enforces what the upstream's own 401
+ * answers there proved it checks (RFC 9110 §15.5.2: the request lacks valid authentication credentials; not 403,
+ * which is about authorization and which public routes send for other reasons):
+ * - a 401 to a request with neither header: both kinds (the route wants a credential, whichever);
+ * - a 401 to a request with API key header(s) and no `Authorization`: API keys;
+ * - a 401 to a request with `Authorization` and no API key header: `Authorization`;
+ * - a 401 to a request with both: nothing (it does not say which one was refused).
+ *
+ * A 2xx/3xx accepts the identity only when the request carried exactly one credential header, the one the
+ * identity came from (an API key without `Authorization`, a JWT `sub` without an API key header): with a valid
+ * Bearer token and a made-up `x-api-key`, the upstream checked the token, not the key. A 401 to an accepted
+ * identity sent alone revokes it (removed from the LRU: a revoked key goes back to being keyed by the client IP
+ * until a 2xx on an enforcing route accepts it again).
+ *
+ * Routes sit in a second LRU of at most `maxRoutes` {@link authRouteKey} keys, each valued by its kinds bitmask.
+ * Login routes (`behavior.bruteForce.loginRoutes`) never enforce, teach or revoke. Limitation: session cookies
+ * are not credential headers, so a client with a valid session cookie can still have a made-up API key accepted
+ * on a route that checks only the cookie.
  */
 export class AcceptedIdentities {
   private readonly keys: LruMap<string, true>;
-  /** Routes ({@link authRouteKey}) the upstream answered 401 on. */
-  private readonly routes: LruMap<string, true>;
+  /** Routes ({@link authRouteKey}) the upstream answered 401 on, with the credential kinds (bitmask) those 401s proved checked. */
+  private readonly routes: LruMap<string, number>;
   /** Compiled policy parts, per policy object (requests in flight during a reload finish on their policy). */
   private readonly compiled = new WeakMap<Policy, AuthRoutes>();
 
@@ -263,37 +329,62 @@ export class AcceptedIdentities {
   }
 
   /**
-   * True when the request's route enforces authentication: not a login route, and either matched by
-   * `identity.authenticatedRoutes` or answered 401 by the upstream before (same {@link authRouteKey}).
+   * The credential kinds the request's route enforces, as {@link CREDENTIAL_API_KEY} | {@link CREDENTIAL_AUTHORIZATION}
+   * bits: none on a login route; both when `identity.authenticatedRoutes` matches; else those the upstream's 401s
+   * (RFC 9110 §15.5.2) on the same {@link authRouteKey} proved checked (see {@link AcceptedIdentities}); 0 for a
+   * route never seen or evicted from the LRU of `maxRoutes` (default {@link MAX_AUTH_ROUTES}).
    */
-  enforces(ctx: RequestContext, policy: Policy): boolean {
+  enforcedKinds(ctx: RequestContext, policy: Policy): number {
     const r = this.authRoutes(policy);
-    if (r.login.isLogin(ctx)) return false;
-    if (r.declared !== undefined && r.declared.matchesPath(routePathOf(ctx))) return true;
-    return this.routes.get(authRouteKey(ctx)) !== undefined;
+    if (r.login.isLogin(ctx)) return 0;
+    if (r.declared !== undefined && r.declared.matchesPath(routePathOf(ctx))) return CREDENTIAL_ALL;
+    return this.routes.get(authRouteKey(ctx)) ?? 0;
   }
 
   /**
-   * Records the upstream's answer (never one the gateway wrote itself): a 401 marks the route as enforcing
-   * authentication (login routes excepted); a 2xx/3xx on an enforcing route accepts the request's identity.
-   * @param policy - the policy the request ran on (declared routes, login routes).
+   * Records the upstream's answer (never one the gateway wrote itself; login routes excepted). A 401 (RFC 9110
+   * §15.5.2: the request lacks valid authentication credentials) teaches the route the credential kinds it proves
+   * checked — both for a request with neither header, the one sent when only one kind was, nothing when both
+   * were — in the route LRU (at most `maxRoutes`, default {@link MAX_AUTH_ROUTES}), and, when the request carried
+   * a single credential header, forgets its identity (revoked). A 2xx/3xx accepts the identity (LRU of `maxKeys`)
+   * when it was the request's only credential header ({@link sentCredentials}) and the route enforces that kind
+   * ({@link AcceptedIdentities.enforcedKinds}). 403 and other statuses teach nothing.
+   * @param policy - the policy the request ran on (declared routes, login routes, API key headers).
    */
   learn(ctx: RequestContext, status: number, byGateway: boolean, policy: Policy): void {
     if (byGateway) return;
     if (status === 401) {
-      if (!this.authRoutes(policy).login.isLogin(ctx)) this.routes.set(authRouteKey(ctx), true);
+      const r = this.authRoutes(policy);
+      if (r.login.isLogin(ctx)) return;
+      const sent = credentialBits(ctx, r.keyHeaders);
+      const kinds = sent & CREDENTIAL_ALL;
+      if (kinds === CREDENTIAL_ALL) return; // both kinds sent: which one was refused is unknown
+      const rk = authRouteKey(ctx);
+      this.routes.set(rk, (this.routes.get(rk) ?? 0) | (kinds === 0 ? CREDENTIAL_ALL : kinds));
+      // one credential, refused on a route that (as this 401 shows) checks its kind: no longer accepted
+      if (sent === CREDENTIAL_API_KEY || sent === CREDENTIAL_AUTHORIZATION) {
+        const k = acceptanceKey(ctx);
+        if (k !== undefined) this.keys.delete(k);
+      }
       return;
     }
     if (status < 200 || status >= 400 || ctx.identityAccepted) return;
     const k = acceptanceKey(ctx);
-    if (k !== undefined && this.enforces(ctx, policy)) this.keys.set(k, true);
+    if (k === undefined) return;
+    const sent = credentialBits(ctx, this.authRoutes(policy).keyHeaders);
+    if (sent !== CREDENTIAL_API_KEY && sent !== CREDENTIAL_AUTHORIZATION) return; // several credentials, or none
+    if ((this.enforcedKinds(ctx, policy) & sent) !== 0) this.keys.set(k, true);
   }
 
   private authRoutes(policy: Policy): AuthRoutes {
     let r = this.compiled.get(policy);
     if (r === undefined) {
       const paths = policy.identity.authenticatedRoutes;
-      r = { declared: paths.length > 0 ? new RouteMatcher(paths) : undefined, login: new LoginRecognizer(policy.behavior.bruteForce) };
+      r = {
+        declared: paths.length > 0 ? new RouteMatcher(paths) : undefined,
+        login: new LoginRecognizer(policy.behavior.bruteForce),
+        keyHeaders: keyHeadersOf(policy.identity.apiKeyHeaders),
+      };
       this.compiled.set(policy, r);
     }
     return r;
