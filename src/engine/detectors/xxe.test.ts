@@ -108,6 +108,10 @@ test('declarations are reported once whatever the body encoding: 937140 for bina
     ['gzip UTF-16 octet-stream', gzipSync(le), { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, 'xxe.937140'],
     ['UTF-8 octet-stream', Buffer.from(XXE), { 'content-type': 'application/octet-stream' }, 'xxe.937140'],
     ['multipart file part labelled image/png', Buffer.from(mp), { 'content-type': 'multipart/form-data; boundary=B' }, 'xxe.937140'],
+    // junk before the UTF-16 markup: no BOM or NUL pattern at the start, so the extractor reads it as UTF-8
+    ['UTF-16 after 4 junk bytes, XML', Buffer.concat([Buffer.from([0xc3, 0xbf, 0xc3, 0xbe]), Buffer.from(XXE, 'utf16le')]), { 'content-type': 'application/xml' }, 'xxe.937140'],
+    ['UTF-16 after 4 junk bytes, XML declared UTF-16', Buffer.concat([Buffer.from([0xc3, 0xbf, 0xc3, 0xbe]), Buffer.from(XXE, 'utf16le')]), { 'content-type': 'application/xml; charset=utf-16' }, 'xxe.937140'],
+    ['UTF-16 after 4 junk bytes, octet-stream', Buffer.concat([Buffer.from('abcd'), Buffer.from(XXE, 'utf16le')]), { 'content-type': 'application/octet-stream' }, 'xxe.937140'],
   ];
   for (const [name, bytes, headers, rule] of cases) assert.deepEqual(xxeSignals(bytes, headers), [rule], name);
 });

@@ -20,7 +20,7 @@ import { clip, isSpace, lowerAscii } from './lib/text.ts';
  *   `xmlEntities`), for bodies whose declarations sit outside any inspected part, PL1, critical (a standard
  *   W3C/Apple `PUBLIC` doctype alone does not count as external).
  * - `937140` declarations in bodies no part rule reads: XML under a binary media type (UTF-8, or UTF-16/32 as
- *   the extractor decodes it), binary multipart file parts, PL1, critical.
+ *   the extractor decodes it), binary multipart file parts, UTF-16 the extractor did not recognise, PL1, critical.
  */
 
 const TAGS = ['OWASP_CRS/ATTACK-XXE', 'CWE-611', 'attack-xxe'] as const;
@@ -189,12 +189,55 @@ const bodyFacts: RequestRule = {
   phase: 'body',
 };
 
+/** Largest decoded UTF-16 body scanned (code units). */
+const MAX_UTF16_CHARS = 1 << 19;
+
+/** `len` bytes of `bytes` from `start` decoded as UTF-16 (little- or big-endian), at most {@link MAX_UTF16_CHARS}. */
+function decodeUtf16(bytes: Uint8Array, start: number, bigEndian: boolean): string {
+  const len = Math.min(bytes.length - start, MAX_UTF16_CHARS * 2) & ~1;
+  const buf = Buffer.from(bytes.subarray(start, start + len));
+  return (bigEndian ? buf.swap16() : buf).toString('utf16le');
+}
+
+/** True when `t` starts (after up to 8 spaces) with `<?` or `<!`: the XML declaration or a doctype. */
+function startsLikeXml(t: string): boolean {
+  let i = 0;
+  while (i < t.length && i < 8 && isSpace(t.charCodeAt(i))) i++;
+  return t.charCodeAt(i) === 0x3c && (t.charCodeAt(i + 1) === 0x3f || t.charCodeAt(i + 1) === 0x21);
+}
+
+/**
+ * The body as text when it is UTF-16 XML (XML 1.0 Appendix F: a parser detects the encoding from the BOM or
+ * the `<?` pattern), which the extractor reads as UTF-8 noise with NULs between the characters. The byte order
+ * comes from the BOM or the position of the first NUL; without either, `< 00 ? 00` in the first 16 bytes is
+ * decoded little-endian from the `<` (exact for the ASCII markup in either order). Returns null otherwise.
+ */
+function utf16Xml(bytes: Uint8Array): string | null {
+  if (bytes.length < 4) return null;
+  let order: 'le' | 'be' | null = null;
+  let start = 0;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) [order, start] = ['le', 2];
+  else if (bytes[0] === 0xfe && bytes[1] === 0xff) [order, start] = ['be', 2];
+  else if (bytes[0] === 0 && bytes[1] !== 0) order = 'be';
+  else if (bytes[0] !== 0 && bytes[1] === 0) order = 'le';
+  if (order !== null) {
+    const head = decodeUtf16(bytes.subarray(0, start + 32), start, order === 'be');
+    return startsLikeXml(head) ? decodeUtf16(bytes, start, order === 'be') : null;
+  }
+  const lim = Math.min(bytes.length - 3, 16);
+  for (let p = 0; p < lim; p++) {
+    if (bytes[p] === 0x3c && bytes[p + 1] === 0 && (bytes[p + 2] === 0x3f || bytes[p + 2] === 0x21) && bytes[p + 3] === 0) return decodeUtf16(bytes, p, false);
+  }
+  return null;
+}
+
 /**
  * Declarations in a body that no part rule sees: XML sent with a binary media type (`application/octet-stream`,
  * which is not split into parts) and binary file parts of a multipart body (an `.svg` upload labelled
- * `image/png`). The parser behind the endpoint may sniff XML anyway. Reads the extractor's text of the body
- * (`BodyInfo.text`: content-decoded, and UTF-16/32 decoded when recognised by BOM or NUL pattern, as XML 1.0
- * Appendix F parsers do); XML, text, JSON and form bodies are the part rules' and 937130's.
+ * `image/png`), and UTF-16 the extractor did not decode (read as text with NULs between the characters). The
+ * parser behind the endpoint may sniff XML anyway. Reads the extractor's text of the body (`BodyInfo.text`:
+ * content-decoded, and UTF-16/32 decoded when recognised by BOM or NUL pattern, as XML 1.0 Appendix F parsers
+ * do); other XML and text bodies are the part rules' and 937130's, JSON and form bodies are never XML.
  */
 const hiddenXml: RequestRule = {
   kind: 'request',
@@ -207,8 +250,19 @@ const hiddenXml: RequestRule = {
   phase: 'body',
   check(scope) {
     const b = scope.body;
-    if (b === undefined || (b.kind !== 'binary' && b.kind !== 'multipart')) return [];
-    const text = b.text;
+    if (b === undefined || b.kind === 'json' || b.kind === 'form') return [];
+    // UTF-16 the extractor did not recognise (no BOM or NUL pattern at the start: junk before the markup) reads
+    // as characters with NULs between them, which no part rule sees through: the markup is the text without them
+    const nul = b.text.indexOf('\u0000') !== -1;
+    let text = nul ? b.text.replaceAll('\u0000', '') : b.text;
+    if (!nul && b.kind !== 'binary' && b.kind !== 'multipart') {
+      // declared UTF-16 decoded from the wrong start (junk before a BOM-less markup): the extractor's text is
+      // noise without a declaration in sight, while the raw bytes hold `< 00 ? 00`
+      const bytes = scope.ctx.body?.bytes;
+      const u = bytes !== undefined && bytes.length >= 4 && text.indexOf('<!') === -1 ? utf16Xml(bytes) : null;
+      if (u === null) return [];
+      text = u;
+    }
     if (text.indexOf('<!') === -1 && text.indexOf('nclude') === -1) return [];
     const low = lowerAscii(text);
     for (const f of scanDeclarations(low)) {
