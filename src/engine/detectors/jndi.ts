@@ -346,7 +346,8 @@ const javaSerialized: PartRule = {
 /**
  * A request body that is a Java serialization stream (`Content-Type: application/x-java-serialized-object`,
  * `application/octet-stream`, …): binary media types are not split into parts, so the stream magic at the start
- * of the body is checked here (raw `AC ED 00 05`, or its base64 / hex text).
+ * of the body is checked here (raw `AC ED 00 05`, or its base64 / hex text). A text body is one `body` part,
+ * where 944110 finds the encoded forms: here only its raw magic (which does not survive reading bytes as text).
  */
 const javaSerializedBody: RequestRule = {
   kind: 'request',
@@ -364,6 +365,8 @@ const javaSerializedBody: RequestRule = {
     if (bytes !== undefined && bytes.length >= 4 && bytes[0] === 0xac && bytes[1] === 0xed && bytes[2] === 0x00 && bytes[3] === 0x05) {
       return [{ hit: 'body is a Java serialization stream (AC ED 00 05)', loc: { kind: 'body' } }];
     }
+    // a text body is a `body` part: 944110 reads its encoded forms there (the raw magic above is not text)
+    if (b.kind === 'text') return [];
     let i = 0;
     while (i < b.text.length && i < 64 && b.text.charCodeAt(i) <= 0x20) i++;
     const head = b.text.slice(i, i + 8);
