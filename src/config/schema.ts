@@ -44,13 +44,20 @@ export const rateLimitRuleSchema = z.object({
 });
 
 /**
+ * Id of the default login rate limit. Identity learning (`src/dataplane/identity.ts`) treats the requests a rule
+ * with this id matches as login routes too, beside `behavior.bruteForce.loginRoutes`: the default rule also covers
+ * `/auth/**` and `/api/auth/**` (token and refresh endpoints), which the default login routes do not.
+ */
+export const LOGIN_RATE_LIMIT_ID = 'login-ip';
+
+/**
  * Default rate limits: 100 requests/min per client IP (the common default of API gateways Bulwark replaces)
  * and 10 requests/min per IP on login routes.
  */
 export const DEFAULT_RATE_LIMITS: z.input<typeof rateLimitRuleSchema>[] = [
   { id: 'default-ip', match: { path: '/**' }, key: 'ip', limit: 100, window: '1m' },
   {
-    id: 'login-ip',
+    id: LOGIN_RATE_LIMIT_ID,
     match: { path: ['/login', '/api/login', '/auth/**', '/api/auth/**', '/**/login', '/**/signin'], methods: ['POST'] },
     key: 'ip',
     limit: 10,
@@ -130,7 +137,8 @@ export const policySchema = z
          * carrying that kind alone or no credential header (learned per method and route with id segments as
          * `{id}`, at most 4,096 routes); a 401 to it alone forgets it again. A made-up key sent to a public
          * route, or beside a valid token, stays keyed by the client IP. Login routes
-         * (`behavior.bruteForce.loginRoutes`) never count, even when listed. Default: none (learned from 401s only).
+         * (`behavior.bruteForce.loginRoutes`, and the requests the `login-ip` rate-limit rule matches) never count,
+         * even when listed. Default: none (learned from 401s only).
          */
         authenticatedRoutes: z.array(z.string().regex(/^\/\S{0,512}$/, 'expected a path pattern such as "/api/orders/**"')).default([]),
       })

@@ -378,3 +378,38 @@ test('revocation: a 401 to an accepted identity sent alone forgets it (keyed by 
   exchange(ids, policy, 'GET /api/account/me', key('k2'), 403);
   assert.equal(exchange(ids, policy, 'GET /api/public', key('k2'), 200), true, 'still accepted');
 });
+
+test('login routes also include the login-ip rate-limit rule: POST /auth/** and /api/auth/** by default, the rule as configured', () => {
+  const ids = new AcceptedIdentities(1000);
+  // defaults: the rule covers token and refresh endpoints that behavior.bruteForce.loginRoutes does not
+  const def = validatePolicy({});
+  for (const route of ['POST /api/auth/refresh', 'POST /auth/session', 'POST /auth/token']) {
+    // a bad refresh token or password in the body: 401 to a request without credential headers
+    exchange(ids, def, route, {}, 401);
+    assert.equal(kindsOf(ids, def, route), 0, route);
+    // a valid one in the body, and a made-up key beside it: 200
+    exchange(ids, def, route, key(`forged ${route}`), 200);
+    assert.equal(exchange(ids, def, 'GET /api/public', key(`forged ${route}`), 200), false, route);
+  }
+  assert.equal(ids.learnedRoutes, 0);
+  // an accepted key refused on the refresh route (a body credential was wrong) is not revoked
+  exchange(ids, def, 'GET /api/me', {}, 401);
+  exchange(ids, def, 'GET /api/me', key('good'), 200);
+  exchange(ids, def, 'POST /api/auth/refresh', key('good'), 401);
+  assert.equal(exchange(ids, def, 'GET /api/public', key('good'), 200), true);
+  // a configured rule: its paths and methods; a rule with another id is no login
+  const custom = validatePolicy({
+    rateLimits: [
+      { id: 'login-ip', match: { path: '/api/session', methods: ['POST'] }, limit: 10 },
+      { id: 'orders', match: { path: '/api/orders/**' }, limit: 10 },
+    ],
+  });
+  exchange(ids, custom, 'POST /api/session', {}, 401);
+  assert.equal(kindsOf(ids, custom, 'POST /api/session'), 0);
+  exchange(ids, custom, 'GET /api/session', {}, 401);
+  assert.equal(kindsOf(ids, custom, 'GET /api/session'), CREDENTIAL_ALL, 'another method');
+  exchange(ids, custom, 'POST /api/orders', {}, 401);
+  assert.equal(kindsOf(ids, custom, 'POST /api/orders'), CREDENTIAL_ALL);
+  exchange(ids, custom, 'POST /api/auth/refresh', {}, 401);
+  assert.equal(kindsOf(ids, custom, 'POST /api/auth/refresh'), CREDENTIAL_ALL, 'the default rule is gone');
+});

@@ -1,5 +1,5 @@
 import type { RequestContext } from '../core/context.ts';
-import type { Policy } from '../config/schema.ts';
+import { LOGIN_RATE_LIMIT_ID, type Policy } from '../config/schema.ts';
 import { LruMap } from '../core/lru.ts';
 import { boundedKey, idTemplate, segmentsOf } from '../behavior/detectors/common.ts';
 import { LoginRecognizer } from '../behavior/detectors/login.ts';
@@ -268,8 +268,26 @@ interface AuthRoutes {
   declared: RouteMatcher | undefined;
   /** `behavior.bruteForce.loginRoutes`: never enforcing (a login answers 200 whatever API key the client added). */
   login: LoginRecognizer;
+  /** The rate-limit rules with id {@link LOGIN_RATE_LIMIT_ID} (method and path): login routes too. */
+  loginLimits: RouteMatcher[];
   /** `identity.apiKeyHeaders`, distinct, without `authorization` ({@link keyHeadersOf}). */
   keyHeaders: readonly string[];
+}
+
+/**
+ * True when identity learning treats the request as a login: a `behavior.bruteForce.loginRoutes` route or one the
+ * `login-ip` rate-limit rule ({@link LOGIN_RATE_LIMIT_ID}) matches. The two default lists differ (`POST /auth/**`
+ * and `/api/auth/**` are only in the rule), and a login answers 401 or 200 by the password in its body whatever
+ * credential header came along, so either list is enough to keep a route from teaching or accepting anything.
+ */
+function isLogin(r: AuthRoutes, ctx: RequestContext): boolean {
+  if (r.login.isLogin(ctx)) return true;
+  const limits = r.loginLimits;
+  for (let i = 0; i < limits.length; i++) {
+    const m = limits[i]!;
+    if (m.matchesMethod(ctx.method) && m.matchesPath(routePathOf(ctx))) return true;
+  }
+  return false;
 }
 
 /**
@@ -297,9 +315,9 @@ interface AuthRoutes {
  * until a 2xx on an enforcing route accepts it again).
  *
  * Routes sit in a second LRU of at most `maxRoutes` {@link authRouteKey} keys, each valued by its kinds bitmask.
- * Login routes (`behavior.bruteForce.loginRoutes`) never enforce, teach or revoke. Limitation: session cookies
- * are not credential headers, so a client with a valid session cookie can still have a made-up API key accepted
- * on a route that checks only the cookie.
+ * Login routes (`behavior.bruteForce.loginRoutes`, and those the `login-ip` rate-limit rule matches) never
+ * enforce, teach or revoke. Limitation: session cookies are not credential headers, so a client with a valid
+ * session cookie can still have a made-up API key accepted on a route that checks only the cookie.
  */
 export class AcceptedIdentities {
   private readonly keys: LruMap<string, true>;
@@ -336,7 +354,7 @@ export class AcceptedIdentities {
    */
   enforcedKinds(ctx: RequestContext, policy: Policy): number {
     const r = this.authRoutes(policy);
-    if (r.login.isLogin(ctx)) return 0;
+    if (isLogin(r, ctx)) return 0;
     if (r.declared !== undefined && r.declared.matchesPath(routePathOf(ctx))) return CREDENTIAL_ALL;
     return this.routes.get(authRouteKey(ctx)) ?? 0;
   }
@@ -355,7 +373,7 @@ export class AcceptedIdentities {
     if (byGateway) return;
     if (status === 401) {
       const r = this.authRoutes(policy);
-      if (r.login.isLogin(ctx)) return;
+      if (isLogin(r, ctx)) return;
       const sent = credentialBits(ctx, r.keyHeaders);
       const kinds = sent & CREDENTIAL_ALL;
       if (kinds === CREDENTIAL_ALL) return; // both kinds sent: which one was refused is unknown
@@ -383,6 +401,7 @@ export class AcceptedIdentities {
       r = {
         declared: paths.length > 0 ? new RouteMatcher(paths) : undefined,
         login: new LoginRecognizer(policy.behavior.bruteForce),
+        loginLimits: policy.rateLimits.filter((l) => l.id === LOGIN_RATE_LIMIT_ID).map((l) => new RouteMatcher(l.match.path, l.match.methods)),
         keyHeaders: keyHeadersOf(policy.identity.apiKeyHeaders),
       };
       this.compiled.set(policy, r);
