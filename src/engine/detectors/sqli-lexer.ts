@@ -1223,12 +1223,38 @@ function foldQuotes(s: string): string {
 }
 
 const BARE_START = ['true', 'false', 'null', 'not', 'case', '!', '~', 'where', 'as ', 'and', 'or', 'xor', '&&', '||', 'order', 'group', 'having', 'limit', 'union', 'select', 'exec', 'drop', 'delete', 'insert', 'create', 'truncate', 'alter', 'grant', 'revoke', 'shutdown', 'declare', 'update', 'procedure', 'waitfor', 'into', 'backup', 'call'];
-const BARE_ANYWHERE = ['union', 'select', '(', ';', '@@', 'xp_', 'sp_', 'waitfor', 'outfile', 'dumpfile'];
+const BARE_ANYWHERE = ['union', 'select', ';', '@@', 'xp_', 'sp_', 'waitfor', 'outfile', 'dumpfile'];
+
+/**
+ * True when lower-cased `l` may hold a call as {@link tokenize} reads one: a `(` glued to a word, quoted name
+ * or comment (`sleep(`, `[fn](`, `if/**\/(`), or after spaces to a known SQL function (`count (`). Prose puts
+ * spaces before its parentheses ("the plan (monthly)"), which then costs no tokenizing. Linear: each `(` looks
+ * back over the spaces and the one word before it, which end at the previous `(` at the latest.
+ */
+function mayHaveCall(l: string): boolean {
+  for (let p = l.indexOf('('); p !== -1; p = l.indexOf('(', p + 1)) {
+    let j = p - 1;
+    if (j < 0) continue; // a leading `(` is the caller's first-character check
+    const glued = l.charCodeAt(j);
+    if (isWord(glued) || glued === 0x2e || glued === 0x60 || glued === 0x5d || glued === 0x22 || glued === 0x2f || glued === 0x2a) return true;
+    while (j >= 0 && isSpace(l.charCodeAt(j))) j--;
+    if (j < 0) continue;
+    const c = l.charCodeAt(j);
+    if (c === 0x2f || c === 0x2a) return true; // a comment before the parenthesis
+    if (!isWord(c) && c !== 0x2e) continue;
+    const end = j + 1;
+    while (j >= 0 && (isWord(l.charCodeAt(j)) || l.charCodeAt(j) === 0x2e)) j--;
+    const w = l.slice(j + 1, end);
+    if (KNOWN_FUNCTIONS.has(w) || DANGEROUS_FUNCTIONS.has(w) || INFO_FUNCTIONS.has(w)) return true;
+  }
+  return false;
+}
 
 /**
  * Cheap gate for the bare context (native `indexOf` scans instead of tokenizing): every bare-context judge
  * rule needs either a leading number, parenthesis, sign or variable, a leading SQL keyword or literal, one of
- * a few tokens anywhere (UNION, SELECT, a call `(`, `;`, `@@`, system procedures, WAITFOR, INTO OUTFILE), the
+ * a few tokens anywhere (UNION, SELECT, `;`, `@@`, system procedures, WAITFOR, INTO OUTFILE), a call
+ * ({@link mayHaveCall}), the
  * words of a CASE expression, or a comparison together with a logical operator.
  */
 function bareMayMatch(s: string): boolean {
@@ -1239,6 +1265,7 @@ function bareMayMatch(s: string): boolean {
   const l = lower(s);
   for (const w of BARE_START) if (l.startsWith(w, k)) return true;
   for (const w of BARE_ANYWHERE) if (l.indexOf(w) !== -1) return true;
+  if (mayHaveCall(l)) return true;
   // expression values ({@link expressionValue}) that start with a column: `id or 1=1`, `name, case when … end`
   if (mayBeCase(l)) return true;
   const cmp = l.indexOf('=') !== -1 || l.indexOf('<') !== -1 || l.indexOf('>') !== -1;

@@ -47,6 +47,18 @@ test('evasion does not help: case, inline comments, whitespace substitutes, enco
   for (const a of evasions.filter((x) => x !== 'sel%00ect')) assert.ok(fires(a), `missed: ${a}`);
 });
 
+test('calls are found wherever the tokenizer reads one: glued, after a comment or quoted name, after spaces for known functions', () => {
+  for (const s of ['x or sleep(5)', 'name,if/**/(1=1,sleep(5),0)', 'x and benchmark (1000000,md5(1))', 'x or pg_sleep (5)', 'abc,extractvalue(1,concat(0x7e,version()))', 'id,[dbo].[xp_cmdshell](1)']) {
+    assert.ok(detectSqli(s), s);
+  }
+  // prose parentheses after a space and an ordinary word are not calls (and are not tokenized in the bare context)
+  for (const s of ['The plan (monthly) costs less', 'Hook (#642) was added (see notes)', 'El CPE (Equipo Local del Cliente) es un equipo']) assert.equal(detectSqli(s), null, s);
+  // many parentheses stay linear: each looks back at most to the previous one
+  const t0 = performance.now();
+  detectSqli('a ('.repeat(20000) + ' '.repeat(20000) + '(');
+  assert.ok(performance.now() - t0 < 200, 'linear');
+});
+
 test('benign text does not trigger at paranoia 1', () => {
   const benign = [
     "O'Brien", "Rock 'n' roll and jazz", 'Status=="ACTIVE" AND Type=="BANK"', 'Name ASC', "userName eq \"bob\" and status eq \"ACTIVE\"",
