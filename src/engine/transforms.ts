@@ -664,12 +664,6 @@ function base64Bytes(s: string): Buffer {
 export function base64DecodeIfPair(s: string, a: number, b: number): string | null {
   const buf = base64Bytes(s);
   const n = b64Len;
-  if (a < 0x80 && b < 0x80) {
-    // native scans first: an ASCII pair is either there as bytes or made by an overlong sequence, whose lead
-    // is C0/C1 (2 bytes), E0 (3) or F0 (4); without both, the walk below cannot find it
-    const view = buf.subarray(0, n);
-    if (view.indexOf(String.fromCharCode(a, b), 0, 'latin1') === -1 && view.indexOf(0xc0) === -1 && view.indexOf(0xc1) === -1 && view.indexOf(0xe0) === -1 && view.indexOf(0xf0) === -1) return null;
-  }
   let prev = -1;
   for (let i = 0; i < n; ) {
     const x = buf[i]!;
