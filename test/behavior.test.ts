@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestBulwark, startUpstream, send } from './helpers/index.ts';
+import type { IncomingMessage } from 'node:http';
 
 /**
  * Behavioural abuse detectors through the real gateway and demo API over HTTP: response-phase bans
@@ -98,13 +99,15 @@ test('enumeration: a fresh made-up API key or JWT sub on every request does not 
   }
 });
 
-test('identity acceptance: a made-up API key sent once to a public route stays keyed by the client IP; a key a 401-checking route answered 200 is keyed by itself', async (t) => {
-  // /api/public/** answers anyone (whatever X-Api-Key it carries); /api/private answers 401 unless the key is `good`
+/**
+ * A gateway in front of an upstream that answers 401 (JSON) where `denied(path, req)` says so and 200 otherwise;
+ * both stop with the test. `bansOf` lists the active decisions whose scope and value pass the predicate.
+ */
+async function identityApp(t: { after: (fn: () => Promise<void>) => void }, denied: (path: string, req: IncomingMessage) => boolean) {
   const up = await startUpstream({
     handler: (req, res) => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      const denied = path.startsWith('/api/private') && req.headers['x-api-key'] !== 'good';
-      res.writeHead(denied ? 401 : 200, { 'content-type': 'application/json' }).end(denied ? '{"error":"unauthorized"}' : '{}');
+      const no = denied((req.url ?? '/').split('?')[0]!, req);
+      res.writeHead(no ? 401 : 200, { 'content-type': 'application/json' }).end(no ? '{"error":"unauthorized"}' : '{}');
     },
   });
   const app = await startTestBulwark({ upstream: up.url, policy: { trustedProxies: ['127.0.0.1/32'] } });
@@ -113,6 +116,12 @@ test('identity acceptance: a made-up API key sent once to a public route stays k
     await up.close();
   });
   const bansOf = (pred: (scope: string, value: string) => boolean) => app.services.decisions.list().filter((d) => pred(d.scope, d.value));
+  return { app, bansOf };
+}
+
+test('identity acceptance: a made-up API key sent once to a public route stays keyed by the client IP; a key a 401-checking route answered 200 is keyed by itself', async (t) => {
+  // /api/public/** answers anyone (whatever X-Api-Key it carries); /api/private answers 401 unless the key is `good`
+  const { app, bansOf } = await identityApp(t, (path, req) => path.startsWith('/api/private') && req.headers['x-api-key'] !== 'good');
 
   // The attacker warms a fresh made-up key on the public route (200), then takes one step of an id walk with it.
   // Were a public 200 an acceptance, each step would be a new identity with fresh enumeration counters.
@@ -144,20 +153,10 @@ test('identity acceptance: a made-up API key beside a valid Bearer token, or sen
   const good = `Bearer ${b64({ alg: 'none' })}.${b64({ sub: 'acct-1' })}.sig`;
   // /api/me answers 401 unless it gets the good token (it never looks at X-Api-Key); /api/catalog answers anyone,
   // but refuses a token other than the good one; /api/public/** answers anyone
-  const up = await startUpstream({
-    handler: (req, res) => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      const auth = req.headers.authorization;
-      const denied = (path === '/api/me' && auth !== good) || (path === '/api/catalog' && auth !== undefined && auth !== good);
-      res.writeHead(denied ? 401 : 200, { 'content-type': 'application/json' }).end(denied ? '{"error":"unauthorized"}' : '{}');
-    },
+  const { app, bansOf } = await identityApp(t, (path, req) => {
+    const auth = req.headers.authorization;
+    return (path === '/api/me' && auth !== good) || (path === '/api/catalog' && auth !== undefined && auth !== good);
   });
-  const app = await startTestBulwark({ upstream: up.url, policy: { trustedProxies: ['127.0.0.1/32'] } });
-  t.after(async () => {
-    await app.stop();
-    await up.close();
-  });
-  const bansOf = (pred: (scope: string, value: string) => boolean) => app.services.decisions.list().filter((d) => pred(d.scope, d.value));
 
   // Attacker 1 owns one valid token. /api/me is learned as checking credentials (a 401 to a request with none);
   // each step sends a fresh made-up key beside the token there (200: the token was checked), then walks with the key.
