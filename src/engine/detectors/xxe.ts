@@ -1,5 +1,5 @@
 import type { Location } from '../../core/types.ts';
-import type { PartRule, RequestRule } from '../types.ts';
+import type { PartRule, RequestRule, TransformName } from '../types.ts';
 import { scanDeclarations } from './lib/markup.ts';
 import { clip, isSpace, lowerAscii } from './lib/text.ts';
 
@@ -27,6 +27,23 @@ const TAGS = ['OWASP_CRS/ATTACK-XXE', 'CWE-611', 'attack-xxe'] as const;
 
 const TARGETS: readonly Location['kind'][] = ['query', 'form', 'json', 'cookie', 'multipart', 'xml', 'body', 'header'];
 
+/** Decoded and lower-cased, as the declaration scanner reads it; shared by every part rule of this module. */
+const XML_CHAINS: readonly (readonly TransformName[])[] = [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']];
+
+let lastInput: string | undefined;
+let lastFound: ReturnType<typeof scanDeclarations> = [];
+/**
+ * {@link scanDeclarations} of a part rule's input, kept for the last input: the four declaration rules run one
+ * after another on the same transformed value of a part (the engine inspects part by part), so it is scanned once.
+ */
+function declarations(input: string): ReturnType<typeof scanDeclarations> {
+  if (input !== lastInput) {
+    lastFound = scanDeclarations(input);
+    lastInput = input;
+  }
+  return lastFound;
+}
+
 const entityRule: PartRule = {
   kind: 'part',
   id: '937100',
@@ -36,12 +53,12 @@ const entityRule: PartRule = {
   paranoia: 1,
   tags: TAGS,
   targets: TARGETS,
-  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  transforms: XML_CHAINS,
   needs: '<', // the first guard of match
   pure: true,
   match(input) {
     if (input.indexOf('<!') === -1) return null;
-    for (const f of scanDeclarations(input)) if (f.kind === 'external-entity' || f.kind === 'parameter-entity') return clip(f.text);
+    for (const f of declarations(input)) if (f.kind === 'external-entity' || f.kind === 'parameter-entity') return clip(f.text);
     return null;
   },
 };
@@ -55,12 +72,12 @@ const internalEntity: PartRule = {
   paranoia: 1,
   tags: [...TAGS, 'CWE-776'],
   targets: TARGETS,
-  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  transforms: XML_CHAINS,
   needs: '<', // the first guard of match
   pure: true,
   match(input) {
     if (input.indexOf('<!') === -1) return null;
-    for (const f of scanDeclarations(input)) if (f.kind === 'entity') return clip(f.text);
+    for (const f of declarations(input)) if (f.kind === 'entity') return clip(f.text);
     return null;
   },
 };
@@ -74,12 +91,12 @@ const dtd: PartRule = {
   paranoia: 1,
   tags: TAGS,
   targets: TARGETS,
-  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  transforms: XML_CHAINS,
   needs: '<:', // the first guard of match
   pure: true,
   match(input) {
     if (input.indexOf('<!') === -1 && input.indexOf('xi:include') === -1 && input.indexOf('xinclude') === -1) return null;
-    for (const f of scanDeclarations(input)) {
+    for (const f of declarations(input)) {
       if (f.kind === 'external-dtd' || f.kind === 'xinclude') return clip(f.text);
     }
     return null;
@@ -95,12 +112,12 @@ const publicDtd: PartRule = {
   paranoia: 2,
   tags: TAGS,
   targets: TARGETS,
-  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  transforms: XML_CHAINS,
   needs: '<', // the first guard of match
   pure: true,
   match(input) {
     if (input.indexOf('<!') === -1) return null;
-    for (const f of scanDeclarations(input)) if (f.kind === 'public-dtd' && f.root !== 'html') return clip(f.text);
+    for (const f of declarations(input)) if (f.kind === 'public-dtd' && f.root !== 'html') return clip(f.text);
     return null;
   },
 };
@@ -155,7 +172,7 @@ const foreignPublicDtd: PartRule = {
   paranoia: 1,
   tags: TAGS,
   targets: TARGETS,
-  transforms: [['urlDecodeRepeat', 'htmlEntityDecode', 'lowercase']],
+  transforms: XML_CHAINS,
   needs: '<', // the first guard of match
   pure: true,
   match(input) {
@@ -257,9 +274,10 @@ const hiddenXml: RequestRule = {
     let text = nul ? b.text.replaceAll('\u0000', '') : b.text;
     if (!nul && b.kind !== 'binary' && b.kind !== 'multipart') {
       // declared UTF-16 decoded from the wrong start (junk before a BOM-less markup): the extractor's text is
-      // noise without a declaration in sight, while the raw bytes hold `< 00 ? 00`
+      // noise without any `<`, while the raw bytes hold `< 00 ? 00` (text with a `<` was decoded right: the part
+      // rules read it, and it is not decoded a second time here)
       const bytes = scope.ctx.body?.bytes;
-      const u = bytes !== undefined && bytes.length >= 4 && text.indexOf('<!') === -1 ? utf16Xml(bytes) : null;
+      const u = bytes !== undefined && bytes.length >= 4 && text.indexOf('<') === -1 ? utf16Xml(bytes) : null;
       if (u === null) return [];
       text = u;
     }
