@@ -353,7 +353,11 @@ export class AcceptedIdentities {
    * route never seen or evicted from the LRU of `maxRoutes` (default {@link MAX_AUTH_ROUTES}).
    */
   enforcedKinds(ctx: RequestContext, policy: Policy): number {
-    const r = this.authRoutes(policy);
+    return this.kindsOn(this.authRoutes(policy), ctx);
+  }
+
+  /** {@link AcceptedIdentities.enforcedKinds} with the policy's parts already compiled. */
+  private kindsOn(r: AuthRoutes, ctx: RequestContext): number {
     if (isLogin(r, ctx)) return 0;
     if (r.declared !== undefined && r.declared.matchesPath(routePathOf(ctx))) return CREDENTIAL_ALL;
     return this.routes.get(authRouteKey(ctx)) ?? 0;
@@ -389,9 +393,10 @@ export class AcceptedIdentities {
     if (status < 200 || status >= 400 || ctx.identityAccepted) return;
     const k = acceptanceKey(ctx);
     if (k === undefined) return;
-    const sent = credentialBits(ctx, this.authRoutes(policy).keyHeaders);
+    const r = this.authRoutes(policy);
+    const sent = credentialBits(ctx, r.keyHeaders);
     if (sent !== CREDENTIAL_API_KEY && sent !== CREDENTIAL_AUTHORIZATION) return; // several credentials, or none
-    if ((this.enforcedKinds(ctx, policy) & sent) !== 0) this.keys.set(k, true);
+    if ((this.kindsOn(r, ctx) & sent) !== 0) this.keys.set(k, true);
   }
 
   private authRoutes(policy: Policy): AuthRoutes {
